@@ -1,0 +1,190 @@
+//! The decision: may this agent use this tool with this scope, given its reasoning?
+//!
+//! Deny by default: only a rule that names the tool and scope can allow, and only an enabled agent
+//! with tokens in its bucket gets as far as the rules.
+
+use crate::reasoning;
+use crate::wire::{ReasonCode, ReasoningPolicy};
+
+/// What storage knows about the requested tool for this agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolLookup {
+    /// No tool of that name is registered for the agent.
+    Unknown,
+    /// The tool exists; `rule` is the policy of the rule for the requested scope, if any.
+    Known { rule: Option<ReasoningPolicy> },
+}
+
+/// What the agent's token bucket said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketOutcome {
+    /// Not consulted (the agent is disabled).
+    NotConsulted,
+    Allowed,
+    Limited,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub reason: ReasonCode,
+    pub reasoning_required: ReasoningPolicy,
+    pub reasoning_provided: bool,
+}
+
+impl Decision {
+    pub fn allowed(&self) -> bool {
+        self.reason.is_allow()
+    }
+}
+
+/// Decides. Checks run in this order: agent enabled, rate limit, tool, scope, reasoning.
+pub fn decide(
+    agent_enabled: bool,
+    bucket: BucketOutcome,
+    tool: ToolLookup,
+    reasoning_text: Option<&str>,
+) -> Decision {
+    let reasoning_provided = reasoning::provided(reasoning_text);
+    let policy = match tool {
+        ToolLookup::Known { rule: Some(policy) } => policy,
+        _ => ReasoningPolicy::None,
+    };
+    let reason = if !agent_enabled {
+        ReasonCode::AgentDisabled
+    } else if bucket != BucketOutcome::Allowed {
+        // NotConsulted for an enabled agent would be a bug in the caller: fail closed.
+        ReasonCode::RateLimited
+    } else {
+        match tool {
+            ToolLookup::Unknown => ReasonCode::UnknownTool,
+            ToolLookup::Known { rule: None } => ReasonCode::ScopeNotGranted,
+            ToolLookup::Known { rule: Some(ReasoningPolicy::None) } => ReasonCode::Allowed,
+            ToolLookup::Known { rule: Some(ReasoningPolicy::Soft) } => {
+                if reasoning_provided {
+                    ReasonCode::Allowed
+                } else {
+                    ReasonCode::ReasoningMissingSoft
+                }
+            }
+            ToolLookup::Known { rule: Some(ReasoningPolicy::Hard) } => {
+                if reasoning_provided {
+                    ReasonCode::Allowed
+                } else {
+                    ReasonCode::ReasoningRequired
+                }
+            }
+        }
+    };
+    Decision { reason, reasoning_required: policy, reasoning_provided }
+}
+
+/// A sentence explaining a decision, fit to show to a model or a person.
+pub fn message(reason: ReasonCode, tool: &str, scope: &str, retry_after: u64) -> String {
+    match reason {
+        ReasonCode::Allowed => format!("allowed: {tool}:{scope}"),
+        ReasonCode::ReasoningMissingSoft => format!(
+            "allowed: {tool}:{scope}, but reasoning is expected and was missing; explain why you need it next time"
+        ),
+        ReasonCode::AgentDisabled => "denied: this agent is disabled".to_string(),
+        ReasonCode::UnknownTool => format!("denied: tool {tool} is not registered for this agent"),
+        ReasonCode::ScopeNotGranted => format!("denied: no rule grants {tool}:{scope}"),
+        ReasonCode::ReasoningRequired => format!(
+            "denied: reasoning required for {tool}:{scope}; retry with a reasoning that explains why this action is needed"
+        ),
+        ReasonCode::RateLimited => format!("denied: rate limit reached; retry in {retry_after} s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BucketOutcome::*;
+    use ReasoningPolicy::*;
+
+    fn known(p: ReasoningPolicy) -> ToolLookup {
+        ToolLookup::Known { rule: Some(p) }
+    }
+
+    #[test]
+    fn a_rule_without_reasoning_policy_allows() {
+        let d = decide(true, Allowed, known(None), Option::None);
+        assert_eq!(d.reason, ReasonCode::Allowed);
+        assert!(d.allowed());
+        assert!(!d.reasoning_provided);
+    }
+
+    #[test]
+    fn none_policy_still_records_whether_reasoning_was_given() {
+        let d = decide(true, Allowed, known(None), Some("listing files the user asked for"));
+        assert_eq!(d.reason, ReasonCode::Allowed);
+        assert!(d.reasoning_provided);
+    }
+
+    #[test]
+    fn soft_allows_but_flags_missing_reasoning() {
+        let d = decide(true, Allowed, known(Soft), Some("   "));
+        assert_eq!(d.reason, ReasonCode::ReasoningMissingSoft);
+        assert!(d.allowed());
+        assert_eq!(d.reasoning_required, Soft);
+        let d = decide(true, Allowed, known(Soft), Some("user asked to save the draft"));
+        assert_eq!(d.reason, ReasonCode::Allowed);
+    }
+
+    #[test]
+    fn hard_denies_without_real_reasoning() {
+        for text in [Option::None, Some(""), Some(" \t"), Some("\u{200B}\u{200B}"), Some("...")] {
+            let d = decide(true, Allowed, known(Hard), text);
+            assert_eq!(d.reason, ReasonCode::ReasoningRequired, "{text:?}");
+            assert!(!d.allowed());
+        }
+        let d = decide(true, Allowed, known(Hard), Some("deleting the build cache the user named"));
+        assert_eq!(d.reason, ReasonCode::Allowed);
+        assert_eq!(d.reasoning_required, Hard);
+    }
+
+    #[test]
+    fn unknown_tool_is_denied() {
+        let d = decide(true, Allowed, ToolLookup::Unknown, Some("please"));
+        assert_eq!(d.reason, ReasonCode::UnknownTool);
+        assert!(!d.allowed());
+    }
+
+    #[test]
+    fn a_scope_without_a_rule_is_denied() {
+        let d = decide(true, Allowed, ToolLookup::Known { rule: Option::None }, Some("please"));
+        assert_eq!(d.reason, ReasonCode::ScopeNotGranted);
+        assert!(!d.allowed());
+    }
+
+    #[test]
+    fn a_disabled_agent_is_denied_whatever_its_rules() {
+        for bucket in [NotConsulted, Allowed, Limited] {
+            let d = decide(false, bucket, known(None), Some("reason"));
+            assert_eq!(d.reason, ReasonCode::AgentDisabled);
+        }
+    }
+
+    #[test]
+    fn an_empty_bucket_denies_before_rules_are_read() {
+        let d = decide(true, Limited, known(None), Option::None);
+        assert_eq!(d.reason, ReasonCode::RateLimited);
+        assert!(!d.allowed());
+    }
+
+    #[test]
+    fn an_enabled_agent_whose_bucket_was_skipped_is_denied() {
+        let d = decide(true, NotConsulted, known(None), Option::None);
+        assert!(!d.allowed());
+    }
+
+    #[test]
+    fn every_reason_has_a_message_naming_the_call() {
+        for code in ReasonCode::ALL {
+            let m = message(code, "fs", "write", 3);
+            assert!(m.starts_with(if code.is_allow() { "allowed" } else { "denied" }), "{m}");
+        }
+        assert!(message(ReasonCode::ReasoningRequired, "filesystem", "write", 0)
+            .contains("reasoning required for filesystem:write"));
+        assert!(message(ReasonCode::RateLimited, "a", "b", 7).contains("7 s"));
+    }
+}

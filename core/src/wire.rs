@@ -1,0 +1,454 @@
+//! The request and answer types of the OakAuth HTTP API, defined once.
+//!
+//! The worker serializes these; the Rust SDK deserializes them. `docs/openapi.yaml` describes the
+//! same shapes for other languages, and the end-to-end tests check the worker's answers against it.
+//! Request bodies reject unknown fields so a typo never silently means "use the default".
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// How much reasoning a rule demands before it allows a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasoningPolicy {
+    /// Reasoning is recorded when given, never demanded.
+    #[default]
+    None,
+    /// Allowed without reasoning, but the answer and the log flag it as missing.
+    Soft,
+    /// Denied unless real reasoning is given.
+    Hard,
+}
+
+impl ReasoningPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningPolicy::None => "none",
+            ReasoningPolicy::Soft => "soft",
+            ReasoningPolicy::Hard => "hard",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::None),
+            "soft" => Some(Self::Soft),
+            "hard" => Some(Self::Hard),
+            _ => None,
+        }
+    }
+}
+
+/// How dangerous a tool is. Picks the default reasoning policy of a new rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RiskLevel {
+    Read,
+    Write,
+    Destructive,
+}
+
+impl RiskLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::Read => "read",
+            RiskLevel::Write => "write",
+            RiskLevel::Destructive => "destructive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "read" => Some(Self::Read),
+            "write" => Some(Self::Write),
+            "destructive" => Some(Self::Destructive),
+            _ => None,
+        }
+    }
+
+    /// The reasoning policy a rule gets when its creator does not choose one.
+    pub fn default_policy(self) -> ReasoningPolicy {
+        match self {
+            RiskLevel::Read => ReasoningPolicy::None,
+            RiskLevel::Write => ReasoningPolicy::Soft,
+            RiskLevel::Destructive => ReasoningPolicy::Hard,
+        }
+    }
+}
+
+/// Why a decision came out the way it did. A closed set: clients may match on it exhaustively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// A rule grants the scope and its reasoning policy is met.
+    Allowed,
+    /// Allowed by a `soft` rule, but no real reasoning was given.
+    ReasoningMissingSoft,
+    /// The agent is disabled.
+    AgentDisabled,
+    /// The tool is not registered for this agent.
+    UnknownTool,
+    /// The tool is known but no rule grants this scope.
+    ScopeNotGranted,
+    /// A `hard` rule grants the scope, but no real reasoning was given.
+    ReasoningRequired,
+    /// The agent's token bucket is empty.
+    RateLimited,
+}
+
+impl ReasonCode {
+    pub const ALL: [ReasonCode; 7] = [
+        ReasonCode::Allowed,
+        ReasonCode::ReasoningMissingSoft,
+        ReasonCode::AgentDisabled,
+        ReasonCode::UnknownTool,
+        ReasonCode::ScopeNotGranted,
+        ReasonCode::ReasoningRequired,
+        ReasonCode::RateLimited,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::Allowed => "allowed",
+            ReasonCode::ReasoningMissingSoft => "reasoning_missing_soft",
+            ReasonCode::AgentDisabled => "agent_disabled",
+            ReasonCode::UnknownTool => "unknown_tool",
+            ReasonCode::ScopeNotGranted => "scope_not_granted",
+            ReasonCode::ReasoningRequired => "reasoning_required",
+            ReasonCode::RateLimited => "rate_limited",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Whether a decision with this reason lets the action run.
+    pub fn is_allow(self) -> bool {
+        matches!(self, ReasonCode::Allowed | ReasonCode::ReasoningMissingSoft)
+    }
+}
+
+/// `POST /v1/validate` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateRequest {
+    pub tool: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Map<String, Value>>,
+}
+
+/// The agent's token bucket after this request.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RateLimitState {
+    /// Bucket capacity (the burst size).
+    pub limit: u32,
+    /// Whole tokens left after this request.
+    pub remaining: u32,
+    /// Seconds until the bucket is full again.
+    pub reset: u64,
+}
+
+/// `POST /v1/validate` answer (HTTP 200, or 429 when `reason` is `rate_limited`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidateResponse {
+    pub allowed: bool,
+    pub reason: ReasonCode,
+    /// A human-readable sentence explaining `reason`, safe to show to a model or a person.
+    pub message: String,
+    pub decision_id: String,
+    /// The reasoning policy of the rule that matched (`none` when no rule matched).
+    pub reasoning_required: ReasoningPolicy,
+    /// Whether real reasoning was given (see `docs/reasoning.md`).
+    pub reasoning_provided: bool,
+    /// Null when the bucket was not consulted (a disabled agent).
+    pub rate_limit: Option<RateLimitState>,
+}
+
+/// The error body of every non-2xx answer except a rate-limited decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// `GET /health` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+/// An agent's rate limit: a token bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Tokens the bucket holds when full (the burst), 1..=100000.
+    pub capacity: u32,
+    /// Tokens added per second, > 0 and <= 100000.
+    pub refill_per_second: f64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig { capacity: 60, refill_per_second: 1.0 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+}
+
+/// `GET /v1/admin/me` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub organization: Organization,
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    /// The visible start of the current key, for telling keys apart.
+    pub key_prefix: String,
+    pub rate_limit: RateLimitConfig,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgent {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAgent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitConfig>,
+}
+
+/// Answer to creating an agent or rotating its key. `api_key` is shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentWithKey {
+    pub agent: Agent,
+    pub api_key: String,
+    /// When the previous key stops working (rotation only; null on create or when revoked at once).
+    #[serde(default)]
+    pub previous_key_expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// Seconds the previous key keeps working, 0..=604800 (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap_seconds: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentList {
+    pub agents: Vec<Agent>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    pub id: String,
+    pub agent_id: String,
+    pub name: String,
+    pub description: String,
+    pub scopes: Vec<String>,
+    pub risk_level: RiskLevel,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTool {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub scopes: Vec<String>,
+    pub risk_level: RiskLevel,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTool {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Replaces the scope list; rules for scopes no longer listed are deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_level: Option<RiskLevel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolList {
+    pub tools: Vec<Tool>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub id: String,
+    pub agent_id: String,
+    pub tool_id: String,
+    /// The tool's name.
+    pub tool: String,
+    pub scope: String,
+    pub require_reasoning: ReasoningPolicy,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRule {
+    /// The tool's name (it must be registered for the agent).
+    pub tool: String,
+    /// One of the tool's scopes.
+    pub scope: String,
+    /// Defaults from the tool's risk level: read → none, write → soft, destructive → hard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_reasoning: Option<ReasoningPolicy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRule {
+    pub require_reasoning: ReasoningPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleList {
+    pub rules: Vec<Rule>,
+    pub next_cursor: Option<String>,
+}
+
+/// One audit-log row: one decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub decision_id: String,
+    pub request_id: String,
+    pub agent_id: String,
+    pub tool: String,
+    pub scope: String,
+    pub allowed: bool,
+    pub reason: ReasonCode,
+    pub reasoning: Option<String>,
+    pub reasoning_required: ReasoningPolicy,
+    pub reasoning_provided: bool,
+    /// The caller's context with secrets replaced by `[REDACTED]`.
+    pub context: Option<Map<String, Value>>,
+    pub latency_ms: u32,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogList {
+    pub logs: Vec<LogEntry>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCount {
+    pub tool: String,
+    pub total: u64,
+    pub denied: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentCount {
+    pub agent_id: String,
+    /// Null when the agent has since been deleted.
+    pub name: Option<String>,
+    pub total: u64,
+    pub allowed: u64,
+    pub denied: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    pub start: String,
+    pub allowed: u64,
+    pub denied: u64,
+}
+
+/// `GET /v1/admin/stats` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub since: String,
+    pub until: String,
+    pub total: u64,
+    pub allowed: u64,
+    pub denied: u64,
+    pub denials_by_reason: std::collections::BTreeMap<String, u64>,
+    pub top_tools: Vec<ToolCount>,
+    pub agents: Vec<AgentCount>,
+    /// Allowed and denied counts per bucket of `bucket_seconds`, oldest first.
+    pub bucket_seconds: u64,
+    pub timeline: Vec<TimelinePoint>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_codes_round_trip_through_their_names() {
+        for code in ReasonCode::ALL {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(ReasonCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(ReasonCode::parse("maybe"), None);
+    }
+
+    #[test]
+    fn only_allowed_and_soft_missing_let_the_action_run() {
+        let allows: Vec<_> = ReasonCode::ALL.into_iter().filter(|c| c.is_allow()).collect();
+        assert_eq!(allows, vec![ReasonCode::Allowed, ReasonCode::ReasoningMissingSoft]);
+    }
+
+    #[test]
+    fn validate_request_rejects_unknown_fields() {
+        let err = serde_json::from_str::<ValidateRequest>(r#"{"tool":"a","scope":"b","allowed":true}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown field"));
+    }
+
+    #[test]
+    fn create_agent_cannot_set_server_managed_fields() {
+        for field in ["id", "key_hash", "organization_id", "created_at", "key_prefix"] {
+            let body = format!(r#"{{"name":"a","{field}":"x"}}"#);
+            assert!(serde_json::from_str::<CreateAgent>(&body).is_err(), "{field} accepted");
+        }
+    }
+}
