@@ -1,0 +1,225 @@
+//! `/v1/admin/agents…`: create (key shown once), list, get, update, delete, rotate key.
+
+use oakauth_core::keys::{self, KeyKind};
+use oakauth_core::limits;
+use oakauth_core::time::format_ms;
+use oakauth_core::wire::{Agent, AgentList, AgentWithKey, CreateAgent, RateLimitConfig, RotateKey, UpdateAgent};
+use oakauth_core::ids;
+use serde::Deserialize;
+use worker::{Env, Request, Response};
+
+use super::{cursor_param, next_cursor, now_ms, Admin};
+use crate::auth::hash_secret;
+use crate::db::{self, Arg};
+use crate::http::{empty_response, json_response, read_json, read_optional_json, ApiError, ApiResult};
+
+#[derive(Deserialize)]
+pub(super) struct AgentRow {
+    seq: i64,
+    id: String,
+    name: String,
+    enabled: i64,
+    key_prefix: String,
+    rate_capacity: i64,
+    rate_refill: f64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<AgentRow> for Agent {
+    fn from(r: AgentRow) -> Self {
+        Agent {
+            id: r.id,
+            name: r.name,
+            enabled: r.enabled == 1,
+            key_prefix: r.key_prefix,
+            rate_limit: RateLimitConfig { capacity: r.rate_capacity as u32, refill_per_second: r.rate_refill },
+            created_at: format_ms(r.created_at),
+            updated_at: format_ms(r.updated_at),
+        }
+    }
+}
+
+const COLUMNS: &str = "seq, id, name, enabled, key_prefix, rate_capacity, rate_refill, created_at, updated_at";
+
+/// The agent with this id in the caller's organization, or 404.
+pub(super) async fn find(admin: &Admin, agent_id: &str) -> ApiResult<AgentRow> {
+    if !ids::is_id("agt", agent_id) {
+        return Err(ApiError::not_found("no such agent"));
+    }
+    db::first::<AgentRow>(
+        &admin.db,
+        &format!("SELECT {COLUMNS} FROM agents WHERE id = ?1 AND org_id = ?2"),
+        &[Arg::from(agent_id), Arg::from(&admin.ctx.org_id)],
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("no such agent"))
+}
+
+pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
+    let url = req.url()?;
+    let limit = limits::page_size(crate::http::query_param(&url, "limit")?.as_deref())?;
+    let after = cursor_param(&url)?.unwrap_or(0);
+    let rows: Vec<AgentRow> = db::all(
+        &admin.db,
+        &format!("SELECT {COLUMNS} FROM agents WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+        &[Arg::from(&admin.ctx.org_id), Arg::Int(after), Arg::Int(limit as i64 + 1)],
+    )
+    .await?;
+    let (rows, next) = next_cursor(rows, limit, |r| r.seq);
+    Ok(json_response(200, &AgentList { agents: rows.into_iter().map(Agent::from).collect(), next_cursor: next }))
+}
+
+pub async fn create(admin: &Admin, mut req: Request, env: &Env) -> ApiResult<Response> {
+    let body: CreateAgent = read_json(&mut req, limits::MAX_ADMIN_BODY).await?;
+    limits::check_create_agent(&body)?;
+    let rate = body.rate_limit.unwrap_or_default();
+    let id = ids::new_id("agt")?;
+    let key = keys::generate(KeyKind::Agent)?;
+    let hash = keys::hash(&hash_secret(env)?, &key.secret);
+    let now = now_ms();
+    db::batch(
+        &admin.db,
+        vec![
+            db::stmt(
+                &admin.db,
+                "INSERT INTO agents (id, org_id, name, enabled, key_hash, key_prefix, rate_capacity, rate_refill, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                &[
+                    Arg::from(&id),
+                    Arg::from(&admin.ctx.org_id),
+                    Arg::from(&body.name),
+                    Arg::from(body.enabled.unwrap_or(true)),
+                    Arg::from(&hash),
+                    Arg::from(&key.prefix),
+                    Arg::Int(rate.capacity as i64),
+                    Arg::Real(rate.refill_per_second),
+                    Arg::Int(now),
+                ],
+            )?,
+            db::stmt(
+                &admin.db,
+                "INSERT INTO agent_keys (key_hash, agent_id, org_id, key_prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                &[Arg::from(&hash), Arg::from(&id), Arg::from(&admin.ctx.org_id), Arg::from(&key.prefix), Arg::Int(now)],
+            )?,
+        ],
+    )
+    .await
+    .map_err(|e| name_conflict(e, &body.name))?;
+    let agent = find(admin, &id).await?;
+    Ok(json_response(201, &AgentWithKey { agent: agent.into(), api_key: key.secret, previous_key_expires_at: None }))
+}
+
+fn name_conflict(e: ApiError, name: &str) -> ApiError {
+    if e.code == "conflict" {
+        ApiError::conflict(format!("an agent named {name:?} already exists"))
+    } else {
+        e
+    }
+}
+
+pub async fn get(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
+    let agent = find(admin, agent_id).await?;
+    Ok(json_response(200, &Agent::from(agent)))
+}
+
+pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResult<Response> {
+    let body: UpdateAgent = read_json(&mut req, limits::MAX_ADMIN_BODY).await?;
+    limits::check_update_agent(&body)?;
+    let current = find(admin, agent_id).await?;
+    let name = body.name.clone().unwrap_or(current.name.clone());
+    let enabled = body.enabled.unwrap_or(current.enabled == 1);
+    let (capacity, refill) = match body.rate_limit {
+        Some(rl) => (rl.capacity as i64, rl.refill_per_second),
+        None => (current.rate_capacity, current.rate_refill),
+    };
+    db::run(
+        &admin.db,
+        "UPDATE agents SET name = ?1, enabled = ?2, rate_capacity = ?3, rate_refill = ?4, updated_at = ?5
+          WHERE id = ?6 AND org_id = ?7",
+        &[
+            Arg::from(&name),
+            Arg::from(enabled),
+            Arg::Int(capacity),
+            Arg::Real(refill),
+            Arg::Int(now_ms()),
+            Arg::from(agent_id),
+            Arg::from(&admin.ctx.org_id),
+        ],
+    )
+    .await
+    .map_err(|e| name_conflict(e, &name))?;
+    get(admin, agent_id).await
+}
+
+pub async fn delete(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
+    find(admin, agent_id).await?;
+    let org = Arg::from(&admin.ctx.org_id);
+    let id = Arg::from(agent_id);
+    let scoped = [id, org];
+    db::batch(
+        &admin.db,
+        vec![
+            db::stmt(&admin.db, "DELETE FROM rules WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
+            db::stmt(&admin.db, "DELETE FROM tools WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
+            db::stmt(&admin.db, "DELETE FROM agent_keys WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
+            db::stmt(&admin.db, "DELETE FROM agents WHERE id = ?1 AND org_id = ?2", &scoped)?,
+        ],
+    )
+    .await?;
+    Ok(empty_response(204))
+}
+
+pub async fn rotate_key(admin: &Admin, agent_id: &str, mut req: Request, env: &Env) -> ApiResult<Response> {
+    let body: RotateKey = read_optional_json(&mut req, limits::MAX_ADMIN_BODY).await?;
+    let overlap = body.overlap_seconds.unwrap_or(limits::DEFAULT_OVERLAP_SECONDS);
+    if overlap > limits::MAX_OVERLAP_SECONDS {
+        return Err(ApiError::invalid_request(format!(
+            "overlap_seconds must be between 0 and {}",
+            limits::MAX_OVERLAP_SECONDS
+        )));
+    }
+    find(admin, agent_id).await?;
+    let key = keys::generate(KeyKind::Agent)?;
+    let hash = keys::hash(&hash_secret(env)?, &key.secret);
+    let now = now_ms();
+    let expires = now + overlap as i64 * 1000;
+    let org = &admin.ctx.org_id;
+    db::batch(
+        &admin.db,
+        vec![
+            // Old keys end at the overlap, or earlier if an earlier rotation already set that.
+            db::stmt(
+                &admin.db,
+                "UPDATE agent_keys SET expires_at = MIN(COALESCE(expires_at, ?1), ?1) WHERE agent_id = ?2 AND org_id = ?3",
+                &[Arg::Int(expires), Arg::from(agent_id), Arg::from(org)],
+            )?,
+            db::stmt(
+                &admin.db,
+                "INSERT INTO agent_keys (key_hash, agent_id, org_id, key_prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                &[Arg::from(&hash), Arg::from(agent_id), Arg::from(org), Arg::from(&key.prefix), Arg::Int(now)],
+            )?,
+            db::stmt(
+                &admin.db,
+                "UPDATE agents SET key_hash = ?1, key_prefix = ?2, updated_at = ?3 WHERE id = ?4 AND org_id = ?5",
+                &[Arg::from(&hash), Arg::from(&key.prefix), Arg::Int(now), Arg::from(agent_id), Arg::from(org)],
+            )?,
+            // Expired keys are of no use; keep the table small.
+            db::stmt(
+                &admin.db,
+                "DELETE FROM agent_keys WHERE agent_id = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2",
+                &[Arg::from(agent_id), Arg::Int(now)],
+            )?,
+        ],
+    )
+    .await?;
+    let agent = find(admin, agent_id).await?;
+    Ok(json_response(
+        200,
+        &AgentWithKey {
+            agent: agent.into(),
+            api_key: key.secret,
+            previous_key_expires_at: (overlap > 0).then(|| format_ms(expires)),
+        },
+    ))
+}

@@ -1,0 +1,143 @@
+//! `/v1/admin/logs…`: the audit log, newest first, filtered, paged by cursor.
+
+use oakauth_core::limits;
+use oakauth_core::time::{format_ms, parse_rfc3339};
+use oakauth_core::wire::{LogEntry, LogList, ReasonCode, ReasoningPolicy};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use worker::{Request, Response};
+
+use super::{cursor_param, Admin};
+use crate::db::{self, Arg};
+use crate::http::{json_response, query_param, ApiError, ApiResult};
+
+#[derive(Deserialize)]
+struct LogRow {
+    seq: i64,
+    decision_id: String,
+    request_id: String,
+    agent_id: String,
+    tool: String,
+    scope: String,
+    allowed: i64,
+    reason: String,
+    reasoning: Option<String>,
+    reasoning_required: String,
+    reasoning_provided: i64,
+    context: Option<String>,
+    latency_ms: i64,
+    created_at: i64,
+}
+
+impl LogRow {
+    fn into_wire(self) -> ApiResult<LogEntry> {
+        let reason = ReasonCode::parse(&self.reason)
+            .ok_or_else(|| ApiError::internal(format!("audit row {} has an unknown reason", self.seq)))?;
+        let context = match self.context.as_deref() {
+            None => None,
+            Some(text) => Some(serde_json::from_str::<Map<String, Value>>(text).map_err(ApiError::internal)?),
+        };
+        Ok(LogEntry {
+            decision_id: self.decision_id,
+            request_id: self.request_id,
+            agent_id: self.agent_id,
+            tool: self.tool,
+            scope: self.scope,
+            allowed: self.allowed == 1,
+            reason,
+            reasoning: self.reasoning,
+            reasoning_required: ReasoningPolicy::parse(&self.reasoning_required).unwrap_or(ReasoningPolicy::None),
+            reasoning_provided: self.reasoning_provided == 1,
+            context,
+            latency_ms: self.latency_ms.clamp(0, u32::MAX as i64) as u32,
+            created_at: format_ms(self.created_at),
+        })
+    }
+}
+
+const COLUMNS: &str = "seq, decision_id, request_id, agent_id, tool, scope, allowed, reason, reasoning,
+                       reasoning_required, reasoning_provided, context, latency_ms, created_at";
+
+/// Parses an optional RFC 3339 query parameter.
+pub(super) fn time_param(url: &worker::Url, name: &str) -> ApiResult<Option<i64>> {
+    match query_param(url, name)? {
+        None => Ok(None),
+        Some(s) => parse_rfc3339(&s).map(Some).map_err(|e| ApiError::invalid_request(format!("{name}: {e}"))),
+    }
+}
+
+pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
+    let url = req.url()?;
+    for (k, _) in url.query_pairs() {
+        if !["agent_id", "tool", "scope", "allowed", "reason", "since", "until", "limit", "cursor"].contains(&k.as_ref()) {
+            return Err(ApiError::invalid_request(format!("unknown query parameter {k:?}")));
+        }
+    }
+    let limit = limits::page_size(query_param(&url, "limit")?.as_deref())?;
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE org_id = ?1");
+    let mut texts: Vec<(String, String)> = Vec::new(); // (column, value)
+    if let Some(agent_id) = query_param(&url, "agent_id")? {
+        if agent_id.len() > 64 {
+            return Err(ApiError::invalid_request("agent_id is too long"));
+        }
+        texts.push(("agent_id".into(), agent_id));
+    }
+    for field in ["tool", "scope"] {
+        if let Some(v) = query_param(&url, field)? {
+            limits::check_name(field, &v)?;
+            texts.push((field.into(), v));
+        }
+    }
+    if let Some(reason) = query_param(&url, "reason")? {
+        let code = ReasonCode::parse(&reason).ok_or_else(|| ApiError::invalid_request("reason is not a known reason code"))?;
+        texts.push(("reason".into(), code.as_str().into()));
+    }
+    let mut ints: Vec<(&str, &str, i64)> = Vec::new(); // (column, operator, value)
+    if let Some(allowed) = query_param(&url, "allowed")? {
+        let v = match allowed.as_str() {
+            "true" => 1,
+            "false" => 0,
+            _ => return Err(ApiError::invalid_request("allowed must be true or false")),
+        };
+        ints.push(("allowed", "=", v));
+    }
+    if let Some(since) = time_param(&url, "since")? {
+        ints.push(("created_at", ">=", since));
+    }
+    if let Some(until) = time_param(&url, "until")? {
+        ints.push(("created_at", "<", until));
+    }
+    if let Some(cursor) = cursor_param(&url)? {
+        ints.push(("seq", "<", cursor));
+    }
+    let mut args: Vec<Arg> = vec![Arg::from(&admin.ctx.org_id)];
+    for (column, value) in &texts {
+        args.push(Arg::from(value));
+        sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+    }
+    for (column, op, value) in &ints {
+        args.push(Arg::Int(*value));
+        sql.push_str(&format!(" AND {column} {op} ?{}", args.len()));
+    }
+    args.push(Arg::Int(limit as i64 + 1));
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", args.len()));
+
+    let rows: Vec<LogRow> = db::all(&admin.db, &sql, &args).await?;
+    let (rows, next) = super::next_cursor(rows, limit, |r| r.seq);
+    let logs = rows.into_iter().map(LogRow::into_wire).collect::<ApiResult<Vec<_>>>()?;
+    Ok(json_response(200, &LogList { logs, next_cursor: next }))
+}
+
+pub async fn get(admin: &Admin, decision_id: &str) -> ApiResult<Response> {
+    if !oakauth_core::ids::is_id("dec", decision_id) {
+        return Err(ApiError::not_found("no such decision"));
+    }
+    let row: LogRow = db::first(
+        &admin.db,
+        &format!("SELECT {COLUMNS} FROM audit_log WHERE decision_id = ?1 AND org_id = ?2"),
+        &[Arg::from(decision_id), Arg::from(&admin.ctx.org_id)],
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("no such decision"))?;
+    Ok(json_response(200, &row.into_wire()?))
+}

@@ -1,0 +1,93 @@
+//! The admin API: everything under `/v1/admin/`, authenticated by an admin key and scoped to its
+//! organization. Another organization's ids answer 404, exactly like ids that do not exist.
+
+mod agents;
+mod logs;
+mod rules;
+mod stats;
+mod tools;
+
+use oakauth_core::wire::{Me, Organization};
+use worker::{D1Database, Env, Method, Request, Response};
+
+use crate::auth::{self, AdminContext};
+use crate::db;
+use crate::http::{json_response, query_param, ApiError, ApiResult};
+
+pub struct Admin {
+    pub ctx: AdminContext,
+    pub db: D1Database,
+}
+
+pub fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+/// The `cursor` query parameter: the `seq` of the last row of the previous page.
+fn cursor_param(url: &worker::Url) -> ApiResult<Option<i64>> {
+    match query_param(url, "cursor")? {
+        None => Ok(None),
+        Some(c) => match c.parse::<i64>() {
+            Ok(n) if n >= 0 && c.len() <= 16 => Ok(Some(n)),
+            _ => Err(ApiError::invalid_request("cursor is not a cursor this API returned")),
+        },
+    }
+}
+
+/// Trims a `limit + 1` page to `limit` rows and returns the cursor for the next page, if any.
+fn next_cursor<T>(mut rows: Vec<T>, limit: u32, seq: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        let next = rows.last().map(|r| seq(r).to_string());
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
+/// The admin routes: a path (after `/v1/admin/`) and method to a handler. Unknown paths are 404,
+/// known paths with another method 405.
+pub async fn handle(req: Request, env: &Env, segments: &[&str]) -> ApiResult<Response> {
+    let method = req.method();
+    let allow: &[&str] = match segments {
+        ["me"] | ["logs"] | ["logs", _] | ["stats"] => &["GET"],
+        ["agents"] | ["agents", _, "tools"] | ["agents", _, "rules"] => &["GET", "POST"],
+        ["agents", _] | ["agents", _, "tools", _] | ["agents", _, "rules", _] => &["GET", "PATCH", "DELETE"],
+        ["agents", _, "rotate-key"] => &["POST"],
+        _ => return Err(ApiError::not_found("no such route")),
+    };
+    if !allow.contains(&method.as_ref()) {
+        return Err(ApiError::method_not_allowed(allow));
+    }
+    let ctx = auth::admin(&req, env).await?;
+    let admin = Admin { ctx, db: db::database(env)? };
+    match (method, segments) {
+        (Method::Get, ["me"]) => Ok(json_response(
+            200,
+            &Me {
+                organization: Organization { id: admin.ctx.org_id.clone(), name: admin.ctx.org_name.clone() },
+                key_prefix: admin.ctx.key_prefix.clone(),
+            },
+        )),
+        (Method::Get, ["agents"]) => agents::list(&admin, &req).await,
+        (Method::Post, ["agents"]) => agents::create(&admin, req, env).await,
+        (Method::Get, ["agents", id]) => agents::get(&admin, id).await,
+        (Method::Patch, ["agents", id]) => agents::update(&admin, id, req).await,
+        (Method::Delete, ["agents", id]) => agents::delete(&admin, id).await,
+        (Method::Post, ["agents", id, "rotate-key"]) => agents::rotate_key(&admin, id, req, env).await,
+        (Method::Get, ["agents", id, "tools"]) => tools::list(&admin, id, &req).await,
+        (Method::Post, ["agents", id, "tools"]) => tools::create(&admin, id, req).await,
+        (Method::Get, ["agents", id, "tools", tool]) => tools::get(&admin, id, tool).await,
+        (Method::Patch, ["agents", id, "tools", tool]) => tools::update(&admin, id, tool, req).await,
+        (Method::Delete, ["agents", id, "tools", tool]) => tools::delete(&admin, id, tool).await,
+        (Method::Get, ["agents", id, "rules"]) => rules::list(&admin, id, &req).await,
+        (Method::Post, ["agents", id, "rules"]) => rules::create(&admin, id, req).await,
+        (Method::Get, ["agents", id, "rules", rule]) => rules::get(&admin, id, rule).await,
+        (Method::Patch, ["agents", id, "rules", rule]) => rules::update(&admin, id, rule, req).await,
+        (Method::Delete, ["agents", id, "rules", rule]) => rules::delete(&admin, id, rule).await,
+        (Method::Get, ["logs"]) => logs::list(&admin, &req).await,
+        (Method::Get, ["logs", id]) => logs::get(&admin, id).await,
+        (Method::Get, ["stats"]) => stats::get(&admin, &req).await,
+        _ => Err(ApiError::method_not_allowed(allow)),
+    }
+}

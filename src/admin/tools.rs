@@ -1,0 +1,182 @@
+//! `/v1/admin/agents/{agent_id}/tools…`: the tools an agent may ask about, with their scopes.
+
+use oakauth_core::ids;
+use oakauth_core::limits;
+use oakauth_core::time::format_ms;
+use oakauth_core::wire::{CreateTool, RiskLevel, Tool, ToolList, UpdateTool};
+use serde::Deserialize;
+use worker::{Request, Response};
+
+use super::{agents, cursor_param, next_cursor, now_ms, Admin};
+use crate::db::{self, Arg};
+use crate::http::{empty_response, json_response, read_json, ApiError, ApiResult};
+
+#[derive(Deserialize)]
+pub(super) struct ToolRow {
+    seq: i64,
+    pub(super) id: String,
+    agent_id: String,
+    pub(super) name: String,
+    description: String,
+    scopes: String,
+    risk_level: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl ToolRow {
+    pub(super) fn scopes(&self) -> Vec<String> {
+        serde_json::from_str(&self.scopes).unwrap_or_default()
+    }
+    pub(super) fn risk(&self) -> RiskLevel {
+        // An unreadable risk level is treated as the most dangerous one.
+        RiskLevel::parse(&self.risk_level).unwrap_or(RiskLevel::Destructive)
+    }
+    fn into_wire(self) -> Tool {
+        Tool {
+            scopes: self.scopes(),
+            risk_level: self.risk(),
+            id: self.id,
+            agent_id: self.agent_id,
+            name: self.name,
+            description: self.description,
+            created_at: format_ms(self.created_at),
+            updated_at: format_ms(self.updated_at),
+        }
+    }
+}
+
+const COLUMNS: &str = "seq, id, agent_id, name, description, scopes, risk_level, created_at, updated_at";
+
+pub(super) async fn find(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<ToolRow> {
+    if !ids::is_id("tool", tool_id) {
+        return Err(ApiError::not_found("no such tool"));
+    }
+    db::first::<ToolRow>(
+        &admin.db,
+        &format!("SELECT {COLUMNS} FROM tools WHERE id = ?1 AND agent_id = ?2 AND org_id = ?3"),
+        &[Arg::from(tool_id), Arg::from(agent_id), Arg::from(&admin.ctx.org_id)],
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("no such tool"))
+}
+
+pub(super) async fn find_by_name(admin: &Admin, agent_id: &str, name: &str) -> ApiResult<Option<ToolRow>> {
+    db::first::<ToolRow>(
+        &admin.db,
+        &format!("SELECT {COLUMNS} FROM tools WHERE agent_id = ?1 AND name = ?2 AND org_id = ?3"),
+        &[Arg::from(agent_id), Arg::from(name), Arg::from(&admin.ctx.org_id)],
+    )
+    .await
+}
+
+pub async fn list(admin: &Admin, agent_id: &str, req: &Request) -> ApiResult<Response> {
+    agents::find(admin, agent_id).await?;
+    let url = req.url()?;
+    let limit = limits::page_size(crate::http::query_param(&url, "limit")?.as_deref())?;
+    let after = cursor_param(&url)?.unwrap_or(0);
+    let rows: Vec<ToolRow> = db::all(
+        &admin.db,
+        &format!("SELECT {COLUMNS} FROM tools WHERE agent_id = ?1 AND org_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"),
+        &[Arg::from(agent_id), Arg::from(&admin.ctx.org_id), Arg::Int(after), Arg::Int(limit as i64 + 1)],
+    )
+    .await?;
+    let (rows, next) = next_cursor(rows, limit, |r| r.seq);
+    Ok(json_response(200, &ToolList { tools: rows.into_iter().map(ToolRow::into_wire).collect(), next_cursor: next }))
+}
+
+fn name_conflict(e: ApiError, name: &str) -> ApiError {
+    if e.code == "conflict" {
+        ApiError::conflict(format!("this agent already has a tool named {name:?}"))
+    } else {
+        e
+    }
+}
+
+pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResult<Response> {
+    let body: CreateTool = read_json(&mut req, limits::MAX_ADMIN_BODY).await?;
+    limits::check_create_tool(&body)?;
+    agents::find(admin, agent_id).await?;
+    let id = ids::new_id("tool")?;
+    let scopes = serde_json::to_string(&body.scopes).map_err(ApiError::internal)?;
+    db::run(
+        &admin.db,
+        "INSERT INTO tools (id, org_id, agent_id, name, description, scopes, risk_level, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        &[
+            Arg::from(&id),
+            Arg::from(&admin.ctx.org_id),
+            Arg::from(agent_id),
+            Arg::from(&body.name),
+            Arg::from(body.description.as_deref().unwrap_or("")),
+            Arg::from(&scopes),
+            Arg::from(body.risk_level.as_str()),
+            Arg::Int(now_ms()),
+        ],
+    )
+    .await
+    .map_err(|e| name_conflict(e, &body.name))?;
+    let tool = find(admin, agent_id, &id).await?;
+    Ok(json_response(201, &tool.into_wire()))
+}
+
+pub async fn get(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<Response> {
+    agents::find(admin, agent_id).await?;
+    Ok(json_response(200, &find(admin, agent_id, tool_id).await?.into_wire()))
+}
+
+pub async fn update(admin: &Admin, agent_id: &str, tool_id: &str, mut req: Request) -> ApiResult<Response> {
+    let body: UpdateTool = read_json(&mut req, limits::MAX_ADMIN_BODY).await?;
+    limits::check_update_tool(&body)?;
+    agents::find(admin, agent_id).await?;
+    let current = find(admin, agent_id, tool_id).await?;
+    let name = body.name.clone().unwrap_or_else(|| current.name.clone());
+    let description = body.description.clone().unwrap_or_else(|| current.description.clone());
+    let scopes = body.scopes.clone().unwrap_or_else(|| current.scopes());
+    let risk = body.risk_level.unwrap_or_else(|| current.risk());
+    let scopes_json = serde_json::to_string(&scopes).map_err(ApiError::internal)?;
+    let org = &admin.ctx.org_id;
+    db::batch(
+        &admin.db,
+        vec![
+            db::stmt(
+                &admin.db,
+                "UPDATE tools SET name = ?1, description = ?2, scopes = ?3, risk_level = ?4, updated_at = ?5
+                  WHERE id = ?6 AND org_id = ?7",
+                &[
+                    Arg::from(&name),
+                    Arg::from(&description),
+                    Arg::from(&scopes_json),
+                    Arg::from(risk.as_str()),
+                    Arg::Int(now_ms()),
+                    Arg::from(tool_id),
+                    Arg::from(org),
+                ],
+            )?,
+            // A scope taken off the tool takes its rules with it: deny by default.
+            db::stmt(
+                &admin.db,
+                "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2 AND scope NOT IN (SELECT value FROM json_each(?3))",
+                &[Arg::from(tool_id), Arg::from(org), Arg::from(&scopes_json)],
+            )?,
+        ],
+    )
+    .await
+    .map_err(|e| name_conflict(e, &name))?;
+    Ok(json_response(200, &find(admin, agent_id, tool_id).await?.into_wire()))
+}
+
+pub async fn delete(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<Response> {
+    agents::find(admin, agent_id).await?;
+    find(admin, agent_id, tool_id).await?;
+    let args = [Arg::from(tool_id), Arg::from(&admin.ctx.org_id)];
+    db::batch(
+        &admin.db,
+        vec![
+            db::stmt(&admin.db, "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2", &args)?,
+            db::stmt(&admin.db, "DELETE FROM tools WHERE id = ?1 AND org_id = ?2", &args)?,
+        ],
+    )
+    .await?;
+    Ok(empty_response(204))
+}

@@ -1,0 +1,102 @@
+//! Thin helpers over D1: binding values, reading rows, and telling a uniqueness conflict from a
+//! real failure.
+
+use serde::de::DeserializeOwned;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+use crate::http::{ApiError, ApiResult};
+
+pub fn database(env: &Env) -> ApiResult<D1Database> {
+    env.d1("DB").map_err(ApiError::internal)
+}
+
+/// A value to bind. Integers are bound as JS numbers (exact up to 2^53, which covers our
+/// millisecond timestamps and counters).
+pub enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+    Real(f64),
+    Null,
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(s: &'a str) -> Self {
+        Arg::Text(s)
+    }
+}
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(s: &'a String) -> Self {
+        Arg::Text(s)
+    }
+}
+impl From<i64> for Arg<'_> {
+    fn from(n: i64) -> Self {
+        Arg::Int(n)
+    }
+}
+impl From<bool> for Arg<'_> {
+    fn from(b: bool) -> Self {
+        Arg::Int(b as i64)
+    }
+}
+impl From<f64> for Arg<'_> {
+    fn from(n: f64) -> Self {
+        Arg::Real(n)
+    }
+}
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(s: Option<&'a str>) -> Self {
+        s.map_or(Arg::Null, Arg::Text)
+    }
+}
+
+impl Arg<'_> {
+    fn to_js(&self) -> JsValue {
+        match self {
+            Arg::Text(s) => JsValue::from_str(s),
+            Arg::Int(n) => JsValue::from_f64(*n as f64),
+            Arg::Real(n) => JsValue::from_f64(*n),
+            Arg::Null => JsValue::NULL,
+        }
+    }
+}
+
+/// Prepares `sql` with positional `?N` arguments.
+pub fn stmt(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<D1PreparedStatement> {
+    let values: Vec<JsValue> = args.iter().map(Arg::to_js).collect();
+    db.prepare(sql).bind(&values).map_err(ApiError::internal)
+}
+
+pub async fn first<T: DeserializeOwned>(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<Option<T>> {
+    stmt(db, sql, args)?.first::<T>(None).await.map_err(ApiError::internal)
+}
+
+pub async fn all<T: DeserializeOwned>(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<Vec<T>> {
+    let result = stmt(db, sql, args)?.all().await.map_err(ApiError::internal)?;
+    result.results::<T>().map_err(ApiError::internal)
+}
+
+/// Runs a write; returns the number of rows changed.
+pub async fn run(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<usize> {
+    let result = stmt(db, sql, args)?.run().await.map_err(map_write_error)?;
+    Ok(changes(&result))
+}
+
+/// Runs statements atomically, in order.
+pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> ApiResult<Vec<worker::D1Result>> {
+    db.batch(statements).await.map_err(map_write_error)
+}
+
+pub fn changes(result: &worker::D1Result) -> usize {
+    result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
+}
+
+/// A UNIQUE violation is the caller's conflict; anything else is ours.
+fn map_write_error(e: worker::Error) -> ApiError {
+    if e.to_string().contains("UNIQUE constraint failed") {
+        ApiError::conflict("a resource with that name already exists")
+    } else {
+        ApiError::internal(e)
+    }
+}

@@ -1,0 +1,188 @@
+//! The worker's one error type, and the helpers that turn requests into typed bodies and results
+//! into JSON answers.
+
+use oakauth_core::wire::{ErrorBody, ErrorDetail};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{Request, Response};
+
+/// An error answer: status, stable code, and a message safe to show the caller.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    /// Extra headers, such as `Allow` on a 405 or `Retry-After` on a 429.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ApiError {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), headers: Vec::new() }
+    }
+    pub fn invalid_json(message: impl Into<String>) -> Self {
+        Self::new(400, "invalid_json", message)
+    }
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(400, "invalid_request", message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        let mut e = Self::new(401, "unauthorized", message);
+        e.headers.push(("WWW-Authenticate", "Bearer".into()));
+        e
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(403, "forbidden", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+    pub fn method_not_allowed(allow: &[&str]) -> Self {
+        let mut e = Self::new(405, "method_not_allowed", "method not allowed on this route");
+        e.headers.push(("Allow", allow.join(", ")));
+        e
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(409, "conflict", message)
+    }
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(413, "payload_too_large", format!("request body must be at most {limit} bytes"))
+    }
+    pub fn unsupported_media_type() -> Self {
+        Self::new(415, "unsupported_media_type", "request body must be application/json")
+    }
+    /// Something inside failed. The detail goes to the worker's log (never a secret), not the caller.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        worker::console_error!("internal error: {detail}");
+        Self::new(500, "internal_error", "internal error; nothing was allowed")
+    }
+
+    pub fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
+        let mut resp = json_response(self.status, &body);
+        for (name, value) in self.headers {
+            let _ = resp.headers_mut().set(name, &value);
+        }
+        resp
+    }
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<oakauth_core::Error> for ApiError {
+    fn from(e: oakauth_core::Error) -> Self {
+        match e {
+            oakauth_core::Error::Invalid(msg) => ApiError::invalid_request(msg),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A JSON answer. Serializing our own types cannot fail; if it somehow did, the answer is a 500.
+pub fn json_response<T: Serialize>(status: u16, body: &T) -> Response {
+    let (status, text) = match serde_json::to_string(body) {
+        Ok(text) => (status, text),
+        Err(_) => (500, r#"{"error":{"code":"internal_error","message":"internal error; nothing was allowed"}}"#.to_string()),
+    };
+    let mut resp = Response::ok(text).expect("a string body is always valid").with_status(status);
+    let _ = resp.headers_mut().set("Content-Type", "application/json; charset=utf-8");
+    resp
+}
+
+pub fn empty_response(status: u16) -> Response {
+    Response::empty().expect("an empty body is always valid").with_status(status)
+}
+
+/// Reads a JSON body of at most `limit` bytes into `T`, rejecting unknown fields (via `T`),
+/// wrong content types and malformed JSON with the documented codes.
+pub async fn read_json<T: DeserializeOwned>(req: &mut Request, limit: usize) -> ApiResult<T> {
+    let bytes = read_body(req, limit).await?;
+    require_json_content_type(req)?;
+    parse_json(&bytes)
+}
+
+/// Like [`read_json`], but an empty body (with no content type) means `T::default()`.
+pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Request, limit: usize) -> ApiResult<T> {
+    let bytes = read_body(req, limit).await?;
+    if bytes.is_empty() {
+        return Ok(T::default());
+    }
+    require_json_content_type(req)?;
+    parse_json(&bytes)
+}
+
+async fn read_body(req: &mut Request, limit: usize) -> ApiResult<Vec<u8>> {
+    if let Ok(Some(len)) = req.headers().get("Content-Length") {
+        match len.trim().parse::<u64>() {
+            Ok(n) if n > limit as u64 => return Err(ApiError::payload_too_large(limit)),
+            Ok(_) => {}
+            Err(_) => return Err(ApiError::invalid_request("Content-Length is not a number")),
+        }
+    }
+    let bytes = req.bytes().await.map_err(|_| ApiError::invalid_request("could not read the request body"))?;
+    if bytes.len() > limit {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    Ok(bytes)
+}
+
+fn require_json_content_type(req: &Request) -> ApiResult<()> {
+    let ct = req.headers().get("Content-Type").ok().flatten().unwrap_or_default();
+    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if media == "application/json" {
+        Ok(())
+    } else {
+        Err(ApiError::unsupported_media_type())
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let text = std::str::from_utf8(bytes).map_err(|_| ApiError::invalid_json("request body is not valid UTF-8"))?;
+    // Parse to a value first so syntax errors and shape errors get different codes.
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ApiError::invalid_json(format!("request body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_request("request body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::invalid_request(shape_message(&e)))
+}
+
+/// serde's messages name the field and the expected type, and never include the input; keep them.
+fn shape_message(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    // Strip serde's " at line 1 column 42" suffix, meaningless for a value.
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    }
+}
+
+/// The bearer token of the request, if any.
+pub fn bearer(req: &Request) -> Option<String> {
+    let value = req.headers().get("Authorization").ok().flatten()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+/// A query-string parameter, bounded in length.
+pub fn query_param(url: &worker::Url, name: &str) -> ApiResult<Option<String>> {
+    let mut found = None;
+    for (k, v) in url.query_pairs() {
+        if k == name {
+            if found.is_some() {
+                return Err(ApiError::invalid_request(format!("query parameter {name} is given twice")));
+            }
+            if v.len() > 200 {
+                return Err(ApiError::invalid_request(format!("query parameter {name} is too long")));
+            }
+            found = Some(v.into_owned());
+        }
+    }
+    Ok(found)
+}

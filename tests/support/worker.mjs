@@ -1,0 +1,136 @@
+// Starts the real OakAuth worker in local workerd (wrangler dev) with its own local D1 and
+// Durable Object state, applies the migrations, and seeds two organizations with admin keys.
+// Used by the end-to-end tests of the worker, both SDKs and the dashboard.
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, access } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
+// Test-only hash secret; the dev server's own secret lives in .dev.vars.
+export const TEST_KEY_HASH_SECRET = 'test-only-key-hash-secret-0123456789';
+
+const baseEnv = () => ({
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CI: 'true',
+  OAKAUTH_SKIP_BUILD: '1',
+  NO_COLOR: '1',
+});
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function ensureBuilt() {
+  try {
+    await access(join(ROOT, 'build', 'index.js'));
+  } catch {
+    await run('bash', [join(ROOT, 'scripts', 'build-worker.sh')], { cwd: ROOT, env: { ...process.env, OAKAUTH_SKIP_BUILD: '' }, maxBuffer: 64 << 20 });
+  }
+}
+
+async function wrangler(args, persistDir) {
+  return run(WRANGLER, [...args, '--persist-to', persistDir], { cwd: ROOT, env: baseEnv(), maxBuffer: 64 << 20 });
+}
+
+/** Runs SQL against the local D1 database of a state directory. */
+export async function d1(persistDir, sql) {
+  const { stdout } = await wrangler(['d1', 'execute', 'DB', '--local', '--json', '--command', sql], persistDir);
+  return JSON.parse(stdout);
+}
+
+async function keygen(orgName) {
+  const { stdout } = await run('cargo', ['run', '--quiet', '-p', 'oakauth-core', '--bin', 'oakauth-keygen', '--', '--org-name', orgName], {
+    cwd: ROOT,
+    env: { ...process.env, KEY_HASH_SECRET: TEST_KEY_HASH_SECRET },
+  });
+  return JSON.parse(stdout);
+}
+
+async function waitForHealth(baseUrl, child, logs, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early (${child.exitCode}):\n${logs.join('')}`);
+    try {
+      const r = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`worker did not answer /health within ${timeoutMs} ms:\n${logs.join('')}`);
+}
+
+/**
+ * Starts a worker. Options: `persistDir` (reuse a state directory; default a fresh temp dir that
+ * `stop()` deletes), `port`, `vars` (extra `--var` values), `seed` (default true).
+ * Returns { baseUrl, port, persistDir, adminKey, otherAdminKey, orgId, otherOrgId, logs, stop, restart }.
+ */
+export async function startWorker(options = {}) {
+  await ensureBuilt();
+  const ownDir = !options.persistDir;
+  const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), 'oakauth-test-')));
+  const port = options.port ?? (await freePort());
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const vars = { KEY_HASH_SECRET: TEST_KEY_HASH_SECRET, OAKAUTH_TEST_ROUTES: '1', ...(options.vars ?? {}) };
+
+  const seeded = {};
+  if (options.seed !== false) {
+    await wrangler(['d1', 'migrations', 'apply', 'DB', '--local'], persistDir);
+    const [a, b] = await Promise.all([keygen('Test Org A'), keygen('Test Org B')]);
+    await d1(persistDir, a.sql + ' ' + b.sql);
+    Object.assign(seeded, { adminKey: a.admin_key, orgId: a.organization_id, otherAdminKey: b.admin_key, otherOrgId: b.organization_id });
+  }
+
+  const logs = [];
+  let child;
+  const launch = async () => {
+    const inspector = await freePort();
+    const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+      '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'warn'];
+    for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+    child = spawn(WRANGLER, args, { cwd: ROOT, env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.stdout.on('data', (d) => logs.push(d.toString()));
+    child.stderr.on('data', (d) => logs.push(d.toString()));
+    await waitForHealth(baseUrl, child, logs);
+  };
+  const kill = async (signal = 'SIGTERM') => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    try { process.kill(-child.pid, signal); } catch { /* already gone */ }
+    const timer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await launch();
+
+  return {
+    baseUrl,
+    port,
+    persistDir,
+    logs,
+    ...seeded,
+    /** Stops the server (SIGKILL with `{hard: true}`) and starts it again on the same state. */
+    async restart({ hard = false } = {}) {
+      await kill(hard ? 'SIGKILL' : 'SIGTERM');
+      await launch();
+    },
+    async stop() {
+      await kill();
+      if (ownDir) await rm(persistDir, { recursive: true, force: true });
+    },
+  };
+}
