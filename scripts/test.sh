@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust workspace (core, Rust SDK and CLI), the worker's end-to-end tests in
+# local workerd, the TypeScript SDK and MCP wrapper, and the dashboard in headless Chromium.
+# Each suite starts its own local worker with fresh state. Installs what is missing first.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+bash scripts/install.sh --browser
+log "building the worker"
+bash scripts/build-worker.sh
+
+passed=0
+failed=0
+failures=()
+suite() { # name command...
+  local name="$1"; shift
+  log "suite: $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+  fi
+}
+
+suite "rust workspace" cargo test --workspace --exclude oakauth-worker --all-features
+suite "worker end-to-end" node --test --test-concurrency=1 tests/e2e/
+[[ -f sdk-ts/package.json ]] && suite "typescript sdk" npm test --prefix sdk-ts
+[[ -f dashboard/package.json ]] && suite "dashboard" npm test --prefix dashboard
+
+echo
+if (( failed > 0 )); then
+  printf 'failed suites: %s\n' "${failures[*]}"
+fi
+echo "suites: $passed passed, $failed failed"
+(( failed == 0 ))
