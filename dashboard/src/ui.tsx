@@ -1,0 +1,175 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+export function Loading({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <p class="loading" role="status">
+      <span class="spinner" aria-hidden="true" />
+      {label}
+    </p>
+  );
+}
+
+export function ErrorNotice({ error, onRetry }: { error: string; onRetry?: () => void }) {
+  return (
+    <div class="notice notice-error" role="alert">
+      <p>{error}</p>
+      {onRetry && (
+        <button type="button" class="btn btn-small" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Empty({ title, children }: { title: string; children?: ComponentChildren }) {
+  return (
+    <div class="empty">
+      <p class="empty-title">{title}</p>
+      {children && <div class="empty-body">{children}</div>}
+    </div>
+  );
+}
+
+export function Decision({ allowed }: { allowed: boolean }) {
+  return <span class={`badge ${allowed ? 'badge-allow' : 'badge-deny'}`}>{allowed ? 'Allowed' : 'Denied'}</span>;
+}
+
+export function StatusBadge({ enabled }: { enabled: boolean }) {
+  return <span class={`badge ${enabled ? 'badge-allow' : 'badge-muted'}`}>{enabled ? 'Enabled' : 'Disabled'}</span>;
+}
+
+async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // Clipboard API missing (insecure origin) or refused: fall back to a selected textarea.
+    const area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.style.position = 'fixed';
+    area.style.opacity = '0';
+    document.body.append(area);
+    area.select();
+    const ok = document.execCommand('copy');
+    area.remove();
+    return ok;
+  }
+}
+
+export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  useEffect(() => {
+    if (state === 'idle') return;
+    const t = setTimeout(() => setState('idle'), 2500);
+    return () => clearTimeout(t);
+  }, [state]);
+  return (
+    <>
+      <button type="button" class="btn btn-small" onClick={async () => setState((await copyText(text)) ? 'copied' : 'failed')}>
+        {state === 'copied' ? 'Copied' : label}
+      </button>
+      <span class="sr-only" role="status">
+        {state === 'copied' ? 'Copied to the clipboard' : state === 'failed' ? 'Could not copy; select the text and copy it' : ''}
+      </span>
+    </>
+  );
+}
+
+/** A freshly issued agent key: shown this once, with a copy button and a warning. */
+export function NewKeyPanel(props: {
+  title: string;
+  apiKey: string;
+  previousKeyExpiresAt?: string | null;
+  onDone: () => void;
+}) {
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <section class="key-panel" aria-labelledby="new-key-title" tabIndex={-1} ref={ref}>
+      <h3 id="new-key-title">{props.title}</h3>
+      <p class="warning">
+        <strong>Copy this key now.</strong> It is shown only once: OakAuth stores a hash of it and cannot show it again.
+      </p>
+      <div class="key-row">
+        <code class="key" data-testid="new-api-key">
+          {props.apiKey}
+        </code>
+        <CopyButton text={props.apiKey} label="Copy key" />
+      </div>
+      {props.previousKeyExpiresAt && (
+        <p class="muted">
+          The previous key keeps working until {new Date(props.previousKeyExpiresAt).toLocaleString()}.
+        </p>
+      )}
+      <button type="button" class="btn" onClick={props.onDone}>
+        I have stored the key
+      </button>
+    </section>
+  );
+}
+
+/** A modal confirmation built on <dialog>: focus is trapped, Escape cancels. */
+export function ConfirmDialog(props: {
+  open: boolean;
+  title: string;
+  children: ComponentChildren;
+  confirmLabel: string;
+  danger?: boolean;
+  pending?: boolean;
+  error?: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (props.open && !d.open) d.showModal();
+    if (!props.open && d.open) d.close();
+  }, [props.open]);
+  return (
+    <dialog
+      ref={ref}
+      class="dialog"
+      aria-labelledby="dialog-title"
+      onCancel={(e) => {
+        e.preventDefault();
+        props.onCancel();
+      }}
+    >
+      <h2 id="dialog-title">{props.title}</h2>
+      <div class="dialog-body">{props.children}</div>
+      {props.error && <ErrorNotice error={props.error} />}
+      <div class="actions">
+        <button type="button" class="btn" onClick={props.onCancel}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          class={`btn ${props.danger ? 'btn-danger' : 'btn-primary'}`}
+          disabled={props.pending}
+          onClick={props.onConfirm}
+        >
+          {props.pending ? 'Working…' : props.confirmLabel}
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+export function PageHeader({ title, children }: { title: string; children?: ComponentChildren }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  // Move focus to the new page's heading so keyboard and screen-reader users know where they are.
+  useEffect(() => ref.current?.focus({ preventScroll: true }), [title]);
+  return (
+    <div class="page-header">
+      <h1 tabIndex={-1} ref={ref}>
+        {title}
+      </h1>
+      {children && <div class="page-actions">{children}</div>}
+    </div>
+  );
+}
