@@ -141,6 +141,25 @@ pub struct ValidateRequest {
     pub context: Option<Map<String, Value>>,
 }
 
+impl ValidateRequest {
+    /// A request for `tool` with `scope`, without reasoning or context.
+    pub fn new(tool: impl Into<String>, scope: impl Into<String>) -> Self {
+        ValidateRequest { tool: tool.into(), scope: scope.into(), reasoning: None, context: None }
+    }
+
+    /// Sets why the agent needs this call.
+    pub fn with_reasoning(mut self, reasoning: impl Into<String>) -> Self {
+        self.reasoning = Some(reasoning.into());
+        self
+    }
+
+    /// Sets free-form details recorded (with secrets redacted) in the audit log.
+    pub fn with_context(mut self, context: Map<String, Value>) -> Self {
+        self.context = Some(context);
+        self
+    }
+}
+
 /// The agent's token bucket after this request.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RateLimitState {

@@ -1,0 +1,86 @@
+//! Plain-text tables and key/value blocks for people; `--json` bypasses all of this.
+
+use std::fmt::Write as _;
+
+/// Columns padded to their widest cell, with a header row.
+pub struct Table {
+    headers: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(headers: &[&'static str]) -> Self {
+        Table { headers: headers.to_vec(), rows: Vec::new() }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub fn render(&self) -> String {
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let mut line = |cells: Vec<&str>| {
+            let last = cells.len() - 1;
+            for (i, cell) in cells.into_iter().enumerate() {
+                if i == last {
+                    out.push_str(cell);
+                } else {
+                    let _ = write!(out, "{cell:<w$}  ", w = widths[i]);
+                }
+            }
+            out.push('\n');
+        };
+        line(self.headers.clone());
+        for row in &self.rows {
+            line(row.iter().map(String::as_str).collect());
+        }
+        out
+    }
+}
+
+/// `key: value` lines with the values aligned.
+pub fn fields(pairs: &[(&str, String)]) -> String {
+    let width = pairs.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0);
+    let mut out = String::new();
+    for (k, v) in pairs {
+        let _ = writeln!(out, "{:<width$} {v}", format!("{k}:"));
+    }
+    out
+}
+
+/// At most `max` characters of one line of `text`, with an ellipsis when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    let flat: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_align_to_the_widest_cell() {
+        let mut t = Table::new(&["ID", "NAME"]);
+        t.row(vec!["agt_1".into(), "a".into()]);
+        t.row(vec!["x".into(), "longer".into()]);
+        assert_eq!(t.render(), "ID     NAME\nagt_1  a\nx      longer\n");
+    }
+
+    #[test]
+    fn clip_cuts_long_text_and_flattens_newlines() {
+        assert_eq!(clip("a\nb", 10), "a b");
+        assert_eq!(clip("abcdef", 4), "abc…");
+    }
+}

@@ -1,0 +1,151 @@
+use std::time::Duration;
+
+use crate::wire::ReasonCode;
+
+/// The one error type of this crate.
+///
+/// Every variant means "the action did not run": [`OakAuth::guard`](crate::OakAuth::guard) only runs
+/// its action on a well-formed allow, so anything else (a deny, a timeout, a garbled answer) ends
+/// up here.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The service answered with a deny.
+    #[error("denied {tool}:{scope} ({}): {message}", reason.as_str())]
+    Denied {
+        /// The tool that was asked for.
+        tool: String,
+        /// The scope that was asked for.
+        scope: String,
+        /// Why (never `allowed` or `reasoning_missing_soft`).
+        reason: ReasonCode,
+        /// The service's explanation, safe to show to a person or a model.
+        message: String,
+        /// The id of the audit-log row of this decision.
+        decision_id: String,
+    },
+
+    /// Too many requests: the agent's token bucket (on validate) or the service's limit is empty.
+    #[error("rate limited; retry after {}s: {message}", retry_after.as_secs())]
+    RateLimited {
+        /// From the `Retry-After` header (zero when the service did not send one).
+        retry_after: Duration,
+        /// The service's explanation.
+        message: String,
+        /// Set when the answer was a decision (on validate).
+        decision_id: Option<String>,
+    },
+
+    /// The key is missing, malformed, unknown, revoked or expired (401), or of the wrong kind for
+    /// this endpoint (403).
+    #[error("authentication failed ({status} {}): {}", api.code, api.message)]
+    Auth {
+        /// The HTTP status.
+        status: u16,
+        /// The error body.
+        api: ApiError,
+    },
+
+    /// The request was refused as it stands: a bad field (400), a body too large (413), a wrong
+    /// media type (415) or method (405).
+    #[error("bad request ({status} {}): {}", api.code, api.message)]
+    BadRequest {
+        /// The HTTP status.
+        status: u16,
+        /// The error body.
+        api: ApiError,
+    },
+
+    /// No such resource in the caller's organization (404).
+    #[error("not found: {}", api.message)]
+    NotFound {
+        /// The error body.
+        api: ApiError,
+    },
+
+    /// A name already in use, or a rule that already exists (409).
+    #[error("conflict: {}", api.message)]
+    Conflict {
+        /// The error body.
+        api: ApiError,
+    },
+
+    /// The service failed (5xx), after the retries.
+    #[error("server error ({status}): {}", api.as_ref().map(|a| a.message.as_str()).unwrap_or("no error body"))]
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// The error body, when the answer had one.
+        api: Option<ApiError>,
+    },
+
+    /// The service could not be reached, or the connection broke, after the retries.
+    #[error("connection to OakAuth failed: {0}")]
+    Connection(#[source] reqwest::Error),
+
+    /// No complete answer within the configured timeout, after the retries.
+    #[error("OakAuth did not answer within {0:?}")]
+    Timeout(Duration),
+
+    /// The answer was not what the API promises: not JSON, missing fields, or an inconsistent
+    /// decision. Carries the status and the start of the body for debugging.
+    #[error("unexpected answer from OakAuth (HTTP {status}): {detail}")]
+    Decode {
+        /// The HTTP status.
+        status: u16,
+        /// What was wrong with the answer.
+        detail: String,
+        /// The first 512 bytes of the body.
+        body: String,
+    },
+
+    /// The client was configured wrongly (for example a base URL that is not a URL).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// The `{"error": {"code", "message"}}` body of a failed request, with the response's request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// A stable code such as `invalid_request` or `not_found` (see `docs/openapi.yaml`).
+    pub code: String,
+    /// A sentence explaining the error.
+    pub message: String,
+    /// The `X-Request-Id` of the response, for support requests and the worker's logs.
+    pub request_id: Option<String>,
+}
+
+impl Error {
+    /// The HTTP status of the answer behind this error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Denied { .. } => Some(200),
+            Error::RateLimited { .. } => Some(429),
+            Error::Auth { status, .. } | Error::BadRequest { status, .. } => Some(*status),
+            Error::NotFound { .. } => Some(404),
+            Error::Conflict { .. } => Some(409),
+            Error::Server { status, .. } | Error::Decode { status, .. } => Some(*status),
+            Error::Connection(_) | Error::Timeout(_) | Error::Config(_) => None,
+        }
+    }
+
+    /// The API's error code (`unauthorized`, `not_found`, …) or the decision's reason code
+    /// (`scope_not_granted`, `rate_limited`, …), when the service sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Denied { reason, .. } => Some(reason.as_str()),
+            Error::RateLimited { .. } => Some("rate_limited"),
+            Error::Auth { api, .. }
+            | Error::BadRequest { api, .. }
+            | Error::NotFound { api }
+            | Error::Conflict { api } => Some(&api.code),
+            Error::Server { api, .. } => api.as_ref().map(|a| a.code.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Whether a retry of the same request could succeed (connection failures, timeouts, 5xx).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Connection(_) | Error::Timeout(_) | Error::Server { .. })
+    }
+}

@@ -1,0 +1,49 @@
+//! The OakAuth client for Rust.
+//!
+//! - [`OakAuth`]: for agent code. [`OakAuth::guard`] asks OakAuth whether the agent may use a tool
+//!   with a scope, and runs the action only on a well-formed allow.
+//! - [`Admin`]: every admin endpoint (agents, keys, tools, rules, the audit log, stats).
+//! - `mcp` (feature `rmcp`): a guard for MCP servers built with the `rmcp` crate.
+//! - The `oakauth` command-line tool (feature `cli`, on by default).
+//!
+//! The request and answer types are the ones the OakAuth worker itself uses, re-exported from
+//! `oakauth-core` as [`wire`].
+//!
+//! Everything fails closed: a deny, a rate limit, a timeout, a transport error, a 5xx after the
+//! retries or a malformed answer is an [`Error`], and the guarded action does not run.
+//!
+//! ```no_run
+//! use oakauth::{Error, OakAuth, ValidateRequest};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Error> {
+//!     let oak = OakAuth::builder(std::env::var("OAKAUTH_API_KEY").unwrap())
+//!         .base_url("http://127.0.0.1:8787")
+//!         .build()?;
+//!     let answer = oak
+//!         .guard(
+//!             ValidateRequest::new("weather", "read").with_reasoning("the user asked for tomorrow's forecast"),
+//!             async { "sunny" },
+//!         )
+//!         .await?;
+//!     println!("{answer}");
+//!     Ok(())
+//! }
+//! ```
+
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod admin;
+mod client;
+mod error;
+mod http;
+#[cfg(feature = "rmcp")]
+pub mod mcp;
+
+pub use admin::{Admin, LogQuery, Page};
+pub use client::{Builder, Decision, FromBuilder, OakAuth};
+pub use error::{ApiError, Error};
+/// The request and answer types of the OakAuth API, shared with the worker.
+pub use oakauth_core::wire;
+pub use oakauth_core::wire::{ReasonCode, ValidateRequest, ValidateResponse};

@@ -1,0 +1,278 @@
+//! A guard for MCP servers built with the [`rmcp`] crate (feature `rmcp`).
+//!
+//! Every tool call is validated with OakAuth before it is dispatched through the server's
+//! [`ToolRouter`]; a deny (or any failure to get an allow) becomes a tool result with
+//! `isError: true` and a sentence that tells the model why, and the tool does not run.
+//!
+//! **Tool and scope.** An MCP tool `name` is checked as OakAuth tool `name` with the scope `call`,
+//! unless [`McpGuard::default_scope`] or [`McpGuard::map_tool`] say otherwise.
+//!
+//! **Reasoning.** Each advertised tool gets an optional `_reasoning` string argument in its input
+//! schema, so models know they can say why they call it. The guard sends it to OakAuth as the
+//! reasoning and removes it from the arguments before the tool sees them.
+//!
+//! **Hiding tools.** With [`McpGuard::hide_denied_tools`], `tools/list` leaves out the tools the
+//! agent may not use at all (unknown tool, scope not granted, agent disabled). It finds out by
+//! validating each tool without reasoning, so each listing costs one validation per tool (each
+//! logged, with context `{"mcp": "tools/list"}`, and each taking a token from the agent's bucket).
+//! A tool whose check fails for any other reason than a deny is hidden too.
+//!
+//! Wire it into a server with a custom `call_tool` and `list_tools` (the `#[tool_handler]` macro
+//! keeps the methods you write and generates the rest):
+//!
+//! ```no_run
+//! use oakauth::{mcp::McpGuard, OakAuth};
+//! use rmcp::{
+//!     handler::server::{router::tool::ToolRouter, wrapper::Parameters},
+//!     model::{CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams},
+//!     schemars, service::RequestContext, tool, tool_handler, tool_router, ErrorData, RoleServer,
+//!     ServerHandler, ServiceExt,
+//! };
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct ReadFile {
+//!     path: String,
+//! }
+//!
+//! #[derive(Clone)]
+//! struct Files {
+//!     tool_router: ToolRouter<Self>,
+//!     guard: McpGuard,
+//! }
+//!
+//! #[tool_router]
+//! impl Files {
+//!     #[tool(description = "Read a file")]
+//!     async fn read_file(&self, Parameters(p): Parameters<ReadFile>) -> String {
+//!         std::fs::read_to_string(p.path).unwrap_or_default()
+//!     }
+//! }
+//!
+//! #[tool_handler]
+//! impl ServerHandler for Files {
+//!     async fn call_tool(
+//!         &self,
+//!         request: CallToolRequestParams,
+//!         context: RequestContext<RoleServer>,
+//!     ) -> Result<CallToolResponse, ErrorData> {
+//!         self.guard.call_tool(&self.tool_router, self, request, context).await
+//!     }
+//!
+//!     async fn list_tools(
+//!         &self,
+//!         _request: Option<PaginatedRequestParams>,
+//!         _context: RequestContext<RoleServer>,
+//!     ) -> Result<ListToolsResult, ErrorData> {
+//!         Ok(self.guard.list_tools(&self.tool_router).await)
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let oak = OakAuth::new(std::env::var("OAKAUTH_API_KEY")?)?;
+//!     let guard = McpGuard::new(oak).map_tool("read_file", "filesystem", "read").hide_denied_tools(true);
+//!     let server = Files { tool_router: Files::tool_router(), guard };
+//!     server.serve((tokio::io::stdin(), tokio::io::stdout())).await?.waiting().await?;
+//!     Ok(())
+//! }
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
+use serde_json::{json, Map, Value};
+
+use crate::{Error, OakAuth, ReasonCode, ValidateRequest};
+
+/// The scope an MCP tool is checked with when [`McpGuard::map_tool`] does not say otherwise.
+pub const DEFAULT_SCOPE: &str = "call";
+/// The argument that carries the model's reasoning.
+pub const DEFAULT_REASONING_ARGUMENT: &str = "_reasoning";
+
+/// Validates MCP tool calls with OakAuth before they reach the tool. See the [module docs](self).
+///
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct McpGuard {
+    oak: OakAuth,
+    mapping: Arc<HashMap<String, (String, String)>>,
+    default_scope: String,
+    reasoning_argument: String,
+    hide_denied_tools: bool,
+}
+
+impl McpGuard {
+    /// A guard that validates with this client (holding the MCP server's agent key).
+    pub fn new(oak: OakAuth) -> Self {
+        McpGuard {
+            oak,
+            mapping: Arc::default(),
+            default_scope: DEFAULT_SCOPE.to_owned(),
+            reasoning_argument: DEFAULT_REASONING_ARGUMENT.to_owned(),
+            hide_denied_tools: false,
+        }
+    }
+
+    /// Checks calls of MCP tool `mcp_tool` as OakAuth tool `tool` with `scope`.
+    ///
+    /// ```
+    /// # let oak = oakauth::OakAuth::new("oak_example").unwrap();
+    /// let guard = oakauth::mcp::McpGuard::new(oak)
+    ///     .map_tool("write_file", "filesystem", "write")
+    ///     .map_tool("read_file", "filesystem", "read");
+    /// assert_eq!(guard.target("write_file"), ("filesystem", "write"));
+    /// assert_eq!(guard.target("search"), ("search", "call"));
+    /// ```
+    #[must_use]
+    pub fn map_tool(mut self, mcp_tool: impl Into<String>, tool: impl Into<String>, scope: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.mapping).insert(mcp_tool.into(), (tool.into(), scope.into()));
+        self
+    }
+
+    /// The scope of unmapped tools (default `call`).
+    #[must_use]
+    pub fn default_scope(mut self, scope: impl Into<String>) -> Self {
+        self.default_scope = scope.into();
+        self
+    }
+
+    /// The name of the reasoning argument (default `_reasoning`).
+    #[must_use]
+    pub fn reasoning_argument(mut self, name: impl Into<String>) -> Self {
+        self.reasoning_argument = name.into();
+        self
+    }
+
+    /// Whether `tools/list` leaves out tools the agent may not use at all (default false).
+    #[must_use]
+    pub fn hide_denied_tools(mut self, hide: bool) -> Self {
+        self.hide_denied_tools = hide;
+        self
+    }
+
+    /// The OakAuth tool and scope that calls of `mcp_tool` are checked as.
+    pub fn target<'a>(&'a self, mcp_tool: &'a str) -> (&'a str, &'a str) {
+        match self.mapping.get(mcp_tool) {
+            Some((tool, scope)) => (tool, scope),
+            None => (mcp_tool, &self.default_scope),
+        }
+    }
+
+    /// Validates the call, and dispatches it through `router` only on an allow.
+    ///
+    /// An unknown tool is an `invalid_params` error (as the router answers it); a deny, a rate
+    /// limit or a failure to reach OakAuth is `Ok` with an `isError` result, and the tool does not
+    /// run.
+    pub async fn call_tool<S>(
+        &self,
+        router: &ToolRouter<S>,
+        service: &S,
+        mut request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData>
+    where
+        S: Send + Sync + 'static,
+    {
+        if router.get(&request.name).is_none() {
+            return Err(ErrorData::invalid_params("tool not found", None));
+        }
+        let reasoning = match request.arguments.as_mut().and_then(|args| args.remove(&self.reasoning_argument)) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text),
+            Some(_) => {
+                return Ok(refusal(format!(
+                    "The `{}` argument must be a string that says why you need this call; the tool did not run.",
+                    self.reasoning_argument
+                )))
+            }
+        };
+        let (tool, scope) = self.target(&request.name);
+        let mut check = ValidateRequest::new(tool, scope).with_context(mcp_context("mcp_tool", &request.name));
+        check.reasoning = reasoning;
+        match self.oak.guard(check, std::future::ready(())).await {
+            Ok(()) => router.call(ToolCallContext::new(service, request, context)).await,
+            Err(err) => Ok(refusal(explain(&err, tool, scope, &self.reasoning_argument))),
+        }
+    }
+
+    /// The router's tools, each with the reasoning argument added to its input schema, and
+    /// without the denied ones when [`hide_denied_tools`](Self::hide_denied_tools) is on.
+    pub async fn list_tools<S>(&self, router: &ToolRouter<S>) -> ListToolsResult
+    where
+        S: Send + Sync + 'static,
+    {
+        let mut tools: Vec<Tool> = router.list_all().into_iter().map(|t| self.advertise(t)).collect();
+        if self.hide_denied_tools {
+            let checks = tools.iter().map(|t| self.may_use(&t.name));
+            let keep = futures_util::future::join_all(checks).await;
+            let mut keep = keep.into_iter();
+            tools.retain(|_| keep.next().unwrap_or(false));
+        }
+        ListToolsResult::with_all_items(tools)
+    }
+
+    /// Adds the optional reasoning argument to a tool's input schema.
+    pub fn advertise(&self, mut tool: Tool) -> Tool {
+        let schema = Arc::make_mut(&mut tool.input_schema);
+        let properties = schema.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(properties) = properties {
+            properties.entry(self.reasoning_argument.clone()).or_insert_with(|| {
+                json!({
+                    "type": "string",
+                    "description": "Why you need to make this call. Recorded in the audit log; some calls are refused without it."
+                })
+            });
+        }
+        tool
+    }
+
+    /// Whether the agent may use this tool at all (an allow now, or a deny that reasoning or
+    /// waiting would lift).
+    async fn may_use(&self, mcp_tool: &str) -> bool {
+        let (tool, scope) = self.target(mcp_tool);
+        let check = ValidateRequest::new(tool, scope).with_context(mcp_context("mcp", "tools/list"));
+        match self.oak.validate(&check).await {
+            Ok(decision) => {
+                decision.is_allowed()
+                    || matches!(decision.reason, ReasonCode::ReasoningRequired | ReasonCode::RateLimited)
+            }
+            Err(Error::RateLimited { .. }) => true,
+            Err(_) => false,
+        }
+    }
+}
+
+fn mcp_context(key: &str, value: &str) -> Map<String, Value> {
+    let mut context = Map::new();
+    context.insert(key.to_owned(), Value::String(value.to_owned()));
+    context
+}
+
+fn refusal(text: String) -> CallToolResponse {
+    CallToolResult::error(vec![ContentBlock::text(text)]).into()
+}
+
+/// A sentence for the model: what was refused, why, and what it can do about it.
+fn explain(err: &Error, tool: &str, scope: &str, reasoning_argument: &str) -> String {
+    match err {
+        Error::Denied { reason: ReasonCode::ReasoningRequired, message, .. } => format!(
+            "OakAuth denied {tool}:{scope}: reasoning required. Call the tool again with a `{reasoning_argument}` \
+             argument that says why you need it. ({message})"
+        ),
+        Error::Denied { reason, message, .. } => {
+            format!("OakAuth denied {tool}:{scope} ({}): {message} The tool did not run.", reason.as_str())
+        }
+        Error::RateLimited { retry_after, .. } => format!(
+            "OakAuth rate limit reached for {tool}:{scope}; retry in {} seconds. The tool did not run.",
+            retry_after.as_secs().max(1)
+        ),
+        other => format!("OakAuth could not check {tool}:{scope} ({other}), so the tool did not run."),
+    }
+}
