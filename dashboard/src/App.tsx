@@ -68,7 +68,7 @@ export function App() {
         onSignedIn={(session, me) => {
           saveSession(session);
           setState({ kind: 'signed-in', session, me });
-          if (!window.location.hash) window.location.hash = '#/overview';
+          if (!window.location.hash) history.replaceState(null, '', '#/overview');
         }}
       />
     );
@@ -96,7 +96,14 @@ export function App() {
   }
   return (
     <AppCtx.Provider value={ctx}>
-      <Shell me={state.me} onSignOut={() => signOut('You are signed out.')} />
+      <Shell
+        me={state.me}
+        onSignOut={() => {
+          // Forget where this admin was: the next sign-in may be another organization's.
+          history.replaceState(null, '', window.location.pathname + window.location.search);
+          signOut('You are signed out.');
+        }}
+      />
       <div class="toast-region" role="status" aria-live="polite">
         {toast && (
           <p class="toast" key={toast.id}>

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (
@@ -124,6 +124,7 @@ export function ConfirmDialog(props: {
   onCancel: () => void;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
@@ -134,13 +135,13 @@ export function ConfirmDialog(props: {
     <dialog
       ref={ref}
       class="dialog"
-      aria-labelledby="dialog-title"
+      aria-labelledby={titleId}
       onCancel={(e) => {
         e.preventDefault();
         props.onCancel();
       }}
     >
-      <h2 id="dialog-title">{props.title}</h2>
+      <h2 id={titleId}>{props.title}</h2>
       <div class="dialog-body">{props.children}</div>
       {props.error && <ErrorNotice error={props.error} />}
       <div class="actions">
@@ -160,10 +161,16 @@ export function ConfirmDialog(props: {
   );
 }
 
+let firstPage = true;
+
 export function PageHeader({ title, children }: { title: string; children?: ComponentChildren }) {
   const ref = useRef<HTMLHeadingElement>(null);
-  // Move focus to the new page's heading so keyboard and screen-reader users know where they are.
-  useEffect(() => ref.current?.focus({ preventScroll: true }), [title]);
+  // After navigating, move focus to the new page's heading so keyboard and screen-reader users know where they
+  // are. Not on the first page after a load: there the browser's own start (the skip link) is better.
+  useEffect(() => {
+    if (firstPage) firstPage = false;
+    else ref.current?.focus({ preventScroll: true });
+  }, [title]);
   return (
     <div class="page-header">
       <h1 tabIndex={-1} ref={ref}>

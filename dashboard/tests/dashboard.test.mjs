@@ -1,0 +1,410 @@
+// End-to-end: the built dashboard in headless Chromium against the real worker, one admin's session from
+// sign-in to sign-out. The steps share the browser page and build on each other, in order.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser, loadSdk, screenshot, startDashboard, startWorker } from './support/harness.mjs';
+
+let worker;
+let dashboard;
+let browser;
+let context;
+let page;
+let sdk;
+let admin;
+const agent = { name: 'billing-bot', id: '', key: '', oldKey: '' };
+const decisions = { allowed: '', denied: '' };
+const REASONING = 'Branch feature/login was merged in PR 42; deleting it as the user asked.';
+
+/** A test that leaves a screenshot in test-artifacts/dashboard/ when it fails. */
+function step(name, fn) {
+  it(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      const file = await screenshot(page, name);
+      err.message += `\n(screenshot: ${file})`;
+      throw err;
+    }
+    if (process.env.DASHBOARD_SCREENSHOTS) await screenshot(page, `ok-${name}`);
+  });
+}
+
+const main = () => page.locator('main');
+const nav = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+const heading = (name) => page.getByRole('heading', { level: 1, name, exact: true });
+const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+const validate = (apiKey, body) => new sdk.OakAuth({ apiKey, baseUrl: worker.baseUrl }).validate(body);
+const logRow = (decisionId) => page.locator(`li[data-decision-id="${decisionId}"]`);
+
+async function signIn(key, baseUrl = worker.baseUrl) {
+  const url = page.getByLabel('API URL', { exact: true });
+  if (!(await url.isVisible())) await page.getByText(/^API URL:/).click();
+  await url.fill(baseUrl);
+  await page.getByLabel('Admin key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
+  before(async () => {
+    [worker, dashboard, sdk] = await Promise.all([startWorker(), startDashboard(), loadSdk()]);
+    admin = new sdk.OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl });
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: dashboard.url });
+    context.setDefaultTimeout(15_000);
+    page = await context.newPage();
+    page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await dashboard?.close();
+    await worker?.stop();
+  });
+
+  step('explains a wrong key and an unreachable API, then signs in', async () => {
+    await page.goto(dashboard.url);
+    await signIn(worker.adminKey, 'http://127.0.0.1:9');
+    await page.getByRole('alert').getByText(/Could not reach the API at http:\/\/127\.0\.0\.1:9\b/).waitFor();
+
+    await signIn(`oakadm_${'x'.repeat(40)}`);
+    await page.getByRole('alert').getByText('The API did not accept this admin key').waitFor();
+
+    await signIn('oak_not-an-admin-key');
+    await page.getByRole('alert').getByText('That is an agent key').waitFor();
+
+    await signIn(worker.adminKey);
+    await heading('Overview').waitFor();
+    const me = await admin.me();
+    await page.getByText(me.organization.name, { exact: true }).waitFor();
+    await main().getByText('No decisions in this range yet.').waitFor();
+
+    const storage = await page.evaluate(() => ({
+      session: Object.values(sessionStorage),
+      local: Object.values(localStorage),
+      href: location.href,
+    }));
+    assert.ok(storage.session.includes(worker.adminKey), 'the key is in sessionStorage');
+    assert.ok(!storage.local.some((v) => v.includes('oakadm_')), 'no key in localStorage');
+    assert.ok(!storage.href.includes('oakadm_'), 'no key in the URL');
+
+    await page.reload();
+    await heading('Overview').waitFor();
+  });
+
+  step('creates an agent and shows its key once, with a working copy button', async () => {
+    await nav('Agents').click();
+    await heading('Agents').waitFor();
+    await main().getByText('No agents yet.').waitFor();
+    await page.getByRole('button', { name: 'Create your first agent' }).click();
+    await page.getByLabel('Name').fill(agent.name);
+    await page.getByRole('button', { name: 'Create agent' }).click();
+
+    const shown = page.getByTestId('new-api-key');
+    agent.key = (await shown.textContent()).trim();
+    assert.match(agent.key, /^oak_[A-Za-z0-9]+$/);
+    await page.getByText('It is shown only once').waitFor();
+    await page.getByRole('button', { name: 'Copy key' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await clipboard(), agent.key);
+
+    await page.getByRole('button', { name: 'I have stored the key' }).click();
+    await shown.waitFor({ state: 'detached' });
+    assert.ok(!(await page.content()).includes(agent.key), 'the key is gone from the page');
+
+    const row = page.getByTestId('agents-table').getByRole('row', { name: new RegExp(agent.name) });
+    await row.getByText('Enabled').waitFor();
+    await row.getByText('60 burst, 1/s').waitFor();
+    const prefix = (await row.locator('code').textContent()).replace('…', '');
+    assert.ok(agent.key.startsWith(prefix), `the listed prefix ${prefix} starts the key`);
+  });
+
+  step('adds a tool with scopes and a hard-reasoning rule', async () => {
+    await page.getByRole('link', { name: agent.name }).click();
+    await heading(agent.name).waitFor();
+    agent.id = decodeURIComponent(page.url().split('#/agents/')[1]);
+    await main().getByText('No tools yet.').waitFor();
+
+    await page.getByLabel('Tool name').fill('github');
+    await page.getByLabel('Scopes').fill('read, delete_branch');
+    await page.getByLabel('Risk level').selectOption('destructive');
+    await page.getByLabel('Description (optional)').fill('GitHub repositories');
+    await page.getByRole('button', { name: 'Add tool' }).click();
+    const tools = page.getByTestId('tools-list');
+    await tools.getByText('github', { exact: true }).waitFor();
+    await tools.getByText('delete_branch', { exact: true }).waitFor();
+    await tools.getByText('destructive').waitFor();
+
+    await page.getByLabel('Tool', { exact: true }).selectOption({ label: 'github' });
+    await page.getByLabel('Scope', { exact: true }).selectOption('delete_branch');
+    await page.getByLabel('Reasoning', { exact: true }).selectOption('hard');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    const rule = page.getByTestId('rules-table').getByRole('row', { name: /github delete_branch/ });
+    await rule.waitFor();
+    assert.equal(await rule.getByRole('combobox').inputValue(), 'hard');
+
+    const { rules } = await admin.listRules(agent.id);
+    assert.deepEqual(
+      rules.map((r) => [r.tool, r.scope, r.require_reasoning]),
+      [['github', 'delete_branch', 'hard']],
+    );
+  });
+
+  step('the SDK gets one allow and one deny with the copied key', async () => {
+    const allowed = await validate(agent.key, {
+      tool: 'github',
+      scope: 'delete_branch',
+      reasoning: REASONING,
+      context: { repo: 'oak/web', branch: 'feature/login' },
+    });
+    assert.equal(allowed.allowed, true);
+    assert.equal(allowed.reason, 'allowed');
+    const denied = await validate(agent.key, { tool: 'github', scope: 'delete_branch' });
+    assert.equal(denied.allowed, false);
+    assert.equal(denied.reason, 'reasoning_required');
+    decisions.allowed = allowed.decision_id;
+    decisions.denied = denied.decision_id;
+  });
+
+  step('logs show both decisions, their reasons and the reasoning, and open the full record', async () => {
+    await nav('Logs').click();
+    await heading('Logs').waitFor();
+    const rows = page.getByTestId('log-list').locator(':scope > li');
+    await logRow(decisions.allowed).waitFor();
+    assert.equal(await rows.count(), 2);
+    assert.equal(await rows.first().getAttribute('data-decision-id'), decisions.denied, 'newest first');
+
+    const allowed = logRow(decisions.allowed);
+    await allowed.getByText('Allowed', { exact: true }).first().waitFor();
+    await allowed.getByText(REASONING).waitFor();
+    await allowed.getByText(agent.name).waitFor();
+
+    const denied = logRow(decisions.denied);
+    await denied.getByText('Denied', { exact: true }).waitFor();
+    await denied.getByTestId('log-reason').getByText('Reasoning required').waitFor();
+    await denied.getByText('No reasoning given (hard rule)').waitFor();
+
+    await allowed.getByRole('button', { expanded: false }).click();
+    await allowed.getByText(decisions.allowed, { exact: true }).waitFor();
+    const context = JSON.parse(await allowed.getByTestId('log-context').textContent());
+    assert.deepEqual(context, { repo: 'oak/web', branch: 'feature/login' });
+    await allowed.getByText(/^\d+ ms$/).waitFor();
+    await allowed.getByText(/^req_/).waitFor();
+
+    await allowed.getByRole('link', { name: 'Link to this decision' }).click();
+    await heading('Decision').waitFor();
+    await main().getByText(decisions.allowed, { exact: true }).waitFor();
+    await main().getByText(REASONING).waitFor();
+  });
+
+  step('filters the logs by decision, reason, tool, agent and time', async () => {
+    await nav('Logs').click();
+    const rows = page.getByTestId('log-list').locator(':scope > li');
+    await logRow(decisions.allowed).waitFor();
+
+    await page.getByLabel('Decision', { exact: true }).selectOption('false');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await logRow(decisions.allowed).waitFor({ state: 'detached' });
+    assert.equal(await rows.count(), 1);
+    await logRow(decisions.denied).waitFor();
+    assert.match(page.url(), /allowed=false/);
+    assert.ok(!page.url().includes('oakadm_'));
+
+    await page.getByRole('link', { name: 'Clear', exact: true }).click();
+    await logRow(decisions.allowed).waitFor();
+    await page.getByLabel('Reason', { exact: true }).selectOption('allowed');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await logRow(decisions.denied).waitFor({ state: 'detached' });
+    assert.equal(await rows.count(), 1);
+
+    await page.getByRole('link', { name: 'Clear', exact: true }).click();
+    await page.getByLabel('Tool', { exact: true }).fill('slack');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await main().getByText('No decisions match these filters.').waitFor();
+
+    await page.getByRole('link', { name: 'Clear', exact: true }).click();
+    await page.getByLabel('Agent', { exact: true }).selectOption({ label: agent.name });
+    await page.getByLabel('Scope', { exact: true }).fill('delete_branch');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await logRow(decisions.allowed).waitFor();
+    await logRow(decisions.denied).waitFor();
+
+    await page.getByLabel('From', { exact: true }).fill('2099-01-01T00:00');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await main().getByText('No decisions match these filters.').waitFor();
+    await page.getByRole('link', { name: 'Clear', exact: true }).click();
+    await logRow(decisions.denied).waitFor();
+  });
+
+  step('live mode shows a new decision without a reload', async () => {
+    await page.getByRole('checkbox', { name: 'Live' }).check();
+    const denied = await validate(agent.key, { tool: 'github', scope: 'read', reasoning: 'check the README' });
+    assert.equal(denied.reason, 'scope_not_granted');
+    const row = logRow(denied.decision_id);
+    await row.waitFor({ timeout: 12_000 });
+    await row.getByText('Scope not granted').waitFor();
+    await row.getByText('check the README').waitFor();
+    await page.getByRole('checkbox', { name: 'Live' }).uncheck();
+  });
+
+  step('the overview counts requests and denials, by reason, tool and agent', async () => {
+    await nav('Overview').click();
+    await heading('Overview').waitFor();
+    await page.getByTestId('metric-total').getByText('3', { exact: true }).waitFor();
+    await page.getByTestId('metric-allowed').getByText('1', { exact: true }).waitFor();
+    await page.getByTestId('metric-denied').getByText('2', { exact: true }).waitFor();
+    const reasons = page.getByTestId('denials-by-reason');
+    await reasons.getByRole('link', { name: 'Reasoning required' }).waitFor();
+    await reasons.getByRole('link', { name: 'Scope not granted' }).waitFor();
+    await main().getByRole('img', { name: /1 allowed and 2 denied/ }).waitFor();
+    await main().getByRole('row', { name: /github 3 2/ }).waitFor();
+    await main().getByRole('row', { name: new RegExp(`${agent.name} 3 1 2`) }).waitFor();
+
+    await reasons.getByRole('link', { name: 'Reasoning required' }).click();
+    await heading('Logs').waitFor();
+    await logRow(decisions.denied).waitFor();
+    assert.equal(await page.getByTestId('log-list').locator(':scope > li').count(), 1);
+  });
+
+  step('edits the rate limit, disables and re-enables the agent', async () => {
+    await nav('Agents').click();
+    await page.getByRole('link', { name: agent.name }).click();
+    await heading(agent.name).waitFor();
+    await page.getByLabel('Burst (requests)').fill('5');
+    await page.getByLabel('Refill (per second)').fill('0.5');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('Settings saved.').waitFor();
+    const saved = await admin.getAgent(agent.id);
+    assert.deepEqual(saved.rate_limit, { capacity: 5, refill_per_second: 0.5 });
+
+    await page.getByRole('button', { name: 'Disable agent' }).click();
+    await main().getByText('Disabled', { exact: true }).waitFor();
+    const off = await validate(agent.key, { tool: 'github', scope: 'delete_branch', reasoning: REASONING });
+    assert.equal(off.reason, 'agent_disabled');
+
+    await page.getByRole('button', { name: 'Enable agent' }).click();
+    await main().getByText('Enabled', { exact: true }).waitFor();
+    const on = await validate(agent.key, { tool: 'github', scope: 'delete_branch', reasoning: REASONING });
+    assert.equal(on.reason, 'allowed');
+
+    await nav('Agents').click();
+    const row = page.getByTestId('agents-table').getByRole('row', { name: new RegExp(agent.name) });
+    await row.getByText('5 burst, 0.5/s').waitFor();
+    await row.getByText('Enabled').waitFor();
+  });
+
+  step('rotates the key: the new key is shown once and the old one stops working', async () => {
+    await page.getByRole('link', { name: agent.name }).click();
+    await page.getByRole('button', { name: 'Rotate key' }).click();
+    const dialog = page.getByRole('dialog', { name: "Rotate this agent's key?" });
+    await dialog.getByLabel('Old key').selectOption('0');
+    await dialog.getByRole('button', { name: 'Rotate key' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    const shown = page.getByTestId('new-api-key');
+    agent.oldKey = agent.key;
+    agent.key = (await shown.textContent()).trim();
+    assert.match(agent.key, /^oak_/);
+    assert.notEqual(agent.key, agent.oldKey);
+    await page.getByText('It is shown only once').waitFor();
+    await page.getByRole('button', { name: 'Copy key' }).click();
+    assert.equal(await clipboard(), agent.key);
+    const prefix = (await page.getByTestId('key-prefix').textContent()).replace('…', '');
+    assert.ok(agent.key.startsWith(prefix));
+
+    await assert.rejects(validate(agent.oldKey, { tool: 'github', scope: 'read' }), (err) => err.status === 401);
+    const fresh = await validate(agent.key, { tool: 'github', scope: 'delete_branch', reasoning: REASONING });
+    assert.equal(fresh.allowed, true);
+    await page.getByRole('button', { name: 'I have stored the key' }).click();
+    await shown.waitFor({ state: 'detached' });
+  });
+
+  step('fits a phone screen without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const [link, ready] of [
+        ['Overview', () => page.getByTestId('metric-total').waitFor()],
+        ['Agents', () => page.getByTestId('agents-table').waitFor()],
+        ['Logs', () => page.getByTestId('log-list').waitFor()],
+      ]) {
+        await nav(link).click();
+        await ready();
+        const { scroll, width } = await page.evaluate(() => ({
+          scroll: document.documentElement.scrollWidth,
+          width: window.innerWidth,
+        }));
+        assert.ok(scroll <= width, `${link}: page is ${scroll}px wide on a ${width}px screen`);
+      }
+      await page.getByTestId('log-list').locator('li').first().getByRole('button').click();
+      const { scroll, width } = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        width: window.innerWidth,
+      }));
+      assert.ok(scroll <= width, `an open log record is ${scroll}px wide on a ${width}px screen`);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
+  step('is usable from the keyboard: skip link, navigation, dialogs that Escape closes', async () => {
+    await page.goto(`${dashboard.url}/#/overview`);
+    await page.reload();
+    await heading('Overview').waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    let found = false;
+    for (let i = 0; i < 8 && !found; i++) {
+      await page.keyboard.press('Tab');
+      found = (await page.evaluate(() => document.activeElement?.textContent)) === 'Agents';
+    }
+    assert.ok(found, 'Tab reaches the Agents link');
+    await page.keyboard.press('Enter');
+    await heading('Agents').waitFor();
+
+    await page.getByRole('link', { name: agent.name }).focus();
+    await page.keyboard.press('Enter');
+    await heading(agent.name).waitFor();
+    await page.getByRole('button', { name: 'Delete agent…' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: `Delete ${agent.name}?` });
+    await dialog.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('dialog') !== null), true, 'focus moves into the dialog');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    assert.ok(await admin.getAgent(agent.id), 'Escape deleted nothing');
+  });
+
+  step('removes a rule and a tool, then deletes the agent after confirmation', async () => {
+    await page.getByRole('button', { name: 'Remove rule github delete_branch' }).click();
+    await page.getByRole('dialog', { name: 'Remove this rule?' }).getByRole('button', { name: 'Remove rule' }).click();
+    await main().getByText('No rules yet').waitFor();
+    assert.deepEqual((await admin.listRules(agent.id)).rules, []);
+
+    await page.getByRole('button', { name: 'Remove tool github' }).click();
+    await page.getByRole('dialog', { name: 'Remove tool github?' }).getByRole('button', { name: 'Remove tool' }).click();
+    await main().getByText('No tools yet.').waitFor();
+
+    await page.getByRole('button', { name: 'Delete agent…' }).click();
+    await page.getByRole('dialog', { name: `Delete ${agent.name}?` }).getByRole('button', { name: 'Delete agent' }).click();
+    await heading('Agents').waitFor();
+    await main().getByText('No agents yet.').waitFor();
+    await assert.rejects(admin.getAgent(agent.id), (err) => err.status === 404);
+  });
+
+  step('signs out, forgets the key, and another organization sees none of this', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to the admin dashboard' }).waitFor();
+    const session = await page.evaluate(() => Object.values(sessionStorage));
+    assert.ok(!session.some((v) => v.includes('oakadm_')), 'no key left in sessionStorage');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in to the admin dashboard' }).waitFor();
+
+    await signIn(worker.otherAdminKey);
+    await heading('Overview').waitFor();
+    await main().getByText('No decisions in this range yet.').waitFor();
+    await nav('Logs').click();
+    await main().getByText('No decisions yet.').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to the admin dashboard' }).waitFor();
+  });
+});

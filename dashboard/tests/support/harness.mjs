@@ -1,0 +1,108 @@
+// Everything the dashboard's browser tests run against: the real worker (started by the repository's
+// tests/support/serve.mjs with fresh state), the built dashboard served at 127.0.0.1:8788 (the origin the
+// worker's local CORS_ORIGINS allows), Debian's chromium driven by playwright-core, and the TypeScript SDK.
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { build } from 'vite';
+import { startStaticServer } from '../../scripts/serve.mjs';
+
+export const DASHBOARD = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = join(DASHBOARD, '..');
+export const ARTIFACTS = join(ROOT, 'test-artifacts', 'dashboard');
+export const DASHBOARD_PORT = Number(process.env.DASHBOARD_PORT ?? 8788);
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Starts a seeded worker; resolves once it printed its address and keys. */
+export async function startWorker({ timeoutMs = 600_000 } = {}) {
+  const child = spawn(process.execPath, [join(ROOT, 'tests', 'support', 'serve.mjs')], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const stderr = [];
+  child.stderr.on('data', (d) => stderr.push(String(d)));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const info = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the worker did not start in ${timeoutMs} ms:\n${stderr.join('')}`)), timeoutMs);
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(line));
+      } catch {
+        reject(new Error(`unexpected output from tests/support/serve.mjs: ${line}\n${stderr.join('')}`));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`tests/support/serve.mjs exited (${code}) before starting:\n${stderr.join('')}`));
+    });
+  });
+  return {
+    baseUrl: info.base_url,
+    adminKey: info.admin_key,
+    otherAdminKey: info.other_admin_key,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.stdin.end(); // serve.mjs stops the worker and deletes its state when stdin closes
+      const timer = setTimeout(() => child.kill('SIGTERM'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export async function startDashboard() {
+  return startStaticServer({ host: '127.0.0.1', port: DASHBOARD_PORT });
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/**
+ * The TypeScript SDK, bundled from sdk-ts/src for Node the same way the dashboard bundles it for the browser,
+ * so the tests need no separate SDK build.
+ */
+export async function loadSdk() {
+  const entry = process.env.OAKAUTH_SDK_ENTRY ?? join(ROOT, 'sdk-ts', 'src', 'index.ts');
+  const outDir = await mkdtemp(join(tmpdir(), 'oakauth-sdk-'));
+  try {
+    await build({
+      configFile: false,
+      logLevel: 'error',
+      build: {
+        ssr: entry,
+        outDir,
+        emptyOutDir: true,
+        target: 'node20',
+        rollupOptions: { output: { format: 'es', entryFileNames: 'oakauth.mjs' } },
+      },
+    });
+    return await import(pathToFileURL(join(outDir, 'oakauth.mjs')).href);
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}
+
+export async function screenshot(page, name) {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const file = join(ARTIFACTS, `${name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase()}.png`);
+  await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+  return file;
+}
