@@ -216,10 +216,18 @@ impl OakAuth {
         match answer.status {
             200 | 429 => {
                 let response: ValidateResponse = http::decode(&answer)?;
-                if answer.status == 429 && response.reason != ReasonCode::RateLimited {
+                // A decision that contradicts itself is not a decision.
+                let contradiction = if response.allowed != response.reason.is_allow() {
+                    Some(format!("allowed is {} but the reason is {}", response.allowed, response.reason.as_str()))
+                } else if answer.status == 429 && response.reason != ReasonCode::RateLimited {
+                    Some(format!("a 429 decision with reason {}", response.reason.as_str()))
+                } else {
+                    None
+                };
+                if let Some(detail) = contradiction {
                     return Err(Error::Decode {
-                        status: 429,
-                        detail: format!("a 429 decision with reason {}", response.reason.as_str()),
+                        status: answer.status,
+                        detail,
                         body: String::from_utf8_lossy(&answer.body).chars().take(512).collect(),
                     });
                 }

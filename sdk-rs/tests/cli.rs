@@ -1,0 +1,228 @@
+//! The `oakauth` binary driven as a subprocess against the real worker.
+
+#[path = "support/worker.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{unique, worker};
+
+/// `oakauth` with the worker's base URL and admin key in its environment, as a user would set them.
+fn oakauth() -> Command {
+    let w = worker();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oakauth"));
+    cmd.env("OAKAUTH_BASE_URL", &w.base_url)
+        .env("OAKAUTH_ADMIN_KEY", &w.admin_key)
+        .env_remove("OAKAUTH_API_KEY");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run oakauth")
+}
+
+fn ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(out.status.success(), "{cmd:?} failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(cmd: &mut Command) -> Value {
+    let text = ok(cmd.arg("--json"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// Creates an agent through the CLI; returns (name, id, key).
+fn create_agent() -> (String, String, String) {
+    let name = unique("cli");
+    let created = json(oakauth().args(["agents", "create", &name]));
+    let id = created["agent"]["id"].as_str().unwrap().to_owned();
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    (name, id, key)
+}
+
+#[test]
+fn create_an_agent_add_a_tool_and_a_rule_validate_and_see_the_log_lines() {
+    let (name, id, key) = create_agent();
+    assert!(key.starts_with("oak_"));
+
+    let tool = json(oakauth().args(["tools", "create", &name, "database", "--scopes", "read,drop", "--risk", "destructive"]));
+    assert_eq!(tool["scopes"], serde_json::json!(["read", "drop"]));
+    let rule = json(oakauth().args(["rules", "create", &name, "database", "drop"]));
+    assert_eq!(rule["require_reasoning"], "hard", "destructive tools default to hard reasoning");
+
+    // Denied without reasoning: exit status 3, the reason on stdout.
+    let out = run(oakauth().args(["validate", "database", "drop", "--api-key", &key]));
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DENIED") && text.contains("reasoning_required"), "{text}");
+
+    // Allowed with reasoning (the key from the environment this time).
+    let allowed = json(
+        oakauth()
+            .env("OAKAUTH_API_KEY", &key)
+            .args(["validate", "database", "drop", "--reasoning", "clean up the staging copy", "--context", r#"{"ticket":"OPS-1"}"#]),
+    );
+    assert_eq!((allowed["allowed"].as_bool(), allowed["reason"].as_str()), (Some(true), Some("allowed")));
+    let decision = allowed["decision_id"].as_str().unwrap().to_owned();
+
+    // Both decisions are in the log, newest first, as JSON lines and as a table.
+    let lines = ok(oakauth().args(["logs", "--agent", &name, "--json"]));
+    let entries: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(entries.len(), 2, "{lines}");
+    assert_eq!(entries[0]["decision_id"], decision.as_str());
+    assert_eq!(entries[0]["reasoning"], "clean up the staging copy");
+    assert_eq!(entries[0]["context"], serde_json::json!({"ticket": "OPS-1"}));
+    assert_eq!((entries[1]["allowed"].as_bool(), entries[1]["reason"].as_str()), (Some(false), Some("reasoning_required")));
+    assert!(entries.iter().all(|e| e["agent_id"] == id.as_str()));
+
+    let table = ok(oakauth().args(["logs", "--agent", &id, "--denied"]));
+    assert!(table.starts_with("TIME"), "{table}");
+    assert_eq!(table.lines().count(), 2, "{table}");
+    assert!(table.contains("database:drop") && table.contains("reasoning_required"), "{table}");
+
+    let one = ok(oakauth().args(["logs", "show", &decision]));
+    assert!(one.contains("clean up the staging copy") && one.contains("OPS-1"), "{one}");
+}
+
+#[test]
+fn the_key_is_printed_once_with_a_warning() {
+    let name = unique("cli-key");
+    let out = run(oakauth().args(["agents", "create", &name]));
+    assert!(out.status.success());
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let key_line = stdout.lines().find(|l| l.starts_with("api key:")).expect("a key line");
+    let key = key_line.split_whitespace().last().unwrap();
+    assert!(key.starts_with("oak_"), "{stdout}");
+    assert!(stderr.contains("shows it only once"), "{stderr}");
+
+    // Neither list nor show prints it again.
+    assert!(!ok(oakauth().args(["agents", "list"])).contains(key));
+    let shown = ok(oakauth().args(["agents", "show", &name]));
+    assert!(shown.contains(&name) && !shown.contains(key), "{shown}");
+
+    // Rotation prints a new key, with the same warning.
+    let out = run(oakauth().args(["agents", "rotate-key", &name, "--overlap", "0"]));
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("api key:") && !stdout.contains(key), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shows it only once"));
+    let old = run(oakauth().args(["validate", "x", "y", "--api-key", key]));
+    assert_eq!(old.status.code(), Some(1), "a revoked key is an error, not a deny");
+    assert!(String::from_utf8_lossy(&old.stderr).contains("authentication failed"));
+}
+
+#[test]
+fn agents_can_be_listed_updated_disabled_and_deleted() {
+    let (name, id, key) = create_agent();
+    ok(oakauth().args(["tools", "create", &id, "search", "--scopes", "query", "--risk", "read"]));
+    ok(oakauth().args(["rules", "create", &id, "search", "query"]));
+
+    let list = ok(oakauth().args(["agents", "list"]));
+    assert!(list.starts_with("ID") && list.lines().any(|l| l.contains(&id) && l.contains(&name) && l.contains("enabled")), "{list}");
+
+    let updated = json(oakauth().args(["agents", "update", &name, "--capacity", "7"]));
+    assert_eq!(updated["rate_limit"], serde_json::json!({"capacity": 7, "refill_per_second": 1.0}));
+
+    let disabled = json(oakauth().args(["agents", "disable", &name]));
+    assert_eq!(disabled["enabled"], false);
+    let out = run(oakauth().args(["validate", "search", "query", "--api-key", &key]));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("agent_disabled"));
+    ok(oakauth().args(["agents", "enable", &id]));
+    assert_eq!(run(oakauth().args(["validate", "search", "query", "--api-key", &key])).status.code(), Some(0));
+
+    let tools = ok(oakauth().args(["tools", "list", &name]));
+    assert!(tools.lines().any(|l| l.contains("search") && l.contains("read") && l.contains("query")), "{tools}");
+    let rules = json(oakauth().args(["rules", "list", &name]));
+    assert_eq!(rules.as_array().unwrap().len(), 1);
+    let rule_id = rules[0]["id"].as_str().unwrap();
+    let hard = json(oakauth().args(["rules", "update", &name, rule_id, "--reasoning", "hard"]));
+    assert_eq!(hard["require_reasoning"], "hard");
+    ok(oakauth().args(["rules", "delete", &name, rule_id]));
+    ok(oakauth().args(["tools", "delete", &name, "search"]));
+    assert!(json(oakauth().args(["tools", "list", &name])).as_array().unwrap().is_empty());
+
+    let refused = run(oakauth().args(["agents", "delete", &name]));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    ok(oakauth().args(["agents", "delete", &name, "--yes"]));
+    let gone = run(oakauth().args(["agents", "show", &id]));
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("no agent"));
+}
+
+#[test]
+fn stats_and_whoami_answer() {
+    let stats = json(oakauth().args(["stats", "--since", "1d"]));
+    assert!(stats["total"].as_u64().is_some(), "{stats}");
+    let text = ok(oakauth().args(["stats"]));
+    assert!(text.contains("decisions:") && text.contains("denied:"), "{text}");
+    let me = ok(oakauth().arg("whoami"));
+    assert!(me.contains("organization:") && me.contains(&worker().base_url), "{me}");
+}
+
+#[test]
+fn errors_are_clear_and_exit_nonzero() {
+    let out = run(oakauth().env_remove("OAKAUTH_ADMIN_KEY").args(["agents", "list"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no admin key"));
+
+    let out = run(oakauth().args(["--admin-key", "oakadm_wrong", "agents", "list"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("authentication failed"), "{out:?}");
+
+    let out = run(oakauth().args(["--base-url", "http://127.0.0.1:9", "agents", "list"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("connection"), "{out:?}");
+
+    let out = run(oakauth().args(["tools", "create", "no-such-agent-anywhere", "t", "--scopes", "a", "--risk", "read"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no agent"));
+}
+
+#[test]
+fn logs_follow_prints_new_decisions_as_they_happen() {
+    let (name, _, key) = create_agent();
+    ok(oakauth().args(["tools", "create", &name, "search", "--scopes", "query", "--risk", "read"]));
+    let mut child = oakauth()
+        .args(["logs", "--agent", &name, "--follow", "--interval", "0.3", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    // Decisions made after the follower started, one at a time.
+    let mut expected = Vec::new();
+    for _ in 0..2 {
+        let out = run(oakauth().args(["validate", "search", "query", "--api-key", &key, "--json"]));
+        assert_eq!(out.status.code(), Some(3), "no rule: a deny");
+        let out: Value = serde_json::from_slice(&out.stdout).unwrap();
+        expected.push(out["decision_id"].as_str().unwrap().to_owned());
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seen.len() < expected.len() && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            let entry: Value = serde_json::from_str(&line).unwrap();
+            seen.push(entry["decision_id"].as_str().unwrap().to_owned());
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(seen, expected, "each new decision once, oldest first");
+}

@@ -1,0 +1,254 @@
+//! Fail-closed behaviour against a scripted stub server: whatever goes wrong, the guarded action
+//! does not run. Only failures the real worker cannot produce on demand are tested here; the
+//! real flows are in `worker.rs`.
+
+#[path = "support/stub.rs"]
+mod stub;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oakauth::wire::CreateAgent;
+use oakauth::{Admin, Error, OakAuth, Page, ReasonCode, ValidateRequest};
+use stub::{decision, Reply, Stub};
+
+const TIMEOUT: Duration = Duration::from_millis(300);
+
+fn client(stub: &Stub, retries: u32) -> OakAuth {
+    OakAuth::builder("oak_test_key").base_url(&stub.base_url).timeout(TIMEOUT).retries(retries).build().unwrap()
+}
+
+/// Guards an action that counts its runs; returns the result and how often the action ran.
+async fn guarded(oak: &OakAuth) -> (Result<&'static str, Error>, usize) {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let result = oak
+        .guard(ValidateRequest::new("db", "read"), async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            "ran"
+        })
+        .await;
+    (result, runs.load(Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn an_allow_runs_the_action_once_and_the_request_is_as_documented() {
+    let stub = Stub::start(vec![Reply::json(200, decision(true, "allowed"))]).await;
+    let oak = client(&stub, 2);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let out = oak
+        .guard(
+            ValidateRequest::new("db", "read").with_reasoning("the user asked"),
+            async move { counter.fetch_add(1, Ordering::SeqCst) + 41 },
+        )
+        .await
+        .unwrap();
+    assert_eq!((out, runs.load(Ordering::SeqCst)), (41, 1));
+
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("POST", "/v1/validate"));
+    assert_eq!(seen[0].header("authorization"), Some("Bearer oak_test_key"));
+    assert_eq!(seen[0].header("content-type"), Some("application/json"));
+    let body: serde_json::Value = serde_json::from_str(&seen[0].body).unwrap();
+    assert_eq!(body, serde_json::json!({"tool": "db", "scope": "read", "reasoning": "the user asked"}));
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_after_the_retries() {
+    let stub = Stub::start(vec![Reply::Hang]).await;
+    let started = Instant::now();
+    let (result, runs) = guarded(&client(&stub, 2)).await;
+    assert!(matches!(result, Err(Error::Timeout(t)) if t == TIMEOUT), "{result:?}");
+    assert_eq!(runs, 0);
+    assert_eq!(stub.seen().len(), 3, "one try and two retries");
+    assert!(started.elapsed() >= TIMEOUT * 3);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_a_connection_error() {
+    let stub = Stub::start(vec![Reply::Close]).await;
+    let (result, runs) = guarded(&client(&stub, 1)).await;
+    assert!(matches!(result, Err(Error::Connection(_))), "{result:?}");
+    assert_eq!(runs, 0);
+    assert_eq!(stub.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connection_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let oak = OakAuth::builder("oak_test_key").base_url(url).timeout(TIMEOUT).retries(1).build().unwrap();
+    let (result, runs) = guarded(&oak).await;
+    assert!(matches!(&result, Err(e @ Error::Connection(_)) if e.is_transient()), "{result:?}");
+    assert_eq!(runs, 0);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_fail_closed() {
+    let body = r#"{"error":{"code":"internal_error","message":"boom"}}"#;
+    let stub = Stub::start(vec![Reply::json(500, body).with_header("X-Request-Id", "req_1")]).await;
+    let (result, runs) = guarded(&client(&stub, 2)).await;
+    match result {
+        Err(Error::Server { status: 500, api: Some(api) }) => {
+            assert_eq!((api.code.as_str(), api.request_id.as_deref()), ("internal_error", Some("req_1")));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(runs, 0);
+    assert_eq!(stub.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn no_retries_means_one_request() {
+    let stub = Stub::start(vec![Reply::json(503, "")]).await;
+    let (result, runs) = guarded(&client(&stub, 0)).await;
+    assert!(matches!(result, Err(Error::Server { status: 503, api: None })), "{result:?}");
+    assert_eq!((runs, stub.seen().len()), (0, 1));
+}
+
+#[tokio::test]
+async fn a_5xx_then_an_allow_runs_the_action_once() {
+    let stub = Stub::start(vec![
+        Reply::json(500, "{}"),
+        Reply::Respond { status: 502, headers: vec![], body: "<html>bad gateway</html>".into() },
+        Reply::json(200, decision(true, "reasoning_missing_soft")),
+    ])
+    .await;
+    let (result, runs) = guarded(&client(&stub, 2)).await;
+    assert_eq!(result.unwrap(), "ran");
+    assert_eq!((runs, stub.seen().len()), (1, 3));
+}
+
+#[tokio::test]
+async fn retry_after_on_a_503_is_honoured() {
+    let stub = Stub::start(vec![
+        Reply::json(503, "").with_header("Retry-After", "1"),
+        Reply::json(200, decision(true, "allowed")),
+    ])
+    .await;
+    let started = Instant::now();
+    let (result, _) = guarded(&client(&stub, 1)).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn malformed_or_contradictory_answers_never_run_the_action() {
+    let full = |allowed: &str, reason: &str| {
+        format!(
+            r#"{{"allowed":{allowed},"reason":"{reason}","message":"m","decision_id":"d","reasoning_required":"none","reasoning_provided":false,"rate_limit":null}}"#
+        )
+    };
+    let bodies = [
+        "not json at all".to_owned(),
+        "".to_owned(),
+        "[]".to_owned(),
+        "{}".to_owned(),
+        r#"{"allowed": "yes"}"#.to_owned(),
+        r#"{"allowed": true}"#.to_owned(),
+        full("\"true\"", "allowed"),
+        full("1", "allowed"),
+        full("true", "maybe"),
+        full("true", "scope_not_granted"),
+        full("true", "rate_limited"),
+        full("false", "allowed"),
+        full("null", "allowed"),
+    ];
+    for body in bodies {
+        let stub = Stub::start(vec![Reply::json(200, body.clone())]).await;
+        let (result, runs) = guarded(&client(&stub, 2)).await;
+        assert_eq!(runs, 0, "action ran for {body}");
+        assert!(result.is_err(), "{body}");
+        assert_eq!(stub.seen().len(), 1, "a malformed answer is not retried: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_contradictory_decision_is_a_decode_error_from_validate() {
+    let stub = Stub::start(vec![Reply::json(200, decision(true, "scope_not_granted"))]).await;
+    let err = client(&stub, 0).validate(&ValidateRequest::new("db", "read")).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { status: 200, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_deny_is_an_error_with_its_reason_and_is_never_retried() {
+    let stub = Stub::start(vec![Reply::json(200, decision(false, "scope_not_granted"))]).await;
+    let (result, runs) = guarded(&client(&stub, 3)).await;
+    match result {
+        Err(Error::Denied { reason, decision_id, tool, scope, .. }) => {
+            assert_eq!(reason, ReasonCode::ScopeNotGranted);
+            assert_eq!((decision_id.as_str(), tool.as_str(), scope.as_str()), ("dec_stub", "db", "read"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((runs, stub.seen().len()), (0, 1));
+}
+
+#[tokio::test]
+async fn a_rate_limited_decision_carries_retry_after_and_is_not_retried() {
+    let stub = Stub::start(vec![Reply::json(429, decision(false, "rate_limited")).with_header("Retry-After", "7")]).await;
+    let (result, runs) = guarded(&client(&stub, 3)).await;
+    match result {
+        Err(Error::RateLimited { retry_after, decision_id, .. }) => {
+            assert_eq!(retry_after, Duration::from_secs(7));
+            assert_eq!(decision_id.as_deref(), Some("dec_stub"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((runs, stub.seen().len()), (0, 1));
+}
+
+#[tokio::test]
+async fn a_429_that_claims_an_allow_is_not_an_allow() {
+    let stub = Stub::start(vec![Reply::json(429, decision(true, "allowed"))]).await;
+    let (result, runs) = guarded(&client(&stub, 0)).await;
+    assert!(matches!(result, Err(Error::Decode { status: 429, .. })), "{result:?}");
+    assert_eq!(runs, 0);
+}
+
+#[tokio::test]
+async fn an_error_status_without_an_oakauth_body_is_a_decode_error() {
+    let stub = Stub::start(vec![Reply::Respond { status: 401, headers: vec![], body: "<h1>login</h1>".into() }]).await;
+    let (result, runs) = guarded(&client(&stub, 2)).await;
+    match result {
+        Err(Error::Decode { status: 401, body, .. }) => assert_eq!(body, "<h1>login</h1>"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((runs, stub.seen().len()), (0, 1));
+}
+
+#[tokio::test]
+async fn a_create_that_may_have_reached_the_server_is_not_retried() {
+    let stub = Stub::start(vec![
+        Reply::json(500, r#"{"error":{"code":"internal_error","message":"x"}}"#),
+        Reply::json(200, r#"{"agents":[],"next_cursor":null}"#),
+    ])
+    .await;
+    let admin = Admin::builder("oakadm_test").base_url(&stub.base_url).timeout(TIMEOUT).retries(3).build().unwrap();
+    let err = admin.create_agent(&CreateAgent { name: "a".into(), enabled: None, rate_limit: None }).await.unwrap_err();
+    assert!(matches!(err, Error::Server { status: 500, .. }), "{err:?}");
+    assert_eq!(stub.seen().len(), 1);
+
+    // A read is retried: the stub's second answer is a (empty) page.
+    let stub = Stub::start(vec![Reply::json(502, ""), Reply::json(200, r#"{"agents":[],"next_cursor":null}"#)]).await;
+    let admin = Admin::builder("oakadm_test").base_url(&stub.base_url).timeout(TIMEOUT).retries(3).build().unwrap();
+    let page = admin.list_agents(&Page { limit: Some(5), cursor: None }).await.unwrap();
+    assert!(page.agents.is_empty());
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].path, "/v1/admin/agents?limit=5");
+    assert_eq!(seen[1].header("authorization"), Some("Bearer oakadm_test"));
+}
+
+#[test]
+fn a_bad_base_url_is_a_configuration_error() {
+    for url in ["", "localhost:8787", "ftp://example.com", "http://example.com/?x=1"] {
+        let err = OakAuth::builder("oak_x").base_url(url).build().unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{url}: {err:?}");
+    }
+    assert!(matches!(OakAuth::new(""), Err(Error::Config(_))));
+}
