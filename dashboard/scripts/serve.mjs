@@ -32,6 +32,28 @@ async function resolveFile(root, urlPath) {
   }
 }
 
+/** The headers of the `/*` block of a Cloudflare Pages `_headers` file, so local serving matches Pages. */
+async function pagesHeaders(root) {
+  const headers = {};
+  let text = '';
+  try {
+    text = await readFile(join(root, '_headers'), 'utf8');
+  } catch {
+    return headers;
+  }
+  let inAll = false;
+  for (const line of text.split('\n')) {
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    if (!/^\s/.test(line)) {
+      inAll = line.trim() === '/*';
+      continue;
+    }
+    const i = line.indexOf(':');
+    if (inAll && i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return headers;
+}
+
 /** Starts a static file server for `root`; resolves to { url, close() }. */
 export async function startStaticServer({ root = DIST, host = '127.0.0.1', port = 8788 } = {}) {
   try {
@@ -39,6 +61,7 @@ export async function startStaticServer({ root = DIST, host = '127.0.0.1', port 
   } catch {
     throw new Error(`${join(root, 'index.html')} is missing: run "npm run build" in dashboard/ first`);
   }
+  const extraHeaders = await pagesHeaders(root);
   const server = createServer(async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -50,7 +73,7 @@ export async function startStaticServer({ root = DIST, host = '127.0.0.1', port 
     } catch {
       file = null;
     }
-    if (!file) {
+    if (!file || file === join(root, '_headers')) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found');
       return;
     }
@@ -58,8 +81,7 @@ export async function startStaticServer({ root = DIST, host = '127.0.0.1', port 
     res.writeHead(200, {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'cache-control': file.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
+      ...extraHeaders,
     });
     res.end(req.method === 'HEAD' ? undefined : body);
   });

@@ -2,7 +2,7 @@
 // sign-in to sign-out. The steps share the browser page and build on each other, in order.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, loadSdk, screenshot, startDashboard, startWorker } from './support/harness.mjs';
+import { clearArtifacts, launchBrowser, loadSdk, screenshot, startDashboard, startWorker } from './support/harness.mjs';
 
 let worker;
 let dashboard;
@@ -13,6 +13,7 @@ let sdk;
 let admin;
 const agent = { name: 'billing-bot', id: '', key: '', oldKey: '' };
 const decisions = { allowed: '', denied: '' };
+const cspViolations = [];
 const REASONING = 'Branch feature/login was merged in PR 42; deleting it as the user asked.';
 
 /** A test that leaves a screenshot in test-artifacts/dashboard/ when it fails. */
@@ -46,6 +47,7 @@ async function signIn(key, baseUrl = worker.baseUrl) {
 
 describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
   before(async () => {
+    await clearArtifacts();
     [worker, dashboard, sdk] = await Promise.all([startWorker(), startDashboard(), loadSdk()]);
     admin = new sdk.OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl });
     browser = await launchBrowser();
@@ -54,6 +56,9 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     context.setDefaultTimeout(15_000);
     page = await context.newPage();
     page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+    });
   });
 
   after(async () => {
@@ -406,5 +411,11 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     await main().getByText('No decisions yet.').waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to the admin dashboard' }).waitFor();
+  });
+
+  step('the page broke none of its own Content-Security-Policy (public/_headers)', async () => {
+    const res = await fetch(dashboard.url);
+    assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.deepEqual(cspViolations, []);
   });
 });

@@ -250,9 +250,11 @@ function LogRow({ entry: l, agentName }: { entry: LogEntry; agentName?: string }
       >
         <span class="log-head">
           <Decision allowed={l.allowed} />
-          <span class="log-reason" data-testid="log-reason">
-            {reason.label}
-          </span>
+          {l.reason !== 'allowed' && (
+            <span class="log-reason" data-testid="log-reason">
+              {reason.label}
+            </span>
+          )}
           <span class="log-call">
             <code>{l.tool}</code> · <code>{l.scope}</code>
           </span>

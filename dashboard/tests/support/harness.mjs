@@ -100,6 +100,11 @@ export async function loadSdk() {
   }
 }
 
+/** Empties test-artifacts/dashboard/ so that it only holds this run's failures. */
+export async function clearArtifacts() {
+  await rm(ARTIFACTS, { recursive: true, force: true });
+}
+
 export async function screenshot(page, name) {
   await mkdir(ARTIFACTS, { recursive: true });
   const file = join(ARTIFACTS, `${name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase()}.png`);
