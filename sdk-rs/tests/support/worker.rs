@@ -104,11 +104,15 @@ pub struct TestAgent {
     pub oak: OakAuth,
 }
 
+/// A tool for [`agent_with`]: its name, risk level, and scopes with the policy of their rule
+/// (`None`: no rule).
+pub type ToolSpec<'a> = (&'a str, RiskLevel, &'a [(&'a str, Option<ReasoningPolicy>)]);
+
 /// Creates an agent with the given rate limit and, for each `(tool, risk, [(scope, policy)])`,
 /// a tool with those scopes and a rule per scope whose policy is `Some`.
 pub async fn agent_with(
     rate_limit: Option<RateLimitConfig>,
-    tools: &[(&str, RiskLevel, &[(&str, Option<ReasoningPolicy>)])],
+    tools: &[ToolSpec<'_>],
 ) -> TestAgent {
     let w = worker();
     let admin = w.admin();

@@ -1,0 +1,244 @@
+//! An rmcp server wrapped with `McpGuard`, driven by a real rmcp client over an in-process
+//! pipe, validating against the real worker.
+#![cfg(feature = "rmcp")]
+
+#[path = "support/worker.rs"]
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use oakauth::mcp::McpGuard;
+use oakauth::wire::{ReasoningPolicy, RiskLevel};
+use oakauth::{LogQuery, OakAuth};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, JsonObject, ListToolsResult, PaginatedRequestParams,
+};
+use rmcp::service::{RequestContext, RunningService};
+use rmcp::{schemars, tool, tool_handler, tool_router, ErrorData, RoleClient, RoleServer, ServerHandler, ServiceExt};
+use serde_json::{json, Value};
+use support::{agent_with, worker, TestAgent};
+
+/// Records every call that reached a tool: (tool, arguments).
+type Calls = Arc<Mutex<Vec<(String, Value)>>>;
+
+#[derive(Clone)]
+struct Demo {
+    tool_router: ToolRouter<Self>,
+    guard: McpGuard,
+    calls: Calls,
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct Text {
+    text: String,
+}
+
+#[tool_router]
+impl Demo {
+    #[tool(description = "Repeat the text")]
+    async fn echo(&self, Parameters(args): Parameters<Text>) -> String {
+        self.calls.lock().unwrap().push(("echo".into(), json!({"text": args.text})));
+        args.text
+    }
+
+    #[tool(description = "Delete everything")]
+    async fn delete_everything(&self, Parameters(args): Parameters<Text>) -> String {
+        self.calls.lock().unwrap().push(("delete_everything".into(), json!({"text": args.text})));
+        "deleted".into()
+    }
+
+    #[tool(description = "Write a file")]
+    async fn write_file(&self, Parameters(args): Parameters<JsonObject>) -> String {
+        self.calls.lock().unwrap().push(("write_file".into(), Value::Object(args)));
+        "written".into()
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for Demo {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.guard.call_tool(&self.tool_router, self, request, context).await
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(self.guard.list_tools(&self.tool_router).await)
+    }
+}
+
+/// An agent allowed `echo:call` and `filesystem:write` (hard reasoning); `delete_everything` is
+/// registered but granted nothing.
+async fn agent() -> TestAgent {
+    agent_with(
+        None,
+        &[
+            ("echo", RiskLevel::Read, &[("call", Some(ReasoningPolicy::None))]),
+            ("delete_everything", RiskLevel::Destructive, &[("call", None)]),
+            ("filesystem", RiskLevel::Write, &[("write", Some(ReasoningPolicy::Hard))]),
+        ],
+    )
+    .await
+}
+
+fn guard(oak: OakAuth) -> McpGuard {
+    McpGuard::new(oak).map_tool("write_file", "filesystem", "write")
+}
+
+/// Serves `guard` over one end of an in-memory pipe and connects a client to the other.
+async fn connect(guard: McpGuard) -> (RunningService<RoleClient, ()>, Calls) {
+    let calls = Calls::default();
+    let server = Demo { tool_router: Demo::tool_router(), guard, calls: calls.clone() };
+    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_end).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let client = ().serve(client_end).await.expect("client connects");
+    (client, calls)
+}
+
+async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
+    let mut params = CallToolRequestParams::new(name.to_owned());
+    params.arguments = Some(args.as_object().unwrap().clone());
+    client.call_tool(params).await.expect("tools/call answers")
+}
+
+fn text(result: &CallToolResult) -> String {
+    result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.as_str()).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn an_allowed_tool_runs_and_a_denied_tool_does_not() {
+    let agent = agent().await;
+    let (client, calls) = connect(guard(agent.oak.clone())).await;
+
+    let ok = call(&client, "echo", json!({"text": "hi"})).await;
+    assert_eq!((ok.is_error, text(&ok).as_str()), (Some(false), "hi"));
+
+    let denied = call(&client, "delete_everything", json!({"text": "all of it"})).await;
+    assert_eq!(denied.is_error, Some(true));
+    assert!(text(&denied).contains("scope_not_granted"), "{}", text(&denied));
+
+    let ran: Vec<String> = calls.lock().unwrap().iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(ran, vec!["echo".to_owned()]);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn reasoning_reaches_the_log_and_not_the_tool() {
+    let agent = agent().await;
+    let (client, calls) = connect(guard(agent.oak.clone())).await;
+
+    let refused = call(&client, "write_file", json!({"path": "/tmp/x", "content": "1"})).await;
+    assert_eq!(refused.is_error, Some(true));
+    let message = text(&refused);
+    assert!(message.contains("reasoning required") && message.contains("`_reasoning`"), "{message}");
+    assert!(calls.lock().unwrap().is_empty());
+
+    let why = "the user asked to save the draft";
+    let written = call(&client, "write_file", json!({"path": "/tmp/x", "content": "1", "_reasoning": why})).await;
+    assert_eq!((written.is_error, text(&written).as_str()), (Some(false), "written"));
+    assert_eq!(calls.lock().unwrap().clone(), vec![("write_file".to_owned(), json!({"path": "/tmp/x", "content": "1"}))]);
+
+    // A tool with strict parameters would refuse an unknown `_reasoning`; it never sees one.
+    let echoed = call(&client, "echo", json!({"text": "hi", "_reasoning": "testing"})).await;
+    assert_eq!((echoed.is_error, text(&echoed).as_str()), (Some(false), "hi"));
+
+    let logs: Vec<_> = worker()
+        .admin()
+        .logs(LogQuery { agent_id: Some(agent.id.clone()), ..Default::default() })
+        .try_collect()
+        .await
+        .unwrap();
+    let written_log = logs.iter().find(|e| e.tool == "filesystem" && e.allowed).expect("the allowed write is logged");
+    assert_eq!((written_log.scope.as_str(), written_log.reasoning.as_deref()), ("write", Some(why)));
+    assert_eq!(written_log.context.as_ref().unwrap()["mcp_tool"], "write_file");
+    let refused_log = logs.iter().find(|e| e.tool == "filesystem" && !e.allowed).expect("the refusal is logged");
+    assert_eq!(refused_log.reason, oakauth::ReasonCode::ReasoningRequired);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reasoning_argument_that_is_not_text_is_refused() {
+    let agent = agent().await;
+    let (client, calls) = connect(guard(agent.oak.clone())).await;
+    let refused = call(&client, "write_file", json!({"path": "/tmp/x", "_reasoning": {"why": "because"}})).await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(text(&refused).contains("must be a string"));
+    assert!(calls.lock().unwrap().is_empty());
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn tools_list_advertises_reasoning_and_can_hide_denied_tools() {
+    let agent = agent().await;
+
+    let (client, _) = connect(guard(agent.oak.clone())).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let mut names: Vec<_> = tools.iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["delete_everything", "echo", "write_file"]);
+    for tool in &tools {
+        let property = &tool.input_schema["properties"]["_reasoning"];
+        assert_eq!(property["type"], "string", "{}: {:?}", tool.name, tool.input_schema);
+        let required = tool.input_schema.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+        assert!(!required.contains(&json!("_reasoning")), "reasoning stays optional");
+    }
+    client.cancel().await.unwrap();
+
+    // Hidden: the tool with no rule. The hard-reasoning tool stays, since reasoning unlocks it.
+    let (client, calls) = connect(guard(agent.oak.clone()).hide_denied_tools(true)).await;
+    let mut names: Vec<_> = client.list_all_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["echo", "write_file"]);
+    assert!(calls.lock().unwrap().is_empty(), "listing runs no tool");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_oakauth_fails_closed() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let oak = OakAuth::builder("oak_unreachable").base_url(url).timeout(Duration::from_millis(500)).retries(0).build().unwrap();
+
+    let (client, calls) = connect(guard(oak.clone())).await;
+    let result = call(&client, "echo", json!({"text": "hi"})).await;
+    assert_eq!(result.is_error, Some(true));
+    assert!(text(&result).contains("did not run"), "{}", text(&result));
+    assert!(calls.lock().unwrap().is_empty());
+    client.cancel().await.unwrap();
+
+    let (client, _) = connect(guard(oak).hide_denied_tools(true)).await;
+    assert!(client.list_all_tools().await.unwrap().is_empty(), "nothing is offered when nothing can be checked");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unknown_tool_is_a_protocol_error_and_is_not_validated() {
+    let agent = agent().await;
+    let (client, _) = connect(guard(agent.oak.clone())).await;
+    let mut params = CallToolRequestParams::new("no_such_tool");
+    params.arguments = Some(JsonObject::new());
+    assert!(client.call_tool(params).await.is_err());
+    client.cancel().await.unwrap();
+    let logs = worker()
+        .admin()
+        .list_logs(&LogQuery { agent_id: Some(agent.id.clone()), ..Default::default() })
+        .await
+        .unwrap();
+    assert!(logs.logs.is_empty(), "{:?}", logs.logs);
+}
