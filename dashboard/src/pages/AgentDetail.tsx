@@ -112,10 +112,10 @@ function Settings({ agent, onSaved }: { agent: Agent; onSaved: (a: Agent) => voi
 }
 
 const OVERLAPS = [
-  { seconds: 0, label: 'Stop the old key now' },
-  { seconds: 300, label: 'Keep the old key working for 5 minutes' },
-  { seconds: 3600, label: 'Keep the old key working for 1 hour' },
-  { seconds: 86_400, label: 'Keep the old key working for 24 hours' },
+  { seconds: 0, label: 'Stops working now' },
+  { seconds: 300, label: 'Keeps working for 5 minutes' },
+  { seconds: 3600, label: 'Keeps working for 1 hour' },
+  { seconds: 86_400, label: 'Keeps working for 24 hours' },
 ];
 
 function KeyCard({ agent, onRotated }: { agent: Agent; onRotated: (r: AgentWithKey) => void }) {

@@ -199,7 +199,7 @@ function RuleList({ agentId, rules, onChange }: { agentId: string; rules: Rule[]
     <>
       {action.error && !victim && <ErrorNotice error={action.error} />}
       <div class="table-wrap">
-        <table data-testid="rules-table">
+        <table class="responsive" data-testid="rules-table">
           <thead>
             <tr>
               <th scope="col">Tool</th>
@@ -213,13 +213,13 @@ function RuleList({ agentId, rules, onChange }: { agentId: string; rules: Rule[]
           <tbody>
             {rules.map((r) => (
               <tr key={r.id}>
-                <td>
+                <td data-label="Tool">
                   <code>{r.tool}</code>
                 </td>
-                <td>
+                <td data-label="Scope">
                   <code>{r.scope}</code>
                 </td>
-                <td>
+                <td data-label="Reasoning">
                   <select
                     aria-label={`Reasoning requirement for ${r.tool} ${r.scope}`}
                     value={r.require_reasoning}
@@ -233,7 +233,7 @@ function RuleList({ agentId, rules, onChange }: { agentId: string; rules: Rule[]
                     ))}
                   </select>
                 </td>
-                <td class="num">
+                <td class="num actions-cell">
                   <button
                     type="button"
                     class="btn btn-small btn-danger-outline"
