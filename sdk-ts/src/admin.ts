@@ -1,0 +1,224 @@
+import { OakAuthMalformedResponseError } from './errors.js';
+import { DEFAULT_BASE_URL, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Http, checkCommonOptions, fromEnv, type FetchLike, type RetryPolicy } from './http.js';
+import type {
+  Agent,
+  AgentList,
+  AgentWithKey,
+  CreateAgent,
+  CreateRule,
+  CreateTool,
+  LogEntry,
+  LogFilters,
+  LogList,
+  Me,
+  PageParams,
+  RotateKey,
+  Rule,
+  RuleList,
+  Stats,
+  StatsRange,
+  Tool,
+  ToolList,
+  UpdateAgent,
+  UpdateRule,
+  UpdateTool,
+} from './types.js';
+
+export interface OakAuthAdminOptions {
+  /** The admin key (`oakadm_…`). Default: the `OAKAUTH_ADMIN_KEY` environment variable. */
+  adminKey?: string;
+  /** Where OakAuth runs. Default: `OAKAUTH_BASE_URL`, else `http://127.0.0.1:8787`. */
+  baseUrl?: string;
+  /** Milliseconds each attempt may take. Default 10000. */
+  timeout?: number;
+  /** Retries after a connection failure, a timeout or a 5xx of a read, update or delete. Default 2. */
+  retries?: number;
+  /** The fetch to use. Default: the platform's `fetch`. */
+  fetch?: FetchLike;
+}
+
+/**
+ * A client for the admin API (`/v1/admin/…`), scoped to the admin key's organization. Methods
+ * return the API's answers as they are (snake_case) and throw the same error classes as {@link OakAuth}.
+ */
+export class OakAuthAdmin {
+  readonly #http: Http;
+
+  constructor(options: OakAuthAdminOptions = {}) {
+    const adminKey = options.adminKey ?? fromEnv('OAKAUTH_ADMIN_KEY');
+    if (typeof adminKey !== 'string' || adminKey.trim() === '') {
+      throw new TypeError('OakAuthAdmin: an admin key is required (the adminKey option or OAKAUTH_ADMIN_KEY)');
+    }
+    const timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    const retries = options.retries ?? DEFAULT_RETRIES;
+    const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
+    checkCommonOptions(timeout, retries, fetchImpl);
+    this.#http = new Http({
+      baseUrl: options.baseUrl ?? fromEnv('OAKAUTH_BASE_URL') ?? DEFAULT_BASE_URL,
+      key: adminKey.trim(),
+      timeout,
+      retries,
+      fetch: fetchImpl!,
+    });
+  }
+
+  /** The base URL this client talks to. */
+  get baseUrl(): string {
+    return this.#http.baseUrl;
+  }
+
+  /** The organization of the admin key. */
+  me(): Promise<Me> {
+    return this.#json('GET', '/v1/admin/me');
+  }
+
+  /** A page of agents, oldest first. */
+  listAgents(page: PageParams = {}): Promise<AgentList> {
+    return this.#list('/v1/admin/agents', 'agents', page);
+  }
+
+  /** Creates an agent. Its key is in the answer and never shown again. */
+  createAgent(body: CreateAgent): Promise<AgentWithKey> {
+    return this.#json('POST', '/v1/admin/agents', { body });
+  }
+
+  getAgent(id: string): Promise<Agent> {
+    return this.#json('GET', `/v1/admin/agents/${seg(id)}`);
+  }
+
+  /** Renames, enables or disables an agent, or changes its rate limit. Takes effect on the next request. */
+  updateAgent(id: string, body: UpdateAgent): Promise<Agent> {
+    return this.#json('PATCH', `/v1/admin/agents/${seg(id)}`, { body });
+  }
+
+  /** Deletes an agent with its keys, tools and rules; its audit-log rows are kept. */
+  async deleteAgent(id: string): Promise<void> {
+    await this.#http.request('DELETE', `/v1/admin/agents/${seg(id)}`, { retry: 'always' });
+  }
+
+  /** Issues a new key; the previous ones keep working for `overlap_seconds` (default 300; 0 revokes them at once). */
+  rotateAgentKey(id: string, body: RotateKey = {}): Promise<AgentWithKey> {
+    return this.#json('POST', `/v1/admin/agents/${seg(id)}/rotate-key`, { body });
+  }
+
+  /** A page of the agent's tools, oldest first. */
+  listTools(agentId: string, page: PageParams = {}): Promise<ToolList> {
+    return this.#list(`/v1/admin/agents/${seg(agentId)}/tools`, 'tools', page);
+  }
+
+  /** Registers a tool for the agent, with its scopes and risk level. */
+  createTool(agentId: string, body: CreateTool): Promise<Tool> {
+    return this.#json('POST', `/v1/admin/agents/${seg(agentId)}/tools`, { body });
+  }
+
+  getTool(agentId: string, toolId: string): Promise<Tool> {
+    return this.#json('GET', `/v1/admin/agents/${seg(agentId)}/tools/${seg(toolId)}`);
+  }
+
+  /** Changes a tool. Replacing `scopes` deletes the rules of scopes no longer listed. */
+  updateTool(agentId: string, toolId: string, body: UpdateTool): Promise<Tool> {
+    return this.#json('PATCH', `/v1/admin/agents/${seg(agentId)}/tools/${seg(toolId)}`, { body });
+  }
+
+  /** Deletes a tool and its rules. */
+  async deleteTool(agentId: string, toolId: string): Promise<void> {
+    await this.#http.request('DELETE', `/v1/admin/agents/${seg(agentId)}/tools/${seg(toolId)}`, { retry: 'always' });
+  }
+
+  /** A page of the agent's rules, oldest first. */
+  listRules(agentId: string, page: PageParams = {}): Promise<RuleList> {
+    return this.#list(`/v1/admin/agents/${seg(agentId)}/rules`, 'rules', page);
+  }
+
+  /** Grants the agent a tool's scope (`tool` is the tool's name), with a reasoning requirement. */
+  createRule(agentId: string, body: CreateRule): Promise<Rule> {
+    return this.#json('POST', `/v1/admin/agents/${seg(agentId)}/rules`, { body });
+  }
+
+  getRule(agentId: string, ruleId: string): Promise<Rule> {
+    return this.#json('GET', `/v1/admin/agents/${seg(agentId)}/rules/${seg(ruleId)}`);
+  }
+
+  /** Changes a rule's reasoning requirement. */
+  updateRule(agentId: string, ruleId: string, body: UpdateRule): Promise<Rule> {
+    return this.#json('PATCH', `/v1/admin/agents/${seg(agentId)}/rules/${seg(ruleId)}`, { body });
+  }
+
+  /** Deletes a rule; the scope is denied from the next request on. */
+  async deleteRule(agentId: string, ruleId: string): Promise<void> {
+    await this.#http.request('DELETE', `/v1/admin/agents/${seg(agentId)}/rules/${seg(ruleId)}`, { retry: 'always' });
+  }
+
+  /** One page of the audit log, newest first. Pass `next_cursor` back as `cursor` for the next (older) page. */
+  listLogs(filters: LogFilters = {}): Promise<LogList> {
+    return this.#list('/v1/admin/logs', 'logs', filters);
+  }
+
+  /**
+   * Every audit-log entry that matches the filters, newest first, fetching page after page as the
+   * loop asks for more (`limit` sets the page size).
+   *
+   * ```ts
+   * for await (const entry of admin.logs({ agent_id, allowed: false })) console.log(entry.reason);
+   * ```
+   */
+  async *logs(filters: LogFilters = {}): AsyncGenerator<LogEntry, void, undefined> {
+    let cursor = filters.cursor;
+    for (;;) {
+      const page = await this.listLogs({ ...filters, cursor });
+      yield* page.logs;
+      if (page.next_cursor === null || page.logs.length === 0) return;
+      cursor = page.next_cursor;
+    }
+  }
+
+  /** One decision's full record. */
+  getLog(decisionId: string): Promise<LogEntry> {
+    return this.#json('GET', `/v1/admin/logs/${seg(decisionId)}`);
+  }
+
+  /** Counts over a time range (default: today, UTC). */
+  stats(range: StatsRange = {}): Promise<Stats> {
+    return this.#json('GET', '/v1/admin/stats', { query: { since: range.since, until: range.until } });
+  }
+
+  async #json<T>(
+    method: string,
+    path: string,
+    options: { body?: unknown; query?: Record<string, string | number | boolean | undefined> } = {},
+  ): Promise<T> {
+    // Creating something is not repeated after it may have reached the service.
+    const retry: RetryPolicy = method === 'POST' ? 'connect-only' : 'always';
+    const answer = await this.#http.request(method, path, { ...options, retry });
+    const body = answer.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new OakAuthMalformedResponseError(`OakAuth answered ${method} ${path} with HTTP ${answer.status} and no JSON object`, answer.status, answer.text, answer.requestId);
+    }
+    return body as T;
+  }
+
+  async #list<T>(path: string, key: string, params: PageParams | LogFilters): Promise<T> {
+    const query: Record<string, string | number | boolean | undefined> = {};
+    for (const [name, value] of Object.entries(params)) {
+      if (value === undefined || value === null) continue;
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw new TypeError(`OakAuthAdmin: the ${name} filter must be a string, number or boolean`);
+      }
+      query[name] = value;
+    }
+    const page = await this.#json<Record<string, unknown>>('GET', path, { query });
+    const next = page.next_cursor;
+    if (!Array.isArray(page[key]) || (next !== null && typeof next !== 'string')) {
+      throw new OakAuthMalformedResponseError(`OakAuth answered GET ${path} without a {${key}, next_cursor} page`, 200, JSON.stringify(page), undefined);
+    }
+    return page as T;
+  }
+}
+
+/** One path segment; ids never contain a slash, but a caller's string must not change the route. */
+function seg(id: string): string {
+  if (typeof id !== 'string' || id === '' || id === '.' || id === '..') {
+    throw new TypeError(`OakAuthAdmin: not an id: ${JSON.stringify(id)}`);
+  }
+  return encodeURIComponent(id);
+}

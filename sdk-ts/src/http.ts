@@ -1,0 +1,250 @@
+// The one HTTP helper of the SDK: builds URLs, sends with a timeout, retries transient failures
+// with exponential backoff and jitter, and turns every answer that is not a success into a typed error.
+import {
+  OakAuthAPIError,
+  OakAuthAuthenticationError,
+  OakAuthConflictError,
+  OakAuthConnectionError,
+  OakAuthMalformedResponseError,
+  OakAuthNotFoundError,
+  OakAuthRateLimitError,
+  OakAuthServerError,
+  OakAuthTimeoutError,
+  OakAuthValidationError,
+} from './errors.js';
+
+/** The part of `fetch` the SDK uses; the platform's `fetch` fits, and so does any compatible function. */
+export type FetchLike = (
+  input: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+) => Promise<ResponseLike>;
+
+/** The part of a fetch `Response` the SDK reads. */
+export interface ResponseLike {
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+export const DEFAULT_BASE_URL = 'http://127.0.0.1:8787';
+/** Milliseconds each attempt may take, body included. */
+export const DEFAULT_TIMEOUT = 10_000;
+/** Retries after a connection failure, a timeout or a 5xx. */
+export const DEFAULT_RETRIES = 2;
+const BACKOFF_BASE_MS = 200;
+const BACKOFF_MAX_MS = 5_000;
+/** A `Retry-After` on a 5xx longer than this is cut to it, so a client never sleeps for minutes. */
+const RETRY_AFTER_CAP_MS = 30_000;
+
+export interface HttpOptions {
+  baseUrl: string;
+  key: string;
+  timeout: number;
+  retries: number;
+  fetch: FetchLike;
+}
+
+/**
+ * Whether a request may be sent again after it may have reached the service. Validations and
+ * reads may (a repeated validation is a new, separately logged question); creating something may
+ * not, except when the connection was refused before anything was sent.
+ */
+export type RetryPolicy = 'always' | 'connect-only';
+
+export interface Answer {
+  status: number;
+  requestId: string | undefined;
+  retryAfter: number | undefined;
+  /** The parsed JSON body; undefined for an empty body. */
+  body: unknown;
+  text: string;
+}
+
+type QueryValue = string | number | boolean | undefined | null;
+
+/** Reads an option from the environment where there is one (Node, Bun, Deno with `process`). */
+export function fromEnv(name: string): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const value = env?.[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function checkCommonOptions(timeout: number, retries: number, fetchImpl: unknown): void {
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new TypeError('OakAuth: timeout must be a positive number of milliseconds');
+  if (!Number.isInteger(retries) || retries < 0) throw new TypeError('OakAuth: retries must be a whole number, 0 or more');
+  if (typeof fetchImpl !== 'function') {
+    throw new TypeError('OakAuth: no fetch available; pass one as the `fetch` option');
+  }
+}
+
+export class Http {
+  readonly baseUrl: string;
+  readonly #key: string;
+  readonly #timeout: number;
+  readonly #retries: number;
+  readonly #fetch: FetchLike;
+
+  constructor(options: HttpOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.baseUrl);
+    } catch {
+      throw new TypeError(`OakAuth: baseUrl is not a URL: ${options.baseUrl}`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new TypeError(`OakAuth: baseUrl must be http or https: ${options.baseUrl}`);
+    }
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#key = options.key;
+    this.#timeout = options.timeout;
+    this.#retries = options.retries;
+    this.#fetch = options.fetch;
+  }
+
+  url(path: string, query?: Record<string, QueryValue>): string {
+    let url = this.baseUrl + path;
+    if (query) {
+      const params = new URLSearchParams();
+      for (const [name, value] of Object.entries(query)) {
+        if (value !== undefined && value !== null) params.append(name, String(value));
+      }
+      const text = params.toString();
+      if (text) url += `?${text}`;
+    }
+    return url;
+  }
+
+  /**
+   * Sends a request and returns the answer, retrying transient failures. Throws a typed error for
+   * any status other than 2xx, except the statuses in `accept` which are returned as they are.
+   */
+  async request(
+    method: string,
+    path: string,
+    options: { query?: Record<string, QueryValue>; body?: unknown; retry: RetryPolicy; accept?: number[] },
+  ): Promise<Answer> {
+    const url = this.url(path, options.query);
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.#key}`, Accept: 'application/json' };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['Content-Type'] = 'application/json';
+    }
+    for (let attempt = 0; ; attempt++) {
+      let answer: Answer | undefined;
+      let failure: OakAuthConnectionError | undefined;
+      try {
+        answer = await this.#exchange(url, method, headers, body);
+      } catch (err) {
+        failure = err as OakAuthConnectionError;
+      }
+      const retryable = failure
+        ? options.retry === 'always' || (failure instanceof OakAuthConnectionError && refusedBeforeSending(failure))
+        : answer!.status >= 500 && options.retry === 'always';
+      if (retryable && attempt < this.#retries) {
+        await sleep(backoff(attempt, answer?.retryAfter));
+        continue;
+      }
+      if (failure) throw failure;
+      const ok = answer!.status >= 200 && answer!.status < 300;
+      if (ok || options.accept?.includes(answer!.status)) return answer!;
+      throw errorFor(answer!);
+    }
+  }
+
+  async #exchange(url: string, method: string, headers: Record<string, string>, body: string | undefined): Promise<Answer> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.#timeout);
+    const fetchImpl = this.#fetch;
+    try {
+      const response = await fetchImpl(url, { method, headers, body, signal: controller.signal });
+      const text = await response.text();
+      const requestId = response.headers.get('x-request-id') ?? undefined;
+      let parsed: unknown;
+      if (text.trim() !== '') {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          if (response.status < 300) {
+            throw new OakAuthMalformedResponseError(`OakAuth answered HTTP ${response.status} with a body that is not JSON`, response.status, text, requestId);
+          }
+          parsed = undefined;
+        }
+      }
+      return { status: response.status, requestId, retryAfter: parseRetryAfter(response.headers.get('retry-after')), body: parsed, text };
+    } catch (err) {
+      if (err instanceof OakAuthMalformedResponseError) throw err;
+      if (controller.signal.aborted) {
+        throw new OakAuthTimeoutError(`OakAuth did not answer ${method} ${url} within ${this.#timeout} ms`, { cause: err });
+      }
+      const detail = describeCause(err);
+      throw new OakAuthConnectionError(`could not reach OakAuth at ${url}${detail ? `: ${detail}` : ''}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A typed error for an answer with an error status. */
+export function errorFor(answer: Answer): OakAuthAPIError {
+  const { status, requestId } = answer;
+  const error = (answer.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const code = typeof error?.code === 'string' ? error.code : undefined;
+  const detail = typeof error?.message === 'string' ? error.message : answer.text.trim().slice(0, 200) || `HTTP ${status}`;
+  const message = code ? `${code}: ${detail}` : `HTTP ${status}: ${detail}`;
+  if (status === 401 || status === 403) return new OakAuthAuthenticationError(status, code, message, requestId);
+  if (status === 404) return new OakAuthNotFoundError(status, code, message, requestId);
+  if (status === 409) return new OakAuthConflictError(status, code, message, requestId);
+  if (status === 429) return new OakAuthRateLimitError(message, answer.retryAfter ?? 0, undefined, requestId);
+  if (status >= 500) return new OakAuthServerError(status, code, message, requestId);
+  if (status >= 400) return new OakAuthValidationError(status, code, message, requestId);
+  return new OakAuthAPIError(status, code, message, requestId);
+}
+
+/** `Retry-After` in seconds (OakAuth sends whole seconds; an HTTP date is read too). */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** Exponential backoff with full jitter in its upper half, or `Retry-After` when that asks for longer. */
+function backoff(attempt: number, retryAfterSeconds: number | undefined): number {
+  const exp = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  const jittered = exp / 2 + Math.random() * (exp / 2);
+  const asked = retryAfterSeconds === undefined ? 0 : Math.min(RETRY_AFTER_CAP_MS, retryAfterSeconds * 1000);
+  return Math.max(jittered, asked);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Whether the failure happened before the request could have reached the service. */
+function refusedBeforeSending(err: OakAuthConnectionError): boolean {
+  if (err instanceof OakAuthTimeoutError) return false;
+  let cause: unknown = err.cause;
+  for (let depth = 0; cause && depth < 4; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && REFUSED_CODES.has(code)) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function describeCause(err: unknown): string {
+  const parts: string[] = [];
+  let cause: unknown = err;
+  for (let depth = 0; cause && depth < 4; depth++) {
+    const c = cause as { message?: unknown; code?: unknown; cause?: unknown };
+    if (typeof c.code === 'string') parts.push(c.code);
+    else if (typeof c.message === 'string' && c.message) parts.push(c.message);
+    cause = c.cause;
+  }
+  return [...new Set(parts)].join(': ');
+}
