@@ -2,7 +2,7 @@ import { defineConfig } from 'vite';
 import { fileURLToPath } from 'node:url';
 
 // The dashboard bundles the TypeScript SDK from source, so a build never depends on sdk-ts having been built.
-const sdkEntry = process.env.OAKAUTH_SDK_ENTRY ?? fileURLToPath(new URL('../sdk-ts/src/index.ts', import.meta.url));
+const sdkEntry = fileURLToPath(new URL('../sdk-ts/src/index.ts', import.meta.url));
 
 export default defineConfig({
   base: './',

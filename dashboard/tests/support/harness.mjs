@@ -80,7 +80,7 @@ export async function launchBrowser() {
  * so the tests need no separate SDK build.
  */
 export async function loadSdk() {
-  const entry = process.env.OAKAUTH_SDK_ENTRY ?? join(ROOT, 'sdk-ts', 'src', 'index.ts');
+  const entry = join(ROOT, 'sdk-ts', 'src', 'index.ts');
   const outDir = await mkdtemp(join(tmpdir(), 'oakauth-sdk-'));
   try {
     await build({
