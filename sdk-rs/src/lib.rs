@@ -47,3 +47,10 @@ pub use error::{ApiError, Error};
 /// The request and answer types of the OakAuth API, shared with the worker.
 pub use oakauth_core::wire;
 pub use oakauth_core::wire::{ReasonCode, ValidateRequest, ValidateResponse};
+/// The HTTP client this crate uses, for [`Builder::http_client`].
+pub use reqwest;
+
+// The examples in docs/rust-sdk.md compile as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/rust-sdk.md")]
+struct RustSdkGuide;

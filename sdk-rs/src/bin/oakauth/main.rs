@@ -96,25 +96,39 @@ enum AgentsCmd {
         limit: LimitArgs,
     },
     /// Show one agent.
-    Show { agent: String },
+    Show {
+        /// Agent id or name.
+        agent: String,
+    },
     /// Rename, enable or disable an agent, or change its rate limit.
     Update {
+        /// Agent id or name.
         agent: String,
+        /// A new name.
         #[arg(long)]
         name: Option<String>,
+        /// Enable the agent.
         #[arg(long, conflicts_with = "disable")]
         enable: bool,
+        /// Disable the agent.
         #[arg(long)]
         disable: bool,
         #[command(flatten)]
         limit: LimitArgs,
     },
     /// Disable an agent: its next request is denied.
-    Disable { agent: String },
+    Disable {
+        /// Agent id or name.
+        agent: String,
+    },
     /// Enable a disabled agent.
-    Enable { agent: String },
+    Enable {
+        /// Agent id or name.
+        agent: String,
+    },
     /// Issue a new key (shown this once); the old one keeps working for --overlap seconds.
     RotateKey {
+        /// Agent id or name.
         agent: String,
         /// Seconds the previous key keeps working (default 300; 0 revokes it at once).
         #[arg(long)]
@@ -122,6 +136,7 @@ enum AgentsCmd {
     },
     /// Delete an agent with its keys, tools and rules (its log rows are kept).
     Delete {
+        /// Agent id or name.
         agent: String,
         /// Confirm the deletion.
         #[arg(long)]
@@ -142,9 +157,13 @@ struct LimitArgs {
 #[derive(Subcommand)]
 enum ToolsCmd {
     /// List an agent's tools.
-    List { agent: String },
+    List {
+        /// Agent id or name.
+        agent: String,
+    },
     /// Register a tool for an agent.
     Create {
+        /// Agent id or name.
         agent: String,
         /// The tool's name, as agents send it.
         name: String,
@@ -154,53 +173,88 @@ enum ToolsCmd {
         /// How dangerous it is; sets the default reasoning policy of new rules.
         #[arg(long, value_enum)]
         risk: Risk,
+        /// What the tool does.
         #[arg(long)]
         description: Option<String>,
     },
     /// Show one tool (by id or name).
-    Show { agent: String, tool: String },
+    Show {
+        /// Agent id or name.
+        agent: String,
+        /// Tool id or name.
+        tool: String,
+    },
     /// Change a tool. New --scopes replace the list, deleting rules of scopes no longer listed.
     Update {
+        /// Agent id or name.
         agent: String,
+        /// Tool id or name.
         tool: String,
+        /// A new name.
         #[arg(long)]
         name: Option<String>,
+        /// A new description.
         #[arg(long)]
         description: Option<String>,
+        /// The new scope list, comma-separated.
         #[arg(long, value_delimiter = ',')]
         scopes: Option<Vec<String>>,
+        /// A new risk level.
         #[arg(long, value_enum)]
         risk: Option<Risk>,
     },
     /// Delete a tool and its rules.
-    Delete { agent: String, tool: String },
+    Delete {
+        /// Agent id or name.
+        agent: String,
+        /// Tool id or name.
+        tool: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum RulesCmd {
     /// List an agent's rules.
-    List { agent: String },
+    List {
+        /// Agent id or name.
+        agent: String,
+    },
     /// Grant an agent a scope of one of its tools.
     Create {
+        /// Agent id or name.
         agent: String,
         /// The tool's name.
         tool: String,
+        /// One of the tool's scopes.
         scope: String,
         /// Reasoning requirement (default from the tool's risk: read none, write soft, destructive hard).
         #[arg(long, value_enum)]
         reasoning: Option<Reasoning>,
     },
     /// Show one rule.
-    Show { agent: String, rule: String },
+    Show {
+        /// Agent id or name.
+        agent: String,
+        /// Rule id.
+        rule: String,
+    },
     /// Change a rule's reasoning requirement.
     Update {
+        /// Agent id or name.
         agent: String,
+        /// Rule id.
         rule: String,
+        /// The new reasoning requirement.
         #[arg(long, value_enum)]
         reasoning: Reasoning,
     },
     /// Delete a rule: the scope is denied from the next request on.
-    Delete { agent: String, rule: String },
+    Delete {
+        /// Agent id or name.
+        agent: String,
+        /// Rule id.
+        rule: String,
+    },
 }
 
 #[derive(Args)]
@@ -211,8 +265,10 @@ struct LogsArgs {
     /// Only this agent (id or name).
     #[arg(long)]
     agent: Option<String>,
+    /// Only this tool (by name).
     #[arg(long)]
     tool: Option<String>,
+    /// Only this scope.
     #[arg(long)]
     scope: Option<String>,
     /// Only allowed decisions.
@@ -244,7 +300,10 @@ struct LogsArgs {
 #[derive(Subcommand)]
 enum LogsCmd {
     /// Show one decision's full record.
-    Show { decision_id: String },
+    Show {
+        /// The decision id (`dec_…`).
+        decision_id: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
