@@ -12,7 +12,7 @@ let page;
 let sdk;
 let admin;
 const agent = { name: 'billing-bot', id: '', key: '', oldKey: '' };
-const decisions = { allowed: '', denied: '' };
+const decisions = { allowed: '', denied: '', blank: '' };
 const cspViolations = [];
 const REASONING = 'Branch feature/login was merged in PR 42; deleting it as the user asked.';
 
@@ -53,7 +53,7 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: dashboard.url });
-    context.setDefaultTimeout(15_000);
+    context.setDefaultTimeout(30_000);
     page = await context.newPage();
     page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
     page.on('console', (msg) => {
@@ -246,29 +246,35 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     const denied = await validate(agent.key, { tool: 'github', scope: 'read', reasoning: 'check the README' });
     assert.equal(denied.reason, 'scope_not_granted');
     const row = logRow(denied.decision_id);
-    await row.waitFor({ timeout: 12_000 });
+    await row.waitFor({ timeout: 20_000 });
     await row.getByText('Scope not granted').waitFor();
     await row.getByText('check the README').waitFor();
+
+    const blank = await validate(agent.key, { tool: 'github', scope: 'delete_branch', reasoning: '   ' });
+    assert.equal(blank.reason, 'reasoning_required');
+    decisions.blank = blank.decision_id;
+    await logRow(blank.decision_id).getByText('Only blank reasoning given (hard rule)').waitFor({ timeout: 20_000 });
     await page.getByRole('checkbox', { name: 'Live' }).uncheck();
   });
 
   step('the overview counts requests and denials, by reason, tool and agent', async () => {
     await nav('Overview').click();
     await heading('Overview').waitFor();
-    await page.getByTestId('metric-total').getByText('3', { exact: true }).waitFor();
+    await page.getByTestId('metric-total').getByText('4', { exact: true }).waitFor();
     await page.getByTestId('metric-allowed').getByText('1', { exact: true }).waitFor();
-    await page.getByTestId('metric-denied').getByText('2', { exact: true }).waitFor();
+    await page.getByTestId('metric-denied').getByText('3', { exact: true }).waitFor();
     const reasons = page.getByTestId('denials-by-reason');
     await reasons.getByRole('link', { name: 'Reasoning required' }).waitFor();
     await reasons.getByRole('link', { name: 'Scope not granted' }).waitFor();
-    await main().getByRole('img', { name: /1 allowed and 2 denied/ }).waitFor();
-    await main().getByRole('row', { name: /github 3 2/ }).waitFor();
-    await main().getByRole('row', { name: new RegExp(`${agent.name} 3 1 2`) }).waitFor();
+    await main().getByRole('img', { name: /1 allowed and 3 denied/ }).waitFor();
+    await main().getByRole('row', { name: /github 4 3/ }).waitFor();
+    await main().getByRole('row', { name: new RegExp(`${agent.name} 4 1 3`) }).waitFor();
 
     await reasons.getByRole('link', { name: 'Reasoning required' }).click();
     await heading('Logs').waitFor();
     await logRow(decisions.denied).waitFor();
-    assert.equal(await page.getByTestId('log-list').locator(':scope > li').count(), 1);
+    await logRow(decisions.blank).waitFor();
+    assert.equal(await page.getByTestId('log-list').locator(':scope > li').count(), 2);
   });
 
   step('edits the rate limit, disables and re-enables the agent', async () => {

@@ -271,17 +271,19 @@ function LogRow({ entry: l, agentName }: { entry: LogEntry; agentName?: string }
 }
 
 function Reasoning({ entry: l, full = false }: { entry: LogEntry; full?: boolean }) {
-  if (l.reasoning && l.reasoning.trim()) {
+  const text = l.reasoning ?? '';
+  const policy = l.reasoning_required !== 'none' ? ` (${l.reasoning_required} rule)` : '';
+  if (text.trim()) {
     return (
       <span class={`log-reasoning ${full ? 'full' : ''}`} data-testid="log-reasoning">
-        “{l.reasoning}”
+        “{text}”
+        {!l.reasoning_provided && <span class="not-counted"> — not counted as reasoning{policy}</span>}
       </span>
     );
   }
-  const required = l.reasoning_required !== 'none';
   return (
-    <span class={`log-reasoning none ${required ? 'missing' : ''}`} data-testid="log-reasoning">
-      {required ? `No reasoning given (${l.reasoning_required} rule)` : 'No reasoning given'}
+    <span class={`log-reasoning none ${policy ? 'missing' : ''}`} data-testid="log-reasoning">
+      {text ? `Only blank reasoning given${policy}` : `No reasoning given${policy}`}
     </span>
   );
 }

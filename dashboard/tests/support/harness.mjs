@@ -2,6 +2,7 @@
 // tests/support/serve.mjs with fresh state), the built dashboard served at 127.0.0.1:8788 (the origin the
 // worker's local CORS_ORIGINS allows), Debian's chromium driven by playwright-core, and the TypeScript SDK.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +62,9 @@ export async function startDashboard() {
 }
 
 export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: run dashboard/scripts/install-browser.sh (or set CHROMIUM_PATH)`);
+  }
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
