@@ -69,10 +69,30 @@ pub async fn admin(req: &Request, env: &Env) -> ApiResult<AdminContext> {
             org_name: r.org_name,
             key_prefix: r.key_prefix,
         }),
-        _ => Err(ApiError::unauthorized(UNAUTHORIZED)),
+        _ => Err(rejected(req, env, &key).await),
     }
 }
 
-pub fn unauthorized() -> ApiError {
-    ApiError::unauthorized(UNAUTHORIZED)
+/// The answer to a well-formed key that matched nothing. Each such failure is counted against the
+/// client's address and the key's prefix; past [`crate::agent_object::AUTH_FAIL_LIMIT`] the
+/// answer becomes 429 with `Retry-After`, whatever key comes next from there.
+pub async fn rejected(req: &Request, env: &Env, key: &str) -> ApiError {
+    let address = req
+        .headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .filter(|a| a.len() <= 64)
+        .unwrap_or_else(|| "unknown".to_string());
+    let prefix = keys::prefix_of(key).unwrap_or_default();
+    let (by_address, by_prefix) = futures::future::join(
+        crate::agent_object::auth_failure(env, &format!("ip:{address}")),
+        crate::agent_object::auth_failure(env, &format!("prefix:{prefix}")),
+    )
+    .await;
+    // If counting fails, the caller still gets no access: a plain 401.
+    match (by_address.ok().flatten(), by_prefix.ok().flatten()) {
+        (None, None) => ApiError::unauthorized(UNAUTHORIZED),
+        (a, b) => ApiError::too_many_failures(a.unwrap_or(0).max(b.unwrap_or(0))),
+    }
 }

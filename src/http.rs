@@ -45,6 +45,11 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(409, "conflict", message)
     }
+    pub fn too_many_failures(retry_after: u64) -> Self {
+        let mut e = Self::new(429, "rate_limited", "too many failed authentications; retry later");
+        e.headers.push(("Retry-After", retry_after.to_string()));
+        e
+    }
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(413, "payload_too_large", format!("request body must be at most {limit} bytes"))
     }

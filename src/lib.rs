@@ -46,7 +46,7 @@ async fn route(req: Request, env: &Env, request_id: &str, started_ms: i64) -> Ap
             Method::Post => validate::handle(req, env, request_id, started_ms).await,
             _ => Err(ApiError::method_not_allowed(&["POST"])),
         },
-        ["v1", "admin", rest @ ..] => admin::handle(req, env, rest).await,
+        ["v1", "admin", rest @ ..] => admin::handle(req, env, rest, request_id).await,
         ["__test", "panic"] if test_routes_enabled(env) => panic!("deliberate panic from the test route"),
         _ => Err(ApiError::not_found("no such route")),
     }

@@ -59,12 +59,9 @@ pub async fn handle(mut req: Request, env: &Env, request_id: &str, started_ms: i
         [a, t] => (a, t),
         _ => return Err(ApiError::internal("unexpected batch result count")),
     };
-    let agent = agent_result
-        .results::<AgentRow>()
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .next()
-        .ok_or_else(auth::unauthorized)?;
+    let Some(agent) = agent_result.results::<AgentRow>().map_err(ApiError::internal)?.into_iter().next() else {
+        return Err(auth::rejected(&req, env, &key).await);
+    };
     let tool = match tool_result.results::<ToolRow>().map_err(ApiError::internal)?.into_iter().next() {
         None => ToolLookup::Unknown,
         Some(row) => ToolLookup::Known {

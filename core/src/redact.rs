@@ -38,7 +38,8 @@ pub fn context(context: &Map<String, Value>) -> Map<String, Value> {
             } else {
                 value(v)
             };
-            (k.clone(), v)
+            // Names are stored too: a key pasted as a field name must not survive either.
+            (text(k), v)
         })
         .collect()
 }
@@ -90,6 +91,33 @@ pub fn text(s: &str) -> String {
             out.push_str(word);
         }
     }
+    redact_embedded_keys(out)
+}
+
+/// Redacts OakAuth keys wherever they sit, even glued to other characters (`"k":"oak_…"`,
+/// `?key=oak_…`, `«oak_…»`), which the word-by-word pass above does not see as words.
+fn redact_embedded_keys(s: String) -> String {
+    use crate::keys::{ADMIN_PREFIX, AGENT_PREFIX};
+    if !s.contains(AGENT_PREFIX) && !s.contains(ADMIN_PREFIX) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some((at, kind_len)) =
+        [AGENT_PREFIX, ADMIN_PREFIX].iter().filter_map(|p| rest.find(p).map(|i| (i, p.len()))).min()
+    {
+        let body = rest[at + kind_len..].bytes().take_while(u8::is_ascii_alphanumeric).count();
+        if body >= 16 {
+            out.push_str(&rest[..at]);
+            out.push_str(REDACTED);
+            rest = &rest[at + kind_len + body..];
+        } else {
+            // Not a key; its tail may still run into one (`oak_abcoakadm_…`).
+            out.push_str(&rest[..at + kind_len]);
+            rest = &rest[at + kind_len..];
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -188,6 +216,36 @@ mod tests {
     fn long_hex_digests_are_redacted() {
         let digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         assert_eq!(text(digest), REDACTED);
+    }
+
+    #[test]
+    fn oakauth_keys_glued_to_other_characters_are_redacted() {
+        // Found by fuzz/fuzz_targets/redact.rs: a key inside JSON-looking text was kept.
+        let agent = crate::keys::generate(crate::keys::KeyKind::Agent).unwrap().secret;
+        let admin = crate::keys::generate(crate::keys::KeyKind::Admin).unwrap().secret;
+        for secret in [&agent, &admin] {
+            for shape in ["{\"k\":\"KEY\"}", "https://x/?key=KEY&a=1", "«KEY»", "nestedKEYxyz", "x:KEY", "(KEY)."] {
+                let input = shape.replace("KEY", secret);
+                let s = text(&input);
+                assert!(!s.contains(secret.as_str()), "{input} -> {s}");
+                assert!(s.contains(REDACTED), "{s}");
+            }
+        }
+        // A short `oak_…` word running straight into a key.
+        let run_in = format!("deoak_wYtrdWn{admin}");
+        assert!(!text(&run_in).contains(admin.as_str()), "{run_in}");
+        assert_eq!(text("oak_ and oakadm_ are prefixes; oak_short too"), "oak_ and oakadm_ are prefixes; oak_short too");
+    }
+
+    #[test]
+    fn keys_used_as_context_field_names_are_redacted() {
+        let key = crate::keys::generate(crate::keys::KeyKind::Agent).unwrap().secret;
+        let mut ctx = Map::new();
+        ctx.insert(key.clone(), Value::Bool(true));
+        ctx.insert("path".into(), Value::String("/tmp".into()));
+        let stored = serde_json::to_string(&context(&ctx)).unwrap();
+        assert!(!stored.contains(&key), "{stored}");
+        assert!(stored.contains("\"path\":\"/tmp\""), "{stored}");
     }
 
     #[test]

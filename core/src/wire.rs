@@ -436,6 +436,49 @@ pub struct Stats {
     pub timeline: Vec<TimelinePoint>,
 }
 
+/// One admin action: who did what to which resource, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminEvent {
+    pub id: String,
+    pub request_id: String,
+    /// The visible prefix of the admin key that acted.
+    pub actor: String,
+    /// `agent.create`, `agent.update`, `agent.enable`, `agent.disable`, `agent.rotate_key`,
+    /// `agent.delete`, `tool.create`, `tool.update`, `tool.delete`, `rule.create`,
+    /// `rule.update` or `rule.delete`.
+    pub action: String,
+    pub agent_id: Option<String>,
+    pub target_id: String,
+    /// The fields that were set. Never contains a key.
+    pub detail: Value,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminEventList {
+    pub events: Vec<AdminEvent>,
+    pub next_cursor: Option<String>,
+}
+
+/// The result of verifying one agent's audit chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainVerification {
+    pub agent_id: String,
+    pub ok: bool,
+    pub rows_checked: u64,
+    /// The chain head's sequence number, as held by the agent's Durable Object.
+    pub head_seq: i64,
+    /// The first broken link, when `ok` is false.
+    pub broken: Option<crate::audit::BrokenLink>,
+}
+
+/// `GET /v1/admin/audit/verify` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditVerification {
+    pub ok: bool,
+    pub agents: Vec<ChainVerification>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use oakauth_core::time::format_ms;
 use oakauth_core::wire::{Agent, AgentList, AgentWithKey, CreateAgent, RateLimitConfig, RotateKey, UpdateAgent};
 use oakauth_core::ids;
 use serde::Deserialize;
+use serde_json::json;
 use worker::{Env, Request, Response};
 
 use super::{cursor_param, next_cursor, now_ms, Admin};
@@ -102,6 +103,12 @@ pub async fn create(admin: &Admin, mut req: Request, env: &Env) -> ApiResult<Res
                 "INSERT INTO agent_keys (key_hash, agent_id, org_id, key_prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 &[Arg::from(&hash), Arg::from(&id), Arg::from(&admin.ctx.org_id), Arg::from(&key.prefix), Arg::Int(now)],
             )?,
+            admin.event(
+                "agent.create",
+                Some(&id),
+                &id,
+                json!({"name": body.name, "enabled": body.enabled.unwrap_or(true), "rate_limit": rate, "key_prefix": key.prefix}),
+            )?,
         ],
     )
     .await
@@ -133,7 +140,12 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         Some(rl) => (rl.capacity as i64, rl.refill_per_second),
         None => (current.rate_capacity, current.rate_refill),
     };
-    db::run(
+    let action = match body.enabled {
+        Some(false) if current.enabled == 1 => "agent.disable",
+        Some(true) if current.enabled == 0 => "agent.enable",
+        _ => "agent.update",
+    };
+    let update = db::stmt(
         &admin.db,
         "UPDATE agents SET name = ?1, enabled = ?2, rate_capacity = ?3, rate_refill = ?4, updated_at = ?5
           WHERE id = ?6 AND org_id = ?7",
@@ -146,14 +158,16 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
             Arg::from(agent_id),
             Arg::from(&admin.ctx.org_id),
         ],
-    )
+    )?;
+    let event = admin.event(action, Some(agent_id), agent_id, serde_json::to_value(&body).unwrap_or_default())?;
+    db::batch(&admin.db, vec![update, event])
     .await
     .map_err(|e| name_conflict(e, &name))?;
     get(admin, agent_id).await
 }
 
 pub async fn delete(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
-    find(admin, agent_id).await?;
+    let agent = find(admin, agent_id).await?;
     let org = Arg::from(&admin.ctx.org_id);
     let id = Arg::from(agent_id);
     let scoped = [id, org];
@@ -164,6 +178,7 @@ pub async fn delete(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
             db::stmt(&admin.db, "DELETE FROM tools WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
             db::stmt(&admin.db, "DELETE FROM agent_keys WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
             db::stmt(&admin.db, "DELETE FROM agents WHERE id = ?1 AND org_id = ?2", &scoped)?,
+            admin.event("agent.delete", Some(agent_id), agent_id, json!({"name": agent.name}))?,
         ],
     )
     .await?;
@@ -209,6 +224,12 @@ pub async fn rotate_key(admin: &Admin, agent_id: &str, mut req: Request, env: &E
                 &admin.db,
                 "DELETE FROM agent_keys WHERE agent_id = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2",
                 &[Arg::from(agent_id), Arg::Int(now)],
+            )?,
+            admin.event(
+                "agent.rotate_key",
+                Some(agent_id),
+                agent_id,
+                json!({"overlap_seconds": overlap, "key_prefix": key.prefix}),
             )?,
         ],
     )

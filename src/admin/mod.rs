@@ -2,6 +2,7 @@
 //! organization. Another organization's ids answer 404, exactly like ids that do not exist.
 
 mod agents;
+mod audit;
 mod logs;
 mod rules;
 mod stats;
@@ -17,6 +18,37 @@ use crate::http::{json_response, query_param, ApiError, ApiResult};
 pub struct Admin {
     pub ctx: AdminContext,
     pub db: D1Database,
+    pub request_id: String,
+}
+
+impl Admin {
+    /// The statement that records an admin action; run it in the same batch as the change so
+    /// the change and its record land together or not at all.
+    pub fn event(
+        &self,
+        action: &str,
+        agent_id: Option<&str>,
+        target_id: &str,
+        detail: serde_json::Value,
+    ) -> ApiResult<worker::D1PreparedStatement> {
+        let id = oakauth_core::ids::new_id("evt")?;
+        db::stmt(
+            &self.db,
+            "INSERT INTO admin_events (id, org_id, request_id, actor, action, agent_id, target_id, detail, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            &[
+                db::Arg::from(&id),
+                db::Arg::from(&self.ctx.org_id),
+                db::Arg::from(&self.request_id),
+                db::Arg::from(&self.ctx.key_prefix),
+                db::Arg::from(action),
+                db::Arg::from(agent_id),
+                db::Arg::from(target_id),
+                db::Arg::from(&detail.to_string()),
+                db::Arg::Int(now_ms()),
+            ],
+        )
+    }
 }
 
 pub fn now_ms() -> i64 {
@@ -47,10 +79,10 @@ fn next_cursor<T>(mut rows: Vec<T>, limit: u32, seq: impl Fn(&T) -> i64) -> (Vec
 
 /// The admin routes: a path (after `/v1/admin/`) and method to a handler. Unknown paths are 404,
 /// known paths with another method 405.
-pub async fn handle(req: Request, env: &Env, segments: &[&str]) -> ApiResult<Response> {
+pub async fn handle(req: Request, env: &Env, segments: &[&str], request_id: &str) -> ApiResult<Response> {
     let method = req.method();
     let allow: &[&str] = match segments {
-        ["me"] | ["logs"] | ["logs", _] | ["stats"] => &["GET"],
+        ["me"] | ["logs"] | ["logs", _] | ["stats"] | ["events"] | ["audit", "verify"] => &["GET"],
         ["agents"] | ["agents", _, "tools"] | ["agents", _, "rules"] => &["GET", "POST"],
         ["agents", _] | ["agents", _, "tools", _] | ["agents", _, "rules", _] => &["GET", "PATCH", "DELETE"],
         ["agents", _, "rotate-key"] => &["POST"],
@@ -60,7 +92,7 @@ pub async fn handle(req: Request, env: &Env, segments: &[&str]) -> ApiResult<Res
         return Err(ApiError::method_not_allowed(allow));
     }
     let ctx = auth::admin(&req, env).await?;
-    let admin = Admin { ctx, db: db::database(env)? };
+    let admin = Admin { ctx, db: db::database(env)?, request_id: request_id.to_string() };
     match (method, segments) {
         (Method::Get, ["me"]) => Ok(json_response(
             200,
@@ -88,6 +120,8 @@ pub async fn handle(req: Request, env: &Env, segments: &[&str]) -> ApiResult<Res
         (Method::Get, ["logs"]) => logs::list(&admin, &req).await,
         (Method::Get, ["logs", id]) => logs::get(&admin, id).await,
         (Method::Get, ["stats"]) => stats::get(&admin, &req).await,
+        (Method::Get, ["events"]) => audit::events(&admin, &req).await,
+        (Method::Get, ["audit", "verify"]) => audit::verify(&admin, &req, env).await,
         _ => Err(ApiError::method_not_allowed(allow)),
     }
 }

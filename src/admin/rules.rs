@@ -6,6 +6,7 @@ use oakauth_core::limits;
 use oakauth_core::time::format_ms;
 use oakauth_core::wire::{CreateRule, ReasoningPolicy, Rule, RuleList, UpdateRule};
 use serde::Deserialize;
+use serde_json::json;
 use worker::{Request, Response};
 
 use super::{agents, cursor_param, next_cursor, now_ms, tools, Admin};
@@ -87,7 +88,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     }
     let policy = body.require_reasoning.unwrap_or_else(|| tool.risk().default_policy());
     let id = ids::new_id("rule")?;
-    db::run(
+    let insert = db::stmt(
         &admin.db,
         "INSERT INTO rules (id, org_id, agent_id, tool_id, scope, require_reasoning, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
@@ -100,7 +101,14 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
             Arg::from(policy.as_str()),
             Arg::Int(now_ms()),
         ],
-    )
+    )?;
+    let event = admin.event(
+        "rule.create",
+        Some(agent_id),
+        &id,
+        json!({"tool": body.tool, "scope": body.scope, "require_reasoning": policy}),
+    )?;
+    db::batch(&admin.db, vec![insert, event])
     .await
     .map_err(|e| {
         if e.code == "conflict" {
@@ -120,24 +128,31 @@ pub async fn get(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<Resp
 pub async fn update(admin: &Admin, agent_id: &str, rule_id: &str, mut req: Request) -> ApiResult<Response> {
     let body: UpdateRule = read_json(&mut req, limits::MAX_ADMIN_BODY).await?;
     agents::find(admin, agent_id).await?;
-    find(admin, agent_id, rule_id).await?;
-    db::run(
+    let rule = find(admin, agent_id, rule_id).await?;
+    let update = db::stmt(
         &admin.db,
         "UPDATE rules SET require_reasoning = ?1, updated_at = ?2 WHERE id = ?3 AND org_id = ?4",
         &[Arg::from(body.require_reasoning.as_str()), Arg::Int(now_ms()), Arg::from(rule_id), Arg::from(&admin.ctx.org_id)],
-    )
-    .await?;
+    )?;
+    let event = admin.event(
+        "rule.update",
+        Some(agent_id),
+        rule_id,
+        json!({"tool": rule.tool, "scope": rule.scope, "require_reasoning": body.require_reasoning, "was": rule.require_reasoning}),
+    )?;
+    db::batch(&admin.db, vec![update, event]).await?;
     Ok(json_response(200, &Rule::from(find(admin, agent_id, rule_id).await?)))
 }
 
 pub async fn delete(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<Response> {
     agents::find(admin, agent_id).await?;
-    find(admin, agent_id, rule_id).await?;
-    db::run(
+    let rule = find(admin, agent_id, rule_id).await?;
+    let delete = db::stmt(
         &admin.db,
         "DELETE FROM rules WHERE id = ?1 AND org_id = ?2",
         &[Arg::from(rule_id), Arg::from(&admin.ctx.org_id)],
-    )
-    .await?;
+    )?;
+    let event = admin.event("rule.delete", Some(agent_id), rule_id, json!({"tool": rule.tool, "scope": rule.scope}))?;
+    db::batch(&admin.db, vec![delete, event]).await?;
     Ok(empty_response(204))
 }

@@ -5,6 +5,7 @@ use oakauth_core::limits;
 use oakauth_core::time::format_ms;
 use oakauth_core::wire::{CreateTool, RiskLevel, Tool, ToolList, UpdateTool};
 use serde::Deserialize;
+use serde_json::json;
 use worker::{Request, Response};
 
 use super::{agents, cursor_param, next_cursor, now_ms, Admin};
@@ -99,7 +100,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     agents::find(admin, agent_id).await?;
     let id = ids::new_id("tool")?;
     let scopes = serde_json::to_string(&body.scopes).map_err(ApiError::internal)?;
-    db::run(
+    let insert = db::stmt(
         &admin.db,
         "INSERT INTO tools (id, org_id, agent_id, name, description, scopes, risk_level, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
@@ -113,7 +114,9 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
             Arg::from(body.risk_level.as_str()),
             Arg::Int(now_ms()),
         ],
-    )
+    )?;
+    let event = admin.event("tool.create", Some(agent_id), &id, serde_json::to_value(&body).unwrap_or_default())?;
+    db::batch(&admin.db, vec![insert, event])
     .await
     .map_err(|e| name_conflict(e, &body.name))?;
     let tool = find(admin, agent_id, &id).await?;
@@ -159,6 +162,7 @@ pub async fn update(admin: &Admin, agent_id: &str, tool_id: &str, mut req: Reque
                 "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2 AND scope NOT IN (SELECT value FROM json_each(?3))",
                 &[Arg::from(tool_id), Arg::from(org), Arg::from(&scopes_json)],
             )?,
+            admin.event("tool.update", Some(agent_id), tool_id, serde_json::to_value(&body).unwrap_or_default())?,
         ],
     )
     .await
@@ -168,13 +172,14 @@ pub async fn update(admin: &Admin, agent_id: &str, tool_id: &str, mut req: Reque
 
 pub async fn delete(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<Response> {
     agents::find(admin, agent_id).await?;
-    find(admin, agent_id, tool_id).await?;
+    let tool = find(admin, agent_id, tool_id).await?;
     let args = [Arg::from(tool_id), Arg::from(&admin.ctx.org_id)];
     db::batch(
         &admin.db,
         vec![
             db::stmt(&admin.db, "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2", &args)?,
             db::stmt(&admin.db, "DELETE FROM tools WHERE id = ?1 AND org_id = ?2", &args)?,
+            admin.event("tool.delete", Some(agent_id), tool_id, json!({"name": tool.name}))?,
         ],
     )
     .await?;
