@@ -68,26 +68,26 @@ export class OakAuthAdmin {
   }
 
   /** The organization of the admin key. */
-  me(): Promise<Me> {
+  async me(): Promise<Me> {
     return this.#json('GET', '/v1/admin/me');
   }
 
   /** A page of agents, oldest first. */
-  listAgents(page: PageParams = {}): Promise<AgentList> {
+  async listAgents(page: PageParams = {}): Promise<AgentList> {
     return this.#list('/v1/admin/agents', 'agents', page);
   }
 
   /** Creates an agent. Its key is in the answer and never shown again. */
-  createAgent(body: CreateAgent): Promise<AgentWithKey> {
+  async createAgent(body: CreateAgent): Promise<AgentWithKey> {
     return this.#json('POST', '/v1/admin/agents', { body });
   }
 
-  getAgent(id: string): Promise<Agent> {
+  async getAgent(id: string): Promise<Agent> {
     return this.#json('GET', `/v1/admin/agents/${seg(id)}`);
   }
 
   /** Renames, enables or disables an agent, or changes its rate limit. Takes effect on the next request. */
-  updateAgent(id: string, body: UpdateAgent): Promise<Agent> {
+  async updateAgent(id: string, body: UpdateAgent): Promise<Agent> {
     return this.#json('PATCH', `/v1/admin/agents/${seg(id)}`, { body });
   }
 
@@ -97,26 +97,26 @@ export class OakAuthAdmin {
   }
 
   /** Issues a new key; the previous ones keep working for `overlap_seconds` (default 300; 0 revokes them at once). */
-  rotateAgentKey(id: string, body: RotateKey = {}): Promise<AgentWithKey> {
+  async rotateAgentKey(id: string, body: RotateKey = {}): Promise<AgentWithKey> {
     return this.#json('POST', `/v1/admin/agents/${seg(id)}/rotate-key`, { body });
   }
 
   /** A page of the agent's tools, oldest first. */
-  listTools(agentId: string, page: PageParams = {}): Promise<ToolList> {
+  async listTools(agentId: string, page: PageParams = {}): Promise<ToolList> {
     return this.#list(`/v1/admin/agents/${seg(agentId)}/tools`, 'tools', page);
   }
 
   /** Registers a tool for the agent, with its scopes and risk level. */
-  createTool(agentId: string, body: CreateTool): Promise<Tool> {
+  async createTool(agentId: string, body: CreateTool): Promise<Tool> {
     return this.#json('POST', `/v1/admin/agents/${seg(agentId)}/tools`, { body });
   }
 
-  getTool(agentId: string, toolId: string): Promise<Tool> {
+  async getTool(agentId: string, toolId: string): Promise<Tool> {
     return this.#json('GET', `/v1/admin/agents/${seg(agentId)}/tools/${seg(toolId)}`);
   }
 
   /** Changes a tool. Replacing `scopes` deletes the rules of scopes no longer listed. */
-  updateTool(agentId: string, toolId: string, body: UpdateTool): Promise<Tool> {
+  async updateTool(agentId: string, toolId: string, body: UpdateTool): Promise<Tool> {
     return this.#json('PATCH', `/v1/admin/agents/${seg(agentId)}/tools/${seg(toolId)}`, { body });
   }
 
@@ -126,21 +126,21 @@ export class OakAuthAdmin {
   }
 
   /** A page of the agent's rules, oldest first. */
-  listRules(agentId: string, page: PageParams = {}): Promise<RuleList> {
+  async listRules(agentId: string, page: PageParams = {}): Promise<RuleList> {
     return this.#list(`/v1/admin/agents/${seg(agentId)}/rules`, 'rules', page);
   }
 
   /** Grants the agent a tool's scope (`tool` is the tool's name), with a reasoning requirement. */
-  createRule(agentId: string, body: CreateRule): Promise<Rule> {
+  async createRule(agentId: string, body: CreateRule): Promise<Rule> {
     return this.#json('POST', `/v1/admin/agents/${seg(agentId)}/rules`, { body });
   }
 
-  getRule(agentId: string, ruleId: string): Promise<Rule> {
+  async getRule(agentId: string, ruleId: string): Promise<Rule> {
     return this.#json('GET', `/v1/admin/agents/${seg(agentId)}/rules/${seg(ruleId)}`);
   }
 
   /** Changes a rule's reasoning requirement. */
-  updateRule(agentId: string, ruleId: string, body: UpdateRule): Promise<Rule> {
+  async updateRule(agentId: string, ruleId: string, body: UpdateRule): Promise<Rule> {
     return this.#json('PATCH', `/v1/admin/agents/${seg(agentId)}/rules/${seg(ruleId)}`, { body });
   }
 
@@ -150,7 +150,7 @@ export class OakAuthAdmin {
   }
 
   /** One page of the audit log, newest first. Pass `next_cursor` back as `cursor` for the next (older) page. */
-  listLogs(filters: LogFilters = {}): Promise<LogList> {
+  async listLogs(filters: LogFilters = {}): Promise<LogList> {
     return this.#list('/v1/admin/logs', 'logs', filters);
   }
 
@@ -173,12 +173,12 @@ export class OakAuthAdmin {
   }
 
   /** One decision's full record. */
-  getLog(decisionId: string): Promise<LogEntry> {
+  async getLog(decisionId: string): Promise<LogEntry> {
     return this.#json('GET', `/v1/admin/logs/${seg(decisionId)}`);
   }
 
   /** Counts over a time range (default: today, UTC). */
-  stats(range: StatsRange = {}): Promise<Stats> {
+  async stats(range: StatsRange = {}): Promise<Stats> {
     return this.#json('GET', '/v1/admin/stats', { query: { since: range.since, until: range.until } });
   }
 

@@ -136,10 +136,11 @@ export class Http {
       try {
         answer = await this.#exchange(url, method, headers, body);
       } catch (err) {
-        failure = err as OakAuthConnectionError;
+        if (!(err instanceof OakAuthConnectionError)) throw err;
+        failure = err;
       }
       const retryable = failure
-        ? options.retry === 'always' || (failure instanceof OakAuthConnectionError && refusedBeforeSending(failure))
+        ? options.retry === 'always' || refusedBeforeSending(failure)
         : answer!.status >= 500 && options.retry === 'always';
       if (retryable && attempt < this.#retries) {
         await sleep(backoff(attempt, answer?.retryAfter));
