@@ -50,7 +50,7 @@ pub use oakauth_core::wire::{ReasonCode, ValidateRequest, ValidateResponse};
 /// The HTTP client this crate uses, for [`Builder::http_client`].
 pub use reqwest;
 
-// The examples in docs/rust-sdk.md compile as doc tests.
-#[cfg(doctest)]
+// The examples in docs/rust-sdk.md compile as doc tests (one of them needs the rmcp feature).
+#[cfg(all(doctest, feature = "rmcp"))]
 #[doc = include_str!("../../docs/rust-sdk.md")]
 struct RustSdkGuide;

@@ -760,7 +760,7 @@ async fn logs(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
 
     // Following: oldest first, like `tail -f`. Each poll asks for everything since the newest
     // entry seen (inclusive, so entries of the same millisecond are not missed) and drops the
-    // ones already printed.
+    // ones already printed, which can only be those of that newest millisecond.
     let interval = Duration::from_secs_f64(args.interval.clamp(0.2, 3600.0));
     let mut seen: HashSet<String> = HashSet::new();
     let mut newest = query.since.clone();
@@ -779,9 +779,12 @@ async fn logs(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
             } else {
                 print!("{}", log_row(e));
             }
-            seen.insert(e.decision_id.clone());
             if newest.as_deref().is_none_or(|n| e.created_at.as_str() > n) {
                 newest = Some(e.created_at.clone());
+                seen.clear();
+            }
+            if newest.as_deref() == Some(e.created_at.as_str()) {
+                seen.insert(e.decision_id.clone());
             }
         }
         use std::io::Write as _;
