@@ -56,8 +56,11 @@ export function describeError(err: unknown, baseUrl: string): string {
       return 'Not found: it may have been deleted, or it belongs to another organization.';
     case 409:
       return message || 'That name is already taken.';
-    case 429:
-      return 'Too many requests. Wait a moment and try again.';
+    case 429: {
+      // The API throttles failed sign-ins as well as busy clients; the SDK passes on its Retry-After.
+      const wait = (err as { retryAfter?: number }).retryAfter;
+      return `Too many requests or failed sign-ins. Try again ${wait ? `in ${wait} seconds` : 'in a moment'}.`;
+    }
   }
   if (status !== undefined && status >= 500) {
     return `The API failed (HTTP ${status}). Try again; if it keeps failing, check the worker's logs.`;

@@ -101,13 +101,13 @@ export interface AdminClient {
   updateAgent(id: string, body: { name?: string; enabled?: boolean; rate_limit?: RateLimitConfig }): Promise<Agent>;
   deleteAgent(id: string): Promise<unknown>;
   rotateAgentKey(id: string, body?: { overlap_seconds?: number }): Promise<AgentWithKey>;
-  listTools(agentId: string): Promise<{ tools: Tool[]; next_cursor: string | null }>;
+  listTools(agentId: string, page?: { limit?: number; cursor?: string }): Promise<{ tools: Tool[]; next_cursor: string | null }>;
   createTool(
     agentId: string,
     body: { name: string; description?: string; scopes: string[]; risk_level: RiskLevel },
   ): Promise<Tool>;
   deleteTool(agentId: string, toolId: string): Promise<unknown>;
-  listRules(agentId: string): Promise<{ rules: Rule[]; next_cursor: string | null }>;
+  listRules(agentId: string, page?: { limit?: number; cursor?: string }): Promise<{ rules: Rule[]; next_cursor: string | null }>;
   createRule(
     agentId: string,
     body: { tool: string; scope: string; require_reasoning?: ReasoningPolicy },

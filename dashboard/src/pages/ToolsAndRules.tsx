@@ -8,7 +8,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/;
 
 export function ToolsAndRules({ agentId }: { agentId: string }) {
   const data = useLoad(async (c) => {
-    const [tools, rules] = await Promise.all([c.listTools(agentId), c.listRules(agentId)]);
+    const [tools, rules] = await Promise.all([c.listTools(agentId, { limit: 200 }), c.listRules(agentId, { limit: 200 })]);
     return { tools: tools.tools, rules: rules.rules, more: tools.next_cursor !== null || rules.next_cursor !== null };
   }, [agentId]);
   const d = data.data;
@@ -29,7 +29,7 @@ export function ToolsAndRules({ agentId }: { agentId: string }) {
         {d && <RuleList agentId={agentId} rules={d.rules} onChange={data.reload} />}
         {d && <AddRule agentId={agentId} tools={d.tools} onAdded={data.reload} />}
       </section>
-      {d?.more && <p class="muted small span-2">Showing the first page of tools and rules only.</p>}
+      {d?.more && <p class="muted small span-2">Showing the first 200 tools and rules only.</p>}
     </div>
   );
 }
