@@ -84,6 +84,7 @@ fn create_an_agent_add_a_tool_and_a_rule_validate_and_see_the_log_lines() {
     assert!(table.starts_with("TIME"), "{table}");
     assert_eq!(table.lines().count(), 2, "{table}");
     assert!(table.contains("database:drop") && table.contains("reasoning_required"), "{table}");
+    assert!(table.contains(&name), "agents are shown by name: {table}");
 
     let one = ok(oakauth().args(["logs", "show", &decision]));
     assert!(one.contains("clean up the staging copy") && one.contains("OPS-1"), "{one}");

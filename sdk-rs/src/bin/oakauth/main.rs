@@ -753,7 +753,8 @@ async fn logs(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
         } else if first.is_empty() {
             println!("No decisions match.");
         } else {
-            print!("{}", log_table(first.iter()));
+            let names = agent_names(admin).await?;
+            print!("{}", log_table(first.iter(), &names));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -766,18 +767,25 @@ async fn logs(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
     let mut newest = query.since.clone();
     let mut batch = first;
     let mut header = !out.json;
+    let mut names = if out.json { AgentNames::new() } else { agent_names(admin).await? };
     loop {
+        if !out.json && batch.iter().any(|e| !names.contains_key(&e.agent_id)) {
+            // A new agent since the names were read; a failure here only costs the names.
+            if let Ok(fresh) = agent_names(admin).await {
+                names = fresh;
+            }
+        }
         batch.retain(|e| !seen.contains(&e.decision_id));
         batch.reverse();
         if header && !batch.is_empty() {
-            print!("{}", log_table(std::iter::empty()));
+            print!("{}", log_table(std::iter::empty(), &names));
             header = false;
         }
         for e in &batch {
             if out.json {
                 println!("{}", serde_json::to_string(e).expect("wire types serialize"));
             } else {
-                print!("{}", log_row(e));
+                print!("{}", log_row(e, &names));
             }
             if newest.as_deref().is_none_or(|n| e.created_at.as_str() > n) {
                 newest = Some(e.created_at.clone());
@@ -807,11 +815,19 @@ fn log_columns() -> Table {
     Table::new(&["TIME", "DECISION", "AGENT", "TOOL:SCOPE", "RESULT", "REASON", "REASONING"])
 }
 
-fn log_cells(e: &LogEntry) -> Vec<String> {
+/// Agent ids to names, for showing log entries (a deleted agent keeps its id).
+type AgentNames = std::collections::HashMap<String, String>;
+
+async fn agent_names(admin: &Admin) -> Result<AgentNames, Failure> {
+    let agents: Vec<Agent> = admin.agents().try_collect().await?;
+    Ok(agents.into_iter().map(|a| (a.id, a.name)).collect())
+}
+
+fn log_cells(e: &LogEntry, names: &AgentNames) -> Vec<String> {
     vec![
         e.created_at.clone(),
         e.decision_id.clone(),
-        e.agent_id.clone(),
+        names.get(&e.agent_id).cloned().unwrap_or_else(|| e.agent_id.clone()),
         format!("{}:{}", e.tool, e.scope),
         if e.allowed { "allowed" } else { "DENIED" }.into(),
         e.reason.as_str().into(),
@@ -819,17 +835,17 @@ fn log_cells(e: &LogEntry) -> Vec<String> {
     ]
 }
 
-fn log_table<'a>(entries: impl Iterator<Item = &'a LogEntry>) -> String {
+fn log_table<'a>(entries: impl Iterator<Item = &'a LogEntry>, names: &AgentNames) -> String {
     let mut t = log_columns();
     for e in entries {
-        t.row(log_cells(e));
+        t.row(log_cells(e, names));
     }
     t.render()
 }
 
-/// One entry as a line for `--follow` (tab-separated, as widths are not known in advance).
-fn log_row(e: &LogEntry) -> String {
-    format!("{}\n", log_cells(e).join("  "))
+/// One entry as a line for `--follow` (not aligned: later widths are not known in advance).
+fn log_row(e: &LogEntry, names: &AgentNames) -> String {
+    format!("{}\n", log_cells(e, names).join("  "))
 }
 
 fn show_log(e: &LogEntry) -> String {
