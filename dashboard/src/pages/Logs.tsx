@@ -56,6 +56,12 @@ export function Logs({ query }: { query: URLSearchParams }) {
   const [live, setLive] = useState(false);
   const [liveError, setLiveError] = useState<string>();
   const seen = useRef(new Set<string>());
+  const [, setClock] = useState(0);
+  // Re-render now and then so that "2m ago" stays true.
+  useEffect(() => {
+    const timer = setInterval(() => setClock((n) => n + 1), 30_000);
+    return () => clearInterval(timer);
+  }, []);
 
   const logs = [...extra.fresh, ...(first.data?.logs ?? []), ...extra.logs];
   seen.current = new Set(logs.map((l) => l.decision_id));
