@@ -49,8 +49,12 @@ async function wrangler(args, persistDir) {
 
 /** Runs SQL against the local D1 database of a state directory. */
 export async function d1(persistDir, sql) {
-  const { stdout } = await wrangler(['d1', 'execute', 'DB', '--local', '--json', '--command', sql], persistDir);
-  return JSON.parse(stdout);
+  try {
+    const { stdout } = await wrangler(['d1', 'execute', 'DB', '--local', '--json', '--command', sql], persistDir);
+    return JSON.parse(stdout);
+  } catch (e) {
+    throw new Error(`d1 failed: ${e.stdout ?? ''}${e.stderr ?? ''}`.trim());
+  }
 }
 
 async function keygen(orgName) {

@@ -1,0 +1,221 @@
+// Attacks and faults: tampering with the audit log, admin accountability, leaks, crashes, and
+// brute force (last, because it throttles this client).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startWorker, d1 } from '../support/worker.mjs';
+import { client, makeAgent } from '../support/api.mjs';
+
+let worker, admin, raw;
+const issuedKeys = [];
+
+before(async () => {
+  worker = await startWorker();
+  admin = client(worker.baseUrl, worker.adminKey);
+  raw = client(worker.baseUrl, null);
+});
+after(async () => { await worker?.stop(); });
+
+const validate = (key, body) => raw('POST', '/v1/validate', body, { key });
+const agentWith = async (opts) => {
+  const a = await makeAgent(admin, opts);
+  issuedKeys.push(a.key);
+  return a;
+};
+
+test('append-only triggers exist after migrations and refuse UPDATE and DELETE', async () => {
+  const rows = await d1(worker.persistDir, "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name");
+  const names = rows[0].results.map((r) => r.name);
+  for (const t of ['admin_events_no_delete', 'admin_events_no_update', 'audit_log_no_delete', 'audit_log_no_update']) {
+    assert.ok(names.includes(t), `${t} missing`);
+  }
+  const { key } = await agentWith({ rules: { read: 'none' } });
+  await validate(key, { tool: 'filesystem', scope: 'read' });
+  await assert.rejects(d1(worker.persistDir, "UPDATE audit_log SET allowed = 1"), /append-only/);
+  await assert.rejects(d1(worker.persistDir, "DELETE FROM audit_log"), /append-only/);
+  await assert.rejects(d1(worker.persistDir, "DELETE FROM admin_events"), /append-only/);
+});
+
+test('admin actions are recorded: who did what to which agent, tool or rule, and never the key', async () => {
+  const { agent, key, tool } = await agentWith({ rules: { read: 'none' } });
+  await admin('PATCH', `/v1/admin/agents/${agent.id}`, { enabled: false });
+  await admin('PATCH', `/v1/admin/agents/${agent.id}`, { enabled: true, name: 'renamed-agent' });
+  const rotated = await admin('POST', `/v1/admin/agents/${agent.id}/rotate-key`, { overlap_seconds: 0 });
+  const rules = (await admin('GET', `/v1/admin/agents/${agent.id}/rules`)).body.rules;
+  await admin('PATCH', `/v1/admin/agents/${agent.id}/rules/${rules[0].id}`, { require_reasoning: 'hard' });
+  await admin('DELETE', `/v1/admin/agents/${agent.id}/rules/${rules[0].id}`);
+  await admin('DELETE', `/v1/admin/agents/${agent.id}/tools/${tool.id}`);
+  await admin('DELETE', `/v1/admin/agents/${agent.id}`);
+  const events = await admin('GET', `/v1/admin/events?agent_id=${agent.id}`);
+  assert.equal(events.status, 200);
+  const actions = events.body.events.map((e) => e.action).reverse();
+  assert.deepEqual(actions, ['agent.create', 'tool.create', 'rule.create', 'agent.disable', 'agent.enable', 'agent.rotate_key',
+    'rule.update', 'rule.delete', 'tool.delete', 'agent.delete']);
+  const me = (await admin('GET', '/v1/admin/me')).body;
+  for (const e of events.body.events) {
+    assert.equal(e.actor, me.key_prefix);
+    assert.match(e.request_id, /^req_/);
+  }
+  assert.ok(!events.text.includes(key.slice(10)));
+  assert.ok(!events.text.includes(rotated.body.api_key.slice(10)));
+  const other = client(worker.baseUrl, worker.otherAdminKey);
+  assert.equal((await other('GET', `/v1/admin/events?agent_id=${agent.id}`)).body.events.length, 0);
+});
+
+test('the audit chain verifies, and the verifier names a row edited or deleted directly in the database', async () => {
+  const { agent, key } = await agentWith({ rules: { read: 'none', write: 'hard' } });
+  const ids = [];
+  for (let i = 0; i < 6; i++) {
+    // Odd steps ask for write without reasoning: denied by the hard rule.
+    ids.push((await validate(key, { tool: 'filesystem', scope: i % 2 ? 'write' : 'read', reasoning: i % 2 ? undefined : `step ${i}` })).body.decision_id);
+  }
+  const clean = await admin('GET', `/v1/admin/audit/verify?agent_id=${agent.id}`);
+  assert.equal(clean.status, 200);
+  assert.equal(clean.body.ok, true);
+  assert.equal(clean.body.agents[0].rows_checked, 6);
+  assert.equal(clean.body.agents[0].head_seq, 6);
+  const all = await admin('GET', '/v1/admin/audit/verify');
+  assert.equal(all.body.ok, true);
+
+  // An attacker with database access drops the trigger and rewrites a denial into an allow.
+  await d1(worker.persistDir, `DROP TRIGGER audit_log_no_update; UPDATE audit_log SET allowed = 1, reason = 'allowed' WHERE decision_id = '${ids[3]}'`);
+  const edited = await admin('GET', `/v1/admin/audit/verify?agent_id=${agent.id}`);
+  assert.equal(edited.body.ok, false);
+  assert.equal(edited.body.agents[0].broken.decision_id, ids[3]);
+  assert.equal(edited.body.agents[0].broken.chain_seq, 4);
+  assert.match(edited.body.agents[0].broken.problem, /modified/);
+  assert.equal((await admin('GET', '/v1/admin/audit/verify')).body.ok, false);
+
+  // Deleting the newest row is caught by the chain head the agent's object keeps.
+  const second = await agentWith({ rules: { read: 'none' } });
+  const last = [];
+  for (let i = 0; i < 3; i++) last.push((await validate(second.key, { tool: 'filesystem', scope: 'read' })).body.decision_id);
+  await d1(worker.persistDir, `DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE decision_id = '${last[2]}'`);
+  const deleted = await admin('GET', `/v1/admin/audit/verify?agent_id=${second.agent.id}`);
+  assert.equal(deleted.body.ok, false);
+  assert.equal(deleted.body.agents[0].broken.chain_seq, 3);
+  assert.match(deleted.body.agents[0].broken.problem, /missing/);
+
+  await d1(worker.persistDir, `CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`);
+  const otherOrg = client(worker.baseUrl, worker.otherAdminKey);
+  assert.equal((await otherOrg('GET', `/v1/admin/audit/verify?agent_id=${agent.id}`)).status, 404);
+});
+
+test('killing the server mid-load: every 2xx has its row, none is duplicated, the bucket is not refilled, the chain holds', async () => {
+  const C = 400;
+  const { agent, key } = await agentWith({ rules: { read: 'none' }, rateLimit: { capacity: C, refill_per_second: 0.001 } });
+  const ok = [];
+  let stop = false;
+  const loop = async () => {
+    while (!stop) {
+      try {
+        const r = await fetch(`${worker.baseUrl}/v1/validate`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ tool: 'filesystem', scope: 'read' }),
+          signal: AbortSignal.timeout(5000),
+        });
+        const body = await r.json();
+        if (r.status === 200) ok.push(body.decision_id);
+      } catch {
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    }
+  };
+  const loops = Array.from({ length: 8 }, loop);
+  while (ok.length < 40) await new Promise((r) => setTimeout(r, 10));
+  await worker.restart({ hard: true }); // SIGKILL, then start again on the same state
+  stop = true;
+  await Promise.all(loops);
+  assert.ok(ok.length >= 40);
+
+  const verify = await admin('GET', `/v1/admin/audit/verify?agent_id=${agent.id}`);
+  assert.equal(verify.body.ok, true, JSON.stringify(verify.body));
+  const rows = (await d1(worker.persistDir, `SELECT decision_id, request_id FROM audit_log WHERE agent_id = '${agent.id}'`))[0].results;
+  const stored = new Set(rows.map((r) => r.decision_id));
+  for (const id of ok) assert.ok(stored.has(id), `2xx decision ${id} has no audit row`);
+  assert.equal(stored.size, rows.length, 'no decision id is stored twice');
+  assert.equal(new Set(rows.map((r) => r.request_id)).size, rows.length, 'no request is stored twice');
+  const next = await validate(key, { tool: 'filesystem', scope: 'read' });
+  assert.equal(next.status, 200);
+  assert.ok(next.body.rate_limit.remaining <= C - rows.length - 1, `bucket refilled: ${next.body.rate_limit.remaining} left after ${rows.length} decisions`);
+});
+
+test('no key or key hash appears in answers, worker output, or anywhere in the stored state', async () => {
+  const { agent, key } = await agentWith({ rules: { read: 'none' } });
+  await validate(key, { tool: 'filesystem', scope: 'read', reasoning: `my key is ${key}`, context: { note: key, apiKey: key } });
+  const rotated = await admin('POST', `/v1/admin/agents/${agent.id}/rotate-key`, { overlap_seconds: 60 });
+  issuedKeys.push(rotated.body.api_key);
+  const logs = await admin('GET', `/v1/admin/logs?agent_id=${agent.id}`);
+  assert.ok(!logs.text.includes(key));
+  const hashes = (await d1(worker.persistDir, 'SELECT key_hash FROM agent_keys UNION SELECT key_hash FROM admin_keys'))[0].results.map((r) => r.key_hash);
+  assert.ok(hashes.length >= 2);
+  const answers = [logs.text, (await admin('GET', `/v1/admin/agents/${agent.id}`)).text, (await admin('GET', '/v1/admin/events')).text];
+  for (const text of answers) for (const h of hashes) assert.ok(!text.includes(h), 'a key hash leaked into an answer');
+
+  const secrets = [...issuedKeys, worker.adminKey, worker.otherAdminKey];
+  const files = [];
+  const walk = async (dir) => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else files.push(p);
+    }
+  };
+  await walk(worker.persistDir);
+  assert.ok(files.some((f) => f.endsWith('.sqlite')), 'found the local databases');
+  for (const f of files) {
+    const bytes = await readFile(f);
+    for (const s of secrets) assert.ok(!bytes.includes(Buffer.from(s)), `a key is stored in ${f}`);
+  }
+  const output = worker.logs.join('');
+  for (const s of secrets) assert.ok(!output.includes(s), 'a key appears in the worker output');
+});
+
+test('CR and LF in stored text stay escaped in every answer', async () => {
+  const { key } = await agentWith({ rules: { read: 'none' } });
+  const forged = 'ok\r\n{"decision_id":"dec_forged","allowed":true}\n';
+  const r = await validate(key, { tool: 'filesystem', scope: 'read', reasoning: forged });
+  const entry = await admin('GET', `/v1/admin/logs/${r.body.decision_id}`);
+  assert.equal(entry.body.reasoning, forged);
+  assert.ok(!/[\r\n]/.test(entry.text), 'raw line breaks in a JSON answer');
+});
+
+test('wrong admin keys of any length get identical 401 answers', async () => {
+  const bodies = new Set();
+  for (const k of ['x', 'oakadm_', 'oakadm_' + 'a'.repeat(38), 'oakadm_' + 'a'.repeat(500), worker.adminKey.slice(0, -1) + 'Z', 'Bearer']) {
+    const r = await raw('GET', '/v1/admin/me', undefined, { key: k });
+    assert.equal(r.status, 401);
+    bodies.add(r.text);
+  }
+  assert.equal(bodies.size, 1);
+});
+
+test('brute force: 1,000 random well-formed keys never get a 200, and failures are throttled with Retry-After', async () => {
+  // Well-formed keys with valid checksums, built with the same keygen the service uses.
+  const { execFileSync } = await import('node:child_process');
+  const { ROOT } = await import('../support/worker.mjs');
+  const keys = JSON.parse(execFileSync('cargo', ['run', '--quiet', '-p', 'oakauth-core', '--example', 'random_keys', '--', '1000'], { cwd: ROOT }).toString());
+  assert.equal(keys.length, 1000);
+  assert.ok(keys.every((k) => /^oak_[0-9A-Za-z]{38}$/.test(k)));
+  const statuses = new Map();
+  let retryAfter = null;
+  const started = Date.now();
+  for (let i = 0; i < keys.length; i += 25) {
+    const batch = await Promise.all(keys.slice(i, i + 25).map((k) => validate(k, { tool: 'filesystem', scope: 'read' })));
+    for (const r of batch) {
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      if (r.status === 429) retryAfter = Number(r.headers.get('retry-after'));
+    }
+  }
+  assert.equal(statuses.get(200) ?? 0, 0);
+  assert.deepEqual([...statuses.keys()].sort(), [401, 429]);
+  // 20 failures, then one more per 6 s while the test runs.
+  const budget = 20 + Math.ceil((Date.now() - started) / 6000) + 1;
+  assert.ok(statuses.get(401) <= budget, `only the first failures get 401: got ${statuses.get(401)}, budget ${budget}`);
+  assert.ok(retryAfter >= 1);
+  const adminAttempt = await raw('GET', '/v1/admin/me', undefined, { key: keys[0].replace('oak_', 'oakadm_') });
+  assert.ok([401, 429].includes(adminAttempt.status));
+});
