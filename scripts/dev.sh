@@ -71,7 +71,7 @@ DASHBOARD_URL=""
 if [[ -f dashboard/package.json ]]; then
   log "building and serving the dashboard"
   (cd dashboard && npm run --silent build >/dev/null)
-  (cd dashboard && setsid npm run --silent serve >/dev/null 2>&1) &
+  (cd dashboard && exec setsid npm run --silent serve >/dev/null 2>&1) &
   pids+=($!)
   DASHBOARD_URL="http://127.0.0.1:$DASHBOARD_PORT"
 fi

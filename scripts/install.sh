@@ -33,9 +33,6 @@ npm_ci "$ROOT"
 npm_ci "$ROOT/sdk-ts"
 npm_ci "$ROOT/dashboard"
 
-if [[ "${1:-}" == "--browser" ]] && ! command -v chromium >/dev/null; then
-  log "installing Debian's chromium for the browser tests"
-  if [[ $(id -u) -eq 0 ]]; then SUDO=; else SUDO=sudo; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+if [[ "${1:-}" == "--browser" ]]; then
+  bash "$ROOT/dashboard/scripts/install-browser.sh"
 fi
