@@ -778,7 +778,7 @@ async fn logs(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
         batch.retain(|e| !seen.contains(&e.decision_id));
         batch.reverse();
         if header && !batch.is_empty() {
-            print!("{}", log_table(std::iter::empty(), &names));
+            print!("{}", log_header());
             header = false;
         }
         for e in &batch {
@@ -843,9 +843,19 @@ fn log_table<'a>(entries: impl Iterator<Item = &'a LogEntry>, names: &AgentNames
     t.render()
 }
 
-/// One entry as a line for `--follow` (not aligned: later widths are not known in advance).
+/// Column widths for `--follow`, where rows are printed before later ones are known: wide enough
+/// for timestamps, ids and reason codes; longer names push their row's later columns right.
+const FOLLOW_WIDTHS: [usize; 6] = [24, 24, 20, 28, 7, 22];
+
+/// The header line for `--follow`.
+fn log_header() -> String {
+    let cells = ["TIME", "DECISION", "AGENT", "TOOL:SCOPE", "RESULT", "REASON", "REASONING"].map(str::to_owned);
+    table::fixed(&cells, &FOLLOW_WIDTHS)
+}
+
+/// One entry as a line for `--follow`.
 fn log_row(e: &LogEntry, names: &AgentNames) -> String {
-    format!("{}\n", log_cells(e, names).join("  "))
+    table::fixed(&log_cells(e, names), &FOLLOW_WIDTHS)
 }
 
 fn show_log(e: &LogEntry) -> String {

@@ -44,6 +44,21 @@ impl Table {
     }
 }
 
+/// One line with each cell but the last padded to at least its width in `widths`.
+pub fn fixed(cells: &[String], widths: &[usize]) -> String {
+    let mut out = String::new();
+    for (i, cell) in cells.iter().enumerate() {
+        match widths.get(i) {
+            Some(w) if i + 1 < cells.len() => {
+                let _ = write!(out, "{cell:<w$}  ");
+            }
+            _ => out.push_str(cell),
+        }
+    }
+    out.push('\n');
+    out
+}
+
 /// `key: value` lines with the values aligned.
 pub fn fields(pairs: &[(&str, String)]) -> String {
     let width = pairs.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0);
@@ -76,6 +91,12 @@ mod tests {
         t.row(vec!["agt_1".into(), "a".into()]);
         t.row(vec!["x".into(), "longer".into()]);
         assert_eq!(t.render(), "ID     NAME\nagt_1  a\nx      longer\n");
+    }
+
+    #[test]
+    fn fixed_rows_pad_all_but_the_last_cell() {
+        let cells = ["ab".to_owned(), "c".to_owned(), "last".to_owned()];
+        assert_eq!(fixed(&cells, &[4, 2]), "ab    c   last\n");
     }
 
     #[test]
