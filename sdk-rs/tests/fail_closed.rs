@@ -252,3 +252,17 @@ fn a_bad_base_url_is_a_configuration_error() {
     }
     assert!(matches!(OakAuth::new(""), Err(Error::Config(_))));
 }
+
+#[test]
+fn clients_and_their_futures_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let oak = OakAuth::new("oak_x").unwrap();
+    let admin = Admin::new("oakadm_x").unwrap();
+    send_sync(&oak);
+    send_sync(&admin);
+    send(&oak.guard(ValidateRequest::new("a", "b"), async {}));
+    send(&oak.validate(&ValidateRequest::new("a", "b")));
+    send(&admin.logs(oakauth::LogQuery::default()));
+    send(&admin.list_agents(&Page::default()));
+}
