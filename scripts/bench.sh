@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The benchmark command: regenerates docs/benchmarks.md. Not part of scripts/test.sh.
+#
+# Installs what it needs when missing (Debian's wrk and sqlite3, Cerbos from npm, the crates of the
+# bench/ workspace), builds the worker, runs the in-process decision benchmark (criterion, OakAuth
+# against cedar-policy), then bench/run.mjs: the worker in local workerd and Cerbos, both on
+# 127.0.0.1, loaded by wrk over loopback, every run bounded in time and request count.
+#
+# Environment: BENCH_ROUNDS (default 3) and BENCH_SECONDS per run (default 3) trade time for noise;
+# a full run takes about 10 minutes on 2 cores.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+CERBOS_VERSION=0.55.0
+BENCH_TOOLS="$TOOLS_DIR/bench"
+
+bash scripts/install.sh
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v sqlite3 >/dev/null || missing+=(sqlite3)
+command -v ss >/dev/null || missing+=(iproute2)
+if (( ${#missing[@]} )); then
+  log "installing ${missing[*]} from Debian"
+  if [[ $(id -u) -eq 0 ]]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+CERBOS_BIN="$BENCH_TOOLS/node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64"
+if [[ "$("$CERBOS_BIN" --version 2>/dev/null | head -1)" != "$CERBOS_VERSION" ]]; then
+  log "installing Cerbos $CERBOS_VERSION from npm into $BENCH_TOOLS"
+  mkdir -p "$BENCH_TOOLS"
+  npm install --prefix "$BENCH_TOOLS" --no-save --no-audit --no-fund --loglevel=error "@cerbos/cerbos-linux-x64@$CERBOS_VERSION"
+fi
+export CERBOS_BIN
+
+log "building the worker"
+bash scripts/build-worker.sh
+
+log "in-process decision benchmark: OakAuth against cedar-policy (criterion)"
+cargo test --quiet --release --locked --manifest-path bench/Cargo.toml --lib
+cargo bench --locked --manifest-path bench/Cargo.toml --bench decision
+
+log "HTTP benchmarks: the worker in local workerd, Cerbos, wrk"
+export OAKAUTH_SKIP_BUILD=1
+node bench/run.mjs
+log "wrote docs/benchmarks.md"
