@@ -1,26 +1,34 @@
-//! The agent's Durable Object: one per agent, named by the agent id.
+//! The agent's Durable Object: one per agent, named by the agent id. The hot path of
+//! `/v1/validate` runs here.
 //!
-//! It holds the agent's token bucket in its storage (so a restart does not refill it) and makes
-//! the final decision for each validate call one at a time, which makes the rate limit exact under
-//! concurrency. It links each decision into the agent's audit hash chain, keeps the chain head in
-//! its own storage, and stores the row durably here ("pending") before writing it to D1. It
-//! answers only after the D1 write, so every answer that leaves the service has its row; a row
-//! whose D1 write was cut short by a crash is written from the pending copy on the object's next
-//! start.
+//! - It caches the agent's configuration (enabled, rate limit, valid key hashes, tools and rules),
+//!   loaded from D1 on first use. Every admin change to the agent calls [`invalidate`] after its
+//!   D1 commit, so the change applies from the next request; a cached copy also expires after
+//!   [`CONFIG_TTL_MS`] as a backstop. In steady state a decision reads nothing from D1.
+//! - It holds the agent's token bucket in its storage (a restart does not refill it) and runs one
+//!   request's synchronous code at a time, so the rate limit is exact under concurrency.
+//! - It links each decision into the agent's audit hash chain, keeps the chain head in its own
+//!   storage, stores the row durably here ("pending") and writes it to D1 before answering.
+//!   Concurrent decisions share D1 writes (group commit): while one batch is being written, the
+//!   next rows queue and go together in the following batch. A row whose D1 write was cut short
+//!   by a crash is written from its pending copy when the object next starts.
 //!
 //! The same class, under names `authfail:…`, counts failed authentications for throttling.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 
+use futures::channel::oneshot;
 use oakauth_core::audit::{AuditRecord, ChainHead};
-use oakauth_core::bucket::Bucket;
+use oakauth_core::bucket::{Bucket, Take};
 use oakauth_core::decision::{self, BucketOutcome, ToolLookup};
 use oakauth_core::wire::{RateLimitConfig, ReasonCode, ReasoningPolicy, ValidateRequest, ValidateResponse};
-use oakauth_core::{ids, redact};
+use oakauth_core::{ids, keys, redact};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Storage};
 
 use crate::db::{self, Arg};
 use crate::http::{ApiError, ApiResult};
@@ -28,6 +36,10 @@ use crate::http::{ApiError, ApiResult};
 const BUCKET_KEY: &str = "bucket";
 const CHAIN_KEY: &str = "chain";
 const PENDING_PREFIX: &str = "pending:";
+/// Longest time a cached agent configuration is used without reloading it from D1.
+pub const CONFIG_TTL_MS: i64 = 60_000;
+/// Most audit rows written to D1 in one batch.
+const MAX_BATCH: usize = 100;
 
 /// Failed authentications allowed per client address or key prefix: a burst, then one per 6 s.
 pub const AUTH_FAIL_LIMIT: RateLimitConfig = RateLimitConfig { capacity: 20, refill_per_second: 1.0 / 6.0 };
@@ -36,11 +48,7 @@ pub const AUTH_FAIL_LIMIT: RateLimitConfig = RateLimitConfig { capacity: 20, ref
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DecideCall {
     pub agent_id: String,
-    pub org_id: String,
-    pub enabled: bool,
-    pub rate_limit: RateLimitConfig,
-    pub tool_known: bool,
-    pub rule: Option<ReasoningPolicy>,
+    pub key_hash: String,
     pub request: ValidateRequest,
     pub request_id: String,
     pub started_ms: i64,
@@ -48,7 +56,8 @@ pub struct DecideCall {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DecideAnswer {
-    pub response: ValidateResponse,
+    /// None when the key is not (or no longer) a valid key of this agent.
+    pub response: Option<ValidateResponse>,
     pub retry_after: u64,
 }
 
@@ -73,6 +82,11 @@ pub async fn decide(env: &Env, call: &DecideCall) -> ApiResult<DecideAnswer> {
     call_object(env, &call.agent_id, "/decide", call).await
 }
 
+/// Drops the agent's cached configuration; the next decision reloads it from D1.
+pub async fn invalidate(env: &Env, agent_id: &str) -> ApiResult<()> {
+    call_object::<_, serde_json::Value>(env, agent_id, "/invalidate", &()).await.map(|_| ())
+}
+
 /// The head of the agent's audit chain, after any pending rows have been written to D1.
 pub async fn chain_head(env: &Env, agent_id: &str) -> ApiResult<ChainHead> {
     call_object(env, agent_id, "/head", &()).await
@@ -81,8 +95,124 @@ pub async fn chain_head(env: &Env, agent_id: &str) -> ApiResult<ChainHead> {
 /// Records one failed authentication for `subject` (a client address or key prefix). Returns the
 /// seconds to wait when the subject has failed too often, else `None`.
 pub async fn auth_failure(env: &Env, subject: &str) -> ApiResult<Option<u64>> {
-    let take: oakauth_core::bucket::Take = call_object(env, &format!("authfail:{subject}"), "/authfail", &()).await?;
+    let take: Take = call_object(env, &format!("authfail:{subject}"), "/authfail", &()).await?;
     Ok((!take.allowed).then_some(take.retry_after.max(1)))
+}
+
+/// The agent's configuration as the decision needs it.
+struct AgentConfig {
+    /// None: the agent does not exist (any more).
+    agent: Option<AgentRow>,
+    /// Valid key hashes and when they expire (None: never).
+    keys: HashMap<String, Option<i64>>,
+    /// Tool name → scope → reasoning policy of the rule granting it.
+    tools: HashMap<String, HashMap<String, ReasoningPolicy>>,
+    loaded_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct AgentRow {
+    org_id: String,
+    enabled: i64,
+    rate_capacity: i64,
+    rate_refill: f64,
+}
+
+#[derive(Deserialize)]
+struct KeyRow {
+    key_hash: String,
+    expires_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct GrantRow {
+    tool: String,
+    scope: Option<String>,
+    require_reasoning: Option<String>,
+}
+
+async fn load_config(env: &Env, agent_id: &str, now_ms: i64) -> ApiResult<AgentConfig> {
+    let database = db::database(env)?;
+    let id = [Arg::from(agent_id)];
+    let results = db::batch(
+        &database,
+        vec![
+            db::stmt(&database, "SELECT org_id, enabled, rate_capacity, rate_refill FROM agents WHERE id = ?1", &id)?,
+            db::stmt(&database, "SELECT key_hash, expires_at FROM agent_keys WHERE agent_id = ?1", &id)?,
+            db::stmt(
+                &database,
+                "SELECT t.name AS tool, r.scope, r.require_reasoning
+                   FROM tools t LEFT JOIN rules r ON r.tool_id = t.id
+                  WHERE t.agent_id = ?1",
+                &id,
+            )?,
+        ],
+    )
+    .await?;
+    let [agent, keys, grants] = results.as_slice() else {
+        return Err(ApiError::internal("unexpected batch result count"));
+    };
+    let agent = agent.results::<AgentRow>()?.into_iter().next();
+    let keys = keys.results::<KeyRow>()?.into_iter().map(|k| (k.key_hash, k.expires_at)).collect();
+    let mut tools: HashMap<String, HashMap<String, ReasoningPolicy>> = HashMap::new();
+    for g in grants.results::<GrantRow>()? {
+        let scopes = tools.entry(g.tool).or_default();
+        if let (Some(scope), Some(policy)) = (g.scope, g.require_reasoning) {
+            // A policy we cannot read is treated as the strictest one.
+            scopes.insert(scope, ReasoningPolicy::parse(&policy).unwrap_or(ReasoningPolicy::Hard));
+        }
+    }
+    Ok(AgentConfig { agent, keys, tools, loaded_ms: now_ms })
+}
+
+/// Queues audit rows and writes them to D1 in batches, one batch in flight at a time.
+struct AuditWriter {
+    env: Env,
+    storage: Storage,
+    queue: RefCell<Vec<(AuditRecord, String, oneshot::Sender<Result<(), String>>)>>,
+    flushing: Cell<bool>,
+}
+
+impl AuditWriter {
+    /// Resolves once `record` is in D1 (or its batch failed).
+    async fn write(self: &Rc<Self>, record: AuditRecord, pending_key: String) -> ApiResult<()> {
+        let (tx, rx) = oneshot::channel();
+        self.queue.borrow_mut().push((record, pending_key, tx));
+        if !self.flushing.replace(true) {
+            let writer = Rc::clone(self);
+            worker::wasm_bindgen_futures::spawn_local(async move { writer.flush().await });
+        }
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ApiError::internal(format!("audit write failed: {e}"))),
+            Err(_) => Err(ApiError::internal("audit writer stopped")),
+        }
+    }
+
+    async fn flush(self: Rc<Self>) {
+        loop {
+            let batch: Vec<_> = {
+                let mut queue = self.queue.borrow_mut();
+                let n = queue.len().min(MAX_BATCH);
+                queue.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                self.flushing.set(false);
+                return;
+            }
+            let records: Vec<&AuditRecord> = batch.iter().map(|(r, _, _)| r).collect();
+            let result = write_rows(&self.env, &records).await;
+            if result.is_ok() {
+                let keys: Vec<&str> = batch.iter().map(|(_, k, _)| k.as_str()).collect();
+                // A failed cleanup only means the rows are written again (idempotently) later.
+                let _ = self.storage.delete_multiple(keys).await;
+            }
+            let outcome = result.map_err(|e| e.message);
+            for (_, _, tx) in batch {
+                let _ = tx.send(outcome.clone());
+            }
+        }
+    }
 }
 
 #[durable_object]
@@ -90,18 +220,35 @@ pub struct AgentBucket {
     state: State,
     env: Env,
     /// Bucket and chain head as last stored; loaded from storage on first use.
-    loaded: RefCell<Option<Loaded>>,
+    durable: RefCell<Option<Durable>>,
+    config: RefCell<Option<Rc<AgentConfig>>>,
+    /// Bumped by every invalidation, so a load that raced one is not cached.
+    generation: Cell<u64>,
+    writer: Rc<AuditWriter>,
 }
 
 #[derive(Clone)]
-struct Loaded {
+struct Durable {
     bucket: Option<Bucket>,
     chain: ChainHead,
 }
 
 impl DurableObject for AgentBucket {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, loaded: RefCell::new(None) }
+        let writer = Rc::new(AuditWriter {
+            env: env.clone(),
+            storage: state.storage(),
+            queue: RefCell::new(Vec::new()),
+            flushing: Cell::new(false),
+        });
+        Self {
+            state,
+            env,
+            durable: RefCell::new(None),
+            config: RefCell::new(None),
+            generation: Cell::new(0),
+            writer,
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -109,22 +256,28 @@ impl DurableObject for AgentBucket {
             if req.method() != Method::Post {
                 return Err(ApiError::not_found("unknown agent-object route"));
             }
-            let json = |v: &dyn erased::Json| crate::http::json_response(200, &v.value());
+            let ok = |v: serde_json::Value| crate::http::json_response(200, &v);
+            let value = |v: &dyn erased::Json| v.value();
             match req.path().as_str() {
                 "/decide" => {
                     let call: DecideCall = req.json().await.map_err(ApiError::internal)?;
                     let answer = self.decide(call).await?;
-                    Ok(json(&answer))
+                    Ok(ok(value(&answer)))
+                }
+                "/invalidate" => {
+                    self.generation.set(self.generation.get() + 1);
+                    *self.config.borrow_mut() = None;
+                    Ok(ok(serde_json::json!({})))
                 }
                 "/head" => {
-                    self.load().await?;
-                    let head = self.loaded.borrow().as_ref().map(|l| l.chain.clone()).unwrap_or_default();
-                    Ok(json(&head))
+                    self.load_durable().await?;
+                    let head = self.durable.borrow().as_ref().map(|d| d.chain.clone()).unwrap_or_default();
+                    Ok(ok(value(&head)))
                 }
                 "/authfail" => {
                     let now_ms = worker::Date::now().as_millis() as i64;
                     let take = self.take(AUTH_FAIL_LIMIT, now_ms).await?;
-                    Ok(json(&take))
+                    Ok(ok(value(&take)))
                 }
                 _ => Err(ApiError::not_found("unknown agent-object route")),
             }
@@ -148,8 +301,8 @@ mod erased {
 
 impl AgentBucket {
     /// Loads the bucket and chain head, and writes to D1 any row left pending by a crash.
-    async fn load(&self) -> ApiResult<()> {
-        if self.loaded.borrow().is_some() {
+    async fn load_durable(&self) -> ApiResult<()> {
+        if self.durable.borrow().is_some() {
             return Ok(());
         }
         let storage = self.state.storage();
@@ -159,32 +312,49 @@ impl AgentBucket {
             .list_with_options(worker::ListOptions::new().prefix(PENDING_PREFIX))
             .await
             .map_err(ApiError::internal)?;
-        let mut rows: Vec<(String, AuditRecord)> = Vec::new();
+        let mut keys = Vec::new();
+        let mut records = Vec::new();
         for entry in pending.entries() {
             let entry = entry.map_err(|e| ApiError::internal(format!("{e:?}")))?;
             let pair: worker::js_sys::Array = entry.into();
-            let key = pair.get(0).as_string().unwrap_or_default();
-            let record: AuditRecord = serde_wasm_bindgen::from_value(pair.get(1)).map_err(ApiError::internal)?;
-            rows.push((key, record));
+            keys.push(pair.get(0).as_string().unwrap_or_default());
+            records.push(serde_wasm_bindgen::from_value::<AuditRecord>(pair.get(1)).map_err(ApiError::internal)?);
         }
-        for (key, record) in rows {
-            write_row(&self.env, &record).await?;
-            storage.delete(&key).await.map_err(ApiError::internal)?;
+        for chunk in records.chunks(MAX_BATCH) {
+            write_rows(&self.env, &chunk.iter().collect::<Vec<_>>()).await?;
         }
-        let mut slot = self.loaded.borrow_mut();
+        if !keys.is_empty() {
+            storage.delete_multiple(keys).await.map_err(ApiError::internal)?;
+        }
+        let mut slot = self.durable.borrow_mut();
         // Another request may have loaded while we awaited storage; keep the first.
         if slot.is_none() {
-            *slot = Some(Loaded { bucket, chain });
+            *slot = Some(Durable { bucket, chain });
         }
         Ok(())
     }
 
-    async fn take(&self, config: RateLimitConfig, now_ms: i64) -> ApiResult<oakauth_core::bucket::Take> {
-        self.load().await?;
+    /// The agent's configuration: cached, or loaded from D1.
+    async fn config(&self, agent_id: &str, now_ms: i64) -> ApiResult<Rc<AgentConfig>> {
+        if let Some(cfg) = self.config.borrow().as_ref() {
+            if now_ms - cfg.loaded_ms < CONFIG_TTL_MS && now_ms >= cfg.loaded_ms {
+                return Ok(Rc::clone(cfg));
+            }
+        }
+        let generation = self.generation.get();
+        let cfg = Rc::new(load_config(&self.env, agent_id, now_ms).await?);
+        if self.generation.get() == generation {
+            *self.config.borrow_mut() = Some(Rc::clone(&cfg));
+        }
+        Ok(cfg)
+    }
+
+    async fn take(&self, config: RateLimitConfig, now_ms: i64) -> ApiResult<Take> {
+        self.load_durable().await?;
         let (take, snapshot) = {
-            let mut slot = self.loaded.borrow_mut();
-            let loaded = slot.as_mut().expect("loaded above");
-            let bucket = loaded.bucket.get_or_insert_with(|| Bucket::full(config, now_ms));
+            let mut slot = self.durable.borrow_mut();
+            let durable = slot.as_mut().expect("loaded above");
+            let bucket = durable.bucket.get_or_insert_with(|| Bucket::full(config, now_ms));
             (bucket.take(config, now_ms), *bucket)
         };
         // The in-memory bucket is the truth for this instance (the object runs one request's
@@ -195,17 +365,36 @@ impl AgentBucket {
 
     async fn decide(&self, call: DecideCall) -> ApiResult<DecideAnswer> {
         let now_ms = worker::Date::now().as_millis() as i64;
-        self.load().await?;
-        let (bucket_outcome, rate_limit, retry_after) = if call.enabled {
-            let take = self.take(call.rate_limit, now_ms).await?;
+        self.load_durable().await?;
+        let cfg = self.config(&call.agent_id, now_ms).await?;
+        let Some(agent) = cfg.agent.as_ref() else {
+            return Ok(DecideAnswer { response: None, retry_after: 0 });
+        };
+        let key_valid = cfg.keys.iter().any(|(hash, expires)| {
+            keys::hashes_equal(hash, &call.key_hash) && expires.is_none_or(|at| at > now_ms)
+        });
+        if !key_valid {
+            return Ok(DecideAnswer { response: None, retry_after: 0 });
+        }
+
+        let enabled = agent.enabled == 1;
+        let rate_limit = RateLimitConfig {
+            capacity: agent.rate_capacity.clamp(1, u32::MAX as i64) as u32,
+            refill_per_second: agent.rate_refill,
+        };
+        let (bucket_outcome, rate_state, retry_after) = if enabled {
+            let take = self.take(rate_limit, now_ms).await?;
             let outcome = if take.allowed { BucketOutcome::Allowed } else { BucketOutcome::Limited };
             (outcome, Some(take.state), take.retry_after)
         } else {
             (BucketOutcome::NotConsulted, None, 0)
         };
-        let tool = if call.tool_known { ToolLookup::Known { rule: call.rule } } else { ToolLookup::Unknown };
         let req = &call.request;
-        let decision = decision::decide(call.enabled, bucket_outcome, tool, req.reasoning.as_deref());
+        let tool = match cfg.tools.get(&req.tool) {
+            None => ToolLookup::Unknown,
+            Some(scopes) => ToolLookup::Known { rule: scopes.get(&req.scope).copied() },
+        };
+        let decision = decision::decide(enabled, bucket_outcome, tool, req.reasoning.as_deref());
         let decision_id = ids::new_id("dec")?;
 
         let context = match &req.context {
@@ -214,7 +403,7 @@ impl AgentBucket {
         };
         let mut record = AuditRecord {
             decision_id: decision_id.clone(),
-            org_id: call.org_id.clone(),
+            org_id: agent.org_id.clone(),
             request_id: call.request_id.clone(),
             agent_id: call.agent_id.clone(),
             tool: req.tool.clone(),
@@ -231,17 +420,16 @@ impl AgentBucket {
             prev_hash: String::new(),
         };
         let head = {
-            let mut slot = self.loaded.borrow_mut();
-            let loaded = slot.as_mut().expect("loaded above");
-            loaded.chain.append(&mut record);
-            loaded.chain.clone()
+            let mut slot = self.durable.borrow_mut();
+            let durable = slot.as_mut().expect("loaded above");
+            durable.chain.append(&mut record);
+            durable.chain.clone()
         };
         let pending_key = format!("{PENDING_PREFIX}{:020}", record.chain_seq);
         let storage = self.state.storage();
         storage.put(CHAIN_KEY, &head).await.map_err(ApiError::internal)?;
         storage.put(&pending_key, &record).await.map_err(ApiError::internal)?;
-        write_row(&self.env, &record).await?;
-        storage.delete(&pending_key).await.map_err(ApiError::internal)?;
+        self.writer.write(record, pending_key).await?;
 
         let response = ValidateResponse {
             allowed: decision.allowed(),
@@ -250,43 +438,50 @@ impl AgentBucket {
             decision_id,
             reasoning_required: decision.reasoning_required,
             reasoning_provided: decision.reasoning_provided,
-            rate_limit,
+            rate_limit: rate_state,
         };
         let retry_after = if decision.reason == ReasonCode::RateLimited { retry_after } else { 0 };
-        Ok(DecideAnswer { response, retry_after })
+        Ok(DecideAnswer { response: Some(response), retry_after })
     }
 }
 
-/// Writes one audit row to D1. Idempotent: a row already written is left as it is.
-async fn write_row(env: &Env, r: &AuditRecord) -> ApiResult<()> {
+/// Writes audit rows to D1 in one atomic batch. Idempotent: rows already written are left as
+/// they are.
+async fn write_rows(env: &Env, rows: &[&AuditRecord]) -> ApiResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let database = db::database(env)?;
-    let row_hash = r.hash();
-    db::run(
-        &database,
-        "INSERT OR IGNORE INTO audit_log (decision_id, org_id, request_id, agent_id, tool, scope, allowed, reason,
-                                reasoning, reasoning_required, reasoning_provided, context, latency_ms, created_at,
-                                chain_seq, prev_hash, row_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-        &[
-            Arg::from(&r.decision_id),
-            Arg::from(&r.org_id),
-            Arg::from(&r.request_id),
-            Arg::from(&r.agent_id),
-            Arg::from(&r.tool),
-            Arg::from(&r.scope),
-            Arg::from(r.allowed),
-            Arg::from(r.reason.as_str()),
-            Arg::from(r.reasoning.as_deref()),
-            Arg::from(r.reasoning_required.as_str()),
-            Arg::from(r.reasoning_provided),
-            Arg::from(r.context.as_deref()),
-            Arg::Int(r.latency_ms),
-            Arg::Int(r.created_at),
-            Arg::Int(r.chain_seq),
-            Arg::from(&r.prev_hash),
-            Arg::from(&row_hash),
-        ],
-    )
-    .await?;
+    let mut statements = Vec::with_capacity(rows.len());
+    for r in rows {
+        let row_hash = r.hash();
+        statements.push(db::stmt(
+            &database,
+            "INSERT OR IGNORE INTO audit_log (decision_id, org_id, request_id, agent_id, tool, scope, allowed, reason,
+                                    reasoning, reasoning_required, reasoning_provided, context, latency_ms, created_at,
+                                    chain_seq, prev_hash, row_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            &[
+                Arg::from(&r.decision_id),
+                Arg::from(&r.org_id),
+                Arg::from(&r.request_id),
+                Arg::from(&r.agent_id),
+                Arg::from(&r.tool),
+                Arg::from(&r.scope),
+                Arg::from(r.allowed),
+                Arg::from(r.reason.as_str()),
+                Arg::from(r.reasoning.as_deref()),
+                Arg::from(r.reasoning_required.as_str()),
+                Arg::from(r.reasoning_provided),
+                Arg::from(r.context.as_deref()),
+                Arg::Int(r.latency_ms),
+                Arg::Int(r.created_at),
+                Arg::Int(r.chain_seq),
+                Arg::from(&r.prev_hash),
+                Arg::from(&row_hash),
+            ],
+        )?);
+    }
+    db::batch(&database, statements).await?;
     Ok(())
 }

@@ -77,19 +77,9 @@ pub async fn all<T: DeserializeOwned>(db: &D1Database, sql: &str, args: &[Arg<'_
     result.results::<T>().map_err(ApiError::internal)
 }
 
-/// Runs a write; returns the number of rows changed.
-pub async fn run(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<usize> {
-    let result = stmt(db, sql, args)?.run().await.map_err(map_write_error)?;
-    Ok(changes(&result))
-}
-
 /// Runs statements atomically, in order.
 pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> ApiResult<Vec<worker::D1Result>> {
     db.batch(statements).await.map_err(map_write_error)
-}
-
-pub fn changes(result: &worker::D1Result) -> usize {
-    result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
 }
 
 /// A UNIQUE violation is the caller's conflict; anything else is ours.

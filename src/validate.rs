@@ -1,30 +1,56 @@
-//! `POST /v1/validate`: parse and bound, authenticate, look up the tool and rule, then let the
-//! agent's Durable Object take a token, decide, and write the audit row before we answer.
+//! `POST /v1/validate`: parse and bound, check the key's format, find the agent the key belongs
+//! to, and let the agent's Durable Object authenticate, decide and audit.
+//!
+//! Which agent a key hash belongs to never changes (keys are never reassigned), so this isolate
+//! remembers it; whether the key is still valid is decided by the agent's object on every call.
 
-use oakauth_core::decision::ToolLookup;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use oakauth_core::keys::{self, KeyKind};
 use oakauth_core::limits;
-use oakauth_core::wire::{RateLimitConfig, ReasonCode, ReasoningPolicy, ValidateRequest};
+use oakauth_core::wire::{ReasonCode, ValidateRequest};
 use serde::Deserialize;
 use worker::{Env, Request, Response};
 
-use crate::agent_object::{self, DecideCall, DecideAnswer};
+use crate::agent_object::{self, DecideAnswer, DecideCall};
 use crate::auth;
 use crate::db::{self, Arg};
-use crate::http::{json_response, read_json, ApiError, ApiResult};
+use crate::http::{json_response, read_json, ApiResult};
 
-#[derive(Deserialize)]
-struct AgentRow {
-    id: String,
-    org_id: String,
-    enabled: i64,
-    rate_capacity: i64,
-    rate_refill: f64,
+/// Key hashes remembered per isolate; the map is cleared when it reaches this size.
+const KEY_CACHE_MAX: usize = 10_000;
+
+thread_local! {
+    static AGENT_OF_KEY: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
 }
 
 #[derive(Deserialize)]
-struct ToolRow {
-    require_reasoning: Option<String>,
+struct KeyOwner {
+    agent_id: String,
+}
+
+async fn agent_of_key(env: &Env, hash: &str) -> ApiResult<Option<String>> {
+    if let Some(id) = AGENT_OF_KEY.with(|m| m.borrow().get(hash).cloned()) {
+        return Ok(Some(id));
+    }
+    let database = db::database(env)?;
+    let owner: Option<KeyOwner> =
+        db::first(&database, "SELECT agent_id FROM agent_keys WHERE key_hash = ?1", &[Arg::from(hash)]).await?;
+    if let Some(o) = &owner {
+        AGENT_OF_KEY.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= KEY_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(hash.to_string(), o.agent_id.clone());
+        });
+    }
+    Ok(owner.map(|o| o.agent_id))
+}
+
+fn forget_key(hash: &str) {
+    AGENT_OF_KEY.with(|m| m.borrow_mut().remove(hash));
 }
 
 pub async fn handle(mut req: Request, env: &Env, request_id: &str, started_ms: i64) -> ApiResult<Response> {
@@ -33,64 +59,15 @@ pub async fn handle(mut req: Request, env: &Env, request_id: &str, started_ms: i
     limits::check_validate(&body)?;
 
     let hash = keys::hash(&auth::hash_secret(env)?, &key);
-    let database = db::database(env)?;
-    let now = started_ms;
-    // One round trip: the agent behind the key, and the tool with the rule for this scope.
-    let statements = vec![
-        db::stmt(
-            &database,
-            "SELECT a.id, a.org_id, a.enabled, a.rate_capacity, a.rate_refill
-               FROM agent_keys k JOIN agents a ON a.id = k.agent_id
-              WHERE k.key_hash = ?1 AND (k.expires_at IS NULL OR k.expires_at > ?2)",
-            &[Arg::from(&hash), Arg::Int(now)],
-        )?,
-        db::stmt(
-            &database,
-            "SELECT r.require_reasoning
-               FROM agent_keys k
-               JOIN tools t ON t.agent_id = k.agent_id AND t.name = ?3
-               LEFT JOIN rules r ON r.tool_id = t.id AND r.scope = ?4
-              WHERE k.key_hash = ?1 AND (k.expires_at IS NULL OR k.expires_at > ?2)",
-            &[Arg::from(&hash), Arg::Int(now), Arg::from(&body.tool), Arg::from(&body.scope)],
-        )?,
-    ];
-    let results = database.batch(statements).await.map_err(ApiError::internal)?;
-    let (agent_result, tool_result) = match results.as_slice() {
-        [a, t] => (a, t),
-        _ => return Err(ApiError::internal("unexpected batch result count")),
-    };
-    let Some(agent) = agent_result.results::<AgentRow>().map_err(ApiError::internal)?.into_iter().next() else {
+    let Some(agent_id) = agent_of_key(env, &hash).await? else {
         return Err(auth::rejected(&req, env, &key).await);
     };
-    let tool = match tool_result.results::<ToolRow>().map_err(ApiError::internal)?.into_iter().next() {
-        None => ToolLookup::Unknown,
-        Some(row) => ToolLookup::Known {
-            rule: match row.require_reasoning.as_deref() {
-                None => None,
-                // A policy we cannot read is treated as the strictest one.
-                Some(p) => Some(ReasoningPolicy::parse(p).unwrap_or(ReasoningPolicy::Hard)),
-            },
-        },
-    };
-
-    let call = DecideCall {
-        agent_id: agent.id,
-        org_id: agent.org_id,
-        enabled: agent.enabled == 1,
-        rate_limit: RateLimitConfig {
-            capacity: agent.rate_capacity.clamp(1, u32::MAX as i64) as u32,
-            refill_per_second: agent.rate_refill,
-        },
-        tool_known: matches!(tool, ToolLookup::Known { .. }),
-        rule: match tool {
-            ToolLookup::Known { rule } => rule,
-            ToolLookup::Unknown => None,
-        },
-        request: body,
-        request_id: request_id.to_string(),
-        started_ms,
-    };
+    let call = DecideCall { agent_id, key_hash: hash, request: body, request_id: request_id.to_string(), started_ms };
     let DecideAnswer { response, retry_after } = agent_object::decide(env, &call).await?;
+    let Some(response) = response else {
+        forget_key(&call.key_hash);
+        return Err(auth::rejected(&req, env, &key).await);
+    };
     if response.reason == ReasonCode::RateLimited {
         let mut resp = json_response(429, &response);
         let _ = resp.headers_mut().set("Retry-After", &retry_after.max(1).to_string());

@@ -163,6 +163,7 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     db::batch(&admin.db, vec![update, event])
     .await
     .map_err(|e| name_conflict(e, &name))?;
+    admin.changed(agent_id).await?;
     get(admin, agent_id).await
 }
 
@@ -182,6 +183,7 @@ pub async fn delete(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
         ],
     )
     .await?;
+    admin.changed(agent_id).await?;
     Ok(empty_response(204))
 }
 
@@ -234,6 +236,7 @@ pub async fn rotate_key(admin: &Admin, agent_id: &str, mut req: Request, env: &E
         ],
     )
     .await?;
+    admin.changed(agent_id).await?;
     let agent = find(admin, agent_id).await?;
     Ok(json_response(
         200,

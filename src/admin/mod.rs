@@ -19,9 +19,16 @@ pub struct Admin {
     pub ctx: AdminContext,
     pub db: D1Database,
     pub request_id: String,
+    pub env: Env,
 }
 
 impl Admin {
+    /// Tells the agent's object that its configuration changed in D1, so the next decision
+    /// reloads it. Called after every committed change to an agent, its keys, tools or rules.
+    pub async fn changed(&self, agent_id: &str) -> ApiResult<()> {
+        crate::agent_object::invalidate(&self.env, agent_id).await
+    }
+
     /// The statement that records an admin action; run it in the same batch as the change so
     /// the change and its record land together or not at all.
     pub fn event(
@@ -92,7 +99,7 @@ pub async fn handle(req: Request, env: &Env, segments: &[&str], request_id: &str
         return Err(ApiError::method_not_allowed(allow));
     }
     let ctx = auth::admin(&req, env).await?;
-    let admin = Admin { ctx, db: db::database(env)?, request_id: request_id.to_string() };
+    let admin = Admin { ctx, db: db::database(env)?, request_id: request_id.to_string(), env: env.clone() };
     match (method, segments) {
         (Method::Get, ["me"]) => Ok(json_response(
             200,

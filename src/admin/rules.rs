@@ -117,6 +117,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
             e
         }
     })?;
+    admin.changed(agent_id).await?;
     Ok(json_response(201, &Rule::from(find(admin, agent_id, &id).await?)))
 }
 
@@ -141,6 +142,7 @@ pub async fn update(admin: &Admin, agent_id: &str, rule_id: &str, mut req: Reque
         json!({"tool": rule.tool, "scope": rule.scope, "require_reasoning": body.require_reasoning, "was": rule.require_reasoning}),
     )?;
     db::batch(&admin.db, vec![update, event]).await?;
+    admin.changed(agent_id).await?;
     Ok(json_response(200, &Rule::from(find(admin, agent_id, rule_id).await?)))
 }
 
@@ -154,5 +156,6 @@ pub async fn delete(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<R
     )?;
     let event = admin.event("rule.delete", Some(agent_id), rule_id, json!({"tool": rule.tool, "scope": rule.scope}))?;
     db::batch(&admin.db, vec![delete, event]).await?;
+    admin.changed(agent_id).await?;
     Ok(empty_response(204))
 }

@@ -119,6 +119,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     db::batch(&admin.db, vec![insert, event])
     .await
     .map_err(|e| name_conflict(e, &body.name))?;
+    admin.changed(agent_id).await?;
     let tool = find(admin, agent_id, &id).await?;
     Ok(json_response(201, &tool.into_wire()))
 }
@@ -167,6 +168,7 @@ pub async fn update(admin: &Admin, agent_id: &str, tool_id: &str, mut req: Reque
     )
     .await
     .map_err(|e| name_conflict(e, &name))?;
+    admin.changed(agent_id).await?;
     Ok(json_response(200, &find(admin, agent_id, tool_id).await?.into_wire()))
 }
 
@@ -183,5 +185,6 @@ pub async fn delete(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<R
         ],
     )
     .await?;
+    admin.changed(agent_id).await?;
     Ok(empty_response(204))
 }
