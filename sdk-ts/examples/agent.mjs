@@ -16,7 +16,7 @@ const dir = await mkdtemp(join(tmpdir(), 'oakauth-example-'));
 async function attempt(label, request, action) {
   try {
     const result = await oak.guard(request, action);
-    console.log(`${label}: allowed`, result === undefined ? '' : JSON.stringify(result));
+    console.log(`${label}: allowed${result === undefined ? '' : ` ${JSON.stringify(result)}`}`);
   } catch (err) {
     if (err instanceof OakAuthDeniedError) console.log(`${label}: denied (${err.reason}), decision ${err.decisionId}`);
     else if (err instanceof OakAuthRateLimitError) console.log(`${label}: rate limited, retry in ${err.retryAfter} s`);
