@@ -170,6 +170,9 @@ struct AuditWriter {
     env: Env,
     storage: Storage,
     queue: RefCell<Vec<(AuditRecord, String, oneshot::Sender<Result<(), String>>)>>,
+    /// Rows whose D1 write failed (their callers got an error). They stay pending in storage and
+    /// go first in the next batch, so a passing D1 outage leaves no hole in the chain.
+    failed: RefCell<Vec<(AuditRecord, String)>>,
     flushing: Cell<bool>,
 }
 
@@ -191,25 +194,60 @@ impl AuditWriter {
 
     async fn flush(self: Rc<Self>) {
         loop {
+            let retry: Vec<(AuditRecord, String)> = std::mem::take(&mut *self.failed.borrow_mut());
             let batch: Vec<_> = {
                 let mut queue = self.queue.borrow_mut();
                 let n = queue.len().min(MAX_BATCH);
                 queue.drain(..n).collect()
             };
-            if batch.is_empty() {
+            if batch.is_empty() && retry.is_empty() {
                 self.flushing.set(false);
                 return;
             }
-            let records: Vec<&AuditRecord> = batch.iter().map(|(r, _, _)| r).collect();
+            let records: Vec<&AuditRecord> =
+                retry.iter().map(|(r, _)| r).chain(batch.iter().map(|(r, _, _)| r)).collect();
             let result = write_rows(&self.env, &records).await;
+            let mut waiters = Vec::with_capacity(batch.len());
+            let mut written: Vec<(AuditRecord, String)> = retry;
+            for (record, key, tx) in batch {
+                written.push((record, key));
+                waiters.push(tx);
+            }
             if result.is_ok() {
-                let keys: Vec<&str> = batch.iter().map(|(_, k, _)| k.as_str()).collect();
+                let keys: Vec<&str> = written.iter().map(|(_, k)| k.as_str()).collect();
                 // A failed cleanup only means the rows are written again (idempotently) later.
                 let _ = self.storage.delete_multiple(keys).await;
+            } else {
+                self.failed.borrow_mut().extend(written);
             }
             let outcome = result.map_err(|e| e.message);
-            for (_, _, tx) in batch {
+            for tx in waiters {
                 let _ = tx.send(outcome.clone());
+            }
+            if outcome.is_err() {
+                // Do not spin on a failing database: the next write or verification retries.
+                self.flushing.set(false);
+                return;
+            }
+        }
+    }
+
+    /// Writes rows whose earlier write failed, before the chain is verified.
+    async fn retry_failed(self: &Rc<Self>) -> ApiResult<()> {
+        if self.failed.borrow().is_empty() || self.flushing.get() {
+            return Ok(());
+        }
+        let retry: Vec<(AuditRecord, String)> = std::mem::take(&mut *self.failed.borrow_mut());
+        let records: Vec<&AuditRecord> = retry.iter().map(|(r, _)| r).collect();
+        match write_rows(&self.env, &records).await {
+            Ok(()) => {
+                let keys: Vec<&str> = retry.iter().map(|(_, k)| k.as_str()).collect();
+                let _ = self.storage.delete_multiple(keys).await;
+                Ok(())
+            }
+            Err(e) => {
+                self.failed.borrow_mut().extend(retry);
+                Err(e)
             }
         }
     }
@@ -239,6 +277,7 @@ impl DurableObject for AgentBucket {
             env: env.clone(),
             storage: state.storage(),
             queue: RefCell::new(Vec::new()),
+            failed: RefCell::new(Vec::new()),
             flushing: Cell::new(false),
         });
         Self {
@@ -271,6 +310,7 @@ impl DurableObject for AgentBucket {
                 }
                 "/head" => {
                     self.load_durable().await?;
+                    self.writer.retry_failed().await?;
                     let head = self.durable.borrow().as_ref().map(|d| d.chain.clone()).unwrap_or_default();
                     Ok(ok(value(&head)))
                 }

@@ -143,6 +143,24 @@ test('killing the server mid-load: every 2xx has its row, none is duplicated, th
   assert.ok(next.body.rate_limit.remaining <= C - rows.length - 1, `bucket refilled: ${next.body.rate_limit.remaining} left after ${rows.length} decisions`);
 });
 
+test('a database failure during validate is a clean deny, and the chain has no hole once it recovers', async () => {
+  const { agent, key } = await agentWith({ rules: { read: 'none' } });
+  assert.equal((await validate(key, { tool: 'filesystem', scope: 'read' })).status, 200);
+  await d1(worker.persistDir, 'ALTER TABLE audit_log RENAME TO audit_log_away');
+  let failed;
+  try {
+    failed = await validate(key, { tool: 'filesystem', scope: 'read' });
+  } finally {
+    await d1(worker.persistDir, 'ALTER TABLE audit_log_away RENAME TO audit_log');
+  }
+  assert.equal(failed.status, 500);
+  assert.deepEqual(failed.body, { error: { code: 'internal_error', message: 'internal error; nothing was allowed' } });
+  assert.equal((await validate(key, { tool: 'filesystem', scope: 'read' })).status, 200);
+  const verify = await admin('GET', `/v1/admin/audit/verify?agent_id=${agent.id}`);
+  assert.equal(verify.body.ok, true, JSON.stringify(verify.body));
+  assert.equal(verify.body.agents[0].rows_checked, 3, 'the decision whose write failed is recorded once the database is back');
+});
+
 test('no key or key hash appears in answers, worker output, or anywhere in the stored state', async () => {
   const { agent, key } = await agentWith({ rules: { read: 'none' } });
   await validate(key, { tool: 'filesystem', scope: 'read', reasoning: `my key is ${key}`, context: { note: key, apiKey: key } });
