@@ -11,6 +11,8 @@ import {
   OakAuthNotFoundError,
   OakAuthRateLimitError,
   OakAuthValidationError,
+  configure,
+  guard,
   isAllowed,
 } from 'oakauth';
 import { startWorker } from './support/server.mjs';
@@ -35,7 +37,17 @@ after(async () => {
   await worker?.stop();
 });
 
-const oak = () => new OakAuth({ apiKey: agent.key, baseUrl: worker.baseUrl });
+const oak = (options = {}) => new OakAuth({ apiKey: agent.key, baseUrl: worker.baseUrl, ...options });
+
+/** The real fetch, counting the requests sent through it. */
+function countingFetch() {
+  const counted = (url, init) => {
+    counted.urls.push(url);
+    return fetch(url, init);
+  };
+  counted.urls = [];
+  return counted;
+}
 
 /** guard() with an action that records whether it ran; returns { ran, result | error }. */
 async function attempt(client, request) {
@@ -79,6 +91,27 @@ describe('guard against the real worker', () => {
     assert.match(error.decisionId, /^dec_/);
     assert.ok(error.requestId);
     decisions.set('chmod', error.decisionId);
+  });
+
+  it('a deny is asked once, never retried', async () => {
+    const counted = countingFetch();
+    const { ran, error } = await attempt(oak({ fetch: counted }), { tool: 'filesystem', scope: 'chmod' });
+    assert.equal(ran, false);
+    assert.equal(error.reason, 'scope_not_granted');
+    assert.equal(counted.urls.length, 1);
+  });
+
+  it('an error thrown by the action comes through unchanged', async () => {
+    const boom = new RangeError('the action failed');
+    await assert.rejects(oak().guard({ tool: 'filesystem', scope: 'read' }, () => { throw boom; }), (e) => e === boom);
+  });
+
+  it('a body over 32 KiB is refused with 413 and the action does not run', async () => {
+    const { ran, error } = await attempt(oak(), { tool: 'filesystem', scope: 'read', context: { blob: 'x'.repeat(40_000) } });
+    assert.equal(ran, false);
+    assert.ok(error instanceof OakAuthValidationError, error?.name);
+    assert.equal(error.status, 413);
+    assert.equal(error.code, 'payload_too_large');
   });
 
   it('does not run the action for a tool the agent does not have', async () => {
@@ -154,12 +187,25 @@ describe('guard against the real worker', () => {
   });
 });
 
+describe('configure() and the standalone guard()', () => {
+  it('guard() asks with the configured client and runs the action only on an allow', async () => {
+    configure({ apiKey: agent.key, baseUrl: worker.baseUrl });
+    assert.equal(await guard({ tool: 'filesystem', scope: 'read', reasoning: 'standalone' }, () => 'ran'), 'ran');
+    let ran = false;
+    const err = await guard({ tool: 'filesystem', scope: 'delete' }, () => { ran = true; }).catch((e) => e);
+    assert.ok(err instanceof OakAuthDeniedError);
+    assert.equal(err.reason, 'reasoning_required');
+    assert.equal(ran, false);
+  });
+});
+
 describe('rate limits and disabled agents', () => {
   it('an empty bucket throws OakAuthRateLimitError with retryAfter, and the action does not run', async () => {
     const limited = await admin.createAgent({ name: 'sdk-ts-limited', rate_limit: { capacity: 2, refill_per_second: 0.05 } });
     await admin.createTool(limited.agent.id, { name: 'search', scopes: ['query'], risk_level: 'read' });
     await admin.createRule(limited.agent.id, { tool: 'search', scope: 'query' });
-    const client = new OakAuth({ apiKey: limited.api_key, baseUrl: worker.baseUrl });
+    const counted = countingFetch();
+    const client = new OakAuth({ apiKey: limited.api_key, baseUrl: worker.baseUrl, fetch: counted });
     for (let i = 0; i < 2; i++) assert.equal((await attempt(client, { tool: 'search', scope: 'query' })).ran, true);
     const { ran, error } = await attempt(client, { tool: 'search', scope: 'query', reasoning: 'one more' });
     assert.equal(ran, false);
@@ -167,6 +213,7 @@ describe('rate limits and disabled agents', () => {
     assert.ok(error.retryAfter >= 1, `retryAfter ${error.retryAfter}`);
     assert.equal(error.decision.reason, 'rate_limited');
     assert.equal(error.decision.rate_limit.remaining, 0);
+    assert.equal(counted.urls.length, 3, 'a rate limit is not retried');
 
     const logged = await admin.getLog(error.decisionId);
     assert.equal(logged.reason, 'rate_limited');
@@ -235,7 +282,10 @@ describe('the audit log', () => {
     assert.ok(denied.logs.length >= 4);
     assert.ok(denied.logs.every((e) => e.allowed === false));
     const hard = await admin.listLogs({ agent_id: agent.id, reason: 'reasoning_required' });
-    assert.deepEqual(new Set(hard.logs.map((e) => e.decision_id)), new Set([decisions.get('delete-none'), decisions.get('delete-blank')]));
+    assert.ok(hard.logs.every((e) => e.reason === 'reasoning_required'));
+    const ids = hard.logs.map((e) => e.decision_id);
+    assert.ok(ids.includes(decisions.get('delete-none')) && ids.includes(decisions.get('delete-blank')));
+    assert.ok(!ids.includes(decisions.get('delete-real')));
   });
 
   it('logs() walks every page and yields the same entries as one big page', async () => {
@@ -278,6 +328,24 @@ describe('administering agents, tools and rules', () => {
     assert.notEqual(second.agents[0].id, agent.id);
   });
 
+  it('an id is one path segment: it cannot reach another route', async () => {
+    const counted = countingFetch();
+    const client = new OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl, fetch: counted });
+    await assert.rejects(client.getAgent(`${agent.id}/tools`), OakAuthNotFoundError);
+    await assert.rejects(client.getAgent('..'), TypeError);
+    assert.equal(counted.urls.length, 1, 'a dot segment is refused before anything is sent');
+  });
+
+  it('logs() fetches no further page once the loop stops', async () => {
+    const counted = countingFetch();
+    const client = new OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl, fetch: counted });
+    for await (const entry of client.logs({ agent_id: agent.id, limit: 1 })) {
+      assert.equal(entry.agent_id, agent.id);
+      break;
+    }
+    assert.equal(counted.urls.length, 1);
+  });
+
   it('a duplicate agent name is a conflict', async () => {
     await assert.rejects(admin.createAgent({ name: 'sdk-ts-agent' }), OakAuthConflictError);
   });
@@ -301,7 +369,7 @@ describe('administering agents, tools and rules', () => {
     assert.equal((await attempt(client, { tool: 'db', scope: 'drop' })).ran, true);
     assert.equal((await admin.listRules(id)).rules.length, 1);
 
-    await admin.deleteRule(id, rule.id);
+    assert.equal(await admin.deleteRule(id, rule.id), undefined);
     assert.equal((await attempt(client, { tool: 'db', scope: 'drop' })).error.reason, 'scope_not_granted');
     await assert.rejects(admin.getRule(id, rule.id), OakAuthNotFoundError);
 
