@@ -11,6 +11,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startWorker, freePort, ROOT } from '../tests/support/worker.mjs';
+import { startBenchWorker } from './workerd.mjs';
 import { client, makeAgent } from '../tests/support/api.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -65,6 +66,8 @@ function groupTicks(pgid) {
   return ticks;
 }
 
+const pidTicks = (pids) => pids.reduce((sum, pid) => sum + (procStat(pid)?.ticks ?? 0), 0);
+
 // ---------------------------------------------------------------- the load generator
 
 const commands = new Map(); // variant name → the exact command, for the report
@@ -81,9 +84,9 @@ function wrk(variant, c) {
     .map(([k, v]) => `${k}=${k === 'BENCH_AUTH' ? '$KEY' : k === 'BENCH_KEYS_FILE' ? 'keys.txt' : `'${v}'`}`)
     .join(' ');
   commands.set(variant.name, `${shown} wrk -t <1|2> -c <1|16> -d ${SECONDS}s --timeout 10s -s bench/wrk/load.lua '${url.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT')}'`);
-  const before = groupTicks(variant.server.pgid);
+  const before = variant.server.cpuTicks();
   const r = spawnSync('wrk', args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: (SECONDS + 30) * 1000 });
-  const after = groupTicks(variant.server.pgid);
+  const after = variant.server.cpuTicks();
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('BENCH_JSON '));
   if (!line) throw new Error(`wrk failed for ${variant.name}: ${r.stderr} ${r.stdout}`);
   const j = JSON.parse(line.slice('BENCH_JSON '.length));
@@ -149,9 +152,18 @@ function sql(persistDir, text) {
   return execFileSync('sqlite3', ['-cmd', '.timeout 30000', sqliteFile(persistDir)], { input: text, encoding: 'utf8', maxBuffer: 64 << 20 });
 }
 
-async function worker() {
-  const w = await startWorker();
-  w.pgid = procStat(listenerPid(w.port)).pgid;
+/** The worker in workerd through Miniflare (bench/workerd.mjs); `devTooling` runs it under `wrangler dev` instead. */
+async function worker({ devTooling = false } = {}) {
+  let w;
+  if (devTooling) {
+    w = await startWorker();
+    const pgid = procStat(listenerPid(w.port)).pgid;
+    w.cpuTicks = () => groupTicks(pgid);
+  } else {
+    w = await startBenchWorker();
+    const pids = w.serverPids();
+    w.cpuTicks = () => pidTicks(pids);
+  }
   w.admin = client(w.baseUrl, w.adminKey);
   return w;
 }
@@ -171,7 +183,7 @@ async function cerbos() {
   for (let i = 0; i < 150; i++) {
     try {
       const r = await fetch(`${baseUrl}/_cerbos/health`);
-      if (r.ok) return { baseUrl, pgid: child.pid, stop: () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } }, command: `cerbos ${args.join(' ').replace(/\/\S+\/bench\//g, 'bench/').replace(/:\d{4,5}/g, ':PORT')}` };
+      if (r.ok) return { baseUrl, cpuTicks: () => groupTicks(child.pid), stop: () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } }, command: `cerbos ${args.join(' ').replace(/\/\S+\/bench\//g, 'bench/').replace(/:\d{4,5}/g, ':PORT')}` };
     } catch { /* not up yet */ }
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 200));
@@ -210,10 +222,12 @@ async function expectDecision(w, key, body, status, reason) {
 const validateBody = (tool, scope, reasoning) => JSON.stringify({ tool, scope, ...(reasoning ? { reasoning } : {}) });
 
 async function validatePhase() {
-  log('starting the worker and Cerbos');
+  log('starting the worker, the worker under wrangler dev, and Cerbos');
   const w = await worker();
+  const wd = await worker({ devTooling: true });
   const pdp = await cerbos();
   try {
+    const wdAgent = await makeAgent(wd.admin, { name: 'bench-main', rateLimit: BIG_RATE, rules: { read: 'none', delete: 'hard' } });
     const admin = w.admin;
     const main = await makeAgent(admin, { name: 'bench-main', rateLimit: BIG_RATE, rules: { read: 'none', delete: 'hard' } });
     const limited = await makeAgent(admin, { name: 'bench-limited', rateLimit: { capacity: 1, refill_per_second: 0.001 }, rules: { read: 'none' } });
@@ -249,6 +263,7 @@ async function validatePhase() {
     const big5 = validateBody('tool_78', 'scope_8', REASONING);
     const fleet5 = validateBody('tool_0', 'scope_5', REASONING);
     await expectDecision(w, main.key, allowed, 200, 'allowed');
+    await expectDecision(wd, wdAgent.key, allowed, 200, 'allowed');
     await expectDecision(w, main.key, denied, 200, 'scope_not_granted');
     await expectDecision(w, main.key, hard, 200, 'reasoning_required');
     await expectDecision(w, limited.key, allowed, 200, 'allowed');
@@ -279,6 +294,8 @@ async function validatePhase() {
       { name: 'rules10', server: w, ...post, body: small5, key: small.key },
       { name: 'rules10k', server: w, ...post, body: big5, key: big.key },
       { name: 'fleet', server: w, ...post, body: fleet5, keysFile: fleetFile },
+      { name: 'floor_dev', server: wd, path: '/health' },
+      { name: 'allowed_dev', server: wd, ...post, body: allowed, key: wdAgent.key },
     ];
     log(`measuring ${variants.length} variants × ${CONCURRENCY.length} concurrencies × ${ROUNDS} rounds of ${SECONDS} s`);
     const results = measure(variants);
@@ -287,6 +304,7 @@ async function validatePhase() {
   } finally {
     pdp.stop();
     await w.stop();
+    await wd.stop();
   }
 }
 
@@ -364,10 +382,11 @@ async function logPhase() {
 
 function criterion() {
   const out = {};
-  for (const engine of ['oakauth', 'cedar']) {
+  // OakAuth's iterations answer all 65 questions of bench/src/lib.rs `queries`; Cedar's one.
+  for (const [engine, dir, per] of [['oakauth', 'oakauth-65', 65], ['cedar', 'cedar', 1]]) {
     for (const n of [10, 1000, 100000]) {
-      const f = join(CRITERION_DIR, 'decision', engine, String(n), 'new', 'estimates.json');
-      if (existsSync(f)) out[`${engine}@${n}`] = JSON.parse(readFileSync(f, 'utf8')).median.point_estimate;
+      const f = join(CRITERION_DIR, 'decision', dir, String(n), 'new', 'estimates.json');
+      if (existsSync(f)) out[`${engine}@${n}`] = JSON.parse(readFileSync(f, 'utf8')).median.point_estimate / per;
     }
   }
   return out;
@@ -509,11 +528,19 @@ ${causes.length ? `### Gaps and their causes\n\n${causes.join('\n')}\n` : ''}
 
 ${table(rows, g)}
 
-"server CPU ms/req" is the CPU time (user + system) of the server's whole process group
-(\`wrangler dev\`: workerd and its Node.js supervisor; Cerbos: its one process) during the run,
-divided by the requests served; the clock tick is ${1000 / CLK_TCK} ms, so small values are coarse.
+"server CPU ms/req" is the CPU time (user + system) of the server's processes during the run
+(the worker: workerd; under \`wrangler dev\`: workerd and wrangler's Node.js process; Cerbos: its
+process), divided by the requests served; the clock tick is ${1000 / CLK_TCK} ms, so small values are coarse.
 The load generator's own CPU is not counted, but it runs on the same two cores.
 ${fmt(Number(validate.auditRows))} audit rows were written by the validate cases of this run, one per decision.
+
+The worker runs in workerd through Miniflare, without \`wrangler dev\`'s inspector (see
+\`bench/workerd.mjs\`): wrangler dev enables the DevTools Network domain, so each subrequest (every D1
+query and Durable Object call) also ships four events with its response body to wrangler's Node.js
+process, which logs them. Production has no such cost. The same build under \`wrangler dev\`, in the
+same rounds:
+
+${table([['floor_dev', 'GET /health under wrangler dev'], ['allowed_dev', 'validate allowed under wrangler dev']], g)}
 
 Cerbos runs with audit logging disabled and answers from memory; OakAuth writes a durable audit
 row and a token-bucket update for every decision before answering. The peer comparison is

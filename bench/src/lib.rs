@@ -2,15 +2,16 @@
 //!
 //! Rule `i` grants scope `scope_{i % 64}` of tool `tool_{i / 64}` (64 is the documented bound on
 //! scopes per tool); every eighth rule has the `hard` reasoning policy, the rest `none`.
-//! OakAuth's side is what the worker does with an agent's rules once they are in memory: an index
-//! from tool name to its scopes' policies, then `oakauth_core::decision::decide`. Cedar's side is
+//! OakAuth's side is what the worker does with an agent's rules once they are in memory: one hash
+//! table from `tool\nscope` to the rule's policy (plus the set of tool names, consulted only when no
+//! rule matches), then `oakauth_core::decision::decide`. Cedar's side is
 //! one `permit` policy per rule, hard rules with a `when { context.reasoning_provided }` condition,
 //! evaluated by `cedar_policy::Authorizer`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
-use cedar_policy::{Authorizer, Context, Decision, Entities, EntityUid, PolicySet, Request};
+use cedar_policy::{Authorizer, Context, Decision, Entities, EntityId, EntityTypeName, EntityUid, PolicySet, Request};
 use oakauth_core::decision::{self, BucketOutcome, ToolLookup};
 use oakauth_core::reasoning;
 use oakauth_core::wire::ReasoningPolicy;
@@ -53,27 +54,49 @@ pub fn queries(rules: usize, count: usize) -> Vec<Query> {
     out
 }
 
-/// OakAuth's in-memory rule index for one agent: tool → scope → reasoning policy.
+/// Longest tool or scope name (`oakauth_core::limits`): a `tool\nscope` key fits on the stack.
+const MAX_NAME: usize = 128;
+
+/// OakAuth's in-memory rule index for one agent. One probe of one table answers the common case
+/// (a granted scope); a nested tool → scopes map would cost a second, dependent, cache miss.
 pub struct OakRules {
-    tools: HashMap<String, HashMap<String, ReasoningPolicy>>,
+    rules: HashMap<String, ReasoningPolicy>,
+    tools: HashSet<String>,
 }
 
 impl OakRules {
     pub fn new(rules: usize) -> Self {
-        let mut tools: HashMap<String, HashMap<String, ReasoningPolicy>> = HashMap::new();
+        let mut index = HashMap::with_capacity(rules);
+        let mut tools = HashSet::new();
         for i in 0..rules {
             let (tool, scope) = rule_name(i);
-            tools.entry(tool).or_default().insert(scope, rule_policy(i));
+            index.insert(format!("{tool}\n{scope}"), rule_policy(i));
+            tools.insert(tool);
         }
-        Self { tools }
+        Self { rules: index, tools }
+    }
+
+    /// What storage would say about this tool and scope.
+    pub fn lookup(&self, tool: &str, scope: &str) -> ToolLookup {
+        let mut buf = [0u8; 2 * MAX_NAME + 1];
+        let (t, s) = (tool.as_bytes(), scope.as_bytes());
+        if t.len() > MAX_NAME || s.len() > MAX_NAME {
+            return ToolLookup::Unknown; // longer names are refused before any lookup
+        }
+        buf[..t.len()].copy_from_slice(t);
+        buf[t.len()] = b'\n';
+        buf[t.len() + 1..t.len() + 1 + s.len()].copy_from_slice(s);
+        let key = std::str::from_utf8(&buf[..t.len() + 1 + s.len()]).unwrap_or("");
+        match self.rules.get(key) {
+            Some(policy) => ToolLookup::Known { rule: Some(*policy) },
+            None if self.tools.contains(tool) => ToolLookup::Known { rule: None },
+            None => ToolLookup::Unknown,
+        }
     }
 
     /// The decision for an enabled agent whose bucket had a token: true when allowed.
     pub fn check(&self, q: &Query) -> bool {
-        let lookup = match self.tools.get(q.tool.as_str()) {
-            None => ToolLookup::Unknown,
-            Some(scopes) => ToolLookup::Known { rule: scopes.get(q.scope.as_str()).copied() },
-        };
+        let lookup = self.lookup(&q.tool, &q.scope);
         decision::decide(true, BucketOutcome::Allowed, lookup, q.reasoning.as_deref()).allowed()
     }
 }
@@ -84,6 +107,8 @@ pub struct CedarRules {
     entities: Entities,
     authorizer: Authorizer,
     principal: EntityUid,
+    action_type: EntityTypeName,
+    tool_type: EntityTypeName,
 }
 
 impl CedarRules {
@@ -105,13 +130,16 @@ impl CedarRules {
             entities: Entities::empty(),
             authorizer: Authorizer::new(),
             principal: EntityUid::from_str("Agent::\"bench\"").expect("uid"),
+            action_type: EntityTypeName::from_str("Action").expect("type"),
+            tool_type: EntityTypeName::from_str("Tool").expect("type"),
         }
     }
 
-    /// Builds the request (as a caller would per question) and asks the authorizer.
+    /// Builds the request (as a caller would per question, without going through Cedar's parser)
+    /// and asks the authorizer.
     pub fn check(&self, q: &Query) -> bool {
-        let action = EntityUid::from_str(&format!("Action::{:?}", q.scope)).expect("action uid");
-        let resource = EntityUid::from_str(&format!("Tool::{:?}", q.tool)).expect("resource uid");
+        let action = EntityUid::from_type_name_and_id(self.action_type.clone(), EntityId::new(&q.scope));
+        let resource = EntityUid::from_type_name_and_id(self.tool_type.clone(), EntityId::new(&q.tool));
         let provided = reasoning::provided(q.reasoning.as_deref());
         let context = Context::from_pairs([(
             "reasoning_provided".to_string(),
