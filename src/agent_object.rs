@@ -165,11 +165,14 @@ async fn load_config(env: &Env, agent_id: &str, now_ms: i64) -> ApiResult<AgentC
     Ok(AgentConfig { agent, keys, tools, loaded_ms: now_ms })
 }
 
+/// A queued audit row, its pending-storage key, and who waits for its D1 write.
+type Queued = (AuditRecord, String, oneshot::Sender<Result<(), String>>);
+
 /// Queues audit rows and writes them to D1 in batches, one batch in flight at a time.
 struct AuditWriter {
     env: Env,
     storage: Storage,
-    queue: RefCell<Vec<(AuditRecord, String, oneshot::Sender<Result<(), String>>)>>,
+    queue: RefCell<Vec<Queued>>,
     /// Rows whose D1 write failed (their callers got an error). They stay pending in storage and
     /// go first in the next batch, so a passing D1 outage leaves no hole in the chain.
     failed: RefCell<Vec<(AuditRecord, String)>>,
@@ -280,14 +283,7 @@ impl DurableObject for AgentBucket {
             failed: RefCell::new(Vec::new()),
             flushing: Cell::new(false),
         });
-        Self {
-            state,
-            env,
-            durable: RefCell::new(None),
-            config: RefCell::new(None),
-            generation: Cell::new(0),
-            writer,
-        }
+        Self { state, env, durable: RefCell::new(None), config: RefCell::new(None), generation: Cell::new(0), writer }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -410,9 +406,10 @@ impl AgentBucket {
         let Some(agent) = cfg.agent.as_ref() else {
             return Ok(DecideAnswer { response: None, retry_after: 0 });
         };
-        let key_valid = cfg.keys.iter().any(|(hash, expires)| {
-            keys::hashes_equal(hash, &call.key_hash) && expires.is_none_or(|at| at > now_ms)
-        });
+        let key_valid = cfg
+            .keys
+            .iter()
+            .any(|(hash, expires)| keys::hashes_equal(hash, &call.key_hash) && expires.is_none_or(|at| at > now_ms));
         if !key_valid {
             return Ok(DecideAnswer { response: None, retry_after: 0 });
         }

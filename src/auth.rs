@@ -64,11 +64,9 @@ pub async fn admin(req: &Request, env: &Env) -> ApiResult<AdminContext> {
     )
     .await?;
     match row {
-        Some(r) if keys::hashes_equal(&r.key_hash, &hash) => Ok(AdminContext {
-            org_id: r.org_id,
-            org_name: r.org_name,
-            key_prefix: r.key_prefix,
-        }),
+        Some(r) if keys::hashes_equal(&r.key_hash, &hash) => {
+            Ok(AdminContext { org_id: r.org_id, org_name: r.org_name, key_prefix: r.key_prefix })
+        }
         _ => Err(rejected(req, env, &key).await),
     }
 }

@@ -93,7 +93,9 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub fn json_response<T: Serialize>(status: u16, body: &T) -> Response {
     let (status, text) = match serde_json::to_string(body) {
         Ok(text) => (status, text),
-        Err(_) => (500, r#"{"error":{"code":"internal_error","message":"internal error; nothing was allowed"}}"#.to_string()),
+        Err(_) => {
+            (500, r#"{"error":{"code":"internal_error","message":"internal error; nothing was allowed"}}"#.to_string())
+        }
     };
     let mut resp = Response::ok(text).expect("a string body is always valid").with_status(status);
     let _ = resp.headers_mut().set("Content-Type", "application/json; charset=utf-8");
@@ -150,8 +152,8 @@ fn require_json_content_type(req: &Request) -> ApiResult<()> {
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let text = std::str::from_utf8(bytes).map_err(|_| ApiError::invalid_json("request body is not valid UTF-8"))?;
     // Parse to a value first so syntax errors and shape errors get different codes.
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| ApiError::invalid_json(format!("request body is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::invalid_json(format!("request body is not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(ApiError::invalid_request("request body must be a JSON object"));
     }

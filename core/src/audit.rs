@@ -119,9 +119,13 @@ impl Verifier {
     /// Checks the next row (rows must come in ascending `chain_seq`).
     pub fn push(&mut self, row: &StoredRow) -> Result<(), BrokenLink> {
         let r = &row.record;
-        let broken = |problem: String| BrokenLink { chain_seq: r.chain_seq, decision_id: Some(r.decision_id.clone()), problem };
+        let broken =
+            |problem: String| BrokenLink { chain_seq: r.chain_seq, decision_id: Some(r.decision_id.clone()), problem };
         if r.chain_seq < self.expected_seq {
-            return Err(broken(format!("sequence number {} repeats or goes back (expected {})", r.chain_seq, self.expected_seq)));
+            return Err(broken(format!(
+                "sequence number {} repeats or goes back (expected {})",
+                r.chain_seq, self.expected_seq
+            )));
         }
         if r.chain_seq > self.expected_seq {
             return Err(BrokenLink {
@@ -161,7 +165,11 @@ impl Verifier {
             });
         }
         if self.expected_prev != head.hash {
-            return Err(BrokenLink { chain_seq: last, decision_id: None, problem: "the last row's hash does not match the chain head".into() });
+            return Err(BrokenLink {
+                chain_seq: last,
+                decision_id: None,
+                problem: "the last row's hash does not match the chain head".into(),
+            });
         }
         Ok(())
     }

@@ -60,11 +60,7 @@ impl Bucket {
         let reset = ceil_secs((config.capacity as f64 - self.tokens) / rate);
         Take {
             allowed,
-            state: RateLimitState {
-                limit: config.capacity,
-                remaining: self.tokens.floor().max(0.0) as u32,
-                reset,
-            },
+            state: RateLimitState { limit: config.capacity, remaining: self.tokens.floor().max(0.0) as u32, reset },
             retry_after,
         }
     }

@@ -38,12 +38,7 @@ impl Decision {
 }
 
 /// Decides. Checks run in this order: agent enabled, rate limit, tool, scope, reasoning.
-pub fn decide(
-    agent_enabled: bool,
-    bucket: BucketOutcome,
-    tool: ToolLookup,
-    reasoning_text: Option<&str>,
-) -> Decision {
+pub fn decide(agent_enabled: bool, bucket: BucketOutcome, tool: ToolLookup, reasoning_text: Option<&str>) -> Decision {
     let reasoning_provided = reasoning::provided(reasoning_text);
     let policy = match tool {
         ToolLookup::Known { rule: Some(policy) } => policy,

@@ -11,15 +11,52 @@ use serde_json::{Map, Value};
 pub const REDACTED: &str = "[REDACTED]";
 
 const SECRET_KEY_PARTS: &[&str] = &[
-    "password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "api-key", "authorization",
-    "auth", "credential", "cookie", "session", "private_key", "privatekey", "access_key", "accesskey",
-    "signature", "bearer", "passphrase",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "authorization",
+    "auth",
+    "credential",
+    "cookie",
+    "session",
+    "private_key",
+    "privatekey",
+    "access_key",
+    "accesskey",
+    "signature",
+    "bearer",
+    "passphrase",
 ];
 
 const SECRET_WORD_PREFIXES: &[&str] = &[
-    "oak_", "oakadm_", "sk-", "sk_live_", "sk_test_", "rk_live_", "pk_live_", "ghp_", "gho_", "ghu_",
-    "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-", "AKIA", "ASIA", "AIza", "hf_",
-    "npm_", "eyJ",
+    "oak_",
+    "oakadm_",
+    "sk-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "pk_live_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "hf_",
+    "npm_",
+    "eyJ",
 ];
 
 /// Whether a context key names a secret.
@@ -33,11 +70,7 @@ pub fn context(context: &Map<String, Value>) -> Map<String, Value> {
     context
         .iter()
         .map(|(k, v)| {
-            let v = if is_secret_key(k) && !v.is_null() {
-                Value::String(REDACTED.to_string())
-            } else {
-                value(v)
-            };
+            let v = if is_secret_key(k) && !v.is_null() { Value::String(REDACTED.to_string()) } else { value(v) };
             // Names are stored too: a key pasted as a field name must not survive either.
             (text(k), v)
         })
@@ -188,7 +221,9 @@ mod tests {
     #[test]
     fn oakauth_and_provider_keys_are_redacted_in_free_text() {
         let key = crate::keys::generate(crate::keys::KeyKind::Agent).unwrap().secret;
-        for secret in [key.as_str(), "sk-proj-abcdefghijklmnop1234", "ghp_0123456789abcdefghijABCDEFGHIJ", "AKIAIOSFODNN7EXAMPLE"] {
+        for secret in
+            [key.as_str(), "sk-proj-abcdefghijklmnop1234", "ghp_0123456789abcdefghijABCDEFGHIJ", "AKIAIOSFODNN7EXAMPLE"]
+        {
             let s = text(&format!("use \"{secret}\" to log in"));
             assert!(!s.contains(secret), "{s}");
             assert!(s.contains(REDACTED));
@@ -234,7 +269,10 @@ mod tests {
         // A short `oak_…` word running straight into a key.
         let run_in = format!("deoak_wYtrdWn{admin}");
         assert!(!text(&run_in).contains(admin.as_str()), "{run_in}");
-        assert_eq!(text("oak_ and oakadm_ are prefixes; oak_short too"), "oak_ and oakadm_ are prefixes; oak_short too");
+        assert_eq!(
+            text("oak_ and oakadm_ are prefixes; oak_short too"),
+            "oak_ and oakadm_ are prefixes; oak_short too"
+        );
     }
 
     #[test]

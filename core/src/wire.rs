@@ -501,8 +501,7 @@ mod tests {
 
     #[test]
     fn validate_request_rejects_unknown_fields() {
-        let err = serde_json::from_str::<ValidateRequest>(r#"{"tool":"a","scope":"b","allowed":true}"#)
-            .unwrap_err();
+        let err = serde_json::from_str::<ValidateRequest>(r#"{"tool":"a","scope":"b","allowed":true}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field"));
     }
 

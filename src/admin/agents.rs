@@ -1,10 +1,10 @@
 //! `/v1/admin/agents…`: create (key shown once), list, get, update, delete, rotate key.
 
+use oakauth_core::ids;
 use oakauth_core::keys::{self, KeyKind};
 use oakauth_core::limits;
 use oakauth_core::time::format_ms;
 use oakauth_core::wire::{Agent, AgentList, AgentWithKey, CreateAgent, RateLimitConfig, RotateKey, UpdateAgent};
-use oakauth_core::ids;
 use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Request, Response};
@@ -160,9 +160,7 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         ],
     )?;
     let event = admin.event(action, Some(agent_id), agent_id, serde_json::to_value(&body).unwrap_or_default())?;
-    db::batch(&admin.db, vec![update, event])
-    .await
-    .map_err(|e| name_conflict(e, &name))?;
+    db::batch(&admin.db, vec![update, event]).await.map_err(|e| name_conflict(e, &name))?;
     admin.changed(agent_id).await?;
     get(admin, agent_id).await
 }

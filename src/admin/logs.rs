@@ -69,7 +69,9 @@ pub(super) fn time_param(url: &worker::Url, name: &str) -> ApiResult<Option<i64>
 pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
     let url = req.url()?;
     for (k, _) in url.query_pairs() {
-        if !["agent_id", "tool", "scope", "allowed", "reason", "since", "until", "limit", "cursor"].contains(&k.as_ref()) {
+        if !["agent_id", "tool", "scope", "allowed", "reason", "since", "until", "limit", "cursor"]
+            .contains(&k.as_ref())
+        {
             return Err(ApiError::invalid_request(format!("unknown query parameter {k:?}")));
         }
     }
@@ -89,7 +91,8 @@ pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
         }
     }
     if let Some(reason) = query_param(&url, "reason")? {
-        let code = ReasonCode::parse(&reason).ok_or_else(|| ApiError::invalid_request("reason is not a known reason code"))?;
+        let code =
+            ReasonCode::parse(&reason).ok_or_else(|| ApiError::invalid_request("reason is not a known reason code"))?;
         texts.push(("reason".into(), code.as_str().into()));
     }
     let mut ints: Vec<(&str, &str, i64)> = Vec::new(); // (column, operator, value)

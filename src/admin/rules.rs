@@ -108,9 +108,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         &id,
         json!({"tool": body.tool, "scope": body.scope, "require_reasoning": policy}),
     )?;
-    db::batch(&admin.db, vec![insert, event])
-    .await
-    .map_err(|e| {
+    db::batch(&admin.db, vec![insert, event]).await.map_err(|e| {
         if e.code == "conflict" {
             ApiError::conflict(format!("a rule for {}:{} already exists", body.tool, body.scope))
         } else {
@@ -133,7 +131,12 @@ pub async fn update(admin: &Admin, agent_id: &str, rule_id: &str, mut req: Reque
     let update = db::stmt(
         &admin.db,
         "UPDATE rules SET require_reasoning = ?1, updated_at = ?2 WHERE id = ?3 AND org_id = ?4",
-        &[Arg::from(body.require_reasoning.as_str()), Arg::Int(now_ms()), Arg::from(rule_id), Arg::from(&admin.ctx.org_id)],
+        &[
+            Arg::from(body.require_reasoning.as_str()),
+            Arg::Int(now_ms()),
+            Arg::from(rule_id),
+            Arg::from(&admin.ctx.org_id),
+        ],
     )?;
     let event = admin.event(
         "rule.update",

@@ -90,12 +90,10 @@ pub async fn get(admin: &Admin, req: &Request) -> ApiResult<Response> {
             )?,
             db::stmt(
                 db,
-                &format!(
-                    "SELECT l.agent_id, a.name, COUNT(*) AS total, SUM(l.allowed) AS allowed
+                "SELECT l.agent_id, a.name, COUNT(*) AS total, SUM(l.allowed) AS allowed
                        FROM audit_log l LEFT JOIN agents a ON a.id = l.agent_id
                       WHERE l.org_id = ?1 AND l.created_at >= ?2 AND l.created_at < ?3
-                      GROUP BY l.agent_id ORDER BY total DESC, l.agent_id LIMIT 50"
-                ),
+                      GROUP BY l.agent_id ORDER BY total DESC, l.agent_id LIMIT 50",
                 &base,
             )?,
             db::stmt(

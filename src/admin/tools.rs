@@ -116,9 +116,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         ],
     )?;
     let event = admin.event("tool.create", Some(agent_id), &id, serde_json::to_value(&body).unwrap_or_default())?;
-    db::batch(&admin.db, vec![insert, event])
-    .await
-    .map_err(|e| name_conflict(e, &body.name))?;
+    db::batch(&admin.db, vec![insert, event]).await.map_err(|e| name_conflict(e, &body.name))?;
     admin.changed(agent_id).await?;
     let tool = find(admin, agent_id, &id).await?;
     Ok(json_response(201, &tool.into_wire()))

@@ -54,10 +54,8 @@ fn run() -> Result<(), String> {
     let key = keys::generate(KeyKind::Admin).map_err(|e| e.to_string())?;
     let hash = keys::hash(secret.as_bytes(), &key.secret);
     let key_id = ids::new_id("adk").map_err(|e| e.to_string())?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_millis();
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?.as_millis();
     let sql = format!(
         "INSERT OR IGNORE INTO organizations (id, name, created_at) VALUES ({}, {}, {now}); \
          INSERT INTO admin_keys (id, org_id, key_hash, key_prefix, name, created_at) VALUES ({}, {}, {}, {}, {}, {now});",
