@@ -62,6 +62,7 @@ export async function startBenchWorker() {
     port,
     modules: true,
     scriptPath: join(BUNDLE, 'entry.js'),
+    modulesRoot: BUNDLE,
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: cfg.compatibilityDate,
     d1Databases: { DB: cfg.databaseId },

@@ -39,12 +39,13 @@ pub struct Query {
     pub reasoning: Option<String>,
 }
 
-/// `count` questions spread evenly over `rules` rules (a working set of granted rules, half of
-/// them with reasoning), plus one scope no rule grants.
+/// `count` questions spread over `rules` rules (a working set of granted rules, half of them with
+/// reasoning), plus one scope no rule grants. Consecutive questions name different rules, also
+/// when there are fewer rules than questions, so a small rule set gets no easier sequence.
 pub fn queries(rules: usize, count: usize) -> Vec<Query> {
     let mut out: Vec<Query> = (0..count)
         .map(|k| {
-            let i = (k * rules / count).min(rules - 1);
+            let i = (k * 7919) % rules; // 7919 is prime: the stride visits rules in a scattered order
             let (tool, scope) = rule_name(i);
             let reasoning = (k % 2 == 0).then(|| "the user asked to clean up the build cache".to_string());
             Query { tool, scope, reasoning }
