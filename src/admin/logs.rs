@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use worker::{Request, Response};
 
-use super::{cursor_param, Admin};
+use super::Admin;
 use crate::db::{self, Arg};
 use crate::http::{json_response, query_param, ApiError, ApiResult};
 
@@ -57,6 +57,19 @@ impl LogRow {
 
 const COLUMNS: &str = "seq, decision_id, request_id, agent_id, tool, scope, allowed, reason, reasoning,
                        reasoning_required, reasoning_provided, context, latency_ms, created_at";
+
+/// A log cursor: `created_at.seq` of the last row of the previous page.
+fn parse_cursor(c: &str) -> ApiResult<(i64, i64)> {
+    let bad = || ApiError::invalid_request("cursor is not a cursor this API returned");
+    let (a, b) = c.split_once('.').ok_or_else(bad)?;
+    if c.len() > 32 {
+        return Err(bad());
+    }
+    match (a.parse::<i64>(), b.parse::<i64>()) {
+        (Ok(a), Ok(b)) if a >= 0 && b >= 0 => Ok((a, b)),
+        _ => Err(bad()),
+    }
+}
 
 /// Parses an optional RFC 3339 query parameter.
 pub(super) fn time_param(url: &worker::Url, name: &str) -> ApiResult<Option<i64>> {
@@ -110,9 +123,10 @@ pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
     if let Some(until) = time_param(&url, "until")? {
         ints.push(("created_at", "<", until));
     }
-    if let Some(cursor) = cursor_param(&url)? {
-        ints.push(("seq", "<", cursor));
-    }
+    let cursor = match query_param(&url, "cursor")? {
+        None => None,
+        Some(c) => Some(parse_cursor(&c)?),
+    };
     let mut args: Vec<Arg> = vec![Arg::from(&admin.ctx.org_id)];
     for (column, value) in &texts {
         args.push(Arg::from(value));
@@ -122,11 +136,22 @@ pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
         args.push(Arg::Int(*value));
         sql.push_str(&format!(" AND {column} {op} ?{}", args.len()));
     }
+    if let Some((created_at, seq)) = cursor {
+        args.push(Arg::Int(created_at));
+        args.push(Arg::Int(seq));
+        sql.push_str(&format!(" AND (created_at, seq) < (?{}, ?{})", args.len() - 1, args.len()));
+    }
     args.push(Arg::Int(limit as i64 + 1));
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", args.len()));
+    sql.push_str(&format!(" ORDER BY created_at DESC, seq DESC LIMIT ?{}", args.len()));
 
     let rows: Vec<LogRow> = db::all(&admin.db, &sql, &args).await?;
-    let (rows, next) = super::next_cursor(rows, limit, |r| r.seq);
+    let mut rows = rows;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| format!("{}.{}", r.created_at, r.seq))
+    } else {
+        None
+    };
     let logs = rows.into_iter().map(LogRow::into_wire).collect::<ApiResult<Vec<_>>>()?;
     Ok(json_response(200, &LogList { logs, next_cursor: next }))
 }
