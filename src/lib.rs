@@ -30,7 +30,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 
 async fn route(req: Request, env: &Env, request_id: &str, started_ms: i64) -> ApiResult<Response> {
     let path = req.path();
-    let method = req.method();
+    // Methods outside this list (QUERY, PROPFIND, ...) must not be taken for GET: answer 405.
+    let raw = req.inner().method();
+    let method = if ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(&raw.as_str()) {
+        req.method()
+    } else {
+        Method::Report
+    };
     if method == Method::Options {
         return Ok(http::empty_response(204));
     }
@@ -46,7 +52,7 @@ async fn route(req: Request, env: &Env, request_id: &str, started_ms: i64) -> Ap
             Method::Post => validate::handle(req, env, request_id, started_ms).await,
             _ => Err(ApiError::method_not_allowed(&["POST"])),
         },
-        ["v1", "admin", rest @ ..] => admin::handle(req, env, rest, request_id).await,
+        ["v1", "admin", rest @ ..] => admin::handle(req, method, env, rest, request_id).await,
         ["__test", "panic"] if test_routes_enabled(env) => panic!("deliberate panic from the test route"),
         _ => Err(ApiError::not_found("no such route")),
     }

@@ -7,6 +7,22 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// Reads a whole number that JSON may spell as `12` or `12.0` (both are integers to JSON Schema).
+fn whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(serde::de::Error::custom(format!("expected a whole number from 0 to {}, got {n}", u32::MAX)))
+    }
+}
+
+fn opt_whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    struct W(#[serde(deserialize_with = "whole_u32")] u32);
+    Ok(Option::<W>::deserialize(d)?.map(|W(n)| n))
+}
+
 /// How much reasoning a rule demands before it allows a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -211,6 +227,7 @@ pub struct Health {
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// Tokens the bucket holds when full (the burst), 1..=100000.
+    #[serde(deserialize_with = "whole_u32")]
     pub capacity: u32,
     /// Tokens added per second, > 0 and <= 100000.
     pub refill_per_second: f64,
@@ -282,7 +299,7 @@ pub struct AgentWithKey {
 #[serde(deny_unknown_fields)]
 pub struct RotateKey {
     /// Seconds the previous key keeps working, 0..=604800 (default 300).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_whole_u32")]
     pub overlap_seconds: Option<u32>,
 }
 
@@ -497,6 +514,18 @@ mod tests {
     fn only_allowed_and_soft_missing_let_the_action_run() {
         let allows: Vec<_> = ReasonCode::ALL.into_iter().filter(|c| c.is_allow()).collect();
         assert_eq!(allows, vec![ReasonCode::Allowed, ReasonCode::ReasoningMissingSoft]);
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        let rl: RateLimitConfig = serde_json::from_str(r#"{"capacity":10.0,"refill_per_second":1}"#).unwrap();
+        assert_eq!(rl.capacity, 10);
+        assert!(serde_json::from_str::<RateLimitConfig>(r#"{"capacity":10.5,"refill_per_second":1}"#).is_err());
+        assert!(serde_json::from_str::<RateLimitConfig>(r#"{"capacity":-1,"refill_per_second":1}"#).is_err());
+        let r: RotateKey = serde_json::from_str(r#"{"overlap_seconds":3729.0}"#).unwrap();
+        assert_eq!(r.overlap_seconds, Some(3729));
+        assert_eq!(serde_json::from_str::<RotateKey>("{}").unwrap().overlap_seconds, None);
+        assert_eq!(serde_json::from_str::<RotateKey>(r#"{"overlap_seconds":null}"#).unwrap().overlap_seconds, None);
     }
 
     #[test]

@@ -86,8 +86,13 @@ fn next_cursor<T>(mut rows: Vec<T>, limit: u32, seq: impl Fn(&T) -> i64) -> (Vec
 
 /// The admin routes: a path (after `/v1/admin/`) and method to a handler. Unknown paths are 404,
 /// known paths with another method 405.
-pub async fn handle(req: Request, env: &Env, segments: &[&str], request_id: &str) -> ApiResult<Response> {
-    let method = req.method();
+pub async fn handle(
+    req: Request,
+    method: Method,
+    env: &Env,
+    segments: &[&str],
+    request_id: &str,
+) -> ApiResult<Response> {
     let allow: &[&str] = match segments {
         ["me"] | ["logs"] | ["logs", _] | ["stats"] | ["events"] | ["audit", "verify"] => &["GET"],
         ["agents"] | ["agents", _, "tools"] | ["agents", _, "rules"] => &["GET", "POST"],

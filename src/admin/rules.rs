@@ -79,7 +79,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     agents::find(admin, agent_id).await?;
     let tool = tools::find_by_name(admin, agent_id, &body.tool)
         .await?
-        .ok_or_else(|| ApiError::invalid_request(format!("tool {:?} is not registered for this agent", body.tool)))?;
+        .ok_or_else(|| ApiError::not_found(format!("tool {:?} is not registered for this agent", body.tool)))?;
     if !tool.scopes().contains(&body.scope) {
         return Err(ApiError::invalid_request(format!(
             "scope {:?} is not one of tool {:?}'s scopes",

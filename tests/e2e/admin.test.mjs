@@ -123,7 +123,7 @@ test('tools and rules: CRUD, defaults from risk level, and referential checks', 
   assert.equal(rule.body.tool_id, t.body.id);
   assert.equal((await admin('POST', `/v1/admin/agents/${id}/rules`, { tool: 'db', scope: 'drop' })).status, 409);
   const noTool = await admin('POST', `/v1/admin/agents/${id}/rules`, { tool: 'nope', scope: 'drop' });
-  assert.equal(noTool.status, 400);
+  assert.equal(noTool.status, 404);
   assert.match(noTool.body.error.message, /not registered/);
   const noScope = await admin('POST', `/v1/admin/agents/${id}/rules`, { tool: 'db', scope: 'truncate' });
   assert.equal(noScope.status, 400);
