@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (core, Rust SDK and CLI), the worker's end-to-end tests in
-# local workerd, the TypeScript SDK and MCP wrapper, and the dashboard in headless Chromium.
+# local workerd, a bounded schemathesis run against docs/openapi.yaml, the TypeScript SDK and MCP wrapper, and the dashboard in headless Chromium.
 # Each suite starts its own local worker with fresh state. Installs what is missing first.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -25,6 +25,7 @@ suite() { # name command...
 
 suite "rust workspace" cargo test --workspace --exclude oakauth-worker --all-features
 suite "worker end-to-end" node --test --test-concurrency=1 tests/e2e/
+suite "api fuzzing (schemathesis, bounded)" bash tests/schemathesis/run.sh 15
 [[ -f sdk-ts/package.json ]] && suite "typescript sdk" npm test --prefix sdk-ts
 [[ -f dashboard/package.json ]] && suite "dashboard" npm test --prefix dashboard
 
