@@ -5,8 +5,8 @@ use crate::client::{Builder, FromBuilder};
 use crate::error::Error;
 use crate::http::{seg, Http, Retry};
 use crate::wire::{
-    Agent, AgentList, AgentWithKey, CreateAgent, CreateRule, CreateTool, LogEntry, LogList, Me, ReasonCode,
-    RotateKey, Rule, RuleList, Stats, Tool, ToolList, UpdateAgent, UpdateRule, UpdateTool,
+    AdminEvent, AdminEventList, Agent, AgentList, AgentWithKey, AuditVerification, CreateAgent, CreateRule, CreateTool,
+    LogEntry, LogList, Me, ReasonCode, RotateKey, Rule, RuleList, Stats, Tool, ToolList, UpdateAgent, UpdateRule, UpdateTool,
 };
 
 /// The admin client: every endpoint under `/v1/admin`, with an admin key (`oakadm_…`).
@@ -125,6 +125,37 @@ impl LogQuery {
         }
         if let Some(limit) = self.limit {
             q.push(("limit", limit.to_string()));
+        }
+        q
+    }
+}
+
+/// Filters for the admin events. Unset fields do not filter.
+///
+/// ```
+/// let query = oakauth::EventQuery { agent_id: Some("agt_0123".into()), limit: Some(20), ..Default::default() };
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only events about this agent (its own changes and those of its keys, tools and rules).
+    pub agent_id: Option<String>,
+    /// Page size, 1..=200.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl EventQuery {
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        if let Some(agent_id) = &self.agent_id {
+            q.push(("agent_id", agent_id.clone()));
+        }
+        if let Some(limit) = self.limit {
+            q.push(("limit", limit.to_string()));
+        }
+        if let Some(cursor) = &self.cursor {
+            q.push(("cursor", cursor.clone()));
         }
         q
     }
@@ -341,6 +372,85 @@ impl Admin {
     /// One decision's full record.
     pub async fn get_log(&self, decision_id: &str) -> Result<LogEntry, Error> {
         self.get(&format!("/v1/admin/logs/{}", seg(decision_id)), &[]).await
+    }
+
+    // Admin events and audit verification
+
+    /// One page of admin events (who created, changed, enabled, disabled, rotated or deleted
+    /// which agent, tool or rule), newest first. Pass `next_cursor` back as `cursor` for the
+    /// next (older) page, or use [`events`](Self::events).
+    ///
+    /// ```no_run
+    /// # async fn run(admin: oakauth::Admin) -> Result<(), oakauth::Error> {
+    /// let page = admin.list_events(&oakauth::EventQuery { limit: Some(20), ..Default::default() }).await?;
+    /// for event in &page.events {
+    ///     println!("{} {} {} {}", event.created_at, event.actor, event.action, event.target_id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_events(&self, query: &EventQuery) -> Result<AdminEventList, Error> {
+        self.get("/v1/admin/events", &query.query()).await
+    }
+
+    /// Every admin event matching `query`, newest first, fetched page by page (of `query.limit`,
+    /// default 200) as the stream is read.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    ///
+    /// # async fn run(admin: oakauth::Admin, agent_id: String) -> Result<(), oakauth::Error> {
+    /// let history: Vec<_> = admin
+    ///     .events(oakauth::EventQuery { agent_id: Some(agent_id), ..Default::default() })
+    ///     .try_collect()
+    ///     .await?;
+    /// for event in history {
+    ///     println!("{} {} did {} to {}: {}", event.created_at, event.actor, event.action, event.target_id, event.detail);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn events(&self, query: EventQuery) -> impl Stream<Item = Result<AdminEvent, Error>> + Send + 'static {
+        let admin = self.clone();
+        let first_cursor = query.cursor.clone();
+        paginate(first_cursor, move |cursor| {
+            let admin = admin.clone();
+            let mut query = query.clone();
+            query.limit = query.limit.or(Some(200));
+            query.cursor = cursor;
+            async move {
+                let list = admin.list_events(&query).await?;
+                Ok((list.events, list.next_cursor))
+            }
+        })
+    }
+
+    /// Verifies the audit log's tamper-evident hash chains: one agent's (`Some(agent_id)`), or
+    /// those of every agent of the organization, deleted agents with log rows included (up to
+    /// 200). Each agent's result says how many rows were checked and, when its chain is broken,
+    /// the first broken link ([`BrokenLink`](crate::BrokenLink)): the sequence number, the
+    /// decision id of the row there (when there is a row) and what is wrong. `ok` is false when
+    /// any chain is broken. An unknown agent is [`Error::NotFound`].
+    ///
+    /// ```no_run
+    /// # async fn run(admin: oakauth::Admin) -> Result<(), oakauth::Error> {
+    /// let report = admin.verify_audit(None).await?;
+    /// for agent in &report.agents {
+    ///     match &agent.broken {
+    ///         None => println!("{}: intact, {} rows", agent.agent_id, agent.rows_checked),
+    ///         Some(link) => println!(
+    ///             "{}: broken at row {} ({}): {}",
+    ///             agent.agent_id,
+    ///             link.chain_seq,
+    ///             link.decision_id.as_deref().unwrap_or("no row"),
+    ///             link.problem
+    ///         ),
+    ///     }
+    /// }
+    /// assert_eq!(report.ok, report.agents.iter().all(|a| a.ok));
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify_audit(&self, agent_id: Option<&str>) -> Result<AuditVerification, Error> {
+        let q: Vec<(&str, String)> = agent_id.map(|a| ("agent_id", a.to_owned())).into_iter().collect();
+        self.get("/v1/admin/audit/verify", &q).await
     }
 
     /// Counts over `[since, until)` (RFC 3339; defaults: today's midnight UTC, and now).

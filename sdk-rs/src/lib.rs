@@ -2,7 +2,8 @@
 //!
 //! - [`OakAuth`]: for agent code. [`OakAuth::guard`] asks OakAuth whether the agent may use a tool
 //!   with a scope, and runs the action only on a well-formed allow.
-//! - [`Admin`]: every admin endpoint (agents, keys, tools, rules, the audit log, stats).
+//! - [`Admin`]: every admin endpoint (agents, keys, tools, rules, the audit log and its
+//!   verification, admin events, stats).
 //! - `mcp` (feature `rmcp`): a guard for MCP servers built with the `rmcp` crate.
 //! - The `oakauth` command-line tool (feature `cli`, on by default).
 //!
@@ -41,12 +42,14 @@ mod http;
 #[cfg(feature = "rmcp")]
 pub mod mcp;
 
-pub use admin::{Admin, LogQuery, Page};
+pub use admin::{Admin, EventQuery, LogQuery, Page};
 pub use client::{Builder, Decision, FromBuilder, OakAuth};
 pub use error::{ApiError, Error};
 /// The request and answer types of the OakAuth API, shared with the worker.
 pub use oakauth_core::wire;
 pub use oakauth_core::wire::{ReasonCode, ValidateRequest, ValidateResponse};
+/// The first broken link of an agent's audit chain, in [`wire::ChainVerification`].
+pub use oakauth_core::audit::BrokenLink;
 /// The HTTP client this crate uses, for [`Builder::http_client`].
 pub use reqwest;
 

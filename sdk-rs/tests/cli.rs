@@ -227,3 +227,104 @@ fn logs_follow_prints_new_decisions_as_they_happen() {
     child.wait().unwrap();
     assert_eq!(seen, expected, "each new decision once, oldest first");
 }
+
+#[test]
+fn events_show_who_changed_what_newest_first() {
+    let (name, id, _) = create_agent();
+    ok(oakauth().args(["tools", "create", &name, "search", "--scopes", "query", "--risk", "read"]));
+    let rule = json(oakauth().args(["rules", "create", &name, "search", "query"]));
+    let rule_id = rule["id"].as_str().unwrap().to_owned();
+    ok(oakauth().args(["agents", "disable", &name]));
+    ok(oakauth().args(["agents", "enable", &name]));
+    ok(oakauth().args(["agents", "rotate-key", &name, "--overlap", "0"]));
+
+    let events = json(oakauth().args(["events", "--agent", &name]));
+    let actions: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["agent.rotate_key", "agent.enable", "agent.disable", "rule.create", "tool.create", "agent.create"]);
+    assert!(events.as_array().unwrap().iter().all(|e| e["agent_id"] == id.as_str()));
+    assert_eq!(events[3]["target_id"], rule_id.as_str());
+
+    let limited = json(oakauth().args(["events", "--agent", &id, "--limit", "2"]));
+    assert_eq!(limited.as_array().unwrap().len(), 2);
+    assert_eq!(limited[0]["action"], "agent.rotate_key");
+
+    // The table: a header, then one row per event with the agent's name and the detail.
+    let table = ok(oakauth().args(["events", "--agent", &name]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("TIME") && ["ACTOR", "ACTION", "AGENT", "TARGET", "DETAIL"].iter().all(|h| lines[0].contains(h)), "{table}");
+    assert_eq!(lines.len(), 7, "{table}");
+    assert!(lines[1].contains("agent.rotate_key") && lines[1].contains(&name) && lines[1].contains("overlap_seconds=0"), "{table}");
+    assert!(lines[6].contains("agent.create") && lines[6].contains(&format!("name={name}")), "{table}");
+    let prefix = &worker().admin_key[..12];
+    assert!(lines[1..].iter().all(|l| l.contains(prefix)), "the actor is the admin key's prefix ({prefix}): {table}");
+
+    ok(oakauth().args(["agents", "delete", &name, "--yes"]));
+    let after = json(oakauth().args(["events", "--agent", &id]));
+    assert_eq!(after[0]["action"], "agent.delete", "a deleted agent's id still filters");
+
+    let out = run(oakauth().args(["events", "--limit", "0"]));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn audit_verify_passes_an_intact_log_and_names_a_forged_row() {
+    let (name, id, key) = create_agent();
+    ok(oakauth().args(["tools", "create", &name, "search", "--scopes", "query,purge", "--risk", "read"]));
+    ok(oakauth().args(["rules", "create", &name, "search", "query"]));
+    let mut decisions = Vec::new();
+    for scope in ["query", "purge", "query"] {
+        let out = run(oakauth().args(["validate", "search", scope, "--api-key", &key, "--json"]));
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+        decisions.push((answer["allowed"].as_bool().unwrap(), answer["decision_id"].as_str().unwrap().to_owned()));
+    }
+    let (allowed, denied) = &decisions[1];
+    assert!(!allowed, "purge has no rule: denied");
+
+    // Intact: exit 0, a row per agent, a summary.
+    let out = run(oakauth().args(["audit", "verify", "--agent", &name]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("AGENT"), "{text}");
+    let row = text.lines().find(|l| l.contains(&id)).expect("our agent's row");
+    assert!(row.contains(&name) && row.contains("intact") && row.split_whitespace().filter(|c| *c == "3").count() == 2, "{row}");
+    assert!(text.contains("Every chain is intact (1 agent)."), "{text}");
+    let report = json(oakauth().args(["audit", "verify", "--agent", &id]));
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["agents"][0]["rows_checked"], 3);
+    assert_eq!(report["agents"][0]["broken"], Value::Null);
+
+    let w = worker();
+    if w.forge_allow(denied).is_none() {
+        eprintln!("skipped the tampering half: the server's state directory is unknown (set OAKAUTH_TEST_PERSIST_DIR)");
+        return;
+    }
+
+    // Broken: exit 4, and the first broken link by sequence number, decision id and problem.
+    let out = run(oakauth().args(["audit", "verify", "--agent", &name]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.lines().any(|l| l.contains(&id) && l.contains("BROKEN")), "{text}");
+    assert!(text.contains(&format!("First broken link of {id} ({name}):")), "{text}");
+    let field = |k: &str| text.lines().find(|l| l.starts_with(&format!("{k}:"))).map(|l| l[k.len() + 1..].trim().to_owned());
+    assert_eq!(field("seq").as_deref(), Some("2"), "{text}");
+    assert_eq!(field("decision").as_deref(), Some(denied.as_str()), "{text}");
+    assert!(field("problem").unwrap().contains("modified"), "{text}");
+    assert!(text.contains("Broken chains: 1 of 1 agent."), "{text}");
+
+    let out = run(oakauth().args(["audit", "verify", "--agent", &id, "--json"]));
+    assert_eq!(out.status.code(), Some(4));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["agents"][0]["broken"]["chain_seq"], 2);
+    assert_eq!(report["agents"][0]["broken"]["decision_id"], denied.as_str());
+
+    // Every agent: the broken chain makes the whole run exit 4.
+    let out = run(oakauth().args(["audit", "verify"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.contains(denied.as_str()), "{text}");
+
+    let out = run(oakauth().args(["audit", "verify", "--agent", "no-such-agent-anywhere"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no agent"));
+}

@@ -12,7 +12,7 @@ use oakauth::wire::{
     CreateAgent, CreateRule, CreateTool, RateLimitConfig, ReasoningPolicy, RiskLevel, RotateKey, UpdateAgent,
     UpdateRule, UpdateTool,
 };
-use oakauth::{Error, LogQuery, OakAuth, Page, ReasonCode, ValidateRequest};
+use oakauth::{BrokenLink, Error, EventQuery, LogQuery, OakAuth, Page, ReasonCode, ValidateRequest};
 use support::{agent_with, unique, worker};
 
 use ReasoningPolicy::{Hard, Soft};
@@ -334,4 +334,133 @@ async fn stats_count_the_decisions() {
 
     let err = worker().admin().stats(Some("yesterday"), None).await.unwrap_err();
     assert!(matches!(err, Error::BadRequest { status: 400, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn admin_events_say_who_did_what_to_which_target_newest_first() {
+    let w = worker();
+    let admin = w.admin();
+    let me = admin.me().await.unwrap();
+    let created = admin.create_agent(&CreateAgent { name: unique("events"), enabled: None, rate_limit: None }).await.unwrap();
+    let agent = created.agent.id.clone();
+    let tool = admin
+        .create_tool(&agent, &CreateTool {
+            name: "crm".into(),
+            description: None,
+            scopes: vec!["read".into(), "write".into()],
+            risk_level: RiskLevel::Write,
+        })
+        .await
+        .unwrap();
+    admin.update_tool(&agent, &tool.id, &UpdateTool { description: Some("customers".into()), ..Default::default() }).await.unwrap();
+    let rule = admin
+        .create_rule(&agent, &CreateRule { tool: "crm".into(), scope: "write".into(), require_reasoning: None })
+        .await
+        .unwrap();
+    admin.update_rule(&agent, &rule.id, &UpdateRule { require_reasoning: Hard }).await.unwrap();
+    admin.update_agent(&agent, &UpdateAgent { enabled: Some(false), ..Default::default() }).await.unwrap();
+    admin.update_agent(&agent, &UpdateAgent { enabled: Some(true), ..Default::default() }).await.unwrap();
+    let limit = RateLimitConfig { capacity: 9, refill_per_second: 1.0 };
+    admin.update_agent(&agent, &UpdateAgent { rate_limit: Some(limit), ..Default::default() }).await.unwrap();
+    admin.rotate_key(&agent, &RotateKey { overlap_seconds: Some(0) }).await.unwrap();
+    admin.delete_rule(&agent, &rule.id).await.unwrap();
+    admin.delete_tool(&agent, &tool.id).await.unwrap();
+    admin.delete_agent(&agent).await.unwrap();
+
+    let expected = [
+        ("agent.delete", agent.as_str()),
+        ("tool.delete", tool.id.as_str()),
+        ("rule.delete", rule.id.as_str()),
+        ("agent.rotate_key", agent.as_str()),
+        ("agent.update", agent.as_str()),
+        ("agent.enable", agent.as_str()),
+        ("agent.disable", agent.as_str()),
+        ("rule.update", rule.id.as_str()),
+        ("rule.create", rule.id.as_str()),
+        ("tool.update", tool.id.as_str()),
+        ("tool.create", tool.id.as_str()),
+        ("agent.create", agent.as_str()),
+    ];
+    // One page, filtered by the (deleted) agent: every change, newest first.
+    let query = EventQuery { agent_id: Some(agent.clone()), ..Default::default() };
+    let page = admin.list_events(&query).await.unwrap();
+    assert_eq!(page.next_cursor, None);
+    let got: Vec<_> = page.events.iter().map(|e| (e.action.as_str(), e.target_id.as_str())).collect();
+    assert_eq!(got, expected);
+    for e in &page.events {
+        assert_eq!((e.actor.as_str(), e.agent_id.as_deref()), (me.key_prefix.as_str(), Some(agent.as_str())), "{e:?}");
+        assert!(e.id.len() > 4 && !e.request_id.is_empty() && e.created_at.ends_with('Z'), "{e:?}");
+    }
+    assert!(page.events.windows(2).all(|p| p[0].created_at >= p[1].created_at));
+    // The details say what was set, and never contain a key.
+    let detail = |action: &str| &page.events.iter().find(|e| e.action == action).unwrap().detail;
+    assert_eq!(detail("rule.update")["require_reasoning"], "hard");
+    assert_eq!(detail("agent.update")["rate_limit"]["capacity"], 9);
+    assert_eq!(detail("agent.create")["key_prefix"], created.agent.key_prefix.as_str());
+    let all_details = serde_json::to_string(&page.events).unwrap();
+    assert!(!all_details.contains(&created.api_key));
+
+    // Small pages: the stream walks the cursors to the same list; the first page has a cursor.
+    let small = EventQuery { limit: Some(5), ..query.clone() };
+    let first = admin.list_events(&small).await.unwrap();
+    assert_eq!(first.events.len(), 5);
+    let next = first.next_cursor.clone().expect("a next page");
+    let second = admin.list_events(&EventQuery { cursor: Some(next), ..small.clone() }).await.unwrap();
+    assert_eq!(second.events[0], page.events[5]);
+    let streamed: Vec<_> = admin.events(small).try_collect().await.unwrap();
+    assert_eq!(streamed, page.events);
+
+    // Unfiltered, the organization's newest events include ours; another organization sees none.
+    let recent: Vec<_> = admin.list_events(&EventQuery { limit: Some(200), ..Default::default() }).await.unwrap().events;
+    assert!(recent.iter().any(|e| e.action == "agent.delete" && e.target_id == agent));
+    let theirs = w.other_admin().list_events(&query).await.unwrap();
+    assert!(theirs.events.is_empty(), "{theirs:?}");
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_a_forged_row_is_named() {
+    let w = worker();
+    let admin = w.admin();
+    let agent = agent_with(None, &[("files", RiskLevel::Destructive, &[("read", Some(ReasoningPolicy::None)), ("delete", Some(Hard))])]).await;
+    let mut decisions = Vec::new();
+    for (scope, reasoning) in [("read", None), ("delete", None), ("delete", Some("the user asked to remove it")), ("read", None)] {
+        let mut request = ValidateRequest::new("files", scope);
+        request.reasoning = reasoning.map(str::to_owned);
+        decisions.push(agent.oak.validate(&request).await.unwrap());
+    }
+    let denied = &decisions[1];
+    assert_eq!((denied.is_allowed(), denied.reason), (false, ReasonCode::ReasoningRequired));
+
+    // Untouched: intact, every row checked, ending at the head.
+    let report = admin.verify_audit(Some(&agent.id)).await.unwrap();
+    assert!(report.ok, "{report:?}");
+    let [chain] = &report.agents[..] else { panic!("{report:?}") };
+    assert_eq!((chain.agent_id.as_str(), chain.ok, chain.rows_checked, chain.head_seq), (agent.id.as_str(), true, 4, 4));
+    assert_eq!(chain.broken, None);
+    // Without an agent, every agent of the organization is listed, ours among them.
+    let all = admin.verify_audit(None).await.unwrap();
+    assert!(all.agents.iter().any(|a| a.agent_id == agent.id), "{all:?}");
+    assert!(matches!(admin.verify_audit(Some("agt_doesnotexist")).await, Err(Error::NotFound { .. })));
+    assert!(matches!(w.other_admin().verify_audit(Some(&agent.id)).await, Err(Error::NotFound { .. })));
+
+    // Someone turns the deny into an allow directly in the database.
+    if w.forge_allow(&denied.decision_id).is_none() {
+        eprintln!("skipped the tampering half: the server's state directory is unknown (set OAKAUTH_TEST_PERSIST_DIR)");
+        return;
+    }
+    let forged = admin.get_log(&denied.decision_id).await.unwrap();
+    assert!(forged.allowed && forged.reason == ReasonCode::Allowed, "the edit took: {forged:?}");
+
+    let report = admin.verify_audit(Some(&agent.id)).await.unwrap();
+    assert!(!report.ok, "{report:?}");
+    let chain = &report.agents[0];
+    assert!(!chain.ok);
+    assert_eq!(chain.rows_checked, 1, "the row before the forged one checks out");
+    let broken: &BrokenLink = chain.broken.as_ref().expect("a broken link");
+    assert_eq!(broken.chain_seq, 2);
+    assert_eq!(broken.decision_id.as_deref(), Some(denied.decision_id.as_str()));
+    assert!(broken.problem.contains("modified"), "{broken:?}");
+    let all = admin.verify_audit(None).await.unwrap();
+    assert!(!all.ok);
+    assert!(all.agents.iter().any(|a| a.agent_id == agent.id && a.broken.as_ref() == Some(broken)));
 }

@@ -3,7 +3,9 @@
 //!
 //! The server stops when its standard input closes, which happens when the test process exits,
 //! so no test has to stop it. To run against a server that is already up instead, set
-//! `OAKAUTH_TEST_BASE_URL`, `OAKAUTH_TEST_ADMIN_KEY` and `OAKAUTH_TEST_OTHER_ADMIN_KEY`.
+//! `OAKAUTH_TEST_BASE_URL`, `OAKAUTH_TEST_ADMIN_KEY` and `OAKAUTH_TEST_OTHER_ADMIN_KEY` (and
+//! `OAKAUTH_TEST_PERSIST_DIR`, its local state directory, for the tests that edit the database
+//! behind the service's back; without it they are skipped).
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -22,6 +24,8 @@ pub struct Worker {
     pub admin_key: String,
     pub other_admin_key: String,
     pub organization_id: Option<String>,
+    /// The server's local state (D1 and Durable Objects), for [`Worker::d1`].
+    pub persist_dir: Option<PathBuf>,
     /// Held open for the life of the process: the server stops when it closes.
     _server: Option<Mutex<(Child, ChildStdin)>>,
 }
@@ -40,10 +44,11 @@ fn start() -> Worker {
             admin_key,
             other_admin_key: std::env::var("OAKAUTH_TEST_OTHER_ADMIN_KEY").expect("OAKAUTH_TEST_OTHER_ADMIN_KEY"),
             organization_id: None,
+            persist_dir: std::env::var_os("OAKAUTH_TEST_PERSIST_DIR").map(PathBuf::from),
             _server: None,
         };
     }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let root = repo_root();
     let mut child = Command::new("node")
         .arg("tests/support/serve.mjs")
         .current_dir(&root)
@@ -71,6 +76,7 @@ fn start() -> Worker {
         admin_key: text("admin_key"),
         other_admin_key: text("other_admin_key"),
         organization_id: info["organization_id"].as_str().map(str::to_owned),
+        persist_dir: info["persist_dir"].as_str().map(PathBuf::from),
         _server: Some(Mutex::new((child, stdin))),
     }
 }
@@ -87,6 +93,49 @@ impl Worker {
     pub fn agent_client(&self, api_key: &str) -> OakAuth {
         OakAuth::builder(api_key).base_url(&self.base_url).build().unwrap()
     }
+
+    /// Runs SQL directly against the server's local D1 database, behind the service's back
+    /// (`wrangler d1 execute DB --local --persist-to <persist_dir>`), and returns wrangler's JSON
+    /// answer. `None` when the state directory is unknown (a server started elsewhere).
+    pub fn d1(&self, sql: &str) -> Option<serde_json::Value> {
+        let persist_dir = self.persist_dir.as_ref()?;
+        let root = repo_root();
+        let out = Command::new(root.join("node_modules/.bin/wrangler"))
+            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+            .arg(persist_dir)
+            .args(["--command", sql])
+            .current_dir(&root)
+            .env("CI", "true")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run node_modules/.bin/wrangler (see scripts/install.sh)");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "wrangler d1 execute failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        Some(serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}")))
+    }
+
+    /// Rewrites one denied decision's audit row into an allow, as someone covering their tracks
+    /// in the database would (dropping the trigger that refuses updates first). `None` when the
+    /// database cannot be reached (see [`Worker::d1`]).
+    pub fn forge_allow(&self, decision_id: &str) -> Option<()> {
+        assert!(decision_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{decision_id}");
+        let sql = format!(
+            "DROP TRIGGER IF EXISTS audit_log_no_update; \
+             UPDATE audit_log SET reason = 'allowed', allowed = 1 WHERE decision_id = '{decision_id}' AND allowed = 0; \
+             SELECT allowed, reason FROM audit_log WHERE decision_id = '{decision_id}'"
+        );
+        let answer = self.d1(&sql)?;
+        // One answer per statement; the last is the row as it now reads.
+        let row = &answer[2]["results"][0];
+        assert_eq!((row["allowed"].as_i64(), row["reason"].as_str()), (Some(1), Some("allowed")), "{answer}");
+        Some(())
+    }
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// A name no other test (or earlier run against the same server) uses.

@@ -12,12 +12,14 @@ use oakauth::wire::{
     Agent, AgentWithKey, CreateAgent, CreateRule, CreateTool, LogEntry, RateLimitConfig, ReasoningPolicy, RiskLevel,
     RotateKey, Rule, Stats, Tool, UpdateAgent, UpdateRule, UpdateTool,
 };
-use oakauth::{Admin, Error, LogQuery, OakAuth, ReasonCode, ValidateRequest};
+use oakauth::{Admin, Error, EventQuery, LogQuery, OakAuth, ReasonCode, ValidateRequest};
 use serde::Serialize;
 use table::{clip, fields, Table};
 
 /// Exit status of `validate` when the answer is a deny (0 is an allow, 1 any error).
 const EXIT_DENIED: u8 = 3;
+/// Exit status of `audit verify` when a chain is broken (0 is intact, 1 any error).
+const EXIT_BROKEN: u8 = 4;
 
 #[derive(Parser)]
 #[command(name = "oakauth", version, about = "Manage OakAuth agents, tools and rules; read the audit log.")]
@@ -51,6 +53,18 @@ enum Command {
     Rules(RulesCmd),
     /// Read the audit log, newest first; `--follow` keeps printing new decisions.
     Logs(LogsArgs),
+    /// What admins did to agents, keys, tools and rules (who, what, when), newest first.
+    Events {
+        /// Only events about this agent (id or name; the id of a deleted agent works too).
+        #[arg(long)]
+        agent: Option<String>,
+        /// How many events to show (1 to 200).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Check the audit log's tamper-evident hash chains.
+    #[command(subcommand)]
+    Audit(AuditCmd),
     /// Counts of allowed and denied decisions (default: today, UTC).
     Stats {
         /// Start (RFC 3339, a date, or an age such as 2h or 7d).
@@ -79,6 +93,17 @@ enum Command {
     },
     /// Show the organization of the admin key.
     Whoami,
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Verify each agent's hash chain (or one agent's) and print the first broken link.
+    /// Exits 0 when every chain is intact, 4 when any is broken, 1 on an error.
+    Verify {
+        /// Only this agent (id or name; the id of a deleted agent works too).
+        #[arg(long)]
+        agent: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -392,6 +417,8 @@ async fn run(cli: Cli) -> Outcome {
         Command::Tools(cmd) => tools(&admin, &out, cmd).await,
         Command::Rules(cmd) => rules(&admin, &out, cmd).await,
         Command::Logs(args) => logs(&admin, &out, args).await,
+        Command::Events { agent, limit } => events(&admin, &out, agent, limit).await,
+        Command::Audit(AuditCmd::Verify { agent }) => verify_audit(&admin, &out, agent).await,
         Command::Stats { since, until } => {
             let (since, until) = (since.map(when).transpose()?, until.map(when).transpose()?);
             let stats = admin.stats(since.as_deref(), until.as_deref()).await?;
@@ -811,6 +838,120 @@ async fn logs(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
     }
 }
 
+// Admin events and audit verification
+
+/// The agent id to filter on: an agent's id or name, or the id of a deleted agent (which the
+/// service still knows from its events and log rows).
+async fn agent_filter(admin: &Admin, agent: &str) -> Result<String, Failure> {
+    match resolve_agent(admin, agent).await {
+        Ok(a) => Ok(a.id),
+        Err(_) if agent.starts_with("agt_") => Ok(agent.to_owned()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn events(admin: &Admin, out: &Out, agent: Option<String>, limit: u32) -> Outcome {
+    if !(1..=200).contains(&limit) {
+        return Err("--limit must be between 1 and 200".to_owned().into());
+    }
+    let agent_id = match &agent {
+        Some(a) => Some(agent_filter(admin, a).await?),
+        None => None,
+    };
+    let page = admin.list_events(&EventQuery { agent_id, limit: Some(limit), cursor: None }).await?;
+    if out.json {
+        out.print(&page.events, |_| String::new());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if page.events.is_empty() {
+        println!("No admin events match.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names = agent_names(admin).await?;
+    let mut t = Table::new(&["TIME", "ACTOR", "ACTION", "AGENT", "TARGET", "DETAIL"]);
+    for e in &page.events {
+        t.row(vec![
+            e.created_at.clone(),
+            format!("{}…", e.actor),
+            e.action.clone(),
+            e.agent_id.as_ref().map(|id| names.get(id).cloned().unwrap_or_else(|| id.clone())).unwrap_or_else(|| "-".into()),
+            e.target_id.clone(),
+            event_detail(&e.detail),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An event's detail (the fields that were set) on one line: `name=support-bot enabled=true`.
+fn event_detail(detail: &serde_json::Value) -> String {
+    let text = match detail {
+        serde_json::Value::Object(map) if map.is_empty() => return "-".into(),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        serde_json::Value::Null => return "-".into(),
+        other => other.to_string(),
+    };
+    clip(&text, 80)
+}
+
+async fn verify_audit(admin: &Admin, out: &Out, agent: Option<String>) -> Outcome {
+    let agent_id = match &agent {
+        Some(a) => Some(agent_filter(admin, a).await?),
+        None => None,
+    };
+    let report = admin.verify_audit(agent_id.as_deref()).await?;
+    let code = if report.ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_BROKEN) };
+    if out.json {
+        out.print(&report, |_| String::new());
+        return Ok(code);
+    }
+    if report.agents.is_empty() {
+        println!("No agents: nothing to verify.");
+        return Ok(code);
+    }
+    let names = agent_names(admin).await?;
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| "(deleted)".into());
+    let paren = |id: &str| names.get(id).cloned().unwrap_or_else(|| "deleted".into());
+    let mut t = Table::new(&["AGENT", "NAME", "CHAIN", "ROWS CHECKED", "HEAD"]);
+    for a in &report.agents {
+        t.row(vec![
+            a.agent_id.clone(),
+            name(&a.agent_id),
+            if a.ok { "intact" } else { "BROKEN" }.into(),
+            a.rows_checked.to_string(),
+            a.head_seq.to_string(),
+        ]);
+    }
+    print!("{}", t.render());
+    let broken: Vec<_> = report.agents.iter().filter_map(|a| a.broken.as_ref().map(|b| (a, b))).collect();
+    for (a, b) in &broken {
+        println!("\nFirst broken link of {} ({}):", a.agent_id, paren(&a.agent_id));
+        print!(
+            "{}",
+            fields(&[
+                ("seq", b.chain_seq.to_string()),
+                ("decision", b.decision_id.clone().unwrap_or_else(|| "- (no row at this place)".into())),
+                ("problem", b.problem.clone()),
+            ])
+        );
+    }
+    let n = report.agents.len();
+    let agents = if n == 1 { "agent" } else { "agents" };
+    if report.ok {
+        println!("\nEvery chain is intact ({n} {agents}).");
+    } else {
+        println!("\nBroken chains: {} of {n} {agents}.", report.agents.iter().filter(|a| !a.ok).count());
+    }
+    Ok(code)
+}
+
 fn log_columns() -> Table {
     Table::new(&["TIME", "DECISION", "AGENT", "TOOL:SCOPE", "RESULT", "REASON", "REASONING"])
 }
@@ -986,6 +1127,15 @@ mod tests {
         let ms = oakauth_core::time::parse_rfc3339(&ago).unwrap();
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
         assert!((now - 2 * 3_600_000 - ms).abs() < 5_000, "{ago}");
+    }
+
+    #[test]
+    fn event_details_are_one_line_of_fields() {
+        let detail = serde_json::json!({"name": "bot", "enabled": false, "rate_limit": {"capacity": 9}});
+        assert_eq!(event_detail(&detail), r#"enabled=false name=bot rate_limit={"capacity":9}"#);
+        assert_eq!(event_detail(&serde_json::json!({})), "-");
+        assert_eq!(event_detail(&serde_json::Value::Null), "-");
+        assert_eq!(event_detail(&serde_json::json!({"description": "x".repeat(200)})).chars().count(), 80);
     }
 
     #[test]
