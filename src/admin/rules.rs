@@ -79,9 +79,9 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     agents::find(admin, agent_id).await?;
     let tool = tools::find_by_name(admin, agent_id, &body.tool)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("tool {:?} is not registered for this agent", body.tool)))?;
+        .ok_or_else(|| ApiError::conflict(format!("tool {:?} is not registered for this agent", body.tool)))?;
     if !tool.scopes().contains(&body.scope) {
-        return Err(ApiError::invalid_request(format!(
+        return Err(ApiError::conflict(format!(
             "scope {:?} is not one of tool {:?}'s scopes",
             body.scope, body.tool
         )));

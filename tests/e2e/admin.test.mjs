@@ -123,10 +123,10 @@ test('tools and rules: CRUD, defaults from risk level, and referential checks', 
   assert.equal(rule.body.tool_id, t.body.id);
   assert.equal((await admin('POST', `/v1/admin/agents/${id}/rules`, { tool: 'db', scope: 'drop' })).status, 409);
   const noTool = await admin('POST', `/v1/admin/agents/${id}/rules`, { tool: 'nope', scope: 'drop' });
-  assert.equal(noTool.status, 404);
+  assert.equal(noTool.status, 409);
   assert.match(noTool.body.error.message, /not registered/);
   const noScope = await admin('POST', `/v1/admin/agents/${id}/rules`, { tool: 'db', scope: 'truncate' });
-  assert.equal(noScope.status, 400);
+  assert.equal(noScope.status, 409);
   const upd = await admin('PATCH', `/v1/admin/agents/${id}/rules/${rule.body.id}`, { require_reasoning: 'soft' });
   assert.equal(upd.body.require_reasoning, 'soft');
   assert.equal((await admin('GET', `/v1/admin/agents/${id}/rules/${rule.body.id}`)).body.require_reasoning, 'soft');

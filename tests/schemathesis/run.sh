@@ -3,6 +3,8 @@
 # all checks (no 5xx, status codes and bodies as documented, negative cases rejected, auth
 # enforced) and every phase, stateful included. Bounded by the number of examples per operation.
 # Usage: tests/schemathesis/run.sh [examples per operation, default 15]
+# The seed is fixed (SCHEMATHESIS_SEED, default 20261122) so a run can be repeated exactly;
+# scripts/schemathesis.sh picks a new one each time.
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
 EXAMPLES="${1:-15}"
@@ -33,7 +35,7 @@ AGENT_KEY="$(node -e 'console.log(JSON.parse(process.argv[1]).api_key)' "$create
 api "/v1/admin/agents/$AGENT_ID/tools" '{"name":"filesystem","scopes":["read","write"],"risk_level":"write"}' >/dev/null
 api "/v1/admin/agents/$AGENT_ID/rules" '{"tool":"filesystem","scope":"read","require_reasoning":"none"}' >/dev/null
 
-common=(--checks all --phases examples,coverage,fuzzing,stateful -n "$EXAMPLES" --request-timeout 10
+common=(--seed "${SCHEMATHESIS_SEED:-20261122}" --checks all --phases examples,coverage,fuzzing,stateful -n "$EXAMPLES" --request-timeout 10
         --generation-database none --no-color)
 status=0
 log "schemathesis: /v1/validate with an agent key"
