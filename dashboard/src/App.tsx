@@ -10,6 +10,7 @@ import { Overview } from './pages/Overview';
 import { Agents } from './pages/Agents';
 import { AgentDetail } from './pages/AgentDetail';
 import { LogRecord, Logs } from './pages/Logs';
+import { Activity } from './pages/Activity';
 
 type State =
   | { kind: 'signed-out'; notice?: string }
@@ -119,6 +120,7 @@ const NAV = [
   { path: 'overview', label: 'Overview' },
   { path: 'agents', label: 'Agents' },
   { path: 'logs', label: 'Logs' },
+  { path: 'activity', label: 'Activity' },
 ];
 
 function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
@@ -162,6 +164,8 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
           <LogRecord key={id} decisionId={id} />
         ) : section === 'logs' ? (
           <Logs query={route.query} />
+        ) : section === 'activity' ? (
+          <Activity query={route.query} />
         ) : (
           <Overview />
         )}

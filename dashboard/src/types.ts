@@ -91,6 +91,45 @@ export interface Stats {
   bucket_seconds: number;
   timeline: { start: string; allowed: number; denied: number }[];
 }
+export type AdminAction =
+  | 'agent.create'
+  | 'agent.update'
+  | 'agent.enable'
+  | 'agent.disable'
+  | 'agent.rotate_key'
+  | 'agent.delete'
+  | 'tool.create'
+  | 'tool.update'
+  | 'tool.delete'
+  | 'rule.create'
+  | 'rule.update'
+  | 'rule.delete';
+export interface AdminEvent {
+  id: string;
+  request_id: string;
+  actor: string;
+  action: AdminAction;
+  agent_id: string | null;
+  target_id: string;
+  detail: Record<string, unknown>;
+  created_at: string;
+}
+export interface BrokenLink {
+  chain_seq: number;
+  decision_id: string | null;
+  problem: string;
+}
+export interface ChainVerification {
+  agent_id: string;
+  ok: boolean;
+  rows_checked: number;
+  head_seq: number;
+  broken: BrokenLink | null;
+}
+export interface AuditVerification {
+  ok: boolean;
+  agents: ChainVerification[];
+}
 
 /** What the dashboard needs from the SDK's `OakAuthAdmin`; the compiler checks the SDK against it. */
 export interface AdminClient {
@@ -117,4 +156,6 @@ export interface AdminClient {
   listLogs(filters?: LogFilters): Promise<{ logs: LogEntry[]; next_cursor: string | null }>;
   getLog(decisionId: string): Promise<LogEntry>;
   stats(q?: { since?: string; until?: string }): Promise<Stats>;
+  listEvents(q?: { agent_id?: string; limit?: number; cursor?: string }): Promise<{ events: AdminEvent[]; next_cursor: string | null }>;
+  verifyAudit(q?: { agent_id?: string }): Promise<AuditVerification>;
 }

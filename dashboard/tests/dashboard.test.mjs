@@ -2,7 +2,7 @@
 // sign-in to sign-out. The steps share the browser page and build on each other, in order.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { clearArtifacts, launchBrowser, loadSdk, screenshot, startDashboard, startWorker } from './support/harness.mjs';
+import { clearArtifacts, forgeAllow, launchBrowser, loadSdk, screenshot, startDashboard, startWorker } from './support/harness.mjs';
 
 let worker;
 let dashboard;
@@ -36,6 +36,7 @@ const heading = (name) => page.getByRole('heading', { level: 1, name, exact: tru
 const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
 const validate = (apiKey, body) => new sdk.OakAuth({ apiKey, baseUrl: worker.baseUrl }).validate(body);
 const logRow = (decisionId) => page.locator(`li[data-decision-id="${decisionId}"]`);
+const eventActions = () => page.getByTestId('event-list').locator(':scope > li').evaluateAll((rows) => rows.map((r) => r.dataset.action));
 
 async function signIn(key, baseUrl = worker.baseUrl) {
   const url = page.getByLabel('API URL', { exact: true });
@@ -330,6 +331,84 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     await shown.waitFor({ state: 'detached' });
   });
 
+  step('the activity view lists the admin actions, newest first, filters by agent and pages', async () => {
+    await nav('Activity').click();
+    await heading('Activity').waitFor();
+    const list = page.getByTestId('event-list');
+    await list.locator('li[data-action="agent.rotate_key"]').waitFor();
+    const ours = ['agent.rotate_key', 'agent.enable', 'agent.disable', 'agent.update', 'rule.create', 'tool.create', 'agent.create'];
+    assert.deepEqual(await eventActions(), ours);
+    const me = await admin.me();
+    const created = list.locator('li[data-action="agent.create"]');
+    await created.getByText('Agent created').waitFor();
+    await created.getByRole('link', { name: agent.name }).waitFor();
+    await created.getByText(`${me.key_prefix}…`).waitFor();
+    const rule = list.locator('li[data-action="rule.create"]');
+    await rule.getByText('Rule added').waitFor();
+    await rule.getByText('delete_branch', { exact: true }).waitFor();
+    await rule.getByText('require reasoning: hard').waitFor();
+    await list.locator('li[data-action="agent.update"]').getByText('rate limit: 5 burst, 0.5/s').waitFor();
+    await list.locator('li[data-action="tool.create"]').getByText('github', { exact: true }).waitFor();
+    assert.ok(!(await page.content()).includes(agent.key), 'no key on the page');
+
+    // Another agent with more changes than one page holds, made with the SDK, then deleted.
+    const other = await admin.createAgent({ name: 'scratch-bot' });
+    for (let i = 0; i < 22; i++) {
+      await admin.updateAgent(other.agent.id, { enabled: false });
+      await admin.updateAgent(other.agent.id, { enabled: true });
+    }
+    await admin.deleteAgent(other.agent.id);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await list.locator('li[data-action="agent.delete"]').waitFor();
+    const firstPage = await eventActions();
+    assert.equal(firstPage.length, 50, 'one page of 50');
+    assert.equal(firstPage[0], 'agent.delete', 'newest first');
+    await list.locator('li[data-action="agent.delete"]').getByText('scratch-bot (deleted)').waitFor();
+    await page.getByRole('button', { name: 'Load older events' }).click();
+    await main().getByText('That is the oldest event.').waitFor();
+    const all = await eventActions();
+    assert.equal(all.length, 46 + ours.length);
+    assert.deepEqual(all.slice(-ours.length), ours);
+
+    await page.getByLabel('Agent', { exact: true }).selectOption({ label: agent.name });
+    await page.getByRole('button', { name: 'Apply filter' }).click();
+    await list.locator('li[data-action="agent.delete"]').waitFor({ state: 'detached' });
+    assert.deepEqual(await eventActions(), ours);
+    assert.match(page.url(), new RegExp(`#/activity\\?agent_id=${agent.id}`));
+    await page.getByRole('link', { name: 'Clear', exact: true }).click();
+    await list.locator('li[data-action="agent.delete"]').waitFor();
+  });
+
+  step('verifies the audit log: intact, then a row rewritten in the database is named', async () => {
+    await nav('Activity').click();
+    const card = page.getByTestId('verify-audit');
+    await card.getByRole('button', { name: 'Verify audit log' }).click();
+    await card.getByTestId('verify-ok').getByText('Intact.').waitFor();
+    const ours = card.getByTestId('verify-table').locator(`tr[data-agent-id="${agent.id}"]`);
+    await ours.getByText('Intact').waitFor();
+    await ours.getByRole('rowheader', { name: agent.name }).waitFor();
+    const chain = (await admin.verifyAudit({ agent_id: agent.id })).agents[0];
+    await ours.getByRole('cell', { name: String(chain.head_seq) }).first().waitFor();
+    assert.equal(await card.getByTestId('verify-broken').count(), 0);
+
+    // Someone turns the denied decision into an allow directly in the database.
+    await forgeAllow(worker, decisions.denied);
+    assert.equal((await admin.getLog(decisions.denied)).allowed, true, 'the edit took');
+    await card.getByRole('button', { name: 'Verify audit log' }).click();
+    const alarm = card.getByRole('alert').filter({ hasText: 'The audit log has been tampered with' });
+    await alarm.waitFor();
+    const link = alarm.locator(`li[data-agent-id="${agent.id}"]`);
+    assert.equal(await link.getByTestId('broken-decision').textContent(), decisions.denied);
+    assert.equal(await link.getByTestId('broken-seq').textContent(), '2', 'the second decision: the first checks out');
+    await link.getByText('row content does not match its hash: the row was modified').waitFor();
+    await ours.getByText('Broken at row 2').waitFor();
+    await card.getByTestId('verify-ok').waitFor({ state: 'detached' });
+
+    await link.getByRole('link', { name: 'Open this decision' }).click();
+    await heading('Decision').waitFor();
+    await main().getByText(decisions.denied, { exact: true }).waitFor();
+  });
+
   step('fits a phone screen without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
@@ -352,6 +431,14 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
         width: window.innerWidth,
       }));
       assert.ok(scroll <= width, `an open log record is ${scroll}px wide on a ${width}px screen`);
+
+      // The activity list and a broken chain's report, with its long ids and problem sentence.
+      await nav('Activity').click();
+      await page.getByTestId('event-list').waitFor();
+      await page.getByRole('button', { name: 'Verify audit log' }).click();
+      await page.getByTestId('broken-link').first().waitFor();
+      const verified = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+      assert.ok(verified.scroll <= verified.width, `a broken chain's report is ${verified.scroll}px wide on a ${verified.width}px screen`);
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }
@@ -415,6 +502,10 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     await main().getByText('No decisions in this range yet.').waitFor();
     await nav('Logs').click();
     await main().getByText('No decisions yet.').waitFor();
+    await nav('Activity').click();
+    await main().getByText('No admin activity yet.').waitFor();
+    await page.getByRole('button', { name: 'Verify audit log' }).click();
+    await main().getByText('Nothing to verify yet: no agent has made a decision.').waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to the admin dashboard' }).waitFor();
   });

@@ -1,12 +1,16 @@
 import { OakAuthMalformedResponseError } from './errors.js';
 import { DEFAULT_BASE_URL, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Http, checkCommonOptions, fromEnv, type FetchLike, type RetryPolicy } from './http.js';
 import type {
+  AdminEvent,
+  AdminEventList,
   Agent,
   AgentList,
   AgentWithKey,
+  AuditVerification,
   CreateAgent,
   CreateRule,
   CreateTool,
+  EventFilters,
   LogEntry,
   LogFilters,
   LogList,
@@ -22,6 +26,7 @@ import type {
   UpdateAgent,
   UpdateRule,
   UpdateTool,
+  VerifyAuditOptions,
 } from './types.js';
 
 export interface OakAuthAdminOptions {
@@ -182,6 +187,64 @@ export class OakAuthAdmin {
     return this.#json('GET', '/v1/admin/stats', { query: { since: range.since, until: range.until } });
   }
 
+  /**
+   * One page of what admins did (creates, updates, enables, disables, key rotations and deletes of
+   * agents, tools and rules), newest first. Pass `next_cursor` back as `cursor` for the next (older) page.
+   */
+  async listEvents(filters: EventFilters = {}): Promise<AdminEventList> {
+    return this.#list('/v1/admin/events', 'events', filters);
+  }
+
+  /**
+   * Every admin event that matches the filters, newest first, fetching page after page as the loop
+   * asks for more (`limit` sets the page size).
+   *
+   * ```ts
+   * for await (const event of admin.events({ agent_id })) console.log(event.created_at, event.actor, event.action);
+   * ```
+   */
+  async *events(filters: EventFilters = {}): AsyncGenerator<AdminEvent, void, undefined> {
+    let cursor = filters.cursor;
+    for (;;) {
+      const page = await this.listEvents({ ...filters, cursor });
+      yield* page.events;
+      if (page.next_cursor === null || page.events.length === 0) return;
+      cursor = page.next_cursor;
+    }
+  }
+
+  /**
+   * Verifies the audit log's tamper-evident hash chains: one agent's (`agent_id`, 404 when it has
+   * neither an agent nor log rows in this organization) or every agent's. Each result names the
+   * first broken link; `ok` is true only when every chain is intact.
+   */
+  async verifyAudit(options: VerifyAuditOptions = {}): Promise<AuditVerification> {
+    const path = '/v1/admin/audit/verify';
+    const agentId = options.agent_id;
+    if (agentId !== undefined && (typeof agentId !== 'string' || agentId === '')) {
+      throw new TypeError(`OakAuthAdmin: not an agent id: ${JSON.stringify(agentId)}`);
+    }
+    const report = await this.#json<AuditVerification>('GET', path, { query: { agent_id: agentId } });
+    // A report that does not add up must not read as "intact".
+    const chains: unknown = report.agents;
+    const consistent =
+      typeof report.ok === 'boolean' &&
+      Array.isArray(chains) &&
+      chains.every(
+        (c) =>
+          typeof c === 'object' &&
+          c !== null &&
+          typeof c.agent_id === 'string' &&
+          typeof c.ok === 'boolean' &&
+          (c.ok ? c.broken === null : typeof c.broken === 'object' && c.broken !== null),
+      ) &&
+      report.ok === report.agents.every((c) => c.ok);
+    if (!consistent) {
+      throw new OakAuthMalformedResponseError(`OakAuth answered GET ${path} with a report that is not the documented shape or contradicts itself`, 200, JSON.stringify(report), undefined);
+    }
+    return report;
+  }
+
   async #json<T>(
     method: string,
     path: string,
@@ -197,7 +260,7 @@ export class OakAuthAdmin {
     return body as T;
   }
 
-  async #list<T>(path: string, key: string, params: PageParams | LogFilters): Promise<T> {
+  async #list<T>(path: string, key: string, params: PageParams | LogFilters | EventFilters): Promise<T> {
     const query: Record<string, string | number | boolean | undefined> = {};
     for (const [name, value] of Object.entries(params)) {
       if (value === undefined || value === null) continue;

@@ -257,6 +257,84 @@ export interface LogFilters extends PageParams {
   until?: string;
 }
 
+/** What an admin did: the `action` of an {@link AdminEvent}. A closed set. */
+export type AdminAction =
+  | 'agent.create'
+  | 'agent.update'
+  | 'agent.enable'
+  | 'agent.disable'
+  | 'agent.rotate_key'
+  | 'agent.delete'
+  | 'tool.create'
+  | 'tool.update'
+  | 'tool.delete'
+  | 'rule.create'
+  | 'rule.update'
+  | 'rule.delete';
+
+/** One change an admin made to an agent, tool or rule (`GET /v1/admin/events`). */
+export interface AdminEvent {
+  id: string;
+  /** The `X-Request-Id` of the admin request that made the change. */
+  request_id: string;
+  /** The visible prefix of the admin key that acted. */
+  actor: string;
+  action: AdminAction;
+  /** The agent concerned (it may since have been deleted); null when the change concerned no agent. */
+  agent_id: string | null;
+  /** The id of the agent, tool or rule that changed. */
+  target_id: string;
+  /** The fields that were set. Never contains a key. */
+  detail: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface AdminEventList {
+  /** Newest first. */
+  events: AdminEvent[];
+  next_cursor: string | null;
+}
+
+/** Filters of `GET /v1/admin/events`. */
+export interface EventFilters extends PageParams {
+  /** Only the changes concerning this agent (deleted agents included). */
+  agent_id?: string;
+}
+
+/** The first problem found walking an agent's audit hash chain. */
+export interface BrokenLink {
+  /** The sequence number where the chain breaks. */
+  chain_seq: number;
+  /** The audit-log row at that place; null when the row is missing. */
+  decision_id: string | null;
+  /** What is wrong, in a sentence (a modified row, a missing row, a chain that ends before its head…). */
+  problem: string;
+}
+
+/** The verification of one agent's audit chain. */
+export interface ChainVerification {
+  agent_id: string;
+  ok: boolean;
+  /** Rows that checked out before the first broken link (all of them when `ok`). */
+  rows_checked: number;
+  /** The chain head's sequence number, as held by the agent's Durable Object. */
+  head_seq: number;
+  /** The first broken link; null when `ok`. */
+  broken: BrokenLink | null;
+}
+
+/** `GET /v1/admin/audit/verify` answer. `ok` is false when any agent's chain is broken. */
+export interface AuditVerification {
+  ok: boolean;
+  agents: ChainVerification[];
+}
+
+/** Options of `GET /v1/admin/audit/verify`. */
+export interface VerifyAuditOptions {
+  /** Verify this agent's chain only. Default: up to 200 agents of the organization, deleted ones with log rows included. */
+  agent_id?: string;
+}
+
 /** Range of `GET /v1/admin/stats` (default: today, UTC). */
 export interface StatsRange {
   /** Inclusive (RFC 3339). Default: today's midnight UTC. */

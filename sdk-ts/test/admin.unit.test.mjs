@@ -71,3 +71,81 @@ describe('errors and malformed answers', () => {
     assert.throws(() => new OakAuthAdmin({ adminKey: ' ', fetch: async () => {} }), TypeError);
   });
 });
+
+describe('admin events and audit verification', () => {
+  const event = (n) => ({
+    id: `evt_${n}`,
+    request_id: `req_${n}`,
+    actor: 'oakadm_abcdef',
+    action: 'agent.update',
+    agent_id: 'agt_1',
+    target_id: 'agt_1',
+    detail: { enabled: false },
+    created_at: `2026-01-01T00:00:0${n}.000Z`,
+  });
+  const intact = { agent_id: 'agt_1', ok: true, rows_checked: 3, head_seq: 3, broken: null };
+  const broken = {
+    agent_id: 'agt_2',
+    ok: false,
+    rows_checked: 1,
+    head_seq: 4,
+    broken: { chain_seq: 2, decision_id: 'dec_2', problem: 'row content does not match its hash: the row was modified' },
+  };
+
+  it('listEvents sends the filters as the query', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, { events: [event(1)], next_cursor: '17' }));
+    const page = await admin(fetch).listEvents({ agent_id: 'agt_1', limit: 1, cursor: '20' });
+    assert.deepEqual(page.events, [event(1)]);
+    assert.equal(page.next_cursor, '17');
+    const url = new URL(calls[0].url);
+    assert.equal(url.pathname, '/v1/admin/events');
+    assert.deepEqual(Object.fromEntries(url.searchParams), { agent_id: 'agt_1', limit: '1', cursor: '20' });
+    assert.equal(calls[0].init.method, 'GET');
+  });
+
+  it('events() follows the cursors until the last page', async () => {
+    const { fetch, calls } = scriptedFetch(
+      json(200, { events: [event(3), event(2)], next_cursor: '2' }),
+      json(200, { events: [event(1)], next_cursor: null }),
+    );
+    const seen = [];
+    for await (const e of admin(fetch).events({ limit: 2 })) seen.push(e.id);
+    assert.deepEqual(seen, ['evt_3', 'evt_2', 'evt_1']);
+    assert.equal(calls.length, 2);
+    assert.equal(new URL(calls[1].url).searchParams.get('cursor'), '2');
+  });
+
+  it('an events answer without its array is malformed', async () => {
+    const { fetch } = scriptedFetch(json(200, { logs: [], next_cursor: null }));
+    await assert.rejects(admin(fetch).listEvents(), OakAuthMalformedResponseError);
+  });
+
+  it('verifyAudit asks about one agent or all of them', async () => {
+    const report = { ok: false, agents: [intact, broken] };
+    const { fetch, calls } = scriptedFetch(json(200, { ok: true, agents: [intact] }), json(200, report));
+    assert.deepEqual(await admin(fetch).verifyAudit({ agent_id: 'agt_1' }), { ok: true, agents: [intact] });
+    assert.deepEqual(await admin(fetch).verifyAudit(), report);
+    assert.equal(new URL(calls[0].url).search, '?agent_id=agt_1');
+    assert.equal(new URL(calls[1].url).search, '');
+    assert.equal(new URL(calls[1].url).pathname, '/v1/admin/audit/verify');
+  });
+
+  it('a verification that contradicts itself is malformed, never read as intact', async () => {
+    for (const body of [
+      { ok: true, agents: [intact, broken] },
+      { ok: true, agents: [{ ...broken, ok: true }] },
+      { ok: false, agents: [{ ...broken, broken: null }] },
+      { ok: true },
+      { ok: 'yes', agents: [] },
+    ]) {
+      const { fetch } = scriptedFetch(json(200, body));
+      await assert.rejects(admin(fetch).verifyAudit(), OakAuthMalformedResponseError, JSON.stringify(body));
+    }
+  });
+
+  it('verifyAudit refuses an empty agent id before asking', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, { ok: true, agents: [] }));
+    await assert.rejects(admin(fetch).verifyAudit({ agent_id: '' }), TypeError);
+    assert.equal(calls.length, 0);
+  });
+});

@@ -421,3 +421,128 @@ describe('administering agents, tools and rules', () => {
     assert.equal(err.status, 403);
   });
 });
+
+describe('admin events', () => {
+  it('record every admin change, newest first, with who made it and what was set', async () => {
+    const me = await admin.me();
+    const created = await admin.createAgent({ name: 'sdk-ts-events' });
+    const id = created.agent.id;
+    const tool = await admin.createTool(id, { name: 'crm', scopes: ['read', 'write'], risk_level: 'write' });
+    await admin.updateTool(id, tool.id, { description: 'customers' });
+    const rule = await admin.createRule(id, { tool: 'crm', scope: 'write' });
+    await admin.updateRule(id, rule.id, { require_reasoning: 'hard' });
+    await admin.updateAgent(id, { enabled: false });
+    await admin.updateAgent(id, { enabled: true });
+    await admin.updateAgent(id, { rate_limit: { capacity: 9, refill_per_second: 1 } });
+    await admin.rotateAgentKey(id, { overlap_seconds: 0 });
+    await admin.deleteRule(id, rule.id);
+    await admin.deleteTool(id, tool.id);
+    await admin.deleteAgent(id);
+
+    const expected = [
+      ['agent.delete', id],
+      ['tool.delete', tool.id],
+      ['rule.delete', rule.id],
+      ['agent.rotate_key', id],
+      ['agent.update', id],
+      ['agent.enable', id],
+      ['agent.disable', id],
+      ['rule.update', rule.id],
+      ['rule.create', rule.id],
+      ['tool.update', tool.id],
+      ['tool.create', tool.id],
+      ['agent.create', id],
+    ];
+    // The agent is deleted, and its events are still there, filtered by its id.
+    const page = await admin.listEvents({ agent_id: id });
+    assert.equal(page.next_cursor, null);
+    assert.deepEqual(page.events.map((e) => [e.action, e.target_id]), expected);
+    for (const e of page.events) {
+      assert.equal(e.actor, me.key_prefix);
+      assert.equal(e.agent_id, id);
+      assert.match(e.id, /^evt_/);
+      assert.match(e.request_id, /^req_/);
+      assert.ok(!Number.isNaN(Date.parse(e.created_at)));
+    }
+    for (let i = 1; i < page.events.length; i++) assert.ok(page.events[i - 1].created_at >= page.events[i].created_at, 'newest first');
+    const detail = (action) => page.events.find((e) => e.action === action).detail;
+    assert.equal(detail('rule.update').require_reasoning, 'hard');
+    assert.equal(detail('agent.update').rate_limit.capacity, 9);
+    assert.equal(detail('agent.create').key_prefix, created.agent.key_prefix);
+    assert.ok(!JSON.stringify(page.events).includes(created.api_key), 'no key in the events');
+
+    // Small pages: the cursor leads on, and events() walks them to the same list.
+    const first = await admin.listEvents({ agent_id: id, limit: 5 });
+    assert.equal(first.events.length, 5);
+    assert.equal(typeof first.next_cursor, 'string');
+    const second = await admin.listEvents({ agent_id: id, limit: 5, cursor: first.next_cursor });
+    assert.deepEqual(second.events[0], page.events[5]);
+    const walked = [];
+    for await (const e of admin.events({ agent_id: id, limit: 5 })) walked.push(e);
+    assert.deepEqual(walked, page.events);
+
+    // Unfiltered, the newest events are these; another organization sees none of them.
+    const recent = await admin.listEvents({ limit: 12 });
+    assert.deepEqual(recent.events.map((e) => e.id), page.events.map((e) => e.id));
+    const other = new OakAuthAdmin({ adminKey: worker.otherAdminKey, baseUrl: worker.baseUrl });
+    assert.deepEqual((await other.listEvents({ agent_id: id })).events, []);
+  });
+
+  it('a malformed cursor is a validation error', async () => {
+    const err = await admin.listEvents({ cursor: 'not-a-cursor' }).catch((e) => e);
+    assert.ok(err instanceof OakAuthValidationError, err?.name);
+    assert.equal(err.status, 400);
+  });
+});
+
+// Last in the file: it tampers with the database, after which the organization's log no longer verifies.
+describe('audit-chain verification', () => {
+  it('is intact on an untouched log, and names the row someone rewrote in the database', async () => {
+    const created = await admin.createAgent({ name: 'sdk-ts-chain' });
+    const id = created.agent.id;
+    await admin.createTool(id, { name: 'files', scopes: ['read', 'delete'], risk_level: 'destructive' });
+    await admin.createRule(id, { tool: 'files', scope: 'read', require_reasoning: 'none' });
+    await admin.createRule(id, { tool: 'files', scope: 'delete', require_reasoning: 'hard' });
+    const client = new OakAuth({ apiKey: created.api_key, baseUrl: worker.baseUrl });
+    const asked = [];
+    for (const [scope, reasoning] of [['read'], ['delete'], ['delete', 'the user asked to remove it'], ['read']]) {
+      asked.push(await client.validate({ tool: 'files', scope, reasoning }));
+    }
+    const denied = asked[1];
+    assert.equal(denied.reason, 'reasoning_required');
+
+    const intact = await admin.verifyAudit({ agent_id: id });
+    assert.deepEqual(intact, { ok: true, agents: [{ agent_id: id, ok: true, rows_checked: 4, head_seq: 4, broken: null }] });
+    // Every agent of the organization: all intact so far, ours and the suite's main agent among them.
+    const all = await admin.verifyAudit();
+    assert.equal(all.ok, true, JSON.stringify(all));
+    const ids = all.agents.map((a) => a.agent_id);
+    assert.ok(ids.includes(id) && ids.includes(agent.id), ids.join());
+    assert.ok(all.agents.find((a) => a.agent_id === agent.id).rows_checked > 0);
+    await assert.rejects(admin.verifyAudit({ agent_id: 'agt_doesnotexist' }), OakAuthNotFoundError);
+    const other = new OakAuthAdmin({ adminKey: worker.otherAdminKey, baseUrl: worker.baseUrl });
+    await assert.rejects(other.verifyAudit({ agent_id: id }), OakAuthNotFoundError);
+
+    // Someone turns the deny into an allow directly in the database.
+    await worker.forgeAllow(denied.decision_id);
+    const forged = await admin.getLog(denied.decision_id);
+    assert.equal(forged.allowed, true, 'the edit took');
+    assert.equal(forged.reason, 'allowed');
+
+    const report = await admin.verifyAudit({ agent_id: id });
+    assert.equal(report.ok, false);
+    assert.equal(report.agents.length, 1);
+    const [chain] = report.agents;
+    assert.equal(chain.ok, false);
+    assert.equal(chain.rows_checked, 1, 'the row before the forged one checks out');
+    assert.equal(chain.head_seq, 4);
+    assert.equal(chain.broken.chain_seq, 2);
+    assert.equal(chain.broken.decision_id, denied.decision_id);
+    assert.match(chain.broken.problem, /modified/);
+
+    // The organization-wide report is no longer ok, and only this agent's chain is broken.
+    const after = await admin.verifyAudit();
+    assert.equal(after.ok, false);
+    assert.deepEqual(after.agents.filter((a) => !a.ok).map((a) => a.agent_id), [id]);
+  });
+});

@@ -25,7 +25,7 @@ function filtersFrom(query: URLSearchParams): LogFilters {
 }
 
 /** Every agent of the organization (a few pages at most), to name agents in the log. */
-async function allAgents(client: AdminClient): Promise<Map<string, Agent>> {
+export async function allAgents(client: AdminClient): Promise<Map<string, Agent>> {
   const map = new Map<string, Agent>();
   let cursor: string | undefined;
   for (let i = 0; i < 10; i++) {
@@ -106,6 +106,9 @@ export function Logs({ query }: { query: URLSearchParams }) {
         <button type="button" class="btn" onClick={first.reload} disabled={first.loading}>
           Refresh
         </button>
+        <a class="btn" href={href('activity')} title="Check that no decision was changed or removed">
+          Verify integrity
+        </a>
       </PageHeader>
       <FilterForm key={queryKey} query={query} agents={agents.data} />
       {live && (

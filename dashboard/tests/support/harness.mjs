@@ -1,13 +1,14 @@
 // Everything the dashboard's browser tests run against: the real worker (started by the repository's
 // tests/support/serve.mjs with fresh state), the built dashboard served at 127.0.0.1:8788 (the origin the
 // worker's local CORS_ORIGINS allows), Debian's chromium driven by playwright-core, and the TypeScript SDK.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
 import { startStaticServer } from '../../scripts/serve.mjs';
@@ -47,6 +48,8 @@ export async function startWorker({ timeoutMs = 600_000 } = {}) {
     baseUrl: info.base_url,
     adminKey: info.admin_key,
     otherAdminKey: info.other_admin_key,
+    /** The worker's local state directory (D1 and Durable Objects). */
+    persistDir: info.persist_dir,
     async stop() {
       if (child.exitCode !== null) return;
       child.stdin.end(); // serve.mjs stops the worker and deletes its state when stdin closes
@@ -55,6 +58,31 @@ export async function startWorker({ timeoutMs = 600_000 } = {}) {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Rewrites one denied decision's audit-log row into an allow directly in the worker's local D1, as someone
+ * covering their tracks in the database would (dropping the trigger that refuses updates first).
+ */
+export async function forgeAllow(worker, decisionId) {
+  if (!/^dec_[A-Za-z0-9]+$/.test(decisionId)) throw new Error(`not a decision id: ${decisionId}`);
+  if (!worker.persistDir) throw new Error('tests/support/serve.mjs did not say where its state is (persist_dir)');
+  const sql =
+    'DROP TRIGGER IF EXISTS audit_log_no_update; ' +
+    `UPDATE audit_log SET allowed = 1, reason = 'allowed' WHERE decision_id = '${decisionId}' AND allowed = 0; ` +
+    `SELECT allowed, reason FROM audit_log WHERE decision_id = '${decisionId}'`;
+  let stdout;
+  try {
+    ({ stdout } = await promisify(execFile)(
+      join(ROOT, 'node_modules', '.bin', 'wrangler'),
+      ['d1', 'execute', 'DB', '--local', '--json', '--persist-to', worker.persistDir, '--command', sql],
+      { cwd: ROOT, env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' }, maxBuffer: 64 << 20 },
+    ));
+  } catch (e) {
+    throw new Error(`wrangler d1 execute failed: ${e.stdout ?? ''}${e.stderr ?? e.message}`.trim());
+  }
+  const row = JSON.parse(stdout).at(-1)?.results?.[0];
+  if (row?.allowed !== 1 || row?.reason !== 'allowed') throw new Error(`the row was not rewritten: ${stdout}`);
 }
 
 export async function startDashboard() {
