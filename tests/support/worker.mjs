@@ -48,12 +48,20 @@ async function wrangler(args, persistDir) {
 }
 
 /** Runs SQL against the local D1 database of a state directory. */
+/** The running worker may hold the database's write lock for a moment: such attempts are retried. */
 export async function d1(persistDir, sql) {
-  try {
-    const { stdout } = await wrangler(['d1', 'execute', 'DB', '--local', '--json', '--command', sql], persistDir);
-    return JSON.parse(stdout);
-  } catch (e) {
-    throw new Error(`d1 failed: ${e.stdout ?? ''}${e.stderr ?? ''}`.trim());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { stdout } = await wrangler(['d1', 'execute', 'DB', '--local', '--json', '--command', sql], persistDir);
+      return JSON.parse(stdout);
+    } catch (e) {
+      const output = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim();
+      if (attempt < 5 && /SQLITE_BUSY|database is locked/.test(output)) {
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+        continue;
+      }
+      throw new Error(`d1 failed: ${output}`);
+    }
   }
 }
 

@@ -100,17 +100,29 @@ impl Worker {
     pub fn d1(&self, sql: &str) -> Option<serde_json::Value> {
         let persist_dir = self.persist_dir.as_ref()?;
         let root = repo_root();
-        let out = Command::new(root.join("node_modules/.bin/wrangler"))
-            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
-            .arg(persist_dir)
-            .args(["--command", sql])
-            .current_dir(&root)
-            .env("CI", "true")
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run node_modules/.bin/wrangler (see scripts/install.sh)");
+        let run = || {
+            Command::new(root.join("node_modules/.bin/wrangler"))
+                .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+                .arg(persist_dir)
+                .args(["--command", sql])
+                .current_dir(&root)
+                .env("CI", "true")
+                .env("WRANGLER_SEND_METRICS", "false")
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .output()
+                .expect("run node_modules/.bin/wrangler (see scripts/install.sh)")
+        };
+        // The running worker may hold the database's write lock for a moment: retry a few times.
+        let mut out = run();
+        for attempt in 1..5u64 {
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            if out.status.success() || !(text.contains("SQLITE_BUSY") || text.contains("database is locked")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200 * attempt));
+            out = run();
+        }
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "wrangler d1 execute failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
         Some(serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}")))
