@@ -87,6 +87,9 @@ pub fn message(reason: ReasonCode, tool: &str, scope: &str, retry_after: u64) ->
             "denied: reasoning required for {tool}:{scope}; retry with a reasoning that explains why this action is needed"
         ),
         ReasonCode::RateLimited => format!("denied: rate limit reached; retry in {retry_after} s"),
+        ReasonCode::Unavailable => {
+            "denied: OakAuth could not reach this agent's state, so nothing was allowed; retry shortly".to_string()
+        }
     }
 }
 

@@ -110,10 +110,13 @@ pub enum ReasonCode {
     ReasoningRequired,
     /// The agent's token bucket is empty.
     RateLimited,
+    /// OakAuth could not reach the agent's state (its Durable Object or the database), so it could
+    /// not decide or could not record the decision: denied, fail closed. Retry shortly.
+    Unavailable,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 7] = [
+    pub const ALL: [ReasonCode; 8] = [
         ReasonCode::Allowed,
         ReasonCode::ReasoningMissingSoft,
         ReasonCode::AgentDisabled,
@@ -121,6 +124,7 @@ impl ReasonCode {
         ReasonCode::ScopeNotGranted,
         ReasonCode::ReasoningRequired,
         ReasonCode::RateLimited,
+        ReasonCode::Unavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +136,7 @@ impl ReasonCode {
             ReasonCode::ScopeNotGranted => "scope_not_granted",
             ReasonCode::ReasoningRequired => "reasoning_required",
             ReasonCode::RateLimited => "rate_limited",
+            ReasonCode::Unavailable => "unavailable",
         }
     }
 
