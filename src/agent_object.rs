@@ -7,11 +7,15 @@
 //!   [`CONFIG_TTL_MS`] as a backstop. In steady state a decision reads nothing from D1.
 //! - It holds the agent's token bucket in its storage (a restart does not refill it) and runs one
 //!   request's synchronous code at a time, so the rate limit is exact under concurrency.
-//! - It links each decision into the agent's audit hash chain, keeps the chain head in its own
-//!   storage, stores the row durably here ("pending") and writes it to D1 before answering.
-//!   Concurrent decisions share D1 writes (group commit): while one batch is being written, the
-//!   next rows queue and go together in the following batch. A row whose D1 write was cut short
-//!   by a crash is written from its pending copy when the object next starts.
+//! - It links each decision into the agent's audit hash chain and keeps the chain head in its own
+//!   storage. Rows go to D1 in batches (group commit: while one batch is being written, the next
+//!   rows queue): a batch is linked, stored durably here ("pending") with the new head in one
+//!   write, written to D1, and only then answered. A row whose D1 write was cut short by a crash
+//!   is written from its pending copy after the object restarts.
+//! - It fails closed. A batch D1 refuses is relinked as `unavailable` denies, which is what its
+//!   callers are answered, and stays pending until D1 takes it, ahead of any newer row. A decision
+//!   whose row cannot be stored at all is answered `unavailable` by the worker (see
+//!   [`crate::validate`]).
 //!
 //! The same class, under names `authfail:…`, counts failed authentications for throttling.
 
@@ -20,7 +24,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::channel::oneshot;
-use oakauth_core::audit::{AuditRecord, ChainHead};
+use oakauth_core::audit::{self, AuditRecord, ChainHead};
 use oakauth_core::bucket::{Bucket, Take};
 use oakauth_core::decision::{self, BucketOutcome, ToolLookup};
 use oakauth_core::wire::{RateLimitConfig, ReasonCode, ReasoningPolicy, ValidateRequest, ValidateResponse};
@@ -165,94 +169,160 @@ async fn load_config(env: &Env, agent_id: &str, now_ms: i64) -> ApiResult<AgentC
     Ok(AgentConfig { agent, keys, tools, loaded_ms: now_ms })
 }
 
-/// A queued audit row, its pending-storage key, and who waits for its D1 write.
-type Queued = (AuditRecord, String, oneshot::Sender<Result<(), String>>);
+/// What happened to a decision's audit row.
+#[derive(Debug)]
+enum Written {
+    /// The row is in D1, as decided.
+    Stored(AuditRecord),
+    /// D1 refused the row. It was relinked as an `unavailable` deny (what the caller is answered),
+    /// is kept pending in the object's storage, and goes to D1 first once D1 is back.
+    Deferred(AuditRecord),
+    /// The row is nowhere (the object's own storage failed, or too many rows already wait for D1);
+    /// the caller is answered `unavailable` and the chain is as if the decision never happened.
+    Lost(String),
+}
 
-/// Queues audit rows and writes them to D1 in batches, one batch in flight at a time.
+/// Most rows kept waiting for D1 during an outage; beyond it, decisions are answered
+/// `unavailable` without a row, so memory stays bounded.
+const MAX_DEFERRED: usize = 5_000;
+
+fn pending_key(seq: i64) -> String {
+    format!("{PENDING_PREFIX}{seq:020}")
+}
+
+/// Links audit rows into the agent's chain and writes them to D1 in batches, one batch in flight
+/// at a time (group commit). A batch is linked, stored pending in the object's storage together
+/// with the new chain head (one atomic write), written to D1, and then its pending copies are
+/// deleted. Linking happens here, in batch order, so a batch that D1 refuses can be relinked as
+/// `unavailable` denies before anything after it is linked.
 struct AuditWriter {
     env: Env,
     storage: Storage,
-    queue: RefCell<Vec<Queued>>,
-    /// Rows whose D1 write failed (their callers got an error). They stay pending in storage and
-    /// go first in the next batch, so a passing D1 outage leaves no hole in the chain.
-    failed: RefCell<Vec<(AuditRecord, String)>>,
+    /// The chain head: the last row linked. Loaded by [`AgentBucket::load_durable`].
+    chain: RefCell<ChainHead>,
+    queue: RefCell<Vec<(AuditRecord, oneshot::Sender<Written>)>>,
+    /// Linked rows, pending in storage, that D1 has not taken yet, in chain order.
+    deferred: RefCell<Vec<AuditRecord>>,
     flushing: Cell<bool>,
 }
 
 impl AuditWriter {
-    /// Resolves once `record` is in D1 (or its batch failed).
-    async fn write(self: &Rc<Self>, record: AuditRecord, pending_key: String) -> ApiResult<()> {
+    /// Queues `record` (not yet linked) and resolves once it is linked and stored.
+    async fn write(self: &Rc<Self>, record: AuditRecord) -> Written {
+        if self.deferred.borrow().len() >= MAX_DEFERRED {
+            return Written::Lost(format!("{MAX_DEFERRED} audit rows already wait for the database"));
+        }
         let (tx, rx) = oneshot::channel();
-        self.queue.borrow_mut().push((record, pending_key, tx));
+        self.queue.borrow_mut().push((record, tx));
         if !self.flushing.replace(true) {
             let writer = Rc::clone(self);
             worker::wasm_bindgen_futures::spawn_local(async move { writer.flush().await });
         }
-        match rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ApiError::internal(format!("audit write failed: {e}"))),
-            Err(_) => Err(ApiError::internal("audit writer stopped")),
-        }
+        rx.await.unwrap_or_else(|_| Written::Lost("audit writer stopped".into()))
     }
 
     async fn flush(self: Rc<Self>) {
         loop {
-            let retry: Vec<(AuditRecord, String)> = std::mem::take(&mut *self.failed.borrow_mut());
             let batch: Vec<_> = {
                 let mut queue = self.queue.borrow_mut();
                 let n = queue.len().min(MAX_BATCH);
                 queue.drain(..n).collect()
             };
-            if batch.is_empty() && retry.is_empty() {
+            if batch.is_empty() {
                 self.flushing.set(false);
                 return;
             }
-            let records: Vec<&AuditRecord> =
-                retry.iter().map(|(r, _)| r).chain(batch.iter().map(|(r, _, _)| r)).collect();
-            let result = write_rows(&self.env, &records).await;
-            let mut waiters = Vec::with_capacity(batch.len());
-            let mut written: Vec<(AuditRecord, String)> = retry;
-            for (record, key, tx) in batch {
-                written.push((record, key));
-                waiters.push(tx);
+            // Rows still waiting from an outage go first, so the chain reaches D1 in order.
+            let backlog_ok = self.write_deferred().await.is_ok();
+            let (mut records, waiters): (Vec<AuditRecord>, Vec<_>) = batch.into_iter().unzip();
+            let before = self.chain.borrow().clone();
+            let linked = {
+                let mut head = self.chain.borrow_mut();
+                for r in records.iter_mut() {
+                    head.append(r);
+                }
+                head.clone()
+            };
+            if let Err(e) = self.store_pending(&linked, &records).await {
+                // Nothing of this batch is stored anywhere: unlink it.
+                *self.chain.borrow_mut() = before;
+                let why = format!("storing audit rows failed: {}", e.message);
+                for tx in waiters {
+                    let _ = tx.send(Written::Lost(why.clone()));
+                }
+                continue;
             }
-            if result.is_ok() {
-                let keys: Vec<&str> = written.iter().map(|(_, k)| k.as_str()).collect();
+            let written = if backlog_ok {
+                write_rows(&self.env, &records.iter().collect::<Vec<_>>()).await
+            } else {
+                Err(ApiError::internal("earlier audit rows are still waiting for the database"))
+            };
+            if written.is_ok() {
+                let keys: Vec<String> = records.iter().map(|r| pending_key(r.chain_seq)).collect();
                 // A failed cleanup only means the rows are written again (idempotently) later.
                 let _ = self.storage.delete_multiple(keys).await;
+                for (record, tx) in records.into_iter().zip(waiters) {
+                    let _ = tx.send(Written::Stored(record));
+                }
+                continue;
+            }
+            // D1 refused the batch. Nothing after it is linked yet, so relink it as what its
+            // callers will be answered: unavailable denies.
+            let original = records.clone();
+            let relinked = audit::relink_as_unavailable(&before, &mut records);
+            let outcome = if self.store_pending(&relinked, &records).await.is_ok() {
+                *self.chain.borrow_mut() = relinked;
+                records
             } else {
-                self.failed.borrow_mut().extend(written);
+                // The decided rows are still pending as linked; they reach D1 as decided.
+                original
+            };
+            self.deferred.borrow_mut().extend(outcome.iter().cloned());
+            for (record, tx) in outcome.into_iter().zip(waiters) {
+                let _ = tx.send(Written::Deferred(record));
             }
-            let outcome = result.map_err(|e| e.message);
-            for tx in waiters {
-                let _ = tx.send(outcome.clone());
-            }
-            if outcome.is_err() {
-                // Do not spin on a failing database: the next write or verification retries.
-                self.flushing.set(false);
-                return;
-            }
+            // Rows queued meanwhile get their own attempt; with none, the loop ends (no spinning
+            // on a failing database: the next decision or verification retries).
         }
     }
 
-    /// Writes rows whose earlier write failed, before the chain is verified.
-    async fn retry_failed(self: &Rc<Self>) -> ApiResult<()> {
-        if self.failed.borrow().is_empty() || self.flushing.get() {
+    /// Stores `records` as pending and `head` as the chain head, in one atomic write.
+    async fn store_pending(&self, head: &ChainHead, records: &[AuditRecord]) -> ApiResult<()> {
+        let entries = worker::js_sys::Object::new();
+        let set = |key: &str, value: JsValue| worker::js_sys::Reflect::set(&entries, &JsValue::from_str(key), &value);
+        set(CHAIN_KEY, serde_wasm_bindgen::to_value(head).map_err(ApiError::internal)?)
+            .map_err(|e| ApiError::internal(format!("{e:?}")))?;
+        for r in records {
+            set(&pending_key(r.chain_seq), serde_wasm_bindgen::to_value(r).map_err(ApiError::internal)?)
+                .map_err(|e| ApiError::internal(format!("{e:?}")))?;
+        }
+        self.storage.put_multiple_raw(entries).await.map_err(ApiError::internal)
+    }
+
+    /// Writes rows that wait for D1, oldest first, in batches; stops at the first failure.
+    async fn write_deferred(&self) -> ApiResult<()> {
+        loop {
+            let chunk: Vec<AuditRecord> = {
+                let deferred = self.deferred.borrow();
+                deferred.iter().take(MAX_BATCH).cloned().collect()
+            };
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            write_rows(&self.env, &chunk.iter().collect::<Vec<_>>()).await?;
+            let keys: Vec<String> = chunk.iter().map(|r| pending_key(r.chain_seq)).collect();
+            let _ = self.storage.delete_multiple(keys).await;
+            let written: std::collections::HashSet<i64> = chunk.iter().map(|r| r.chain_seq).collect();
+            self.deferred.borrow_mut().retain(|r| !written.contains(&r.chain_seq));
+        }
+    }
+
+    /// Writes waiting rows before the chain is verified, unless a flush (which does it) runs.
+    async fn catch_up(&self) -> ApiResult<()> {
+        if self.flushing.get() {
             return Ok(());
         }
-        let retry: Vec<(AuditRecord, String)> = std::mem::take(&mut *self.failed.borrow_mut());
-        let records: Vec<&AuditRecord> = retry.iter().map(|(r, _)| r).collect();
-        match write_rows(&self.env, &records).await {
-            Ok(()) => {
-                let keys: Vec<&str> = retry.iter().map(|(_, k)| k.as_str()).collect();
-                let _ = self.storage.delete_multiple(keys).await;
-                Ok(())
-            }
-            Err(e) => {
-                self.failed.borrow_mut().extend(retry);
-                Err(e)
-            }
-        }
+        self.write_deferred().await
     }
 }
 
@@ -260,7 +330,7 @@ impl AuditWriter {
 pub struct AgentBucket {
     state: State,
     env: Env,
-    /// Bucket and chain head as last stored; loaded from storage on first use.
+    /// The bucket as last stored; loaded from storage (with the chain head) on first use.
     durable: RefCell<Option<Durable>>,
     config: RefCell<Option<Rc<AgentConfig>>>,
     /// Bumped by every invalidation, so a load that raced one is not cached.
@@ -271,7 +341,6 @@ pub struct AgentBucket {
 #[derive(Clone)]
 struct Durable {
     bucket: Option<Bucket>,
-    chain: ChainHead,
 }
 
 impl DurableObject for AgentBucket {
@@ -279,8 +348,9 @@ impl DurableObject for AgentBucket {
         let writer = Rc::new(AuditWriter {
             env: env.clone(),
             storage: state.storage(),
+            chain: RefCell::new(ChainHead::default()),
             queue: RefCell::new(Vec::new()),
-            failed: RefCell::new(Vec::new()),
+            deferred: RefCell::new(Vec::new()),
             flushing: Cell::new(false),
         });
         Self { state, env, durable: RefCell::new(None), config: RefCell::new(None), generation: Cell::new(0), writer }
@@ -306,8 +376,8 @@ impl DurableObject for AgentBucket {
                 }
                 "/head" => {
                     self.load_durable().await?;
-                    self.writer.retry_failed().await?;
-                    let head = self.durable.borrow().as_ref().map(|d| d.chain.clone()).unwrap_or_default();
+                    self.writer.catch_up().await?;
+                    let head = self.writer.chain.borrow().clone();
                     Ok(ok(value(&head)))
                 }
                 "/authfail" => {
@@ -336,7 +406,8 @@ mod erased {
 }
 
 impl AgentBucket {
-    /// Loads the bucket and chain head, and writes to D1 any row left pending by a crash.
+    /// Loads the bucket and the chain head. Rows left pending (by a crash, or by a D1 outage
+    /// before a restart) wait for D1 again and are written before any newer row.
     async fn load_durable(&self) -> ApiResult<()> {
         if self.durable.borrow().is_some() {
             return Ok(());
@@ -348,24 +419,19 @@ impl AgentBucket {
             .list_with_options(worker::ListOptions::new().prefix(PENDING_PREFIX))
             .await
             .map_err(ApiError::internal)?;
-        let mut keys = Vec::new();
         let mut records = Vec::new();
         for entry in pending.entries() {
             let entry = entry.map_err(|e| ApiError::internal(format!("{e:?}")))?;
             let pair: worker::js_sys::Array = entry.into();
-            keys.push(pair.get(0).as_string().unwrap_or_default());
             records.push(serde_wasm_bindgen::from_value::<AuditRecord>(pair.get(1)).map_err(ApiError::internal)?);
         }
-        for chunk in records.chunks(MAX_BATCH) {
-            write_rows(&self.env, &chunk.iter().collect::<Vec<_>>()).await?;
-        }
-        if !keys.is_empty() {
-            storage.delete_multiple(keys).await.map_err(ApiError::internal)?;
-        }
+        records.sort_by_key(|r| r.chain_seq);
         let mut slot = self.durable.borrow_mut();
         // Another request may have loaded while we awaited storage; keep the first.
         if slot.is_none() {
-            *slot = Some(Durable { bucket, chain });
+            *slot = Some(Durable { bucket });
+            *self.writer.chain.borrow_mut() = chain;
+            *self.writer.deferred.borrow_mut() = records;
         }
         Ok(())
     }
@@ -438,7 +504,7 @@ impl AgentBucket {
             Some(ctx) => Some(serde_json::to_string(&redact::context(ctx)).map_err(ApiError::internal)?),
             None => None,
         };
-        let mut record = AuditRecord {
+        let record = AuditRecord {
             decision_id: decision_id.clone(),
             org_id: agent.org_id.clone(),
             request_id: call.request_id.clone(),
@@ -456,28 +522,22 @@ impl AgentBucket {
             chain_seq: 0,
             prev_hash: String::new(),
         };
-        let head = {
-            let mut slot = self.durable.borrow_mut();
-            let durable = slot.as_mut().expect("loaded above");
-            durable.chain.append(&mut record);
-            durable.chain.clone()
+        let record = match self.writer.write(record).await {
+            Written::Stored(r) | Written::Deferred(r) => r,
+            Written::Lost(why) => return Err(ApiError::internal(why)),
         };
-        let pending_key = format!("{PENDING_PREFIX}{:020}", record.chain_seq);
-        let storage = self.state.storage();
-        storage.put(CHAIN_KEY, &head).await.map_err(ApiError::internal)?;
-        storage.put(&pending_key, &record).await.map_err(ApiError::internal)?;
-        self.writer.write(record, pending_key).await?;
-
+        // A row D1 refused was relinked as an `unavailable` deny: that is the answer too.
+        let reason = ReasonCode::parse(&record.reason).unwrap_or(ReasonCode::Unavailable);
         let response = ValidateResponse {
-            allowed: decision.allowed(),
-            reason: decision.reason,
-            message: decision::message(decision.reason, &req.tool, &req.scope, retry_after),
+            allowed: reason.is_allow(),
+            reason,
+            message: decision::message(reason, &req.tool, &req.scope, retry_after),
             decision_id,
             reasoning_required: decision.reasoning_required,
             reasoning_provided: decision.reasoning_provided,
             rate_limit: rate_state,
         };
-        let retry_after = if decision.reason == ReasonCode::RateLimited { retry_after } else { 0 };
+        let retry_after = if reason == ReasonCode::RateLimited { retry_after } else { 0 };
         Ok(DecideAnswer { response: Some(response), retry_after })
     }
 }

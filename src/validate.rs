@@ -1,15 +1,22 @@
 //! `POST /v1/validate`: parse and bound, check the key's format, find the agent the key belongs
 //! to, and let the agent's Durable Object authenticate, decide and audit.
 //!
+//! Fail closed: once the request is known to be well formed, any failure to reach the agent's
+//! state (D1, or the agent's Durable Object) is answered as a deny with reason `unavailable`
+//! (HTTP 200, `Retry-After: 1`), never as a 5xx. Its `decision_id` has an audit row only when
+//! the object could store one (see [`crate::agent_object`]).
+//!
 //! Which agent a key hash belongs to never changes (keys are never reassigned), so this isolate
 //! remembers it; whether the key is still valid is decided by the agent's object on every call.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use oakauth_core::decision;
 use oakauth_core::keys::{self, KeyKind};
 use oakauth_core::limits;
-use oakauth_core::wire::{ReasonCode, ValidateRequest};
+use oakauth_core::wire::{ReasonCode, ReasoningPolicy, ValidateRequest, ValidateResponse};
+use oakauth_core::{ids, reasoning};
 use serde::Deserialize;
 use worker::{Env, Request, Response};
 
@@ -57,21 +64,57 @@ pub async fn handle(mut req: Request, env: &Env, request_id: &str, started_ms: i
     let key = auth::presented_key(&req, KeyKind::Agent)?;
     let body: ValidateRequest = read_json(&mut req, limits::MAX_VALIDATE_BODY).await?;
     limits::check_validate(&body)?;
+    let (tool, scope, reasoning_provided) =
+        (body.tool.clone(), body.scope.clone(), reasoning::provided(body.reasoning.as_deref()));
 
+    let (response, rate_retry_after) = match authenticate_and_decide(&req, env, key, body, request_id, started_ms).await
+    {
+        Err(e) if e.status >= 500 => {
+            // `ApiError::internal` has logged the cause; this line ties it to the answer.
+            let decision_id = ids::new_id("dec").unwrap_or_else(|_| "dec_unavailable".to_string());
+            worker::console_error!("validate {request_id}: answered unavailable ({decision_id}, no audit row)");
+            let response = ValidateResponse {
+                allowed: false,
+                reason: ReasonCode::Unavailable,
+                message: decision::message(ReasonCode::Unavailable, &tool, &scope, 1),
+                decision_id,
+                reasoning_required: ReasoningPolicy::None,
+                reasoning_provided,
+                rate_limit: None,
+            };
+            (response, 0)
+        }
+        other => other?,
+    };
+    let (status, retry_after) = match response.reason {
+        ReasonCode::RateLimited => (429, Some(rate_retry_after.max(1))),
+        ReasonCode::Unavailable => (200, Some(1)),
+        _ => (200, None),
+    };
+    let mut resp = json_response(status, &response);
+    if let Some(seconds) = retry_after {
+        let _ = resp.headers_mut().set("Retry-After", &seconds.to_string());
+    }
+    Ok(resp)
+}
+
+async fn authenticate_and_decide(
+    req: &Request,
+    env: &Env,
+    key: String,
+    body: ValidateRequest,
+    request_id: &str,
+    started_ms: i64,
+) -> ApiResult<(ValidateResponse, u64)> {
     let hash = keys::hash(&auth::hash_secret(env)?, &key);
     let Some(agent_id) = agent_of_key(env, &hash).await? else {
-        return Err(auth::rejected(&req, env, &key).await);
+        return Err(auth::rejected(req, env, &key).await);
     };
     let call = DecideCall { agent_id, key_hash: hash, request: body, request_id: request_id.to_string(), started_ms };
     let DecideAnswer { response, retry_after } = agent_object::decide(env, &call).await?;
     let Some(response) = response else {
         forget_key(&call.key_hash);
-        return Err(auth::rejected(&req, env, &key).await);
+        return Err(auth::rejected(req, env, &key).await);
     };
-    if response.reason == ReasonCode::RateLimited {
-        let mut resp = json_response(429, &response);
-        let _ = resp.headers_mut().set("Retry-After", &retry_after.max(1).to_string());
-        return Ok(resp);
-    }
-    Ok(json_response(200, &response))
+    Ok((response, retry_after))
 }

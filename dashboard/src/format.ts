@@ -18,6 +18,12 @@ export const REASONS: { code: ReasonCode; label: string; allowed: boolean; expla
     explain: 'A hard rule needs real reasoning and got none.',
   },
   { code: 'rate_limited', label: 'Rate limited', allowed: false, explain: "The agent's token bucket was empty." },
+  {
+    code: 'unavailable',
+    label: 'Unavailable',
+    allowed: false,
+    explain: "OakAuth could not reach the agent's state or record the decision, so it denied (fail closed).",
+  },
 ];
 
 export function reasonInfo(code: string) {

@@ -7,7 +7,8 @@ export type ReasonCode =
   | 'unknown_tool'
   | 'scope_not_granted'
   | 'reasoning_required'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'unavailable';
 export type ReasoningPolicy = 'none' | 'soft' | 'hard';
 export type RiskLevel = 'read' | 'write' | 'destructive';
 

@@ -40,6 +40,7 @@ const DENY_REASONS: ReadonlySet<string> = new Set<DenyReasonCode>([
   'scope_not_granted',
   'reasoning_required',
   'rate_limited',
+  'unavailable',
 ]);
 const POLICIES: ReadonlySet<string> = new Set(['none', 'soft', 'hard']);
 

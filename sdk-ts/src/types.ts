@@ -9,7 +9,8 @@ export type ReasonCode =
   | 'unknown_tool'
   | 'scope_not_granted'
   | 'reasoning_required'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'unavailable';
 
 /** The reason codes whose decisions let the action run. */
 export type AllowReasonCode = 'allowed' | 'reasoning_missing_soft';

@@ -546,3 +546,28 @@ describe('audit-chain verification', () => {
     assert.deepEqual(after.agents.filter((a) => !a.ok).map((a) => a.agent_id), [id]);
   });
 });
+
+describe('failing closed', () => {
+  it('when the service cannot reach its database, guard() gets an unavailable deny, asks once and does not run the action', async () => {
+    const created = await admin.createAgent({ name: 'sdk-ts-outage' });
+    await admin.createTool(created.agent.id, { name: 'filesystem', scopes: ['read'], risk_level: 'read' });
+    await admin.createRule(created.agent.id, { tool: 'filesystem', scope: 'read' });
+    const counted = countingFetch();
+    const client = new OakAuth({ apiKey: created.api_key, baseUrl: worker.baseUrl, fetch: counted });
+    // The key has never been used, so finding its agent needs the table that is now gone.
+    await worker.d1('ALTER TABLE agent_keys RENAME TO agent_keys_away');
+    let outcome;
+    try {
+      outcome = await attempt(client, { tool: 'filesystem', scope: 'read' });
+    } finally {
+      await worker.d1('ALTER TABLE agent_keys_away RENAME TO agent_keys');
+    }
+    assert.equal(outcome.ran, false);
+    assert.ok(outcome.error instanceof OakAuthDeniedError, String(outcome.error));
+    assert.equal(outcome.error.reason, 'unavailable');
+    assert.match(outcome.error.decisionId, /^dec_/);
+    assert.equal(counted.urls.length, 1, 'a deny is not retried');
+    const recovered = await attempt(client, { tool: 'filesystem', scope: 'read' });
+    assert.equal(recovered.ran, true, 'the same call runs once the database is back');
+  });
+});

@@ -2,7 +2,7 @@
 // brute force (last, because it throttles this client).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startWorker, d1 } from '../support/worker.mjs';
 import { client, makeAgent } from '../support/api.mjs';
@@ -143,22 +143,83 @@ test('killing the server mid-load: every 2xx has its row, none is duplicated, th
   assert.ok(next.body.rate_limit.remaining <= C - rows.length - 1, `bucket refilled: ${next.body.rate_limit.remaining} left after ${rows.length} decisions`);
 });
 
-test('a database failure during validate is a clean deny, and the chain has no hole once it recovers', async () => {
+const assertUnavailable = (answer) => {
+  assert.equal(answer.status, 200, 'a fault is a deny, never a 5xx');
+  assert.equal(answer.body.allowed, false);
+  assert.equal(answer.body.reason, 'unavailable');
+  assert.equal(answer.headers.get('retry-after'), '1');
+  assert.match(answer.body.decision_id, /^dec_[0-9A-Za-z]{20}$/);
+  assert.match(answer.body.message, /^denied: .*nothing was allowed/);
+};
+
+test('a database failure while recording a decision is an unavailable deny, recorded as such once the database is back', async () => {
   const { agent, key } = await agentWith({ rules: { read: 'none' } });
   assert.equal((await validate(key, { tool: 'filesystem', scope: 'read' })).status, 200);
   await d1(worker.persistDir, 'ALTER TABLE audit_log RENAME TO audit_log_away');
+  let failed, concurrent;
+  try {
+    failed = await validate(key, { tool: 'filesystem', scope: 'read', reasoning: 'listing the cache' });
+    concurrent = await Promise.all(Array.from({ length: 10 }, () => validate(key, { tool: 'filesystem', scope: 'read' })));
+  } finally {
+    await d1(worker.persistDir, 'ALTER TABLE audit_log_away RENAME TO audit_log');
+  }
+  assertUnavailable(failed);
+  assert.equal(failed.body.reasoning_provided, true);
+  concurrent.forEach(assertUnavailable);
+  const after = await validate(key, { tool: 'filesystem', scope: 'read' });
+  assert.equal(after.status, 200);
+  assert.equal(after.body.allowed, true, 'the agent works again once the database is back');
+  const row = await admin('GET', `/v1/admin/logs/${failed.body.decision_id}`);
+  assert.equal(row.status, 200, 'the denied decision has its row');
+  assert.equal(row.body.allowed, false, 'the row says what the caller was answered');
+  assert.equal(row.body.reason, 'unavailable');
+  assert.equal(row.body.request_id, failed.headers.get('x-request-id'));
+  const verify = await admin('GET', `/v1/admin/audit/verify?agent_id=${agent.id}`);
+  assert.equal(verify.body.ok, true, JSON.stringify(verify.body));
+  assert.equal(verify.body.agents[0].rows_checked, 13, 'thirteen decisions, thirteen rows, no hole in the chain');
+  const logs = await admin('GET', `/v1/admin/logs?agent_id=${agent.id}&reason=unavailable&limit=50`);
+  assert.deepEqual(new Set(logs.body.logs.map((r) => r.decision_id)), new Set([failed, ...concurrent].map((a) => a.body.decision_id)));
+});
+
+test('a database failure before deciding is an unavailable deny, and nothing is allowed', async () => {
+  const { key } = await agentWith({ rules: { read: 'none' } });
+  await d1(worker.persistDir, 'ALTER TABLE agent_keys RENAME TO agent_keys_away');
   let failed;
   try {
     failed = await validate(key, { tool: 'filesystem', scope: 'read' });
   } finally {
-    await d1(worker.persistDir, 'ALTER TABLE audit_log_away RENAME TO audit_log');
+    await d1(worker.persistDir, 'ALTER TABLE agent_keys_away RENAME TO agent_keys');
   }
-  assert.equal(failed.status, 500);
-  assert.deepEqual(failed.body, { error: { code: 'internal_error', message: 'internal error; nothing was allowed' } });
-  assert.equal((await validate(key, { tool: 'filesystem', scope: 'read' })).status, 200);
-  const verify = await admin('GET', `/v1/admin/audit/verify?agent_id=${agent.id}`);
-  assert.equal(verify.body.ok, true, JSON.stringify(verify.body));
-  assert.equal(verify.body.agents[0].rows_checked, 3, 'the decision whose write failed is recorded once the database is back');
+  assertUnavailable(failed);
+  assert.equal(failed.body.rate_limit, null);
+  assert.equal((await admin('GET', `/v1/admin/logs/${failed.body.decision_id}`)).status, 404, 'nothing was decided, so nothing is recorded');
+  assert.equal((await validate(key, { tool: 'filesystem', scope: 'read' })).body.allowed, true);
+});
+
+test("a Durable Object failure (its storage damaged) is an unavailable deny for that agent only", async () => {
+  const objects = join(worker.persistDir, 'v3', 'do', 'oakauth-AgentBucket');
+  const files = async () => new Set((await readdir(objects).catch(() => [])).filter((f) => f.endsWith('.sqlite')));
+  const before = await files();
+  const victim = await agentWith({ rules: { read: 'none' } });
+  assert.equal((await validate(victim.key, { tool: 'filesystem', scope: 'read' })).body.allowed, true);
+  const created = [...(await files())].filter((f) => !before.has(f) && f !== 'metadata.sqlite');
+  assert.equal(created.length, 1, `the agent's object has one storage file: ${created}`);
+  const bystander = await agentWith({ rules: { read: 'none' } });
+
+  await worker.restart({
+    whileStopped: async () => {
+      const file = join(objects, created[0]);
+      await writeFile(file, Buffer.alloc(16384, 0x5a));
+      await rm(`${file}-wal`, { force: true });
+      await rm(`${file}-shm`, { force: true });
+    },
+  });
+
+  for (let i = 0; i < 3; i++) assertUnavailable(await validate(victim.key, { tool: 'filesystem', scope: 'read' }));
+  const other = await validate(bystander.key, { tool: 'filesystem', scope: 'read' });
+  assert.equal(other.status, 200);
+  assert.equal(other.body.allowed, true, "other agents' objects are unaffected");
+  assert.equal((await raw('GET', '/health')).status, 200);
 });
 
 test('no key or key hash appears in answers, worker output, or anywhere in the stored state', async () => {

@@ -135,9 +135,13 @@ export async function startWorker(options = {}) {
     persistDir,
     logs,
     ...seeded,
-    /** Stops the server (SIGKILL with `{hard: true}`) and starts it again on the same state. */
-    async restart({ hard = false } = {}) {
+    /**
+     * Stops the server (SIGKILL with `{hard: true}`) and starts it again on the same state;
+     * `whileStopped` runs in between (to damage the state as a fault would).
+     */
+    async restart({ hard = false, whileStopped } = {}) {
       await kill(hard ? 'SIGKILL' : 'SIGTERM');
+      await whileStopped?.();
       await launch();
     },
     async stop() {

@@ -1,11 +1,11 @@
 // Starts the real OakAuth worker in local workerd through the repository's tests/support/serve.mjs
 // (fresh local D1 and Durable Object state, two seeded organizations) and stops it afterwards.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { d1 as repoD1 } from '../../../tests/support/worker.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SERVE = join(REPO, 'tests', 'support', 'serve.mjs');
@@ -62,18 +62,7 @@ export async function startWorker() {
   };
 }
 
-const WRANGLER = join(REPO, 'node_modules', '.bin', 'wrangler');
-
-async function d1(persistDir, sql) {
+function d1(persistDir, sql) {
   if (!persistDir) throw new Error('tests/support/serve.mjs did not say where its state is (persist_dir)');
-  try {
-    const { stdout } = await promisify(execFile)(WRANGLER, ['d1', 'execute', 'DB', '--local', '--json', '--persist-to', persistDir, '--command', sql], {
-      cwd: REPO,
-      env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
-      maxBuffer: 64 << 20,
-    });
-    return JSON.parse(stdout);
-  } catch (e) {
-    throw new Error(`wrangler d1 execute failed: ${e.stdout ?? ''}${e.stderr ?? e.message}`.trim());
-  }
+  return repoD1(persistDir, sql);
 }
