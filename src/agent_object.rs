@@ -138,7 +138,7 @@ struct GrantRow {
 async fn load_config(env: &Env, agent_id: &str, now_ms: i64) -> ApiResult<AgentConfig> {
     let database = db::database(env)?;
     let id = [Arg::from(agent_id)];
-    let results = db::batch(
+    let results = db::idempotent_batch(
         &database,
         vec![
             db::stmt(&database, "SELECT org_id, enabled, rate_capacity, rate_refill FROM agents WHERE id = ?1", &id)?,
@@ -579,6 +579,6 @@ async fn write_rows(env: &Env, rows: &[&AuditRecord]) -> ApiResult<()> {
             ],
         )?);
     }
-    db::batch(&database, statements).await?;
+    db::idempotent_batch(&database, statements).await?;
     Ok(())
 }

@@ -68,18 +68,48 @@ pub fn stmt(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<D1Prepare
     db.prepare(sql).bind(&values).map_err(ApiError::internal)
 }
 
+/// Waits before the second and third try of an idempotent query (a read, or an audit insert that
+/// ignores rows already written). D1 can fail one transiently (a connection reset, a busy
+/// database); a query that fails three times is an error.
+const RETRY_DELAYS_MS: [u64; 2] = [20, 100];
+
+/// Runs the idempotent `read` up to three times, returning the first success or the last error.
+async fn with_retry<T, F, Fut>(mut read: F) -> ApiResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = worker::Result<T>>,
+{
+    for delay_ms in RETRY_DELAYS_MS {
+        if let Ok(value) = read().await {
+            return Ok(value);
+        }
+        worker::Delay::from(std::time::Duration::from_millis(delay_ms)).await;
+    }
+    read().await.map_err(ApiError::internal)
+}
+
 pub async fn first<T: DeserializeOwned>(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<Option<T>> {
-    stmt(db, sql, args)?.first::<T>(None).await.map_err(ApiError::internal)
+    let statement = stmt(db, sql, args)?;
+    with_retry(|| statement.first::<T>(None)).await
 }
 
 pub async fn all<T: DeserializeOwned>(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<Vec<T>> {
-    let result = stmt(db, sql, args)?.all().await.map_err(ApiError::internal)?;
+    let statement = stmt(db, sql, args)?;
+    let result = with_retry(|| statement.all()).await?;
     result.results::<T>().map_err(ApiError::internal)
 }
 
 /// Runs statements atomically, in order.
 pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> ApiResult<Vec<worker::D1Result>> {
     db.batch(statements).await.map_err(map_write_error)
+}
+
+/// Runs idempotent statements (reads, `INSERT OR IGNORE`) together, retried like [`first`].
+pub async fn idempotent_batch(
+    db: &D1Database,
+    statements: Vec<D1PreparedStatement>,
+) -> ApiResult<Vec<worker::D1Result>> {
+    with_retry(|| db.batch(statements.clone())).await
 }
 
 /// A UNIQUE violation is the caller's conflict; anything else is ours.

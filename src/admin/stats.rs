@@ -71,7 +71,7 @@ pub async fn get(admin: &Admin, req: &Request) -> ApiResult<Response> {
     let window = "org_id = ?1 AND created_at >= ?2 AND created_at < ?3";
     let base = [org, Arg::Int(since), Arg::Int(until)];
     let db = &admin.db;
-    let results = db::batch(
+    let results = db::idempotent_batch(
         db,
         vec![
             db::stmt(db, &format!("SELECT COUNT(*) AS total, SUM(allowed) AS allowed FROM audit_log WHERE {window}"), &base)?,
