@@ -516,6 +516,20 @@ mod tests {
     }
 
     #[test]
+    fn numbers_in_context_are_stored_exactly_as_sent() {
+        // Found by the validate_request fuzz target: without exact float parsing, the last digit
+        // of such a number changed between what the agent sent and what the audit row stored.
+        for text in [
+            r#"{"tool":"t","scope":"s","context":{"pd":{"list":[55554.777555555555554]}}}"#,
+            r#"{"tool":"t","scope":"s","context":{"x":14420.757777777779,"y":1e-300,"z":-0.1}}"#,
+        ] {
+            let req: ValidateRequest = serde_json::from_str(text).unwrap();
+            let again: ValidateRequest = serde_json::from_str(&serde_json::to_string(&req).unwrap()).unwrap();
+            assert_eq!(again, req);
+        }
+    }
+
+    #[test]
     fn only_allowed_and_soft_missing_let_the_action_run() {
         let allows: Vec<_> = ReasonCode::ALL.into_iter().filter(|c| c.is_allow()).collect();
         assert_eq!(allows, vec![ReasonCode::Allowed, ReasonCode::ReasoningMissingSoft]);
