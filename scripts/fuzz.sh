@@ -34,8 +34,9 @@ for t in "${TARGETS[@]}"; do
   else
     verdict="**crash**: see fuzz/artifacts/$t"
     failed=1
+    grep -E -A6 'panicked|ERROR: libFuzzer' "$out" | head -20 >&2 || true
   fi
-  done_line="$(grep -E 'DONE' "$out" | tail -1)"
+  done_line="$(grep -E 'DONE' "$out" | tail -1 || true)"
   runs="$(sed -nE 's/^#([0-9]+).*/\1/p' <<<"$done_line")"
   execs="$(sed -nE 's/.*exec\/s: ([0-9]+).*/\1/p' <<<"$done_line")"
   cov="$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$done_line")"
