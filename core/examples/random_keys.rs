@@ -1,8 +1,21 @@
 //! Prints N freshly generated, well-formed agent keys as a JSON array (for brute-force tests).
+//! With a second argument of 6 base62 characters, every key starts with `oak_` + those characters,
+//! so all of them share one visible prefix.
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let prefix = args.next().unwrap_or_default();
+    assert!(
+        prefix.len() <= 6 && prefix.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "prefix: up to 6 base62 characters"
+    );
     let keys: Vec<String> = (0..n)
-        .map(|_| oakauth_core::keys::generate(oakauth_core::keys::KeyKind::Agent).expect("random").secret)
+        .map(|_| {
+            let random = oakauth_core::keys::generate(oakauth_core::keys::KeyKind::Agent).expect("random").secret;
+            // The random part of a generated key is the 32 characters after `oak_`.
+            let tail = &random[4 + prefix.len()..4 + 32];
+            oakauth_core::keys::from_random(oakauth_core::keys::KeyKind::Agent, &format!("{prefix}{tail}")).secret
+        })
         .collect();
     println!("{}", serde_json::to_string(&keys).expect("json"));
 }

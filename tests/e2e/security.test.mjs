@@ -272,6 +272,32 @@ test('wrong admin keys of any length get identical 401 answers', async () => {
   assert.equal(bodies.size, 1);
 });
 
+test('brute force on one key prefix is throttled even when every try comes from a new address', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { ROOT } = await import('../support/worker.mjs');
+  const randomKeys = (n, prefix = '') => JSON.parse(execFileSync('cargo', ['run', '--quiet', '-p', 'oakauth-core', '--example', 'random_keys', '--', String(n), ...(prefix ? [prefix] : [])], { cwd: ROOT }).toString());
+  const prefix = Math.random().toString(36).slice(2, 8).padEnd(6, 'x');
+  const keys = randomKeys(25, prefix);
+  assert.ok(keys.every((k) => k.startsWith(`oak_${prefix}`)));
+  const statuses = [];
+  let retryAfter = null;
+  for (const [i, k] of keys.entries()) {
+    // Each try claims a different client address, so only the prefix counter can stop them.
+    const r = await raw('POST', '/v1/validate', { tool: 'filesystem', scope: 'read' }, { key: k, headers: { 'CF-Connecting-IP': `198.51.100.${i + 1}` } });
+    statuses.push(r.status);
+    if (r.status === 429) retryAfter = Number(r.headers.get('retry-after'));
+  }
+  assert.ok(!statuses.includes(200));
+  assert.deepEqual(statuses.slice(0, 20), Array(20).fill(401), 'the first 20 failures are plain 401s');
+  assert.equal(statuses[statuses.length - 1], 429, `the prefix is throttled after 20 failures: ${statuses.join(',')}`);
+  assert.ok(retryAfter >= 1);
+  // A key with another prefix, from another fresh address, is not throttled: the 429s above came
+  // from the prefix counter, not from a shared address.
+  const [other] = randomKeys(1);
+  const fresh = await raw('POST', '/v1/validate', { tool: 'filesystem', scope: 'read' }, { key: other, headers: { 'CF-Connecting-IP': '198.51.100.200' } });
+  assert.equal(fresh.status, 401);
+});
+
 test('brute force: 1,000 random well-formed keys never get a 200, and failures are throttled with Retry-After', async () => {
   // Well-formed keys with valid checksums, built with the same keygen the service uses.
   const { execFileSync } = await import('node:child_process');
