@@ -57,7 +57,9 @@ impl ApiError {
         Self::new(415, "unsupported_media_type", "request body must be application/json")
     }
     /// Something inside failed. The detail goes to the worker's log (never a secret), not the caller.
+    /// Line breaks are escaped so that no detail can start a forged log line.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
+        let detail = detail.to_string().replace('\r', "\\r").replace('\n', "\\n");
         worker::console_error!("internal error: {detail}");
         Self::new(500, "internal_error", "internal error; nothing was allowed")
     }
