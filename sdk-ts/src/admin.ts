@@ -1,5 +1,5 @@
 import { OakAuthMalformedResponseError } from './errors.js';
-import { DEFAULT_BASE_URL, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Http, checkCommonOptions, fromEnv, type FetchLike, type RetryPolicy } from './http.js';
+import { Http, clientHttp, fromEnv, type FetchLike, type RetryPolicy } from './http.js';
 import type {
   AdminEvent,
   AdminEventList,
@@ -50,21 +50,11 @@ export class OakAuthAdmin {
   readonly #http: Http;
 
   constructor(options: OakAuthAdminOptions = {}) {
-    const adminKey = options.adminKey ?? fromEnv('OAKAUTH_ADMIN_KEY');
-    if (typeof adminKey !== 'string' || adminKey.trim() === '') {
-      throw new TypeError('OakAuthAdmin: an admin key is required (the adminKey option or OAKAUTH_ADMIN_KEY)');
-    }
-    const timeout = options.timeout ?? DEFAULT_TIMEOUT;
-    const retries = options.retries ?? DEFAULT_RETRIES;
-    const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
-    checkCommonOptions(timeout, retries, fetchImpl);
-    this.#http = new Http({
-      baseUrl: options.baseUrl ?? fromEnv('OAKAUTH_BASE_URL') ?? DEFAULT_BASE_URL,
-      key: adminKey.trim(),
-      timeout,
-      retries,
-      fetch: fetchImpl!,
-    });
+    this.#http = clientHttp(
+      options.adminKey ?? fromEnv('OAKAUTH_ADMIN_KEY'),
+      'OakAuthAdmin: an admin key is required (the adminKey option or OAKAUTH_ADMIN_KEY)',
+      options,
+    );
   }
 
   /** The base URL this client talks to. */

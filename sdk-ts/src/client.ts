@@ -1,10 +1,7 @@
 import { OakAuthDeniedError, OakAuthMalformedResponseError, OakAuthRateLimitError } from './errors.js';
 import {
-  DEFAULT_BASE_URL,
-  DEFAULT_RETRIES,
-  DEFAULT_TIMEOUT,
   Http,
-  checkCommonOptions,
+  clientHttp,
   errorFor,
   fromEnv,
   type Answer,
@@ -67,21 +64,11 @@ export class OakAuth {
   readonly #http: Http;
 
   constructor(options: OakAuthOptions = {}) {
-    const apiKey = options.apiKey ?? fromEnv('OAKAUTH_API_KEY');
-    if (typeof apiKey !== 'string' || apiKey.trim() === '') {
-      throw new TypeError('OakAuth: an agent key is required (the apiKey option or OAKAUTH_API_KEY)');
-    }
-    const timeout = options.timeout ?? DEFAULT_TIMEOUT;
-    const retries = options.retries ?? DEFAULT_RETRIES;
-    const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
-    checkCommonOptions(timeout, retries, fetchImpl);
-    this.#http = new Http({
-      baseUrl: options.baseUrl ?? fromEnv('OAKAUTH_BASE_URL') ?? DEFAULT_BASE_URL,
-      key: apiKey.trim(),
-      timeout,
-      retries,
-      fetch: fetchImpl!,
-    });
+    this.#http = clientHttp(
+      options.apiKey ?? fromEnv('OAKAUTH_API_KEY'),
+      'OakAuth: an agent key is required (the apiKey option or OAKAUTH_API_KEY)',
+      options,
+    );
   }
 
   /** The base URL this client talks to. */

@@ -69,12 +69,35 @@ export function fromEnv(name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-export function checkCommonOptions(timeout: number, retries: number, fetchImpl: unknown): void {
+/** The options both clients share. */
+export interface CommonOptions {
+  baseUrl?: string;
+  timeout?: number;
+  retries?: number;
+  fetch?: FetchLike;
+}
+
+/**
+ * The transport of a client: `key` (already taken from its option or environment variable) and
+ * the common options, checked, with their defaults. `missingKey` is the error when there is no key.
+ */
+export function clientHttp(key: unknown, missingKey: string, options: CommonOptions): Http {
+  if (typeof key !== 'string' || key.trim() === '') throw new TypeError(missingKey);
+  const timeout = options.timeout ?? DEFAULT_TIMEOUT;
+  const retries = options.retries ?? DEFAULT_RETRIES;
+  const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new TypeError('OakAuth: timeout must be a positive number of milliseconds');
   if (!Number.isInteger(retries) || retries < 0) throw new TypeError('OakAuth: retries must be a whole number, 0 or more');
   if (typeof fetchImpl !== 'function') {
     throw new TypeError('OakAuth: no fetch available; pass one as the `fetch` option');
   }
+  return new Http({
+    baseUrl: options.baseUrl ?? fromEnv('OAKAUTH_BASE_URL') ?? DEFAULT_BASE_URL,
+    key: key.trim(),
+    timeout,
+    retries,
+    fetch: fetchImpl,
+  });
 }
 
 export class Http {
