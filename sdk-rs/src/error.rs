@@ -144,8 +144,41 @@ impl Error {
         }
     }
 
-    /// Whether a retry of the same request could succeed (connection failures, timeouts, 5xx).
+    /// Whether a retry of the same request could succeed: connection failures, timeouts, 5xx, and
+    /// the `unavailable` deny (the service could not reach its own state and failed closed).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Connection(_) | Error::Timeout(_) | Error::Server { .. })
+        matches!(
+            self,
+            Error::Connection(_)
+                | Error::Timeout(_)
+                | Error::Server { .. }
+                | Error::Denied { reason: ReasonCode::Unavailable, .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_unavailable_deny_is_transient() {
+        let deny = |reason| Error::Denied {
+            tool: "files".into(),
+            scope: "read".into(),
+            reason,
+            message: String::new(),
+            decision_id: "dec_x".into(),
+        };
+        assert!(deny(ReasonCode::Unavailable).is_transient());
+        for reason in [
+            ReasonCode::ScopeNotGranted,
+            ReasonCode::UnknownTool,
+            ReasonCode::AgentDisabled,
+            ReasonCode::ReasoningRequired,
+            ReasonCode::RateLimited,
+        ] {
+            assert!(!deny(reason).is_transient(), "{reason:?}");
+        }
     }
 }
