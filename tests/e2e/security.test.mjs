@@ -34,6 +34,7 @@ test('append-only triggers exist after migrations and refuse UPDATE and DELETE',
   await validate(key, { tool: 'filesystem', scope: 'read' });
   await assert.rejects(d1(worker.persistDir, "UPDATE audit_log SET allowed = 1"), /append-only/);
   await assert.rejects(d1(worker.persistDir, "DELETE FROM audit_log"), /append-only/);
+  await assert.rejects(d1(worker.persistDir, "UPDATE admin_events SET actor = 'someone else'"), /append-only/);
   await assert.rejects(d1(worker.persistDir, "DELETE FROM admin_events"), /append-only/);
 });
 
@@ -43,6 +44,7 @@ test('admin actions are recorded: who did what to which agent, tool or rule, and
   await admin('PATCH', `/v1/admin/agents/${agent.id}`, { enabled: true, name: 'renamed-agent' });
   const rotated = await admin('POST', `/v1/admin/agents/${agent.id}/rotate-key`, { overlap_seconds: 0 });
   const rules = (await admin('GET', `/v1/admin/agents/${agent.id}/rules`)).body.rules;
+  await admin('PATCH', `/v1/admin/agents/${agent.id}/tools/${tool.id}`, { description: 'changed by an admin' });
   await admin('PATCH', `/v1/admin/agents/${agent.id}/rules/${rules[0].id}`, { require_reasoning: 'hard' });
   await admin('DELETE', `/v1/admin/agents/${agent.id}/rules/${rules[0].id}`);
   await admin('DELETE', `/v1/admin/agents/${agent.id}/tools/${tool.id}`);
@@ -51,7 +53,10 @@ test('admin actions are recorded: who did what to which agent, tool or rule, and
   assert.equal(events.status, 200);
   const actions = events.body.events.map((e) => e.action).reverse();
   assert.deepEqual(actions, ['agent.create', 'tool.create', 'rule.create', 'agent.disable', 'agent.enable', 'agent.rotate_key',
-    'rule.update', 'rule.delete', 'tool.delete', 'agent.delete']);
+    'tool.update', 'rule.update', 'rule.delete', 'tool.delete', 'agent.delete']);
+  const toolUpdate = events.body.events.find((e) => e.action === 'tool.update');
+  assert.equal(toolUpdate.target_id, tool.id);
+  assert.deepEqual(toolUpdate.detail, { description: 'changed by an admin' });
   const me = (await admin('GET', '/v1/admin/me')).body;
   for (const e of events.body.events) {
     assert.equal(e.actor, me.key_prefix);
