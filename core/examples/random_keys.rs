@@ -1,5 +1,5 @@
 //! Prints N freshly generated, well-formed agent keys as a JSON array (for brute-force tests).
-//! With a second argument of 6 base62 characters, every key starts with `oak_` + those characters,
+//! With a second argument of up to 6 base62 characters, every key starts with `oak_` + those characters,
 //! so all of them share one visible prefix.
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -11,10 +11,9 @@ fn main() {
     );
     let keys: Vec<String> = (0..n)
         .map(|_| {
-            let random = oakauth_core::keys::generate(oakauth_core::keys::KeyKind::Agent).expect("random").secret;
-            // The random part of a generated key is the 32 characters after `oak_`.
-            let tail = &random[4 + prefix.len()..4 + 32];
-            oakauth_core::keys::from_random(oakauth_core::keys::KeyKind::Agent, &format!("{prefix}{tail}")).secret
+            let mut random = prefix.clone();
+            oakauth_core::ids::push_random_base62(&mut random, 32 - prefix.len()).expect("random");
+            oakauth_core::keys::from_random(oakauth_core::keys::KeyKind::Agent, &random).secret
         })
         .collect();
     println!("{}", serde_json::to_string(&keys).expect("json"));

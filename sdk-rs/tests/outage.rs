@@ -4,23 +4,9 @@
 #[path = "support/worker.rs"]
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
 use oakauth::wire::{ReasoningPolicy, RiskLevel};
-use oakauth::{Error, OakAuth, ReasonCode, ValidateRequest};
-use support::{agent_with, worker};
-
-async fn run_guarded(oak: &OakAuth) -> (Result<(), Error>, usize) {
-    let runs = Arc::new(AtomicUsize::new(0));
-    let counter = runs.clone();
-    let result = oak
-        .guard(ValidateRequest::new("files", "read"), async move {
-            counter.fetch_add(1, Ordering::SeqCst);
-        })
-        .await;
-    (result, runs.load(Ordering::SeqCst))
-}
+use oakauth::{Error, ReasonCode, ValidateRequest};
+use support::{agent_with, run_guarded, worker};
 
 #[tokio::test]
 async fn when_the_service_cannot_reach_its_database_guard_gets_a_transient_unavailable_deny() {
@@ -31,19 +17,19 @@ async fn when_the_service_cannot_reach_its_database_guard_gets_a_transient_unava
         eprintln!("skipped: the server's local database is not reachable from this test");
         return;
     }
-    let (result, runs) = run_guarded(&agent.oak).await;
+    let (result, runs) = run_guarded(&agent.oak, ValidateRequest::new("files", "read")).await;
     w.d1("ALTER TABLE agent_keys_away RENAME TO agent_keys").expect("restore agent_keys");
 
     assert_eq!(runs, 0, "the action ran during the outage");
-    let Err(error @ Error::Denied { .. }) = &result else { panic!("{result:?}") };
-    let Error::Denied { reason, decision_id, message, .. } = error else { unreachable!() };
+    let Err(error) = &result else { panic!("{result:?}") };
+    let Error::Denied { reason, decision_id, message, .. } = error else { panic!("{error:?}") };
     assert_eq!(*reason, ReasonCode::Unavailable);
     assert!(decision_id.starts_with("dec_"), "{decision_id}");
     assert!(message.contains("retry"), "{message}");
     assert_eq!(error.code(), Some("unavailable"));
     assert!(error.is_transient(), "an unavailable deny is worth retrying");
 
-    let (result, runs) = run_guarded(&agent.oak).await;
+    let (result, runs) = run_guarded(&agent.oak, ValidateRequest::new("files", "read")).await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(runs, 1, "the same call runs once the database is back");
 }

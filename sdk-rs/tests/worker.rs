@@ -3,8 +3,6 @@
 #[path = "support/worker.rs"]
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
@@ -12,22 +10,10 @@ use oakauth::wire::{
     CreateAgent, CreateRule, CreateTool, RateLimitConfig, ReasoningPolicy, RiskLevel, RotateKey, UpdateAgent,
     UpdateRule, UpdateTool,
 };
-use oakauth::{BrokenLink, Error, EventQuery, LogQuery, OakAuth, Page, ReasonCode, ValidateRequest};
-use support::{agent_with, unique, worker};
+use oakauth::{BrokenLink, Error, EventQuery, LogQuery, Page, ReasonCode, ValidateRequest};
+use support::{agent_with, run_guarded, unique, worker};
 
 use ReasoningPolicy::{Hard, Soft};
-
-/// Guards an action that counts its runs.
-async fn run_guarded(oak: &OakAuth, request: ValidateRequest) -> (Result<(), Error>, usize) {
-    let runs = Arc::new(AtomicUsize::new(0));
-    let counter = runs.clone();
-    let result = oak
-        .guard(request, async move {
-            counter.fetch_add(1, Ordering::SeqCst);
-        })
-        .await;
-    (result, runs.load(Ordering::SeqCst))
-}
 
 fn denied_reason(result: &Result<(), Error>) -> Option<ReasonCode> {
     match result {

@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startWorker, d1 } from '../support/worker.mjs';
+import { execFileSync } from 'node:child_process';
+import { startWorker, d1, ROOT } from '../support/worker.mjs';
 import { client, makeAgent } from '../support/api.mjs';
 
 let worker, admin, raw;
@@ -277,10 +278,11 @@ test('wrong admin keys of any length get identical 401 answers', async () => {
   assert.equal(bodies.size, 1);
 });
 
+/** Well-formed agent keys with valid checksums, from the service's own keygen; all starting with `oak_<prefix>` if given. */
+const randomKeys = (n, prefix = '') =>
+  JSON.parse(execFileSync('cargo', ['run', '--quiet', '-p', 'oakauth-core', '--example', 'random_keys', '--', String(n), ...(prefix ? [prefix] : [])], { cwd: ROOT }).toString());
+
 test('brute force on one key prefix is throttled even when every try comes from a new address', async () => {
-  const { execFileSync } = await import('node:child_process');
-  const { ROOT } = await import('../support/worker.mjs');
-  const randomKeys = (n, prefix = '') => JSON.parse(execFileSync('cargo', ['run', '--quiet', '-p', 'oakauth-core', '--example', 'random_keys', '--', String(n), ...(prefix ? [prefix] : [])], { cwd: ROOT }).toString());
   const prefix = Math.random().toString(36).slice(2, 8).padEnd(6, 'x');
   const keys = randomKeys(25, prefix);
   assert.ok(keys.every((k) => k.startsWith(`oak_${prefix}`)));
@@ -304,10 +306,7 @@ test('brute force on one key prefix is throttled even when every try comes from 
 });
 
 test('brute force: 1,000 random well-formed keys never get a 200, and failures are throttled with Retry-After', async () => {
-  // Well-formed keys with valid checksums, built with the same keygen the service uses.
-  const { execFileSync } = await import('node:child_process');
-  const { ROOT } = await import('../support/worker.mjs');
-  const keys = JSON.parse(execFileSync('cargo', ['run', '--quiet', '-p', 'oakauth-core', '--example', 'random_keys', '--', '1000'], { cwd: ROOT }).toString());
+  const keys = randomKeys(1000);
   assert.equal(keys.length, 1000);
   assert.ok(keys.every((k) => /^oak_[0-9A-Za-z]{38}$/.test(k)));
   const statuses = new Map();

@@ -37,17 +37,18 @@ api "/v1/admin/agents/$AGENT_ID/rules" '{"tool":"filesystem","scope":"read","req
 
 common=(--seed "${SCHEMATHESIS_SEED:-20261122}" --checks all --phases examples,coverage,fuzzing,stateful -n "$EXAMPLES" --request-timeout 10
         --generation-database none --no-color)
+st=(schemathesis --config-file tests/schemathesis/schemathesis.toml run docs/openapi.yaml)
 status=0
 log "schemathesis: /v1/validate with an agent key"
-schemathesis --config-file tests/schemathesis/schemathesis.toml run docs/openapi.yaml -u "$BASE" -H "Authorization: Bearer $AGENT_KEY" \
+"${st[@]}" -u "$BASE" -H "Authorization: Bearer $AGENT_KEY" \
   --include-path /v1/validate "${common[@]}" || status=1
 log "schemathesis: /health and the admin API with an admin key"
-schemathesis --config-file tests/schemathesis/schemathesis.toml run docs/openapi.yaml -u "$BASE" -H "Authorization: Bearer $ADMIN" \
+"${st[@]}" -u "$BASE" -H "Authorization: Bearer $ADMIN" \
   --exclude-path /v1/validate --exclude-path /v1/admin/stats "${common[@]}" || status=1
 # /v1/admin/stats rejects (400) a range whose `until` is not after `since` or that spans more than
 # 366 days. OpenAPI cannot express a constraint between two parameters, so here, and only here,
 # schema-valid requests may be rejected; every other check still applies.
 log "schemathesis: /v1/admin/stats"
-schemathesis --config-file tests/schemathesis/schemathesis.toml run docs/openapi.yaml -u "$BASE" -H "Authorization: Bearer $ADMIN" \
+"${st[@]}" -u "$BASE" -H "Authorization: Bearer $ADMIN" \
   --include-path /v1/admin/stats "${common[@]}" --exclude-checks positive_data_acceptance || status=1
 exit "$status"

@@ -17,7 +17,7 @@ use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oakauth::wire::{CreateAgent, CreateRule, CreateTool, RateLimitConfig, ReasoningPolicy, RiskLevel};
-use oakauth::{Admin, OakAuth};
+use oakauth::{Admin, Error, OakAuth, ValidateRequest};
 
 pub struct Worker {
     pub base_url: String,
@@ -207,4 +207,16 @@ pub async fn agent_with(
         }
     }
     TestAgent { oak: w.agent_client(&created.api_key), id, name, key: created.api_key }
+}
+
+/// Guards an action that counts its runs: the guard's result and how many times the action ran.
+pub async fn run_guarded(oak: &OakAuth, request: ValidateRequest) -> (Result<(), Error>, usize) {
+    let runs = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let result = oak
+        .guard(request, async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+        .await;
+    (result, runs.load(Ordering::SeqCst))
 }
