@@ -223,15 +223,21 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     await logRow(decisions.denied).waitFor({ state: 'detached' });
     assert.equal(await rows.count(), 1);
 
+    // Clearing remounts the form once the new address is handled: wait for it (a row the last
+    // filter hid is back) before typing, or the typing lands in the form that is going away.
     await page.getByRole('link', { name: 'Clear', exact: true }).click();
+    await logRow(decisions.denied).waitFor();
     await page.getByLabel('Tool', { exact: true }).fill('slack');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await main().getByText('No decisions match these filters.').waitFor();
 
     await page.getByRole('link', { name: 'Clear', exact: true }).click();
+    await logRow(decisions.allowed).waitFor();
     await page.getByLabel('Agent', { exact: true }).selectOption({ label: agent.name });
     await page.getByLabel('Scope', { exact: true }).fill('delete_branch');
     await page.getByRole('button', { name: 'Apply filters' }).click();
+    // Both rows were already shown unfiltered: wait for the filtered page (and its new form).
+    await main().getByText('That is the oldest decision matching these filters.').waitFor();
     await logRow(decisions.allowed).waitFor();
     await logRow(decisions.denied).waitFor();
 
