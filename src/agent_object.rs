@@ -7,24 +7,21 @@
 //!   [`CONFIG_TTL_MS`] as a backstop. In steady state a decision reads nothing from D1.
 //! - It holds the agent's token bucket in its storage (a restart does not refill it) and runs one
 //!   request's synchronous code at a time, so the rate limit is exact under concurrency.
-//! - It links each decision into the agent's audit hash chain and keeps the chain head in its own
-//!   storage. Rows go to D1 in batches (group commit: while one batch is being written, the next
-//!   rows queue): a batch is linked, stored durably here ("pending") with the new head in one
-//!   write, written to D1, and only then answered. A row whose D1 write was cut short by a crash
-//!   is written from its pending copy after the object restarts.
-//! - It fails closed. A batch D1 refuses is relinked as `unavailable` denies, which is what its
-//!   callers are answered, and stays pending until D1 takes it, ahead of any newer row. A decision
-//!   whose row cannot be stored at all is answered `unavailable` by the worker (see
-//!   [`crate::validate`]).
-//!
+//! - It links each decision into the agent's audit hash chain and writes the rows to D1 through
+//!   [`oakauth_core::audit_writer`] (group commit, fail closed, crash replay, conflict alarms; the
+//!   logic and its tests live there). This module only implements its two backends: the object's
+//!   own storage ([`ObjectStore`]) and D1 ([`D1Rows`]).
+//! - On its first decision it registers its agent in the organization's [`crate::registry`], so
+//!   the chain verifier finds its chain even when D1 no longer lists the agent.
+
 //! The same class, under names `authfail:…`, counts failed authentications for throttling.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use futures::channel::oneshot;
-use oakauth_core::audit::{self, AuditRecord, ChainHead};
+use oakauth_core::audit::{AuditRecord, ChainHead};
+use oakauth_core::audit_writer::{AuditWriter, BackendError, Conflict, PendingStore, RowSink, Written};
 use oakauth_core::bucket::{Bucket, Take};
 use oakauth_core::decision::{self, BucketOutcome, ToolLookup};
 use oakauth_core::wire::{RateLimitConfig, ReasonCode, ReasoningPolicy, ValidateRequest, ValidateResponse};
@@ -40,10 +37,12 @@ use crate::http::{ApiError, ApiResult};
 const BUCKET_KEY: &str = "bucket";
 const CHAIN_KEY: &str = "chain";
 const PENDING_PREFIX: &str = "pending:";
+const CONFLICT_PREFIX: &str = "conflict:";
+const REGISTERED_KEY: &str = "registered";
+/// Most integrity alarms one `/head` answer carries.
+const MAX_CONFLICTS_LISTED: u32 = 100;
 /// Longest time a cached agent configuration is used without reloading it from D1.
 pub const CONFIG_TTL_MS: i64 = 60_000;
-/// Most audit rows written to D1 in one batch.
-const MAX_BATCH: usize = 100;
 
 /// Failed authentications allowed per client address or key prefix: a burst, then one per 6 s.
 pub const AUTH_FAIL_LIMIT: RateLimitConfig = RateLimitConfig { capacity: 20, refill_per_second: 1.0 / 6.0 };
@@ -88,11 +87,23 @@ pub async fn decide(env: &Env, call: &DecideCall) -> ApiResult<DecideAnswer> {
 
 /// Drops the agent's cached configuration; the next decision reloads it from D1.
 pub async fn invalidate(env: &Env, agent_id: &str) -> ApiResult<()> {
+    if crate::injected_fault("invalidate") {
+        return Err(ApiError::internal("injected fault: invalidation refused"));
+    }
     call_object::<_, serde_json::Value>(env, agent_id, "/invalidate", &()).await.map(|_| ())
 }
 
-/// The head of the agent's audit chain, after any pending rows have been written to D1.
-pub async fn chain_head(env: &Env, agent_id: &str) -> ApiResult<ChainHead> {
+/// What the agent's object knows of its chain, apart from D1.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChainState {
+    pub head: ChainHead,
+    /// Rows D1 already held at a decision's place with other content (at most 100 listed).
+    pub conflicts: Vec<Conflict>,
+}
+
+/// The head of the agent's audit chain (after any pending rows have been written to D1) and its
+/// integrity alarms.
+pub async fn chain_state(env: &Env, agent_id: &str) -> ApiResult<ChainState> {
     call_object(env, agent_id, "/head", &()).await
 }
 
@@ -145,8 +156,11 @@ async fn load_config(env: &Env, agent_id: &str, now_ms: i64) -> ApiResult<AgentC
             db::stmt(&database, "SELECT key_hash, expires_at FROM agent_keys WHERE agent_id = ?1", &id)?,
             db::stmt(
                 &database,
+                // A rule counts only for a scope its tool still has: a rule inserted while its
+                // scope was being removed must not grant anything.
                 "SELECT t.name AS tool, r.scope, r.require_reasoning
                    FROM tools t LEFT JOIN rules r ON r.tool_id = t.id
+                        AND r.scope IN (SELECT value FROM json_each(t.scopes))
                   WHERE t.agent_id = ?1",
                 &id,
             )?,
@@ -169,191 +183,139 @@ async fn load_config(env: &Env, agent_id: &str, now_ms: i64) -> ApiResult<AgentC
     Ok(AgentConfig { agent, keys, tools, loaded_ms: now_ms })
 }
 
-/// What happened to a decision's audit row.
-#[derive(Debug)]
-enum Written {
-    /// The row is in D1, as decided.
-    Stored(AuditRecord),
-    /// D1 refused the row. It was relinked as an `unavailable` deny (what the caller is answered),
-    /// is kept pending in the object's storage, and goes to D1 first once D1 is back.
-    Deferred(AuditRecord),
-    /// The row is nowhere (the object's own storage failed, or too many rows already wait for D1);
-    /// the caller is answered `unavailable` and the chain is as if the decision never happened.
-    Lost(String),
-}
-
-/// Most rows kept waiting for D1 during an outage; beyond it, decisions are answered
-/// `unavailable` without a row, so memory stays bounded.
-const MAX_DEFERRED: usize = 5_000;
-
 fn pending_key(seq: i64) -> String {
     format!("{PENDING_PREFIX}{seq:020}")
 }
 
-/// Links audit rows into the agent's chain and writes them to D1 in batches, one batch in flight
-/// at a time (group commit). A batch is linked, stored pending in the object's storage together
-/// with the new chain head (one atomic write), written to D1, and then its pending copies are
-/// deleted. Linking happens here, in batch order, so a batch that D1 refuses can be relinked as
-/// `unavailable` denies before anything after it is linked.
-struct AuditWriter {
-    env: Env,
-    storage: Storage,
-    /// The chain head: the last row linked. Loaded by [`AgentBucket::load_durable`].
-    chain: RefCell<ChainHead>,
-    queue: RefCell<Vec<(AuditRecord, oneshot::Sender<Written>)>>,
-    /// Linked rows, pending in storage, that D1 has not taken yet, in chain order.
-    deferred: RefCell<Vec<AuditRecord>>,
-    flushing: Cell<bool>,
+fn js_error(e: impl std::fmt::Debug) -> BackendError {
+    BackendError(format!("{e:?}"))
 }
 
-impl AuditWriter {
-    /// Queues `record` (not yet linked) and resolves once it is linked and stored.
-    async fn write(self: &Rc<Self>, record: AuditRecord) -> Written {
-        if self.deferred.borrow().len() >= MAX_DEFERRED {
-            return Written::Lost(format!("{MAX_DEFERRED} audit rows already wait for the database"));
-        }
-        let (tx, rx) = oneshot::channel();
-        self.queue.borrow_mut().push((record, tx));
-        if !self.flushing.replace(true) {
-            let writer = Rc::clone(self);
-            worker::wasm_bindgen_futures::spawn_local(async move { writer.flush().await });
-        }
-        rx.await.unwrap_or_else(|_| Written::Lost("audit writer stopped".into()))
-    }
+/// The audit writer's pending rows, chain head and integrity alarms, in the object's storage.
+struct ObjectStore(Storage);
 
-    async fn flush(self: Rc<Self>) {
-        loop {
-            let batch: Vec<_> = {
-                let mut queue = self.queue.borrow_mut();
-                let n = queue.len().min(MAX_BATCH);
-                queue.drain(..n).collect()
-            };
-            if batch.is_empty() {
-                self.flushing.set(false);
-                return;
-            }
-            // Rows still waiting from an outage go first, so the chain reaches D1 in order.
-            let backlog_ok = self.write_deferred().await.is_ok();
-            let (mut records, waiters): (Vec<AuditRecord>, Vec<_>) = batch.into_iter().unzip();
-            let before = self.chain.borrow().clone();
-            let linked = {
-                let mut head = self.chain.borrow_mut();
-                for r in records.iter_mut() {
-                    head.append(r);
-                }
-                head.clone()
-            };
-            if let Err(e) = self.store_pending(&linked, &records).await {
-                // Nothing of this batch is stored anywhere: unlink it.
-                *self.chain.borrow_mut() = before;
-                let why = format!("storing audit rows failed: {}", e.message);
-                for tx in waiters {
-                    let _ = tx.send(Written::Lost(why.clone()));
-                }
-                continue;
-            }
-            let written = if backlog_ok {
-                write_rows(&self.env, &records.iter().collect::<Vec<_>>()).await
-            } else {
-                Err(ApiError::internal("earlier audit rows are still waiting for the database"))
-            };
-            if written.is_ok() {
-                let keys: Vec<String> = records.iter().map(|r| pending_key(r.chain_seq)).collect();
-                // A failed cleanup only means the rows are written again (idempotently) later.
-                let _ = self.storage.delete_multiple(keys).await;
-                for (record, tx) in records.into_iter().zip(waiters) {
-                    let _ = tx.send(Written::Stored(record));
-                }
-                continue;
-            }
-            // D1 refused the batch. Nothing after it is linked yet, so relink it as what its
-            // callers will be answered: unavailable denies.
-            let original = records.clone();
-            let relinked = audit::relink_as_unavailable(&before, &mut records);
-            let outcome = if self.store_pending(&relinked, &records).await.is_ok() {
-                *self.chain.borrow_mut() = relinked;
-                records
-            } else {
-                // The decided rows are still pending as linked; they reach D1 as decided.
-                original
-            };
-            self.deferred.borrow_mut().extend(outcome.iter().cloned());
-            for (record, tx) in outcome.into_iter().zip(waiters) {
-                let _ = tx.send(Written::Deferred(record));
-            }
-            // Rows queued meanwhile get their own attempt; with none, the loop ends (no spinning
-            // on a failing database: the next decision or verification retries).
-        }
-    }
-
-    /// Stores `records` as pending and `head` as the chain head, in one atomic write.
-    async fn store_pending(&self, head: &ChainHead, records: &[AuditRecord]) -> ApiResult<()> {
+impl PendingStore for ObjectStore {
+    async fn put_pending(&self, head: &ChainHead, records: &[AuditRecord]) -> Result<(), BackendError> {
         let entries = worker::js_sys::Object::new();
-        let set = |key: &str, value: JsValue| worker::js_sys::Reflect::set(&entries, &JsValue::from_str(key), &value);
-        set(CHAIN_KEY, serde_wasm_bindgen::to_value(head).map_err(ApiError::internal)?)
-            .map_err(|e| ApiError::internal(format!("{e:?}")))?;
+        let set = |key: &str, value: JsValue| {
+            worker::js_sys::Reflect::set(&entries, &JsValue::from_str(key), &value).map(|_| ()).map_err(js_error)
+        };
+        set(CHAIN_KEY, serde_wasm_bindgen::to_value(head).map_err(js_error)?)?;
         for r in records {
-            set(&pending_key(r.chain_seq), serde_wasm_bindgen::to_value(r).map_err(ApiError::internal)?)
-                .map_err(|e| ApiError::internal(format!("{e:?}")))?;
+            set(&pending_key(r.chain_seq), serde_wasm_bindgen::to_value(r).map_err(js_error)?)?;
         }
-        self.storage.put_multiple_raw(entries).await.map_err(ApiError::internal)
+        self.0.put_multiple_raw(entries).await.map_err(js_error)
     }
 
-    /// Writes rows that wait for D1, oldest first, in batches; stops at the first failure.
-    async fn write_deferred(&self) -> ApiResult<()> {
-        loop {
-            let chunk: Vec<AuditRecord> = {
-                let deferred = self.deferred.borrow();
-                deferred.iter().take(MAX_BATCH).cloned().collect()
-            };
-            if chunk.is_empty() {
-                return Ok(());
-            }
-            write_rows(&self.env, &chunk.iter().collect::<Vec<_>>()).await?;
-            let keys: Vec<String> = chunk.iter().map(|r| pending_key(r.chain_seq)).collect();
-            let _ = self.storage.delete_multiple(keys).await;
-            let written: std::collections::HashSet<i64> = chunk.iter().map(|r| r.chain_seq).collect();
-            self.deferred.borrow_mut().retain(|r| !written.contains(&r.chain_seq));
-        }
+    async fn remove_pending(&self, chain_seqs: &[i64]) -> Result<(), BackendError> {
+        let keys: Vec<String> = chain_seqs.iter().map(|s| pending_key(*s)).collect();
+        self.0.delete_multiple(keys).await.map(|_| ()).map_err(js_error)
     }
 
-    /// Writes waiting rows before the chain is verified, unless a flush (which does it) runs.
-    async fn catch_up(&self) -> ApiResult<()> {
-        if self.flushing.get() {
-            return Ok(());
+    async fn put_conflicts(&self, conflicts: &[Conflict]) -> Result<(), BackendError> {
+        for c in conflicts {
+            let r = &c.record;
+            worker::console_error!(
+                "audit integrity alarm: D1 already holds {} where decision {} (row {}) belongs",
+                c.found,
+                r.decision_id,
+                r.chain_seq
+            );
+            let key = format!("{CONFLICT_PREFIX}{:020}:{}", r.chain_seq, r.decision_id);
+            self.0.put(&key, c).await.map_err(js_error)?;
         }
-        self.write_deferred().await
+        Ok(())
     }
 }
+
+/// The audit log in D1.
+struct D1Rows(Env);
+
+#[derive(Deserialize)]
+struct Inserted {
+    decision_id: String,
+}
+
+#[derive(Deserialize)]
+struct Present {
+    decision_id: String,
+    row_hash: Option<String>,
+}
+
+impl RowSink for D1Rows {
+    /// One atomic batch of inserts that skip any uniqueness conflict and return what they
+    /// inserted; each row not returned is read back and compared by hash. Retried as a whole
+    /// (idempotent), so a batch that committed but reported failure is found equal on the retry.
+    async fn write(&self, rows: &[AuditRecord]) -> Result<Vec<Conflict>, BackendError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let database = db::database(&self.0).map_err(|e| BackendError(e.message))?;
+        let mut statements = Vec::with_capacity(rows.len());
+        let hashes: Vec<String> = rows.iter().map(AuditRecord::hash).collect();
+        for (r, row_hash) in rows.iter().zip(&hashes) {
+            let sql = format!(
+                "INSERT INTO audit_log ({}) VALUES ({}) ON CONFLICT DO NOTHING RETURNING decision_id",
+                db::AUDIT_COLUMNS,
+                db::AUDIT_PLACEHOLDERS
+            );
+            statements
+                .push(db::stmt(&database, &sql, &db::audit_args(r, row_hash)).map_err(|e| BackendError(e.message))?);
+        }
+        let results = db::idempotent_batch(&database, statements).await.map_err(|e| BackendError(e.message))?;
+        let mut conflicts = Vec::new();
+        for ((r, row_hash), result) in rows.iter().zip(&hashes).zip(results) {
+            let inserted = result.results::<Inserted>().map_err(js_error)?;
+            if inserted.iter().any(|i| i.decision_id == r.decision_id) {
+                continue;
+            }
+            let present: Vec<Present> = db::all(
+                &database,
+                "SELECT decision_id, row_hash FROM audit_log
+                  WHERE decision_id = ?1 OR (agent_id = ?2 AND chain_seq = ?3)",
+                &[Arg::from(&r.decision_id), Arg::from(&r.agent_id), Arg::Int(r.chain_seq)],
+            )
+            .await
+            .map_err(|e| BackendError(e.message))?;
+            let same = present.len() == 1
+                && present[0].decision_id == r.decision_id
+                && present[0].row_hash.as_deref() == Some(row_hash.as_str());
+            if !same {
+                let found = present
+                    .iter()
+                    .map(|p| format!("{} {}", p.decision_id, p.row_hash.as_deref().unwrap_or("(no hash)")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                conflicts.push(Conflict { record: r.clone(), expected_hash: row_hash.clone(), found });
+            }
+        }
+        Ok(conflicts)
+    }
+}
+
+type Writer = AuditWriter<ObjectStore, D1Rows>;
 
 #[durable_object]
 pub struct AgentBucket {
     state: State,
     env: Env,
-    /// The bucket as last stored; loaded from storage (with the chain head) on first use.
-    durable: RefCell<Option<Durable>>,
+    /// Loaded from storage on first use: the bucket as last stored, the audit writer continuing
+    /// the stored chain, and whether the agent is registered for verification.
+    loaded: RefCell<Option<Loaded>>,
     config: RefCell<Option<Rc<AgentConfig>>>,
     /// Bumped by every invalidation, so a load that raced one is not cached.
     generation: Cell<u64>,
-    writer: Rc<AuditWriter>,
 }
 
-#[derive(Clone)]
-struct Durable {
+struct Loaded {
     bucket: Option<Bucket>,
+    writer: Rc<Writer>,
+    registered: bool,
 }
 
 impl DurableObject for AgentBucket {
     fn new(state: State, env: Env) -> Self {
-        let writer = Rc::new(AuditWriter {
-            env: env.clone(),
-            storage: state.storage(),
-            chain: RefCell::new(ChainHead::default()),
-            queue: RefCell::new(Vec::new()),
-            deferred: RefCell::new(Vec::new()),
-            flushing: Cell::new(false),
-        });
-        Self { state, env, durable: RefCell::new(None), config: RefCell::new(None), generation: Cell::new(0), writer }
+        Self { state, env, loaded: RefCell::new(None), config: RefCell::new(None), generation: Cell::new(0) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -361,29 +323,30 @@ impl DurableObject for AgentBucket {
             if req.method() != Method::Post {
                 return Err(ApiError::not_found("unknown agent-object route"));
             }
-            let ok = |v: serde_json::Value| crate::http::json_response(200, &v);
-            let value = |v: &dyn erased::Json| v.value();
+            let ok = |v: serde_json::Result<serde_json::Value>| {
+                v.map(|v| crate::http::json_response(200, &v)).map_err(ApiError::internal)
+            };
             match req.path().as_str() {
                 "/decide" => {
                     let call: DecideCall = req.json().await.map_err(ApiError::internal)?;
                     let answer = self.decide(call).await?;
-                    Ok(ok(value(&answer)))
+                    ok(serde_json::to_value(&answer))
                 }
                 "/invalidate" => {
                     self.generation.set(self.generation.get() + 1);
                     *self.config.borrow_mut() = None;
-                    Ok(ok(serde_json::json!({})))
+                    ok(Ok(serde_json::json!({})))
                 }
                 "/head" => {
-                    self.load_durable().await?;
-                    self.writer.catch_up().await?;
-                    let head = self.writer.chain.borrow().clone();
-                    Ok(ok(value(&head)))
+                    let writer = self.writer().await?;
+                    writer.catch_up().await.map_err(|e| ApiError::internal(e.0))?;
+                    let conflicts = self.conflicts().await?;
+                    ok(serde_json::to_value(&ChainState { head: writer.head(), conflicts }))
                 }
                 "/authfail" => {
                     let now_ms = worker::Date::now().as_millis() as i64;
                     let take = self.take(AUTH_FAIL_LIMIT, now_ms).await?;
-                    Ok(ok(value(&take)))
+                    ok(serde_json::to_value(&take))
                 }
                 _ => Err(ApiError::not_found("unknown agent-object route")),
             }
@@ -393,45 +356,61 @@ impl DurableObject for AgentBucket {
     }
 }
 
-/// Lets `fetch` serialize answers of different types through one closure.
-mod erased {
-    pub trait Json {
-        fn value(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn value(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-        }
-    }
-}
-
 impl AgentBucket {
-    /// Loads the bucket and the chain head. Rows left pending (by a crash, or by a D1 outage
-    /// before a restart) wait for D1 again and are written before any newer row.
-    async fn load_durable(&self) -> ApiResult<()> {
-        if self.durable.borrow().is_some() {
+    /// Loads the bucket, the chain head and the rows left pending (by a crash, or by a D1 outage
+    /// before a restart), which the writer sends to D1 before any newer row.
+    async fn load(&self) -> ApiResult<()> {
+        if self.loaded.borrow().is_some() {
             return Ok(());
         }
         let storage = self.state.storage();
         let bucket: Option<Bucket> = storage.get(BUCKET_KEY).await.map_err(ApiError::internal)?;
         let chain: ChainHead = storage.get(CHAIN_KEY).await.map_err(ApiError::internal)?.unwrap_or_default();
-        let pending = storage
-            .list_with_options(worker::ListOptions::new().prefix(PENDING_PREFIX))
-            .await
-            .map_err(ApiError::internal)?;
-        let mut records = Vec::new();
-        for entry in pending.entries() {
-            let entry = entry.map_err(|e| ApiError::internal(format!("{e:?}")))?;
-            let pair: worker::js_sys::Array = entry.into();
-            records.push(serde_wasm_bindgen::from_value::<AuditRecord>(pair.get(1)).map_err(ApiError::internal)?);
-        }
-        records.sort_by_key(|r| r.chain_seq);
-        let mut slot = self.durable.borrow_mut();
+        let registered: bool = storage.get(REGISTERED_KEY).await.map_err(ApiError::internal)?.unwrap_or(false);
+        let pending = self.list::<AuditRecord>(PENDING_PREFIX, None).await?;
+        let mut slot = self.loaded.borrow_mut();
         // Another request may have loaded while we awaited storage; keep the first.
         if slot.is_none() {
-            *slot = Some(Durable { bucket });
-            *self.writer.chain.borrow_mut() = chain;
-            *self.writer.deferred.borrow_mut() = records;
+            let writer = AuditWriter::new(ObjectStore(storage), D1Rows(self.env.clone()), chain, pending);
+            *slot = Some(Loaded { bucket, writer: Rc::new(writer), registered });
+        }
+        Ok(())
+    }
+
+    async fn writer(&self) -> ApiResult<Rc<Writer>> {
+        self.load().await?;
+        Ok(Rc::clone(&self.loaded.borrow().as_ref().expect("loaded above").writer))
+    }
+
+    /// Values stored under `prefix`, in key order, at most `limit`.
+    async fn list<T: DeserializeOwned>(&self, prefix: &str, limit: Option<u32>) -> ApiResult<Vec<T>> {
+        let mut options = worker::ListOptions::new().prefix(prefix);
+        if let Some(n) = limit {
+            options = options.limit(n as usize);
+        }
+        let map = self.state.storage().list_with_options(options).await.map_err(ApiError::internal)?;
+        let mut values = Vec::new();
+        for entry in map.entries() {
+            let entry = entry.map_err(|e| ApiError::internal(format!("{e:?}")))?;
+            let pair: worker::js_sys::Array = entry.into();
+            values.push(serde_wasm_bindgen::from_value::<T>(pair.get(1)).map_err(ApiError::internal)?);
+        }
+        Ok(values)
+    }
+
+    async fn conflicts(&self) -> ApiResult<Vec<Conflict>> {
+        self.list(CONFLICT_PREFIX, Some(MAX_CONFLICTS_LISTED)).await
+    }
+
+    /// Registers the agent's chain with its organization's registry, once.
+    async fn register(&self, org_id: &str, agent_id: &str) -> ApiResult<()> {
+        if self.loaded.borrow().as_ref().is_some_and(|l| l.registered) {
+            return Ok(());
+        }
+        crate::registry::register(&self.env, org_id, agent_id).await?;
+        self.state.storage().put(REGISTERED_KEY, true).await.map_err(ApiError::internal)?;
+        if let Some(l) = self.loaded.borrow_mut().as_mut() {
+            l.registered = true;
         }
         Ok(())
     }
@@ -452,11 +431,11 @@ impl AgentBucket {
     }
 
     async fn take(&self, config: RateLimitConfig, now_ms: i64) -> ApiResult<Take> {
-        self.load_durable().await?;
+        self.load().await?;
         let (take, snapshot) = {
-            let mut slot = self.durable.borrow_mut();
-            let durable = slot.as_mut().expect("loaded above");
-            let bucket = durable.bucket.get_or_insert_with(|| Bucket::full(config, now_ms));
+            let mut slot = self.loaded.borrow_mut();
+            let loaded = slot.as_mut().expect("loaded above");
+            let bucket = loaded.bucket.get_or_insert_with(|| Bucket::full(config, now_ms));
             (bucket.take(config, now_ms), *bucket)
         };
         // The in-memory bucket is the truth for this instance (the object runs one request's
@@ -467,7 +446,7 @@ impl AgentBucket {
 
     async fn decide(&self, call: DecideCall) -> ApiResult<DecideAnswer> {
         let now_ms = worker::Date::now().as_millis() as i64;
-        self.load_durable().await?;
+        let writer = self.writer().await?;
         let cfg = self.config(&call.agent_id, now_ms).await?;
         let Some(agent) = cfg.agent.as_ref() else {
             return Ok(DecideAnswer { response: None, retry_after: 0 });
@@ -479,6 +458,7 @@ impl AgentBucket {
         if !key_valid {
             return Ok(DecideAnswer { response: None, retry_after: 0 });
         }
+        self.register(&agent.org_id, &call.agent_id).await?;
 
         let enabled = agent.enabled == 1;
         let rate_limit = RateLimitConfig {
@@ -509,8 +489,9 @@ impl AgentBucket {
             org_id: agent.org_id.clone(),
             request_id: call.request_id.clone(),
             agent_id: call.agent_id.clone(),
-            tool: req.tool.clone(),
-            scope: req.scope.clone(),
+            // Stored text never carries a secret, whichever field it was pasted into.
+            tool: redact::text(&req.tool),
+            scope: redact::text(&req.scope),
             allowed: decision.allowed(),
             reason: decision.reason.as_str().to_string(),
             reasoning: req.reasoning.as_deref().map(redact::text),
@@ -522,12 +503,15 @@ impl AgentBucket {
             chain_seq: 0,
             prev_hash: String::new(),
         };
-        let record = match self.writer.write(record).await {
-            Written::Stored(r) | Written::Deferred(r) => r,
+        let spawn = |task| worker::wasm_bindgen_futures::spawn_local(task);
+        let written = writer.write(record, &spawn).await;
+        // A row D1 refused is answered as what it was relinked to, an `unavailable` deny; a row
+        // that is stored only as decided, or not at all, is answered `unavailable` too.
+        let reason = match &written {
             Written::Lost(why) => return Err(ApiError::internal(why)),
+            w if w.answers_unavailable() => ReasonCode::Unavailable,
+            _ => decision.reason,
         };
-        // A row D1 refused was relinked as an `unavailable` deny: that is the answer too.
-        let reason = ReasonCode::parse(&record.reason).unwrap_or(ReasonCode::Unavailable);
         let response = ValidateResponse {
             allowed: reason.is_allow(),
             reason,
@@ -540,45 +524,4 @@ impl AgentBucket {
         let retry_after = if reason == ReasonCode::RateLimited { retry_after } else { 0 };
         Ok(DecideAnswer { response: Some(response), retry_after })
     }
-}
-
-/// Writes audit rows to D1 in one atomic batch. Idempotent: rows already written are left as
-/// they are.
-async fn write_rows(env: &Env, rows: &[&AuditRecord]) -> ApiResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let database = db::database(env)?;
-    let mut statements = Vec::with_capacity(rows.len());
-    for r in rows {
-        let row_hash = r.hash();
-        statements.push(db::stmt(
-            &database,
-            "INSERT OR IGNORE INTO audit_log (decision_id, org_id, request_id, agent_id, tool, scope, allowed, reason,
-                                    reasoning, reasoning_required, reasoning_provided, context, latency_ms, created_at,
-                                    chain_seq, prev_hash, row_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-            &[
-                Arg::from(&r.decision_id),
-                Arg::from(&r.org_id),
-                Arg::from(&r.request_id),
-                Arg::from(&r.agent_id),
-                Arg::from(&r.tool),
-                Arg::from(&r.scope),
-                Arg::from(r.allowed),
-                Arg::from(r.reason.as_str()),
-                Arg::from(r.reasoning.as_deref()),
-                Arg::from(r.reasoning_required.as_str()),
-                Arg::from(r.reasoning_provided),
-                Arg::from(r.context.as_deref()),
-                Arg::Int(r.latency_ms),
-                Arg::Int(r.created_at),
-                Arg::Int(r.chain_seq),
-                Arg::from(&r.prev_hash),
-                Arg::from(&row_hash),
-            ],
-        )?);
-    }
-    db::idempotent_batch(&database, statements).await?;
-    Ok(())
 }

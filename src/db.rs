@@ -112,11 +112,43 @@ pub async fn idempotent_batch(
     with_retry(|| db.batch(statements.clone())).await
 }
 
-/// A UNIQUE violation is the caller's conflict; anything else is ours.
+/// A UNIQUE violation is the caller's conflict, and so is a NOT NULL violation (a guarded insert
+/// found that what it refers to changed concurrently); anything else is ours.
 fn map_write_error(e: worker::Error) -> ApiError {
-    if e.to_string().contains("UNIQUE constraint failed") {
+    let text = e.to_string();
+    if text.contains("UNIQUE constraint failed") {
         ApiError::conflict("a resource with that name already exists")
+    } else if text.contains("NOT NULL constraint failed") {
+        ApiError::conflict("what this change refers to was changed at the same time; read it again and retry")
     } else {
         ApiError::internal(e)
     }
+}
+
+/// The audit_log columns a decision's row is written with, in [`audit_args`] order.
+pub const AUDIT_COLUMNS: &str = "decision_id, org_id, request_id, agent_id, tool, scope, allowed, reason, reasoning, \
+     reasoning_required, reasoning_provided, context, latency_ms, created_at, chain_seq, prev_hash, row_hash";
+pub const AUDIT_PLACEHOLDERS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17";
+
+/// The values of [`AUDIT_COLUMNS`] for one row.
+pub fn audit_args<'a>(r: &'a oakauth_core::audit::AuditRecord, row_hash: &'a str) -> Vec<Arg<'a>> {
+    vec![
+        Arg::from(&r.decision_id),
+        Arg::from(&r.org_id),
+        Arg::from(&r.request_id),
+        Arg::from(&r.agent_id),
+        Arg::from(&r.tool),
+        Arg::from(&r.scope),
+        Arg::from(r.allowed),
+        Arg::from(r.reason.as_str()),
+        Arg::from(r.reasoning.as_deref()),
+        Arg::from(r.reasoning_required.as_str()),
+        Arg::from(r.reasoning_provided),
+        Arg::from(r.context.as_deref()),
+        Arg::Int(r.latency_ms),
+        Arg::Int(r.created_at),
+        Arg::Int(r.chain_seq),
+        Arg::from(&r.prev_hash),
+        Arg::from(row_hash),
+    ]
 }

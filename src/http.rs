@@ -1,6 +1,7 @@
 //! The worker's one error type, and the helpers that turn requests into typed bodies and results
 //! into JSON answers.
 
+use futures::StreamExt;
 use oakauth_core::wire::{ErrorBody, ErrorDetail};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -134,9 +135,20 @@ async fn read_body(req: &mut Request, limit: usize) -> ApiResult<Vec<u8>> {
             Err(_) => return Err(ApiError::invalid_request("Content-Length is not a number")),
         }
     }
-    let bytes = req.bytes().await.map_err(|_| ApiError::invalid_request("could not read the request body"))?;
-    if bytes.len() > limit {
-        return Err(ApiError::payload_too_large(limit));
+    // Read as a stream and stop at the first byte past the limit: a body sent without a
+    // Content-Length (chunked) must not be buffered whole before it is refused.
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let unreadable = || ApiError::invalid_request("could not read the request body");
+    let mut stream = req.stream().map_err(|_| unreadable())?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| unreadable())?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
 }

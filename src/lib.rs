@@ -5,9 +5,11 @@ mod agent_object;
 mod auth;
 mod db;
 mod http;
+mod registry;
 mod validate;
 
 pub use agent_object::AgentBucket;
+pub use registry::AuditRegistry;
 
 use http::{json_response, ApiError, ApiResult};
 use oakauth_core::wire::Health;
@@ -16,11 +18,13 @@ use worker::{event, Context, Env, Method, Request, Response};
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let started_ms = worker::Date::now().as_millis() as i64;
     let request_id = oakauth_core::ids::new_id("req").unwrap_or_else(|_| "req_unavailable".to_string());
     let origin = req.headers().get("Origin").ok().flatten();
-    let mut resp = match route(req, &env, &request_id, started_ms).await {
+    arm_test_faults(&req, &env);
+    let ctx = std::rc::Rc::new(ctx);
+    let mut resp = match route(req, &env, ctx, &request_id, started_ms).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
     };
@@ -28,7 +32,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     Ok(resp)
 }
 
-async fn route(req: Request, env: &Env, request_id: &str, started_ms: i64) -> ApiResult<Response> {
+async fn route(
+    req: Request,
+    env: &Env,
+    ctx: std::rc::Rc<Context>,
+    request_id: &str,
+    started_ms: i64,
+) -> ApiResult<Response> {
     let path = req.path();
     // Methods outside this list (QUERY, PROPFIND, ...) must not be taken for GET: answer 405.
     let raw = req.inner().method();
@@ -52,16 +62,49 @@ async fn route(req: Request, env: &Env, request_id: &str, started_ms: i64) -> Ap
             Method::Post => validate::handle(req, env, request_id, started_ms).await,
             _ => Err(ApiError::method_not_allowed(&["POST"])),
         },
-        ["v1", "admin", rest @ ..] => admin::handle(req, method, env, rest, request_id).await,
+        ["v1", "admin", rest @ ..] => admin::handle(req, method, env, ctx, rest, request_id).await,
         ["__test", "panic"] if test_routes_enabled(env) => panic!("deliberate panic from the test route"),
         _ => Err(ApiError::not_found("no such route")),
     }
 }
 
 /// `OAKAUTH_TEST_ROUTES=1` (set only by the test harness) enables routes that exist to prove
-/// failure handling, such as a deliberate panic.
+/// failure handling, such as a deliberate panic, and the faults of [`injected_fault`].
 fn test_routes_enabled(env: &Env) -> bool {
     env.var("OAKAUTH_TEST_ROUTES").map(|v| v.to_string() == "1").unwrap_or(false)
+}
+
+thread_local! {
+    static FAULTS_ARMED: std::cell::RefCell<std::collections::HashMap<String, u32>> = Default::default();
+}
+
+/// Faults a real server cannot produce on demand, for the tests only. With
+/// `OAKAUTH_TEST_ROUTES=1`, a request header `X-OakAuth-Test-Fault: <name>=<n>` arms fault `name`
+/// for its next `n` checks in this isolate. Never armed in production, where
+/// `OAKAUTH_TEST_ROUTES` is unset.
+fn arm_test_faults(req: &Request, env: &Env) {
+    let Some(value) = req.headers().get("X-OakAuth-Test-Fault").ok().flatten() else {
+        return;
+    };
+    if !test_routes_enabled(env) {
+        return;
+    }
+    if let Some((name, n)) = value.split_once('=') {
+        if let Ok(n) = n.trim().parse::<u32>() {
+            FAULTS_ARMED.with(|f| f.borrow_mut().insert(name.trim().to_string(), n));
+        }
+    }
+}
+
+/// Whether armed fault `name` fires now (see [`arm_test_faults`]).
+pub(crate) fn injected_fault(name: &str) -> bool {
+    FAULTS_ARMED.with(|f| match f.borrow_mut().get_mut(name) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            true
+        }
+        _ => false,
+    })
 }
 
 fn finish_headers(resp: &mut Response, env: &Env, request_id: &str, origin: Option<&str>) {

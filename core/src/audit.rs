@@ -104,7 +104,7 @@ pub struct StoredRow {
     pub row_hash: String,
 }
 
-/// The first problem found walking a chain.
+/// A problem found walking a chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokenLink {
     /// The sequence number where the chain breaks.
@@ -114,77 +114,117 @@ pub struct BrokenLink {
     pub problem: String,
 }
 
-/// Incremental verification, so rows can be read page by page.
+/// Most breaks one verification lists; the rest are counted.
+pub const MAX_BREAKS: usize = 100;
+
+/// Incremental verification, so rows can be read page by page. It reports every break, not only
+/// the first: after a break it continues from the row it found, so one edited or deleted row is
+/// one break and later damage is reported too.
 #[derive(Debug, Clone)]
 pub struct Verifier {
     expected_seq: i64,
     expected_prev: String,
+    rows_checked: u64,
+    breaks: Vec<BrokenLink>,
+    breaks_omitted: u64,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
     pub rows_checked: u64,
+    /// The breaks found, in chain order, at most [`MAX_BREAKS`].
+    pub breaks: Vec<BrokenLink>,
+    /// Breaks found beyond [`MAX_BREAKS`].
+    pub breaks_omitted: u64,
 }
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier { expected_seq: 1, expected_prev: GENESIS.to_string(), rows_checked: 0 }
+        Verifier {
+            expected_seq: 1,
+            expected_prev: GENESIS.to_string(),
+            rows_checked: 0,
+            breaks: Vec::new(),
+            breaks_omitted: 0,
+        }
     }
 }
 
 impl Verifier {
+    /// Records a problem found outside the chain's own links (a row in the wrong organization,
+    /// an integrity alarm raised when writing).
+    pub fn report(&mut self, broken: BrokenLink) {
+        if self.breaks.len() < MAX_BREAKS {
+            self.breaks.push(broken);
+        } else {
+            self.breaks_omitted += 1;
+        }
+    }
+
     /// Checks the next row (rows must come in ascending `chain_seq`).
-    pub fn push(&mut self, row: &StoredRow) -> Result<(), BrokenLink> {
+    pub fn push(&mut self, row: &StoredRow) {
         let r = &row.record;
         let broken =
             |problem: String| BrokenLink { chain_seq: r.chain_seq, decision_id: Some(r.decision_id.clone()), problem };
         if r.chain_seq < self.expected_seq {
-            return Err(broken(format!(
+            let b = broken(format!(
                 "sequence number {} repeats or goes back (expected {})",
                 r.chain_seq, self.expected_seq
-            )));
+            ));
+            return self.report(b);
         }
+        let mut linked = true;
         if r.chain_seq > self.expected_seq {
-            return Err(BrokenLink {
+            let missing = if r.chain_seq == self.expected_seq + 1 {
+                format!("row {} is missing", self.expected_seq)
+            } else {
+                format!("rows {} to {} are missing", self.expected_seq, r.chain_seq - 1)
+            };
+            self.report(BrokenLink {
                 chain_seq: self.expected_seq,
                 decision_id: None,
-                problem: format!("row {} is missing (next row found is {})", self.expected_seq, r.chain_seq),
+                problem: format!("{missing} (next row found is {})", r.chain_seq),
             });
+            // Continue from this row: its own link cannot be checked.
+            linked = false;
         }
-        if r.prev_hash != self.expected_prev {
-            return Err(broken("prev_hash does not match the previous row's hash".into()));
+        if linked && r.prev_hash != self.expected_prev {
+            self.report(broken("prev_hash does not match the previous row's hash".into()));
         }
-        let actual = r.hash();
-        if actual != row.row_hash {
-            return Err(broken("row content does not match its hash: the row was modified".into()));
+        if r.hash() != row.row_hash {
+            self.report(broken("row content does not match its hash: the row was modified".into()));
         }
-        self.expected_seq += 1;
-        self.expected_prev = actual;
+        // The next row links to the hash stored here: an edited row is one break, not two.
+        self.expected_seq = r.chain_seq + 1;
+        self.expected_prev = row.row_hash.clone();
         self.rows_checked += 1;
-        Ok(())
     }
 
-    /// Checks that the rows seen end exactly at the head the agent's object holds.
-    pub fn finish(&self, head: &ChainHead) -> Result<(), BrokenLink> {
+    /// Checks that the rows seen end exactly at the head the agent's object holds, and returns
+    /// everything found.
+    pub fn finish(mut self, head: &ChainHead) -> Verification {
         let last = self.expected_seq - 1;
         if last < head.seq {
-            return Err(BrokenLink {
+            self.report(BrokenLink {
                 chain_seq: last + 1,
                 decision_id: None,
                 problem: format!("rows {} to {} are missing (the chain head is at {})", last + 1, head.seq, head.seq),
             });
-        }
-        if last > head.seq {
-            return Err(BrokenLink {
+        } else if last > head.seq {
+            self.report(BrokenLink {
                 chain_seq: head.seq + 1,
                 decision_id: None,
                 problem: format!("rows after the chain head ({}) were inserted", head.seq),
             });
-        }
-        if self.expected_prev != head.hash {
-            return Err(BrokenLink {
+        } else if self.expected_prev != head.hash {
+            self.report(BrokenLink {
                 chain_seq: last,
                 decision_id: None,
                 problem: "the last row's hash does not match the chain head".into(),
             });
         }
-        Ok(())
+        Verification { rows_checked: self.rows_checked, breaks: self.breaks, breaks_omitted: self.breaks_omitted }
     }
 }
 
@@ -225,13 +265,21 @@ mod tests {
         (rows, head)
     }
 
+    /// The rows checked, or the first break.
     fn verify(rows: &[StoredRow], head: &ChainHead) -> Result<u64, BrokenLink> {
+        let report = verify_all(rows, head);
+        match report.breaks.into_iter().next() {
+            Some(b) => Err(b),
+            None => Ok(report.rows_checked),
+        }
+    }
+
+    fn verify_all(rows: &[StoredRow], head: &ChainHead) -> Verification {
         let mut v = Verifier::default();
         for r in rows {
-            v.push(r)?;
+            v.push(r);
         }
-        v.finish(head)?;
-        Ok(v.rows_checked)
+        v.finish(head)
     }
 
     #[test]
@@ -306,5 +354,28 @@ mod tests {
             })
             .collect();
         assert!(verify(&forged, &head).is_err());
+    }
+
+    #[test]
+    fn every_break_is_reported_not_only_the_first() {
+        let (mut rows, head) = chain(10);
+        rows[1].record.reasoning = Some("forged".into());
+        rows.remove(5);
+        rows[7].record.allowed = !rows[7].record.allowed;
+        let report = verify_all(&rows, &head);
+        let at: Vec<i64> = report.breaks.iter().map(|b| b.chain_seq).collect();
+        assert_eq!(at, [2, 6, 9], "{:?}", report.breaks);
+        assert_eq!(report.rows_checked, 9);
+    }
+
+    #[test]
+    fn breaks_beyond_the_bound_are_counted() {
+        let (mut rows, head) = chain(MAX_BREAKS as i64 + 20);
+        for r in rows.iter_mut() {
+            r.record.tool = "forged".into();
+        }
+        let report = verify_all(&rows, &head);
+        assert_eq!(report.breaks.len(), MAX_BREAKS);
+        assert_eq!(report.breaks_omitted, 20);
     }
 }

@@ -3,6 +3,7 @@
 //! [`wire`] types.
 
 pub mod audit;
+pub mod audit_writer;
 pub mod bucket;
 pub mod decision;
 pub mod ids;

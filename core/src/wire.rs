@@ -490,15 +490,23 @@ pub struct ChainVerification {
     pub rows_checked: u64,
     /// The chain head's sequence number, as held by the agent's Durable Object.
     pub head_seq: i64,
-    /// The first broken link, when `ok` is false.
+    /// The first break, when `ok` is false.
     pub broken: Option<crate::audit::BrokenLink>,
+    /// Every break found, in chain order (at most 100), including rows the database already
+    /// held with other content when the agent's object wrote them (integrity alarms).
+    pub breaks: Vec<crate::audit::BrokenLink>,
+    /// Breaks found beyond those listed.
+    pub breaks_omitted: u64,
 }
 
 /// `GET /v1/admin/audit/verify` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditVerification {
+    /// Whether every chain on this page verified.
     pub ok: bool,
     pub agents: Vec<ChainVerification>,
+    /// More agents remain to be verified: pass this as `cursor` for the next page.
+    pub next_cursor: Option<String>,
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ async fn main() -> Result<(), Error> {
     let oak = OakAuth::new(key)?;
 
     // Allowed: the rule for read needs no reasoning. The action runs and its output comes back.
-    let files = oak.guard(ValidateRequest::new("filesystem", "read"), async { vec!["notes.txt", "report.csv"] }).await?;
+    let files =
+        oak.guard(ValidateRequest::new("filesystem", "read"), async { vec!["notes.txt", "report.csv"] }).await?;
     println!("read allowed, files: {files:?}");
 
     // Denied: delete has a hard reasoning rule. The action never runs.

@@ -63,9 +63,8 @@ impl ServerHandler for Files {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let oak = OakAuth::new(std::env::var("OAKAUTH_API_KEY")?)?;
-    let guard = McpGuard::new(oak)
-        .map_tool("read_file", "filesystem", "read")
-        .map_tool("delete_file", "filesystem", "delete");
+    let guard =
+        McpGuard::new(oak).map_tool("read_file", "filesystem", "read").map_tool("delete_file", "filesystem", "delete");
     let server = Files { tool_router: Files::tool_router(), guard };
     server.serve((tokio::io::stdin(), tokio::io::stdout())).await?.waiting().await?;
     Ok(())

@@ -6,7 +6,8 @@ use crate::error::Error;
 use crate::http::{seg, Http, Retry};
 use crate::wire::{
     AdminEvent, AdminEventList, Agent, AgentList, AgentWithKey, AuditVerification, CreateAgent, CreateRule, CreateTool,
-    LogEntry, LogList, Me, ReasonCode, RotateKey, Rule, RuleList, Stats, Tool, ToolList, UpdateAgent, UpdateRule, UpdateTool,
+    LogEntry, LogList, Me, ReasonCode, RotateKey, Rule, RuleList, Stats, Tool, ToolList, UpdateAgent, UpdateRule,
+    UpdateTool,
 };
 
 /// The admin client: every endpoint under `/v1/admin`, with an admin key (`oakadm_…`).
@@ -468,7 +469,10 @@ impl Admin {
 
 /// Turns "fetch the page after this cursor" into a stream of items that stops after the page
 /// without a `next_cursor`, or after the first error.
-fn paginate<T, F, Fut>(first_cursor: Option<String>, mut fetch: F) -> impl Stream<Item = Result<T, Error>> + Send + 'static
+fn paginate<T, F, Fut>(
+    first_cursor: Option<String>,
+    mut fetch: F,
+) -> impl Stream<Item = Result<T, Error>> + Send + 'static
 where
     T: Send + 'static,
     F: FnMut(Option<String>) -> Fut + Send + 'static,

@@ -109,10 +109,9 @@ impl Http {
             };
             if !transient || attempt >= self.retries {
                 return match outcome {
-                    Ok(answer) if answer.status >= 500 => Err(Error::Server {
-                        status: answer.status,
-                        api: parse_api_error(&answer),
-                    }),
+                    Ok(answer) if answer.status >= 500 => {
+                        Err(Error::Server { status: answer.status, api: parse_api_error(&answer) })
+                    }
                     other => other,
                 };
             }
@@ -255,7 +254,8 @@ fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
 fn random_unit() -> f64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher
+        .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 

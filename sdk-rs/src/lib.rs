@@ -45,11 +45,11 @@ pub mod mcp;
 pub use admin::{Admin, EventQuery, LogQuery, Page};
 pub use client::{Builder, Decision, FromBuilder, OakAuth};
 pub use error::{ApiError, Error};
+/// The first broken link of an agent's audit chain, in [`wire::ChainVerification`].
+pub use oakauth_core::audit::BrokenLink;
 /// The request and answer types of the OakAuth API, shared with the worker.
 pub use oakauth_core::wire;
 pub use oakauth_core::wire::{ReasonCode, ValidateRequest, ValidateResponse};
-/// The first broken link of an agent's audit chain, in [`wire::ChainVerification`].
-pub use oakauth_core::audit::BrokenLink;
 /// The HTTP client this crate uses, for [`Builder::http_client`].
 pub use reqwest;
 

@@ -15,9 +15,7 @@ use support::{unique, worker};
 fn oakauth() -> Command {
     let w = worker();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_oakauth"));
-    cmd.env("OAKAUTH_BASE_URL", &w.base_url)
-        .env("OAKAUTH_ADMIN_KEY", &w.admin_key)
-        .env_remove("OAKAUTH_API_KEY");
+    cmd.env("OAKAUTH_BASE_URL", &w.base_url).env("OAKAUTH_ADMIN_KEY", &w.admin_key).env_remove("OAKAUTH_API_KEY");
     cmd
 }
 
@@ -27,7 +25,12 @@ fn run(cmd: &mut Command) -> Output {
 
 fn ok(cmd: &mut Command) -> String {
     let out = run(cmd);
-    assert!(out.status.success(), "{cmd:?} failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -50,7 +53,8 @@ fn create_an_agent_add_a_tool_and_a_rule_validate_and_see_the_log_lines() {
     let (name, id, key) = create_agent();
     assert!(key.starts_with("oak_"));
 
-    let tool = json(oakauth().args(["tools", "create", &name, "database", "--scopes", "read,drop", "--risk", "destructive"]));
+    let tool =
+        json(oakauth().args(["tools", "create", &name, "database", "--scopes", "read,drop", "--risk", "destructive"]));
     assert_eq!(tool["scopes"], serde_json::json!(["read", "drop"]));
     let rule = json(oakauth().args(["rules", "create", &name, "database", "drop"]));
     assert_eq!(rule["require_reasoning"], "hard", "destructive tools default to hard reasoning");
@@ -62,11 +66,15 @@ fn create_an_agent_add_a_tool_and_a_rule_validate_and_see_the_log_lines() {
     assert!(text.contains("DENIED") && text.contains("reasoning_required"), "{text}");
 
     // Allowed with reasoning (the key from the environment this time).
-    let allowed = json(
-        oakauth()
-            .env("OAKAUTH_API_KEY", &key)
-            .args(["validate", "database", "drop", "--reasoning", "clean up the staging copy", "--context", r#"{"ticket":"OPS-1"}"#]),
-    );
+    let allowed = json(oakauth().env("OAKAUTH_API_KEY", &key).args([
+        "validate",
+        "database",
+        "drop",
+        "--reasoning",
+        "clean up the staging copy",
+        "--context",
+        r#"{"ticket":"OPS-1"}"#,
+    ]));
     assert_eq!((allowed["allowed"].as_bool(), allowed["reason"].as_str()), (Some(true), Some("allowed")));
     let decision = allowed["decision_id"].as_str().unwrap().to_owned();
 
@@ -77,7 +85,10 @@ fn create_an_agent_add_a_tool_and_a_rule_validate_and_see_the_log_lines() {
     assert_eq!(entries[0]["decision_id"], decision.as_str());
     assert_eq!(entries[0]["reasoning"], "clean up the staging copy");
     assert_eq!(entries[0]["context"], serde_json::json!({"ticket": "OPS-1"}));
-    assert_eq!((entries[1]["allowed"].as_bool(), entries[1]["reason"].as_str()), (Some(false), Some("reasoning_required")));
+    assert_eq!(
+        (entries[1]["allowed"].as_bool(), entries[1]["reason"].as_str()),
+        (Some(false), Some("reasoning_required"))
+    );
     assert!(entries.iter().all(|e| e["agent_id"] == id.as_str()));
 
     let table = ok(oakauth().args(["logs", "--agent", &id, "--denied"]));
@@ -124,7 +135,10 @@ fn agents_can_be_listed_updated_disabled_and_deleted() {
     ok(oakauth().args(["rules", "create", &id, "search", "query"]));
 
     let list = ok(oakauth().args(["agents", "list"]));
-    assert!(list.starts_with("ID") && list.lines().any(|l| l.contains(&id) && l.contains(&name) && l.contains("enabled")), "{list}");
+    assert!(
+        list.starts_with("ID") && list.lines().any(|l| l.contains(&id) && l.contains(&name) && l.contains("enabled")),
+        "{list}"
+    );
 
     let updated = json(oakauth().args(["agents", "update", &name, "--capacity", "7"]));
     assert_eq!(updated["rate_limit"], serde_json::json!({"capacity": 7, "refill_per_second": 1.0}));
@@ -181,7 +195,8 @@ fn errors_are_clear_and_exit_nonzero() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("connection"), "{out:?}");
 
-    let out = run(oakauth().args(["tools", "create", "no-such-agent-anywhere", "t", "--scopes", "a", "--risk", "read"]));
+    let out =
+        run(oakauth().args(["tools", "create", "no-such-agent-anywhere", "t", "--scopes", "a", "--risk", "read"]));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no agent"));
 }
@@ -240,7 +255,10 @@ fn events_show_who_changed_what_newest_first() {
 
     let events = json(oakauth().args(["events", "--agent", &name]));
     let actions: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["agent.rotate_key", "agent.enable", "agent.disable", "rule.create", "tool.create", "agent.create"]);
+    assert_eq!(
+        actions,
+        ["agent.rotate_key", "agent.enable", "agent.disable", "rule.create", "tool.create", "agent.create"]
+    );
     assert!(events.as_array().unwrap().iter().all(|e| e["agent_id"] == id.as_str()));
     assert_eq!(events[3]["target_id"], rule_id.as_str());
 
@@ -251,9 +269,16 @@ fn events_show_who_changed_what_newest_first() {
     // The table: a header, then one row per event with the agent's name and the detail.
     let table = ok(oakauth().args(["events", "--agent", &name]));
     let lines: Vec<&str> = table.lines().collect();
-    assert!(lines[0].starts_with("TIME") && ["ACTOR", "ACTION", "AGENT", "TARGET", "DETAIL"].iter().all(|h| lines[0].contains(h)), "{table}");
+    assert!(
+        lines[0].starts_with("TIME")
+            && ["ACTOR", "ACTION", "AGENT", "TARGET", "DETAIL"].iter().all(|h| lines[0].contains(h)),
+        "{table}"
+    );
     assert_eq!(lines.len(), 7, "{table}");
-    assert!(lines[1].contains("agent.rotate_key") && lines[1].contains(&name) && lines[1].contains("overlap_seconds=0"), "{table}");
+    assert!(
+        lines[1].contains("agent.rotate_key") && lines[1].contains(&name) && lines[1].contains("overlap_seconds=0"),
+        "{table}"
+    );
     assert!(lines[6].contains("agent.create") && lines[6].contains(&format!("name={name}")), "{table}");
     let prefix = &worker().admin_key[..12];
     assert!(lines[1..].iter().all(|l| l.contains(prefix)), "the actor is the admin key's prefix ({prefix}): {table}");
@@ -286,7 +311,10 @@ fn audit_verify_passes_an_intact_log_and_names_a_forged_row() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.starts_with("AGENT"), "{text}");
     let row = text.lines().find(|l| l.contains(&id)).expect("our agent's row");
-    assert!(row.contains(&name) && row.contains("intact") && row.split_whitespace().filter(|c| *c == "3").count() == 2, "{row}");
+    assert!(
+        row.contains(&name) && row.contains("intact") && row.split_whitespace().filter(|c| *c == "3").count() == 2,
+        "{row}"
+    );
     assert!(text.contains("Every chain is intact (1 agent)."), "{text}");
     let report = json(oakauth().args(["audit", "verify", "--agent", &id]));
     assert_eq!(report["ok"], true);
@@ -305,7 +333,8 @@ fn audit_verify_passes_an_intact_log_and_names_a_forged_row() {
     assert_eq!(out.status.code(), Some(4), "{text}");
     assert!(text.lines().any(|l| l.contains(&id) && l.contains("BROKEN")), "{text}");
     assert!(text.contains(&format!("First broken link of {id} ({name}):")), "{text}");
-    let field = |k: &str| text.lines().find(|l| l.starts_with(&format!("{k}:"))).map(|l| l[k.len() + 1..].trim().to_owned());
+    let field =
+        |k: &str| text.lines().find(|l| l.starts_with(&format!("{k}:"))).map(|l| l[k.len() + 1..].trim().to_owned());
     assert_eq!(field("seq").as_deref(), Some("2"), "{text}");
     assert_eq!(field("decision").as_deref(), Some(denied.as_str()), "{text}");
     assert!(field("problem").unwrap().contains("modified"), "{text}");

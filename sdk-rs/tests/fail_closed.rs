@@ -39,10 +39,9 @@ async fn an_allow_runs_the_action_once_and_the_request_is_as_documented() {
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = runs.clone();
     let out = oak
-        .guard(
-            ValidateRequest::new("db", "read").with_reasoning("the user asked"),
-            async move { counter.fetch_add(1, Ordering::SeqCst) + 41 },
-        )
+        .guard(ValidateRequest::new("db", "read").with_reasoning("the user asked"), async move {
+            counter.fetch_add(1, Ordering::SeqCst) + 41
+        })
         .await
         .unwrap();
     assert_eq!((out, runs.load(Ordering::SeqCst)), (41, 1));
@@ -190,7 +189,8 @@ async fn a_deny_is_an_error_with_its_reason_and_is_never_retried() {
 
 #[tokio::test]
 async fn a_rate_limited_decision_carries_retry_after_and_is_not_retried() {
-    let stub = Stub::start(vec![Reply::json(429, decision(false, "rate_limited")).with_header("Retry-After", "7")]).await;
+    let stub =
+        Stub::start(vec![Reply::json(429, decision(false, "rate_limited")).with_header("Retry-After", "7")]).await;
     let (result, runs) = guarded(&client(&stub, 3)).await;
     match result {
         Err(Error::RateLimited { retry_after, decision_id, .. }) => {

@@ -151,7 +151,10 @@ async fn reasoning_reaches_the_log_and_not_the_tool() {
     let why = "the user asked to save the draft";
     let written = call(&client, "write_file", json!({"path": "/tmp/x", "content": "1", "_reasoning": why})).await;
     assert_eq!((written.is_error, text(&written).as_str()), (Some(false), "written"));
-    assert_eq!(calls.lock().unwrap().clone(), vec![("write_file".to_owned(), json!({"path": "/tmp/x", "content": "1"}))]);
+    assert_eq!(
+        calls.lock().unwrap().clone(),
+        vec![("write_file".to_owned(), json!({"path": "/tmp/x", "content": "1"}))]
+    );
 
     // A tool with strict parameters would refuse an unknown `_reasoning`; it never sees one.
     let echoed = call(&client, "echo", json!({"text": "hi", "_reasoning": "testing"})).await;
@@ -213,7 +216,12 @@ async fn an_unreachable_oakauth_fails_closed() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let oak = OakAuth::builder("oak_unreachable").base_url(url).timeout(Duration::from_millis(500)).retries(0).build().unwrap();
+    let oak = OakAuth::builder("oak_unreachable")
+        .base_url(url)
+        .timeout(Duration::from_millis(500))
+        .retries(0)
+        .build()
+        .unwrap();
 
     let (client, calls) = connect(guard(oak.clone())).await;
     let result = call(&client, "echo", json!({"text": "hi"})).await;
@@ -235,10 +243,7 @@ async fn an_unknown_tool_is_a_protocol_error_and_is_not_validated() {
     params.arguments = Some(JsonObject::new());
     assert!(client.call_tool(params).await.is_err());
     client.cancel().await.unwrap();
-    let logs = worker()
-        .admin()
-        .list_logs(&LogQuery { agent_id: Some(agent.id.clone()), ..Default::default() })
-        .await
-        .unwrap();
+    let logs =
+        worker().admin().list_logs(&LogQuery { agent_id: Some(agent.id.clone()), ..Default::default() }).await.unwrap();
     assert!(logs.logs.is_empty(), "{:?}", logs.logs);
 }

@@ -32,7 +32,9 @@ async fn healthcheck_answers_ok() {
 
 #[tokio::test]
 async fn an_allowed_call_runs_and_a_denied_one_does_not() {
-    let agent = agent_with(None, &[("database", RiskLevel::Read, &[("read", Some(ReasoningPolicy::None)), ("drop", None)])]).await;
+    let agent =
+        agent_with(None, &[("database", RiskLevel::Read, &[("read", Some(ReasoningPolicy::None)), ("drop", None)])])
+            .await;
 
     let (result, runs) = run_guarded(&agent.oak, ValidateRequest::new("database", "read")).await;
     assert!(result.is_ok(), "{result:?}");
@@ -47,7 +49,10 @@ async fn an_allowed_call_runs_and_a_denied_one_does_not() {
 
     // The deny is in the audit log under its decision id.
     let entry = worker().admin().get_log(&decision_id).await.unwrap();
-    assert_eq!((entry.agent_id.as_str(), entry.allowed, entry.reason), (agent.id.as_str(), false, ReasonCode::ScopeNotGranted));
+    assert_eq!(
+        (entry.agent_id.as_str(), entry.allowed, entry.reason),
+        (agent.id.as_str(), false, ReasonCode::ScopeNotGranted)
+    );
 
     let (result, runs) = run_guarded(&agent.oak, ValidateRequest::new("email", "send")).await;
     assert_eq!((denied_reason(&result), runs), (Some(ReasonCode::UnknownTool), 0));
@@ -67,7 +72,10 @@ async fn hard_reasoning_needs_real_reasoning_and_it_reaches_the_log() {
     let why = "the user asked to delete /tmp/report.csv";
     let decision = agent.oak.validate(&ValidateRequest::new("files", "delete").with_reasoning(why)).await.unwrap();
     assert!(decision.is_allowed());
-    assert_eq!((decision.reason, decision.reasoning_required, decision.reasoning_provided), (ReasonCode::Allowed, Hard, true));
+    assert_eq!(
+        (decision.reason, decision.reasoning_required, decision.reasoning_provided),
+        (ReasonCode::Allowed, Hard, true)
+    );
 
     let entry = worker().admin().get_log(&decision.decision_id).await.unwrap();
     assert_eq!(entry.reasoning.as_deref(), Some(why));
@@ -87,7 +95,8 @@ async fn soft_reasoning_allows_but_flags_the_missing_reasoning() {
 #[tokio::test]
 async fn an_empty_bucket_is_a_rate_limit_with_retry_after() {
     let limit = RateLimitConfig { capacity: 2, refill_per_second: 0.01 };
-    let agent = agent_with(Some(limit), &[("search", RiskLevel::Read, &[("query", Some(ReasoningPolicy::None))])]).await;
+    let agent =
+        agent_with(Some(limit), &[("search", RiskLevel::Read, &[("query", Some(ReasoningPolicy::None))])]).await;
     for _ in 0..2 {
         let (result, runs) = run_guarded(&agent.oak, ValidateRequest::new("search", "query")).await;
         assert!(result.is_ok() && runs == 1, "{result:?}");
@@ -109,7 +118,8 @@ async fn an_empty_bucket_is_a_rate_limit_with_retry_after() {
 async fn a_disabled_agent_is_denied_until_enabled_again() {
     let agent = agent_with(None, &[("search", RiskLevel::Read, &[("query", Some(ReasoningPolicy::None))])]).await;
     let admin = worker().admin();
-    let disabled = admin.update_agent(&agent.id, &UpdateAgent { enabled: Some(false), ..Default::default() }).await.unwrap();
+    let disabled =
+        admin.update_agent(&agent.id, &UpdateAgent { enabled: Some(false), ..Default::default() }).await.unwrap();
     assert!(!disabled.enabled);
     let (result, runs) = run_guarded(&agent.oak, ValidateRequest::new("search", "query")).await;
     assert_eq!((denied_reason(&result), runs), (Some(ReasonCode::AgentDisabled), 0));
@@ -171,10 +181,8 @@ async fn agents_can_be_created_listed_changed_and_deleted() {
     assert_eq!(got.rate_limit, RateLimitConfig { capacity: 5, refill_per_second: 0.5 });
 
     let renamed = unique("renamed");
-    let updated = admin
-        .update_agent(&id, &UpdateAgent { name: Some(renamed.clone()), ..Default::default() })
-        .await
-        .unwrap();
+    let updated =
+        admin.update_agent(&id, &UpdateAgent { name: Some(renamed.clone()), ..Default::default() }).await.unwrap();
     assert_eq!(updated.name, renamed);
 
     let dup = admin.create_agent(&CreateAgent { name: renamed, enabled: None, rate_limit: None }).await.unwrap_err();
@@ -211,18 +219,27 @@ async fn tools_and_rules_can_be_managed() {
     let admin = worker().admin();
 
     let tool = admin
-        .create_tool(&agent.id, &CreateTool {
-            name: "crm".into(),
-            description: Some("customer records".into()),
-            scopes: vec!["read".into(), "write".into()],
-            risk_level: RiskLevel::Write,
-        })
+        .create_tool(
+            &agent.id,
+            &CreateTool {
+                name: "crm".into(),
+                description: Some("customer records".into()),
+                scopes: vec!["read".into(), "write".into()],
+                risk_level: RiskLevel::Write,
+            },
+        )
         .await
         .unwrap();
     assert_eq!((tool.agent_id.as_str(), tool.description.as_str()), (agent.id.as_str(), "customer records"));
-    let dup = CreateTool { name: "crm".into(), description: None, scopes: vec!["x".into()], risk_level: RiskLevel::Read };
+    let dup =
+        CreateTool { name: "crm".into(), description: None, scopes: vec!["x".into()], risk_level: RiskLevel::Read };
     assert!(matches!(admin.create_tool(&agent.id, &dup).await, Err(Error::Conflict { .. })));
-    let bad = CreateTool { name: "no spaces allowed".into(), description: None, scopes: vec!["x".into()], risk_level: RiskLevel::Read };
+    let bad = CreateTool {
+        name: "no spaces allowed".into(),
+        description: None,
+        scopes: vec!["x".into()],
+        risk_level: RiskLevel::Read,
+    };
     let err = admin.create_tool(&agent.id, &bad).await.unwrap_err();
     assert!(matches!(err, Error::BadRequest { status: 400, .. }), "{err:?}");
 
@@ -276,7 +293,8 @@ async fn another_organizations_ids_are_not_found() {
 
 #[tokio::test]
 async fn the_log_stream_pages_through_every_matching_decision_newest_first() {
-    let agent = agent_with(None, &[("kv", RiskLevel::Read, &[("get", Some(ReasoningPolicy::None)), ("put", None)])]).await;
+    let agent =
+        agent_with(None, &[("kv", RiskLevel::Read, &[("get", Some(ReasoningPolicy::None)), ("put", None)])]).await;
     let mut ids = Vec::new();
     for i in 0..5 {
         let scope = if i % 2 == 0 { "get" } else { "put" };
@@ -327,18 +345,25 @@ async fn admin_events_say_who_did_what_to_which_target_newest_first() {
     let w = worker();
     let admin = w.admin();
     let me = admin.me().await.unwrap();
-    let created = admin.create_agent(&CreateAgent { name: unique("events"), enabled: None, rate_limit: None }).await.unwrap();
+    let created =
+        admin.create_agent(&CreateAgent { name: unique("events"), enabled: None, rate_limit: None }).await.unwrap();
     let agent = created.agent.id.clone();
     let tool = admin
-        .create_tool(&agent, &CreateTool {
-            name: "crm".into(),
-            description: None,
-            scopes: vec!["read".into(), "write".into()],
-            risk_level: RiskLevel::Write,
-        })
+        .create_tool(
+            &agent,
+            &CreateTool {
+                name: "crm".into(),
+                description: None,
+                scopes: vec!["read".into(), "write".into()],
+                risk_level: RiskLevel::Write,
+            },
+        )
         .await
         .unwrap();
-    admin.update_tool(&agent, &tool.id, &UpdateTool { description: Some("customers".into()), ..Default::default() }).await.unwrap();
+    admin
+        .update_tool(&agent, &tool.id, &UpdateTool { description: Some("customers".into()), ..Default::default() })
+        .await
+        .unwrap();
     let rule = admin
         .create_rule(&agent, &CreateRule { tool: "crm".into(), scope: "write".into(), require_reasoning: None })
         .await
@@ -397,7 +422,8 @@ async fn admin_events_say_who_did_what_to_which_target_newest_first() {
     assert_eq!(streamed, page.events);
 
     // Unfiltered, the organization's newest events include ours; another organization sees none.
-    let recent: Vec<_> = admin.list_events(&EventQuery { limit: Some(200), ..Default::default() }).await.unwrap().events;
+    let recent: Vec<_> =
+        admin.list_events(&EventQuery { limit: Some(200), ..Default::default() }).await.unwrap().events;
     assert!(recent.iter().any(|e| e.action == "agent.delete" && e.target_id == agent));
     let theirs = w.other_admin().list_events(&query).await.unwrap();
     assert!(theirs.events.is_empty(), "{theirs:?}");
@@ -407,9 +433,15 @@ async fn admin_events_say_who_did_what_to_which_target_newest_first() {
 async fn the_audit_chain_verifies_and_a_forged_row_is_named() {
     let w = worker();
     let admin = w.admin();
-    let agent = agent_with(None, &[("files", RiskLevel::Destructive, &[("read", Some(ReasoningPolicy::None)), ("delete", Some(Hard))])]).await;
+    let agent = agent_with(
+        None,
+        &[("files", RiskLevel::Destructive, &[("read", Some(ReasoningPolicy::None)), ("delete", Some(Hard))])],
+    )
+    .await;
     let mut decisions = Vec::new();
-    for (scope, reasoning) in [("read", None), ("delete", None), ("delete", Some("the user asked to remove it")), ("read", None)] {
+    for (scope, reasoning) in
+        [("read", None), ("delete", None), ("delete", Some("the user asked to remove it")), ("read", None)]
+    {
         let mut request = ValidateRequest::new("files", scope);
         request.reasoning = reasoning.map(str::to_owned);
         decisions.push(agent.oak.validate(&request).await.unwrap());
@@ -421,7 +453,10 @@ async fn the_audit_chain_verifies_and_a_forged_row_is_named() {
     let report = admin.verify_audit(Some(&agent.id)).await.unwrap();
     assert!(report.ok, "{report:?}");
     let [chain] = &report.agents[..] else { panic!("{report:?}") };
-    assert_eq!((chain.agent_id.as_str(), chain.ok, chain.rows_checked, chain.head_seq), (agent.id.as_str(), true, 4, 4));
+    assert_eq!(
+        (chain.agent_id.as_str(), chain.ok, chain.rows_checked, chain.head_seq),
+        (agent.id.as_str(), true, 4, 4)
+    );
     assert_eq!(chain.broken, None);
     // Without an agent, every agent of the organization is listed, ours among them.
     let all = admin.verify_audit(None).await.unwrap();

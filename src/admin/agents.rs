@@ -135,25 +135,23 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     limits::check_update_agent(&body)?;
     let current = find(admin, agent_id).await?;
     let name = body.name.clone().unwrap_or(current.name.clone());
-    let enabled = body.enabled.unwrap_or(current.enabled == 1);
-    let (capacity, refill) = match body.rate_limit {
-        Some(rl) => (rl.capacity as i64, rl.refill_per_second),
-        None => (current.rate_capacity, current.rate_refill),
-    };
     let action = match body.enabled {
         Some(false) if current.enabled == 1 => "agent.disable",
         Some(true) if current.enabled == 0 => "agent.enable",
         _ => "agent.update",
     };
+    // Only the fields sent are written: a concurrent change to another field (an emergency
+    // disable during a rename) is never undone by this one.
     let update = db::stmt(
         &admin.db,
-        "UPDATE agents SET name = ?1, enabled = ?2, rate_capacity = ?3, rate_refill = ?4, updated_at = ?5
+        "UPDATE agents SET name = COALESCE(?1, name), enabled = COALESCE(?2, enabled),
+                rate_capacity = COALESCE(?3, rate_capacity), rate_refill = COALESCE(?4, rate_refill), updated_at = ?5
           WHERE id = ?6 AND org_id = ?7",
         &[
-            Arg::from(&name),
-            Arg::from(enabled),
-            Arg::Int(capacity),
-            Arg::Real(refill),
+            Arg::from(body.name.as_deref()),
+            body.enabled.map_or(Arg::Null, Arg::from),
+            body.rate_limit.map_or(Arg::Null, |rl| Arg::Int(rl.capacity as i64)),
+            body.rate_limit.map_or(Arg::Null, |rl| Arg::Real(rl.refill_per_second)),
             Arg::Int(now_ms()),
             Arg::from(agent_id),
             Arg::from(&admin.ctx.org_id),
@@ -161,7 +159,7 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     )?;
     let event = admin.event(action, Some(agent_id), agent_id, serde_json::to_value(&body).unwrap_or_default())?;
     db::batch(&admin.db, vec![update, event]).await.map_err(|e| name_conflict(e, &name))?;
-    admin.changed(agent_id).await?;
+    admin.changed(agent_id).await;
     get(admin, agent_id).await
 }
 
@@ -181,7 +179,7 @@ pub async fn delete(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
         ],
     )
     .await?;
-    admin.changed(agent_id).await?;
+    admin.changed(agent_id).await;
     Ok(empty_response(204))
 }
 
@@ -234,7 +232,7 @@ pub async fn rotate_key(admin: &Admin, agent_id: &str, mut req: Request, env: &E
         ],
     )
     .await?;
-    admin.changed(agent_id).await?;
+    admin.changed(agent_id).await;
     let agent = find(admin, agent_id).await?;
     Ok(json_response(
         200,

@@ -1,6 +1,6 @@
 //! `/v1/admin/events` (what admins did) and `/v1/admin/audit/verify` (is the decision log intact).
 
-use oakauth_core::audit::{AuditRecord, StoredRow, Verifier};
+use oakauth_core::audit::{AuditRecord, BrokenLink, StoredRow, Verifier};
 use oakauth_core::limits;
 use oakauth_core::time::format_ms;
 use oakauth_core::wire::{AdminEvent, AdminEventList, AuditVerification, ChainVerification};
@@ -115,25 +115,25 @@ impl From<ChainRow> for StoredRow {
 }
 
 const PAGE: i64 = 500;
-/// Agents verified per call when no agent_id is given.
-const MAX_AGENTS: i64 = 200;
+/// Agents verified per call by default, and at most.
+const DEFAULT_AGENTS: u32 = 50;
+const MAX_AGENTS: u32 = 200;
 
 async fn verify_agent(admin: &Admin, env: &Env, agent_id: &str) -> ApiResult<ChainVerification> {
     // Reading the head first also makes the object write any row left pending by a crash.
-    let head = agent_object::chain_head(env, agent_id).await?;
+    let state = agent_object::chain_state(env, agent_id).await?;
     let mut verifier = Verifier::default();
     let mut after = i64::MIN;
-    let mut broken = None;
-    'pages: loop {
+    loop {
         // Rows are matched by agent only, not organization: a row moved into another
         // organization is a broken link too.
         let rows: Vec<ChainRow> = db::all(
             &admin.db,
-            "SELECT decision_id, org_id, request_id, agent_id, tool, scope, allowed, reason, reasoning,
-                    reasoning_required, reasoning_provided, context, latency_ms, created_at,
-                    chain_seq, prev_hash, row_hash
-               FROM audit_log WHERE agent_id = ?1 AND (chain_seq > ?2 OR chain_seq IS NULL)
-              ORDER BY chain_seq LIMIT ?3",
+            &format!(
+                "SELECT {} FROM audit_log WHERE agent_id = ?1 AND (chain_seq > ?2 OR chain_seq IS NULL)
+                  ORDER BY chain_seq LIMIT ?3",
+                db::AUDIT_COLUMNS
+            ),
             &[Arg::from(agent_id), Arg::Int(after), Arg::Int(PAGE)],
         )
         .await?;
@@ -141,44 +141,91 @@ async fn verify_agent(admin: &Admin, env: &Env, agent_id: &str) -> ApiResult<Cha
         for row in rows {
             let row = StoredRow::from(row);
             after = row.record.chain_seq;
-            if row.record.org_id != admin.ctx.org_id && broken.is_none() {
-                broken = Some(oakauth_core::audit::BrokenLink {
+            if row.record.org_id != admin.ctx.org_id {
+                verifier.report(BrokenLink {
                     chain_seq: row.record.chain_seq,
                     decision_id: Some(row.record.decision_id.clone()),
                     problem: "row belongs to another organization".into(),
                 });
-                break 'pages;
             }
-            if let Err(b) = verifier.push(&row) {
-                broken = Some(b);
-                break 'pages;
-            }
+            verifier.push(&row);
         }
         if n < PAGE {
             break;
         }
     }
-    if broken.is_none() {
-        broken = verifier.finish(&head).err();
+    for c in &state.conflicts {
+        verifier.report(BrokenLink {
+            chain_seq: c.record.chain_seq,
+            decision_id: Some(c.record.decision_id.clone()),
+            problem: format!(
+                "integrity alarm: when this row was written, the database already held a different row in its place ({})",
+                c.found
+            ),
+        });
     }
+    let report = verifier.finish(&state.head);
+    let mut breaks = report.breaks;
+    breaks.sort_by_key(|b| b.chain_seq);
     Ok(ChainVerification {
         agent_id: agent_id.to_string(),
-        ok: broken.is_none(),
-        rows_checked: verifier.rows_checked,
-        head_seq: head.seq,
-        broken,
+        ok: breaks.is_empty(),
+        rows_checked: report.rows_checked,
+        head_seq: state.head.seq,
+        broken: breaks.first().cloned(),
+        breaks,
+        breaks_omitted: report.breaks_omitted,
     })
+}
+
+#[derive(Deserialize)]
+struct Id {
+    agent_id: String,
+}
+
+/// The next page of agents whose chains exist: those the organization's registry lists (kept
+/// apart from D1, so deleting rows there cannot hide a chain) and those D1 knows as agents or as
+/// authors of log rows. In id order, after `after`.
+async fn agents_page(admin: &Admin, env: &Env, after: &str, limit: u32) -> ApiResult<(Vec<String>, Option<String>)> {
+    let registered = crate::registry::agents(env, &admin.ctx.org_id, Some(after), limit + 1).await?;
+    let known: Vec<String> = db::all::<Id>(
+        &admin.db,
+        "SELECT agent_id FROM (SELECT id AS agent_id FROM agents WHERE org_id = ?1
+                               UNION SELECT DISTINCT agent_id FROM audit_log WHERE org_id = ?1)
+          WHERE agent_id > ?2 ORDER BY agent_id LIMIT ?3",
+        &[Arg::from(&admin.ctx.org_id), Arg::from(after), Arg::Int(limit as i64 + 1)],
+    )
+    .await?
+    .into_iter()
+    .map(|r| r.agent_id)
+    .collect();
+    let mut ids: Vec<String> = registered.into_iter().chain(known).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.len() > limit as usize {
+        ids.truncate(limit as usize);
+        let next = ids.last().cloned();
+        Ok((ids, next))
+    } else {
+        Ok((ids, None))
+    }
 }
 
 pub async fn verify(admin: &Admin, req: &Request, env: &Env) -> ApiResult<Response> {
     let url = req.url()?;
-    let agent_ids: Vec<String> = match query_param(&url, "agent_id")? {
+    for (k, _) in url.query_pairs() {
+        if !["agent_id", "limit", "cursor"].contains(&k.as_ref()) {
+            return Err(ApiError::invalid_request(format!("unknown query parameter {k:?}")));
+        }
+    }
+    let (agent_ids, next_cursor) = match query_param(&url, "agent_id")? {
         Some(id) if oakauth_core::ids::is_id("agt", &id) => {
             #[derive(Deserialize)]
             struct Found {
                 n: i64,
             }
-            // Known to this organization as an agent, or as the author of its log rows.
+            // Known to this organization as an agent, as the author of its log rows, or in its
+            // registry of chains.
             let found: Option<Found> = db::first(
                 &admin.db,
                 "SELECT (SELECT COUNT(*) FROM agents WHERE id = ?1 AND org_id = ?2)
@@ -186,33 +233,31 @@ pub async fn verify(admin: &Admin, req: &Request, env: &Env) -> ApiResult<Respon
                 &[Arg::from(&id), Arg::from(&admin.ctx.org_id)],
             )
             .await?;
-            if found.map_or(0, |f| f.n) == 0 {
+            if found.map_or(0, |f| f.n) == 0 && !crate::registry::contains(env, &admin.ctx.org_id, &id).await? {
                 return Err(ApiError::not_found("no such agent"));
             }
-            vec![id]
+            (vec![id], None)
         }
         Some(_) => return Err(ApiError::not_found("no such agent")),
         None => {
-            #[derive(Deserialize)]
-            struct Id {
-                agent_id: String,
-            }
-            db::all::<Id>(
-                &admin.db,
-                "SELECT agent_id FROM (SELECT id AS agent_id FROM agents WHERE org_id = ?1
-                                       UNION SELECT DISTINCT agent_id FROM audit_log WHERE org_id = ?1)
-                  ORDER BY agent_id LIMIT ?2",
-                &[Arg::from(&admin.ctx.org_id), Arg::Int(MAX_AGENTS)],
-            )
-            .await?
-            .into_iter()
-            .map(|r| r.agent_id)
-            .collect()
+            let limit = match query_param(&url, "limit")? {
+                None => DEFAULT_AGENTS,
+                Some(l) => match l.parse::<u32>() {
+                    Ok(n) if (1..=MAX_AGENTS).contains(&n) => n,
+                    _ => return Err(ApiError::invalid_request(format!("limit must be between 1 and {MAX_AGENTS}"))),
+                },
+            };
+            let after = match query_param(&url, "cursor")? {
+                None => String::new(),
+                Some(c) if oakauth_core::ids::is_id("agt", &c) => c,
+                Some(_) => return Err(ApiError::invalid_request("cursor is not a cursor this API returned")),
+            };
+            agents_page(admin, env, &after, limit).await?
         }
     };
     let mut agents = Vec::with_capacity(agent_ids.len());
     for id in &agent_ids {
         agents.push(verify_agent(admin, env, id).await?);
     }
-    Ok(json_response(200, &AuditVerification { ok: agents.iter().all(|a| a.ok), agents }))
+    Ok(json_response(200, &AuditVerification { ok: agents.iter().all(|a| a.ok), agents, next_cursor }))
 }

@@ -9,7 +9,9 @@ mod stats;
 mod tools;
 
 use oakauth_core::wire::{Me, Organization};
-use worker::{D1Database, Env, Method, Request, Response};
+use std::rc::Rc;
+
+use worker::{Context, D1Database, Env, Method, Request, Response};
 
 use crate::auth::{self, AdminContext};
 use crate::db;
@@ -20,13 +22,51 @@ pub struct Admin {
     pub db: D1Database,
     pub request_id: String,
     pub env: Env,
+    /// Keeps background work (propagation retries) running after the answer.
+    pub background: Rc<Context>,
+}
+
+/// Waits before each inline try to tell an agent's object about a change, and then before each
+/// background retry.
+const NOTIFY_INLINE_DELAYS_MS: [u64; 3] = [0, 20, 100];
+const NOTIFY_BACKGROUND_DELAYS_MS: [u64; 5] = [250, 500, 1_000, 2_000, 4_000];
+
+async fn sleep_ms(ms: u64) {
+    if ms > 0 {
+        worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+    }
 }
 
 impl Admin {
     /// Tells the agent's object that its configuration changed in D1, so the next decision
     /// reloads it. Called after every committed change to an agent, its keys, tools or rules.
-    pub async fn changed(&self, agent_id: &str) -> ApiResult<()> {
-        crate::agent_object::invalidate(&self.env, agent_id).await
+    ///
+    /// The change is committed whatever happens here, so it never turns into an error answer
+    /// (which would hide a newly issued key, or make an admin retry a change that took effect).
+    /// The notice is tried three times inline, then retried in the background for about 8 s;
+    /// the object's cache expires after [`crate::agent_object::CONFIG_TTL_MS`] in any case.
+    pub async fn changed(&self, agent_id: &str) {
+        for delay in NOTIFY_INLINE_DELAYS_MS {
+            sleep_ms(delay).await;
+            if crate::agent_object::invalidate(&self.env, agent_id).await.is_ok() {
+                return;
+            }
+        }
+        worker::console_error!(
+            "change to agent {agent_id} committed; telling its object failed, retrying in the background"
+        );
+        let (env, agent_id) = (self.env.clone(), agent_id.to_string());
+        self.background.wait_until(async move {
+            for delay in NOTIFY_BACKGROUND_DELAYS_MS {
+                sleep_ms(delay).await;
+                if crate::agent_object::invalidate(&env, &agent_id).await.is_ok() {
+                    return;
+                }
+            }
+            worker::console_error!(
+                "agent {agent_id}: change not propagated; its cached configuration expires within 60 s"
+            );
+        });
     }
 
     /// The statement that records an admin action; run it in the same batch as the change so
@@ -90,6 +130,7 @@ pub async fn handle(
     req: Request,
     method: Method,
     env: &Env,
+    background: Rc<Context>,
     segments: &[&str],
     request_id: &str,
 ) -> ApiResult<Response> {
@@ -104,7 +145,7 @@ pub async fn handle(
         return Err(ApiError::method_not_allowed(allow));
     }
     let ctx = auth::admin(&req, env).await?;
-    let admin = Admin { ctx, db: db::database(env)?, request_id: request_id.to_string(), env: env.clone() };
+    let admin = Admin { ctx, db: db::database(env)?, request_id: request_id.to_string(), env: env.clone(), background };
     match (method, segments) {
         (Method::Get, ["me"]) => Ok(json_response(
             200,

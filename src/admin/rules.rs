@@ -81,17 +81,19 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         .await?
         .ok_or_else(|| ApiError::conflict(format!("tool {:?} is not registered for this agent", body.tool)))?;
     if !tool.scopes().contains(&body.scope) {
-        return Err(ApiError::conflict(format!(
-            "scope {:?} is not one of tool {:?}'s scopes",
-            body.scope, body.tool
-        )));
+        return Err(ApiError::conflict(format!("scope {:?} is not one of tool {:?}'s scopes", body.scope, body.tool)));
     }
     let policy = body.require_reasoning.unwrap_or_else(|| tool.risk().default_policy());
     let id = ids::new_id("rule")?;
     let insert = db::stmt(
         &admin.db,
+        // The scope is checked again inside the transaction: if a concurrent tool update removed
+        // it, the scope becomes NULL and the NOT NULL constraint aborts the whole batch.
         "INSERT INTO rules (id, org_id, agent_id, tool_id, scope, require_reasoning, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+         VALUES (?1, ?2, ?3, ?4,
+                 CASE WHEN EXISTS (SELECT 1 FROM tools t, json_each(t.scopes) s WHERE t.id = ?4 AND s.value = ?5)
+                      THEN ?5 END,
+                 ?6, ?7, ?7)",
         &[
             Arg::from(&id),
             Arg::from(&admin.ctx.org_id),
@@ -115,7 +117,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
             e
         }
     })?;
-    admin.changed(agent_id).await?;
+    admin.changed(agent_id).await;
     Ok(json_response(201, &Rule::from(find(admin, agent_id, &id).await?)))
 }
 
@@ -145,7 +147,7 @@ pub async fn update(admin: &Admin, agent_id: &str, rule_id: &str, mut req: Reque
         json!({"tool": rule.tool, "scope": rule.scope, "require_reasoning": body.require_reasoning, "was": rule.require_reasoning}),
     )?;
     db::batch(&admin.db, vec![update, event]).await?;
-    admin.changed(agent_id).await?;
+    admin.changed(agent_id).await;
     Ok(json_response(200, &Rule::from(find(admin, agent_id, rule_id).await?)))
 }
 
@@ -159,6 +161,6 @@ pub async fn delete(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<R
     )?;
     let event = admin.event("rule.delete", Some(agent_id), rule_id, json!({"tool": rule.tool, "scope": rule.scope}))?;
     db::batch(&admin.db, vec![delete, event]).await?;
-    admin.changed(agent_id).await?;
+    admin.changed(agent_id).await;
     Ok(empty_response(204))
 }

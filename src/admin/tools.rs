@@ -117,7 +117,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     )?;
     let event = admin.event("tool.create", Some(agent_id), &id, serde_json::to_value(&body).unwrap_or_default())?;
     db::batch(&admin.db, vec![insert, event]).await.map_err(|e| name_conflict(e, &body.name))?;
-    admin.changed(agent_id).await?;
+    admin.changed(agent_id).await;
     let tool = find(admin, agent_id, &id).await?;
     Ok(json_response(201, &tool.into_wire()))
 }
@@ -133,40 +133,44 @@ pub async fn update(admin: &Admin, agent_id: &str, tool_id: &str, mut req: Reque
     agents::find(admin, agent_id).await?;
     let current = find(admin, agent_id, tool_id).await?;
     let name = body.name.clone().unwrap_or_else(|| current.name.clone());
-    let description = body.description.clone().unwrap_or_else(|| current.description.clone());
-    let scopes = body.scopes.clone().unwrap_or_else(|| current.scopes());
-    let risk = body.risk_level.unwrap_or_else(|| current.risk());
-    let scopes_json = serde_json::to_string(&scopes).map_err(ApiError::internal)?;
+    let scopes_json = match &body.scopes {
+        Some(scopes) => Some(serde_json::to_string(scopes).map_err(ApiError::internal)?),
+        None => None,
+    };
     let org = &admin.ctx.org_id;
     db::batch(
         &admin.db,
         vec![
             db::stmt(
                 &admin.db,
-                "UPDATE tools SET name = ?1, description = ?2, scopes = ?3, risk_level = ?4, updated_at = ?5
+                // Only the fields sent are written, so concurrent edits of other fields survive.
+                "UPDATE tools SET name = COALESCE(?1, name), description = COALESCE(?2, description),
+                        scopes = COALESCE(?3, scopes), risk_level = COALESCE(?4, risk_level), updated_at = ?5
                   WHERE id = ?6 AND org_id = ?7",
                 &[
-                    Arg::from(&name),
-                    Arg::from(&description),
-                    Arg::from(&scopes_json),
-                    Arg::from(risk.as_str()),
+                    Arg::from(body.name.as_deref()),
+                    Arg::from(body.description.as_deref()),
+                    Arg::from(scopes_json.as_deref()),
+                    Arg::from(body.risk_level.map(|r| r.as_str())),
                     Arg::Int(now_ms()),
                     Arg::from(tool_id),
                     Arg::from(org),
                 ],
             )?,
-            // A scope taken off the tool takes its rules with it: deny by default.
+            // A scope taken off the tool takes its rules with it: deny by default. (The tool's
+            // scopes as they are after the update above, in the same transaction.)
             db::stmt(
                 &admin.db,
-                "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2 AND scope NOT IN (SELECT value FROM json_each(?3))",
-                &[Arg::from(tool_id), Arg::from(org), Arg::from(&scopes_json)],
+                "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2
+                    AND scope NOT IN (SELECT value FROM json_each((SELECT scopes FROM tools WHERE id = ?1)))",
+                &[Arg::from(tool_id), Arg::from(org)],
             )?,
             admin.event("tool.update", Some(agent_id), tool_id, serde_json::to_value(&body).unwrap_or_default())?,
         ],
     )
     .await
     .map_err(|e| name_conflict(e, &name))?;
-    admin.changed(agent_id).await?;
+    admin.changed(agent_id).await;
     Ok(json_response(200, &find(admin, agent_id, tool_id).await?.into_wire()))
 }
 
@@ -183,6 +187,6 @@ pub async fn delete(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<R
         ],
     )
     .await?;
-    admin.changed(agent_id).await?;
+    admin.changed(agent_id).await;
     Ok(empty_response(204))
 }

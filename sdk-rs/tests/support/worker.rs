@@ -38,7 +38,9 @@ pub fn worker() -> &'static Worker {
 }
 
 fn start() -> Worker {
-    if let (Ok(base_url), Ok(admin_key)) = (std::env::var("OAKAUTH_TEST_BASE_URL"), std::env::var("OAKAUTH_TEST_ADMIN_KEY")) {
+    if let (Ok(base_url), Ok(admin_key)) =
+        (std::env::var("OAKAUTH_TEST_BASE_URL"), std::env::var("OAKAUTH_TEST_ADMIN_KEY"))
+    {
         return Worker {
             base_url,
             admin_key,
@@ -124,7 +126,11 @@ impl Worker {
             out = run();
         }
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "wrangler d1 execute failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "wrangler d1 execute failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Some(serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}")))
     }
 
@@ -171,36 +177,37 @@ pub type ToolSpec<'a> = (&'a str, RiskLevel, &'a [(&'a str, Option<ReasoningPoli
 
 /// Creates an agent with the given rate limit and, for each `(tool, risk, [(scope, policy)])`,
 /// a tool with those scopes and a rule per scope whose policy is `Some`.
-pub async fn agent_with(
-    rate_limit: Option<RateLimitConfig>,
-    tools: &[ToolSpec<'_>],
-) -> TestAgent {
+pub async fn agent_with(rate_limit: Option<RateLimitConfig>, tools: &[ToolSpec<'_>]) -> TestAgent {
     let w = worker();
     let admin = w.admin();
     let name = unique("agent");
-    let created = admin
-        .create_agent(&CreateAgent { name: name.clone(), enabled: None, rate_limit })
-        .await
-        .expect("create agent");
+    let created =
+        admin.create_agent(&CreateAgent { name: name.clone(), enabled: None, rate_limit }).await.expect("create agent");
     let id = created.agent.id.clone();
     for (tool, risk, scopes) in tools {
         admin
-            .create_tool(&id, &CreateTool {
-                name: tool.to_string(),
-                description: None,
-                scopes: scopes.iter().map(|(s, _)| s.to_string()).collect(),
-                risk_level: *risk,
-            })
+            .create_tool(
+                &id,
+                &CreateTool {
+                    name: tool.to_string(),
+                    description: None,
+                    scopes: scopes.iter().map(|(s, _)| s.to_string()).collect(),
+                    risk_level: *risk,
+                },
+            )
             .await
             .expect("create tool");
         for (scope, policy) in scopes.iter() {
             if let Some(policy) = policy {
                 admin
-                    .create_rule(&id, &CreateRule {
-                        tool: tool.to_string(),
-                        scope: scope.to_string(),
-                        require_reasoning: Some(*policy),
-                    })
+                    .create_rule(
+                        &id,
+                        &CreateRule {
+                            tool: tool.to_string(),
+                            scope: scope.to_string(),
+                            require_reasoning: Some(*policy),
+                        },
+                    )
                     .await
                     .expect("create rule");
             }

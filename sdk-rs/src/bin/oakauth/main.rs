@@ -408,9 +408,7 @@ async fn run(cli: Cli) -> Outcome {
         let oak = OakAuth::builder(api_key).base_url(&cli.base_url).timeout(timeout).build()?;
         return validate(&oak, &out, tool, scope, reasoning, context).await;
     }
-    let key = cli
-        .admin_key
-        .ok_or_else(|| "no admin key: pass --admin-key or set OAKAUTH_ADMIN_KEY".to_owned())?;
+    let key = cli.admin_key.ok_or_else(|| "no admin key: pass --admin-key or set OAKAUTH_ADMIN_KEY".to_owned())?;
     let admin = Admin::builder(key).base_url(&cli.base_url).timeout(timeout).build()?;
     match cli.command {
         Command::Agents(cmd) => agents(&admin, &out, cmd).await,
@@ -516,10 +514,18 @@ async fn agents(admin: &Admin, out: &Out, cmd: AgentsCmd) -> Outcome {
                     refill_per_second: r.unwrap_or(current.rate_limit.refill_per_second),
                 }),
             };
-            let enabled = if enable { Some(true) } else if disable { Some(false) } else { None };
+            let enabled = if enable {
+                Some(true)
+            } else if disable {
+                Some(false)
+            } else {
+                None
+            };
             let body = UpdateAgent { name, enabled, rate_limit };
             if body == UpdateAgent::default() {
-                return Err("nothing to change: pass --name, --enable, --disable, --capacity or --refill".to_owned().into());
+                return Err("nothing to change: pass --name, --enable, --disable, --capacity or --refill"
+                    .to_owned()
+                    .into());
             }
             let updated = admin.update_agent(&current.id, &body).await?;
             out.print(&updated, show_agent);
@@ -603,9 +609,7 @@ async fn resolve_agent(admin: &Admin, agent: &str) -> Result<Agent, Failure> {
         Err(e) => return Err(e.into()),
     }
     let all: Vec<Agent> = admin.agents().try_collect().await?;
-    all.into_iter()
-        .find(|a| a.name == agent)
-        .ok_or_else(|| Failure(format!("no agent with id or name {agent:?}")))
+    all.into_iter().find(|a| a.name == agent).ok_or_else(|| Failure(format!("no agent with id or name {agent:?}")))
 }
 
 // Tools
@@ -684,9 +688,7 @@ async fn resolve_tool(admin: &Admin, agent_id: &str, tool: &str) -> Result<Tool,
         Err(e) => return Err(e.into()),
     }
     let all: Vec<Tool> = admin.tools(agent_id).try_collect().await?;
-    all.into_iter()
-        .find(|t| t.name == tool)
-        .ok_or_else(|| Failure(format!("no tool with id or name {tool:?}")))
+    all.into_iter().find(|t| t.name == tool).ok_or_else(|| Failure(format!("no tool with id or name {tool:?}")))
 }
 
 // Rules
@@ -764,7 +766,13 @@ async fn logs(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
         agent_id,
         tool: args.tool,
         scope: args.scope,
-        allowed: if args.allowed { Some(true) } else if args.denied { Some(false) } else { None },
+        allowed: if args.allowed {
+            Some(true)
+        } else if args.denied {
+            Some(false)
+        } else {
+            None
+        },
         reason: args.reason,
         since: args.since.map(when).transpose()?,
         until: args.until.map(when).transpose()?,
@@ -874,7 +882,10 @@ async fn events(admin: &Admin, out: &Out, agent: Option<String>, limit: u32) -> 
             e.created_at.clone(),
             format!("{}…", e.actor),
             e.action.clone(),
-            e.agent_id.as_ref().map(|id| names.get(id).cloned().unwrap_or_else(|| id.clone())).unwrap_or_else(|| "-".into()),
+            e.agent_id
+                .as_ref()
+                .map(|id| names.get(id).cloned().unwrap_or_else(|| id.clone()))
+                .unwrap_or_else(|| "-".into()),
             e.target_id.clone(),
             event_detail(&e.detail),
         ]);
@@ -1012,7 +1023,10 @@ fn show_log(e: &LogEntry) -> String {
         ("reasoning required", e.reasoning_required.as_str().into()),
         ("reasoning provided", e.reasoning_provided.to_string()),
         ("reasoning", e.reasoning.clone().unwrap_or_else(|| "-".into())),
-        ("context", e.context.as_ref().map(|c| serde_json::Value::Object(c.clone()).to_string()).unwrap_or_else(|| "-".into())),
+        (
+            "context",
+            e.context.as_ref().map(|c| serde_json::Value::Object(c.clone()).to_string()).unwrap_or_else(|| "-".into()),
+        ),
         ("latency", format!("{} ms", e.latency_ms)),
     ])
 }
