@@ -58,10 +58,12 @@ pub struct DecideCall {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct DecideAnswer {
-    /// None when the key is not (or no longer) a valid key of this agent.
-    pub response: Option<ValidateResponse>,
-    pub retry_after: u64,
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DecideAnswer {
+    /// The key is not (or no longer) a valid key of this agent.
+    KeyRejected,
+    /// Decided and recorded; `retry_after` is set when rate limited.
+    Decided { response: ValidateResponse, retry_after: u64 },
 }
 
 /// Calls `path` on the object named `name` with a JSON body; any failure is an error (a deny).
@@ -449,14 +451,14 @@ impl AgentBucket {
         let writer = self.writer().await?;
         let cfg = self.config(&call.agent_id, now_ms).await?;
         let Some(agent) = cfg.agent.as_ref() else {
-            return Ok(DecideAnswer { response: None, retry_after: 0 });
+            return Ok(DecideAnswer::KeyRejected);
         };
         let key_valid = cfg
             .keys
             .iter()
             .any(|(hash, expires)| keys::hashes_equal(hash, &call.key_hash) && expires.is_none_or(|at| at > now_ms));
         if !key_valid {
-            return Ok(DecideAnswer { response: None, retry_after: 0 });
+            return Ok(DecideAnswer::KeyRejected);
         }
         self.register(&agent.org_id, &call.agent_id).await?;
 
@@ -512,16 +514,8 @@ impl AgentBucket {
             w if w.answers_unavailable() => ReasonCode::Unavailable,
             _ => decision.reason,
         };
-        let response = ValidateResponse {
-            allowed: reason.is_allow(),
-            reason,
-            message: decision::message(reason, &req.tool, &req.scope, retry_after),
-            decision_id,
-            reasoning_required: decision.reasoning_required,
-            reasoning_provided: decision.reasoning_provided,
-            rate_limit: rate_state,
-        };
+        let response = decision.response(reason, (&req.tool, &req.scope), decision_id, retry_after, rate_state);
         let retry_after = if reason == ReasonCode::RateLimited { retry_after } else { 0 };
-        Ok(DecideAnswer { response: Some(response), retry_after })
+        Ok(DecideAnswer::Decided { response, retry_after })
     }
 }

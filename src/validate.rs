@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use oakauth_core::decision;
 use oakauth_core::keys::{self, KeyKind};
 use oakauth_core::limits;
-use oakauth_core::wire::{ReasonCode, ReasoningPolicy, ValidateRequest, ValidateResponse};
-use oakauth_core::{ids, reasoning};
+use oakauth_core::wire::{ReasonCode, ValidateRequest, ValidateResponse};
+use oakauth_core::ids;
 use serde::Deserialize;
 use worker::{Env, Request, Response};
 
@@ -64,8 +64,7 @@ pub async fn handle(mut req: Request, env: &Env, request_id: &str, started_ms: i
     let key = auth::presented_key(&req, KeyKind::Agent)?;
     let body: ValidateRequest = read_json(&mut req, limits::MAX_VALIDATE_BODY).await?;
     limits::check_validate(&body)?;
-    let (tool, scope, reasoning_provided) =
-        (body.tool.clone(), body.scope.clone(), reasoning::provided(body.reasoning.as_deref()));
+    let (tool, scope, reasoning) = (body.tool.clone(), body.scope.clone(), body.reasoning.clone());
 
     let (response, rate_retry_after) = match authenticate_and_decide(&req, env, key, body, request_id, started_ms).await
     {
@@ -73,16 +72,7 @@ pub async fn handle(mut req: Request, env: &Env, request_id: &str, started_ms: i
             // `ApiError::internal` has logged the cause; this line ties it to the answer.
             let decision_id = ids::new_id("dec").unwrap_or_else(|_| "dec_unavailable".to_string());
             worker::console_error!("validate {request_id}: answered unavailable ({decision_id}, no audit row)");
-            let response = ValidateResponse {
-                allowed: false,
-                reason: ReasonCode::Unavailable,
-                message: decision::message(ReasonCode::Unavailable, &tool, &scope, 1),
-                decision_id,
-                reasoning_required: ReasoningPolicy::None,
-                reasoning_provided,
-                rate_limit: None,
-            };
-            (response, 0)
+            (decision::unavailable(&tool, &scope, decision_id, reasoning.as_deref()), 0)
         }
         other => other?,
     };
@@ -111,10 +101,11 @@ async fn authenticate_and_decide(
         return Err(auth::rejected(req, env, &key).await);
     };
     let call = DecideCall { agent_id, key_hash: hash, request: body, request_id: request_id.to_string(), started_ms };
-    let DecideAnswer { response, retry_after } = agent_object::decide(env, &call).await?;
-    let Some(response) = response else {
-        forget_key(&call.key_hash);
-        return Err(auth::rejected(req, env, &key).await);
-    };
-    Ok((response, retry_after))
+    match agent_object::decide(env, &call).await? {
+        DecideAnswer::Decided { response, retry_after } => Ok((response, retry_after)),
+        DecideAnswer::KeyRejected => {
+            forget_key(&call.key_hash);
+            Err(auth::rejected(req, env, &key).await)
+        }
+    }
 }

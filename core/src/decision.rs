@@ -4,7 +4,7 @@
 //! with tokens in its bucket gets as far as the rules.
 
 use crate::reasoning;
-use crate::wire::{ReasonCode, ReasoningPolicy};
+use crate::wire::{RateLimitState, ReasonCode, ReasoningPolicy, ValidateResponse};
 
 /// What storage knows about the requested tool for this agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,38 @@ impl Decision {
     pub fn allowed(&self) -> bool {
         self.reason.is_allow()
     }
+
+    /// The answer to the caller. `answered` is the decided reason, or `unavailable` when the
+    /// decision's row could not be written as decided (fail closed).
+    pub fn response(
+        &self,
+        answered: ReasonCode,
+        request: (&str, &str),
+        decision_id: String,
+        retry_after: u64,
+        rate_limit: Option<RateLimitState>,
+    ) -> ValidateResponse {
+        let (tool, scope) = request;
+        ValidateResponse {
+            allowed: answered.is_allow(),
+            reason: answered,
+            message: message(answered, tool, scope, retry_after),
+            decision_id,
+            reasoning_required: self.reasoning_required,
+            reasoning_provided: self.reasoning_provided,
+            rate_limit,
+        }
+    }
+}
+
+/// The answer when the agent's state could not be reached, so nothing was decided: a deny.
+pub fn unavailable(tool: &str, scope: &str, decision_id: String, reasoning_text: Option<&str>) -> ValidateResponse {
+    let nothing = Decision {
+        reason: ReasonCode::Unavailable,
+        reasoning_required: ReasoningPolicy::None,
+        reasoning_provided: reasoning::provided(reasoning_text),
+    };
+    nothing.response(ReasonCode::Unavailable, (tool, scope), decision_id, 1, None)
 }
 
 /// Decides. Checks run in this order: agent enabled, rate limit, tool, scope, reasoning.
@@ -184,5 +216,16 @@ mod tests {
         assert!(message(ReasonCode::ReasoningRequired, "filesystem", "write", 0)
             .contains("reasoning required for filesystem:write"));
         assert!(message(ReasonCode::RateLimited, "a", "b", 7).contains("7 s"));
+    }
+
+    #[test]
+    fn an_allow_answered_as_unavailable_is_a_deny_with_its_own_message() {
+        let d = decide(true, Allowed, known(None), Some("pay the invoice"));
+        let r = d.response(ReasonCode::Unavailable, ("payments", "send"), "dec_1".into(), 0, Option::None);
+        assert!(!r.allowed);
+        assert_eq!(r.reason, ReasonCode::Unavailable);
+        assert!(r.message.contains("nothing was allowed"));
+        let u = unavailable("payments", "send", "dec_2".into(), Some("  "));
+        assert!(!u.allowed && !u.reasoning_provided && u.rate_limit.is_none());
     }
 }
