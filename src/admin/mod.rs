@@ -124,8 +124,65 @@ fn next_cursor<T>(mut rows: Vec<T>, limit: u32, seq: impl Fn(&T) -> i64) -> (Vec
     }
 }
 
-/// The admin routes: a path (after `/v1/admin/`) and method to a handler. Unknown paths are 404,
-/// known paths with another method 405.
+/// One admin operation, with its path parameters.
+enum Endpoint<'a> {
+    WhoAmI,
+    ListAgents,
+    CreateAgent,
+    GetAgent(&'a str),
+    UpdateAgent(&'a str),
+    DeleteAgent(&'a str),
+    RotateKey(&'a str),
+    ListTools(&'a str),
+    CreateTool(&'a str),
+    GetTool(&'a str, &'a str),
+    UpdateTool(&'a str, &'a str),
+    DeleteTool(&'a str, &'a str),
+    ListRules(&'a str),
+    CreateRule(&'a str),
+    GetRule(&'a str, &'a str),
+    UpdateRule(&'a str, &'a str),
+    DeleteRule(&'a str, &'a str),
+    ListLogs,
+    GetLog(&'a str),
+    Stats,
+    Events,
+    VerifyAudit,
+}
+
+/// The route table: each path (after `/v1/admin/`) and method, once.
+fn endpoint<'a>(method: &Method, segments: &[&'a str]) -> Option<Endpoint<'a>> {
+    use Endpoint::*;
+    use Method::{Delete, Get, Patch, Post};
+    Some(match (method, segments) {
+        (Get, ["me"]) => WhoAmI,
+        (Get, ["agents"]) => ListAgents,
+        (Post, ["agents"]) => CreateAgent,
+        (Get, ["agents", id]) => GetAgent(id),
+        (Patch, ["agents", id]) => UpdateAgent(id),
+        (Delete, ["agents", id]) => DeleteAgent(id),
+        (Post, ["agents", id, "rotate-key"]) => RotateKey(id),
+        (Get, ["agents", id, "tools"]) => ListTools(id),
+        (Post, ["agents", id, "tools"]) => CreateTool(id),
+        (Get, ["agents", id, "tools", tool]) => GetTool(id, tool),
+        (Patch, ["agents", id, "tools", tool]) => UpdateTool(id, tool),
+        (Delete, ["agents", id, "tools", tool]) => DeleteTool(id, tool),
+        (Get, ["agents", id, "rules"]) => ListRules(id),
+        (Post, ["agents", id, "rules"]) => CreateRule(id),
+        (Get, ["agents", id, "rules", rule]) => GetRule(id, rule),
+        (Patch, ["agents", id, "rules", rule]) => UpdateRule(id, rule),
+        (Delete, ["agents", id, "rules", rule]) => DeleteRule(id, rule),
+        (Get, ["logs"]) => ListLogs,
+        (Get, ["logs", id]) => GetLog(id),
+        (Get, ["stats"]) => Stats,
+        (Get, ["events"]) => Events,
+        (Get, ["audit", "verify"]) => VerifyAudit,
+        _ => return None,
+    })
+}
+
+/// Serves the admin API. Unknown paths are 404; known paths with another method 405, with the
+/// methods the table lists for the path.
 pub async fn handle(
     req: Request,
     method: Method,
@@ -134,47 +191,49 @@ pub async fn handle(
     segments: &[&str],
     request_id: &str,
 ) -> ApiResult<Response> {
-    let allow: &[&str] = match segments {
-        ["me"] | ["logs"] | ["logs", _] | ["stats"] | ["events"] | ["audit", "verify"] => &["GET"],
-        ["agents"] | ["agents", _, "tools"] | ["agents", _, "rules"] => &["GET", "POST"],
-        ["agents", _] | ["agents", _, "tools", _] | ["agents", _, "rules", _] => &["GET", "PATCH", "DELETE"],
-        ["agents", _, "rotate-key"] => &["POST"],
-        _ => return Err(ApiError::not_found("no such route")),
+    let Some(endpoint) = endpoint(&method, segments) else {
+        let allow: Vec<&str> = [Method::Get, Method::Post, Method::Patch, Method::Delete]
+            .iter()
+            .filter(|m| endpoint(m, segments).is_some())
+            .map(|m| m.as_ref())
+            .collect();
+        return Err(if allow.is_empty() {
+            ApiError::not_found("no such route")
+        } else {
+            ApiError::method_not_allowed(&allow)
+        });
     };
-    if !allow.contains(&method.as_ref()) {
-        return Err(ApiError::method_not_allowed(allow));
-    }
     let ctx = auth::admin(&req, env).await?;
     let admin = Admin { ctx, db: db::database(env)?, request_id: request_id.to_string(), env: env.clone(), background };
-    match (method, segments) {
-        (Method::Get, ["me"]) => Ok(json_response(
+    use Endpoint::*;
+    match endpoint {
+        WhoAmI => Ok(json_response(
             200,
             &Me {
                 organization: Organization { id: admin.ctx.org_id.clone(), name: admin.ctx.org_name.clone() },
                 key_prefix: admin.ctx.key_prefix.clone(),
             },
         )),
-        (Method::Get, ["agents"]) => agents::list(&admin, &req).await,
-        (Method::Post, ["agents"]) => agents::create(&admin, req, env).await,
-        (Method::Get, ["agents", id]) => agents::get(&admin, id).await,
-        (Method::Patch, ["agents", id]) => agents::update(&admin, id, req).await,
-        (Method::Delete, ["agents", id]) => agents::delete(&admin, id).await,
-        (Method::Post, ["agents", id, "rotate-key"]) => agents::rotate_key(&admin, id, req, env).await,
-        (Method::Get, ["agents", id, "tools"]) => tools::list(&admin, id, &req).await,
-        (Method::Post, ["agents", id, "tools"]) => tools::create(&admin, id, req).await,
-        (Method::Get, ["agents", id, "tools", tool]) => tools::get(&admin, id, tool).await,
-        (Method::Patch, ["agents", id, "tools", tool]) => tools::update(&admin, id, tool, req).await,
-        (Method::Delete, ["agents", id, "tools", tool]) => tools::delete(&admin, id, tool).await,
-        (Method::Get, ["agents", id, "rules"]) => rules::list(&admin, id, &req).await,
-        (Method::Post, ["agents", id, "rules"]) => rules::create(&admin, id, req).await,
-        (Method::Get, ["agents", id, "rules", rule]) => rules::get(&admin, id, rule).await,
-        (Method::Patch, ["agents", id, "rules", rule]) => rules::update(&admin, id, rule, req).await,
-        (Method::Delete, ["agents", id, "rules", rule]) => rules::delete(&admin, id, rule).await,
-        (Method::Get, ["logs"]) => logs::list(&admin, &req).await,
-        (Method::Get, ["logs", id]) => logs::get(&admin, id).await,
-        (Method::Get, ["stats"]) => stats::get(&admin, &req).await,
-        (Method::Get, ["events"]) => audit::events(&admin, &req).await,
-        (Method::Get, ["audit", "verify"]) => audit::verify(&admin, &req, env).await,
-        _ => Err(ApiError::method_not_allowed(allow)),
+        ListAgents => agents::list(&admin, &req).await,
+        CreateAgent => agents::create(&admin, req, env).await,
+        GetAgent(id) => agents::get(&admin, id).await,
+        UpdateAgent(id) => agents::update(&admin, id, req).await,
+        DeleteAgent(id) => agents::delete(&admin, id).await,
+        RotateKey(id) => agents::rotate_key(&admin, id, req, env).await,
+        ListTools(id) => tools::list(&admin, id, &req).await,
+        CreateTool(id) => tools::create(&admin, id, req).await,
+        GetTool(id, tool) => tools::get(&admin, id, tool).await,
+        UpdateTool(id, tool) => tools::update(&admin, id, tool, req).await,
+        DeleteTool(id, tool) => tools::delete(&admin, id, tool).await,
+        ListRules(id) => rules::list(&admin, id, &req).await,
+        CreateRule(id) => rules::create(&admin, id, req).await,
+        GetRule(id, rule) => rules::get(&admin, id, rule).await,
+        UpdateRule(id, rule) => rules::update(&admin, id, rule, req).await,
+        DeleteRule(id, rule) => rules::delete(&admin, id, rule).await,
+        ListLogs => logs::list(&admin, &req).await,
+        GetLog(id) => logs::get(&admin, id).await,
+        Stats => stats::get(&admin, &req).await,
+        Events => audit::events(&admin, &req).await,
+        VerifyAudit => audit::verify(&admin, &req, env).await,
     }
 }
