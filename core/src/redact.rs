@@ -23,7 +23,11 @@
 //!   - tokens that start with a known provider prefix (`ghp_`, `sk-`, `AKIA`, `AIza`, `xoxb-`,
 //!     `xoxe.`, `eyJ`, …) anywhere but right after an ASCII letter or digit, when they are at least
 //!     16 characters long and look random (a digit, or both cases, after the prefix);
-//!   - words of 32 or more base64/hex characters with both letters and digits (digests, raw keys).
+//!   - runs of 32 or more base64/hex characters with both letters and digits, between
+//!     whitespace, quotes and brackets, a final `.` aside (digests, raw keys).
+//!
+//!   Each rule returns the byte ranges it finds in the original text; the ranges are merged and
+//!   replaced once, so one rule's `[REDACTED]` never hides a secret from another.
 //! - [`identifier`] (tool and scope names): OakAuth keys, provider tokens and long random segments
 //!   only, since `secrets:read` is a scope name, not an assignment.
 //!

@@ -31,7 +31,7 @@ fn check_secret_fields(map: &Map<String, Value>, original: &Map<String, Value>) 
         if redact::is_secret_key(k) {
             let stored = map.get(k);
             if v.is_null() {
-                assert!(stored.map_or(true, Value::is_null) , "{k}: {stored:?}");
+                assert!(stored.map_or(true, Value::is_null), "{k}: {stored:?}");
             } else if let Some(stored) = stored {
                 assert_eq!(stored, redact::REDACTED, "{k}");
             }
