@@ -1,7 +1,8 @@
-//! Redaction: `redact::text` and `redact::context` never panic, and an OakAuth key (agent or
-//! admin) placed anywhere in the caller's text or context (a value, a nested value, an object key)
-//! is never in what would be stored, whatever surrounds it. Secret-named context fields are always
-//! `[REDACTED]` (or null when they were null).
+//! Redaction: `redact::text`, `redact::identifier` and `redact::context` never panic, and an
+//! OakAuth key (agent or admin) placed anywhere in the caller's text or context (a value, a nested
+//! value, an object key) is never in what would be stored, whatever surrounds it. A provider token
+//! and a URL password, set off by spaces, never survive `redact::text` whatever text surrounds
+//! them. Secret-named context fields are always `[REDACTED]` (or null when they were null).
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -30,7 +31,7 @@ fn check_secret_fields(map: &Map<String, Value>, original: &Map<String, Value>) 
         if redact::is_secret_key(k) {
             let stored = map.get(k);
             if v.is_null() {
-                assert!(stored.map_or(true, Value::is_null) , "{k}: {stored:?}");
+                assert!(stored.map_or(true, Value::is_null), "{k}: {stored:?}");
             } else if let Some(stored) = stored {
                 assert_eq!(stored, redact::REDACTED, "{k}");
             }
@@ -43,6 +44,7 @@ fn check_secret_fields(map: &Map<String, Value>, original: &Map<String, Value>) 
 fuzz_target!(|input: Input| {
     // Free text and arbitrary JSON contexts: no panic.
     let _ = redact::text(input.free_text);
+    let _ = redact::identifier(input.free_text);
     if let Ok(Value::Object(ctx)) = serde_json::from_str::<Value>(input.context_json) {
         let out = redact::context(&ctx);
         check_secret_fields(&out, &ctx);
@@ -55,6 +57,14 @@ fuzz_target!(|input: Input| {
     let embedded = format!("{}{}{}", input.before, secret, input.after);
     let out = redact::text(&embedded);
     assert!(!out.contains(&secret), "text leaked the key: {embedded:?} -> {out:?}");
+
+    // Shapes that are secrets only where they stand: a provider token, a password in a URL.
+    // (Skipped when the surrounding text itself holds the random part, which nothing could hide.)
+    if !input.before.contains(&random) && !input.after.contains(&random) {
+        let planted = format!("{} ghp_9{random} postgres://admin:{random}@db/app {}", input.before, input.after);
+        let out = redact::text(&planted);
+        assert!(!out.contains(&random), "text leaked a planted secret: {planted:?} -> {out:?}");
+    }
 
     let field = input.field.to_string();
     let value = Value::String(embedded.clone());
