@@ -13,7 +13,7 @@
 //!   own storage ([`ObjectStore`]) and D1 ([`D1Rows`]).
 //! - On its first decision it registers its agent in the organization's [`crate::registry`], so
 //!   the chain verifier finds its chain even when D1 no longer lists the agent.
-
+//!
 //! The same class, under names `authfail:…`, counts failed authentications for throttling.
 
 use std::cell::{Cell, RefCell};
@@ -348,7 +348,7 @@ impl DurableObject for AgentBucket {
                 "/authfail" => {
                     let now_ms = worker::Date::now().as_millis() as i64;
                     let take = self.take(AUTH_FAIL_LIMIT, now_ms).await?;
-                    ok(serde_json::to_value(&take))
+                    ok(serde_json::to_value(take))
                 }
                 _ => Err(ApiError::not_found("unknown agent-object route")),
             }
@@ -492,8 +492,8 @@ impl AgentBucket {
             request_id: call.request_id.clone(),
             agent_id: call.agent_id.clone(),
             // Stored text never carries a secret, whichever field it was pasted into.
-            tool: redact::text(&req.tool),
-            scope: redact::text(&req.scope),
+            tool: redact::identifier(&req.tool),
+            scope: redact::identifier(&req.scope),
             allowed: decision.allowed(),
             reason: decision.reason.as_str().to_string(),
             reasoning: req.reasoning.as_deref().map(redact::text),

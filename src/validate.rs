@@ -13,10 +13,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use oakauth_core::decision;
+use oakauth_core::ids;
 use oakauth_core::keys::{self, KeyKind};
 use oakauth_core::limits;
 use oakauth_core::wire::{ReasonCode, ValidateRequest, ValidateResponse};
-use oakauth_core::ids;
 use serde::Deserialize;
 use worker::{Env, Request, Response};
 

@@ -77,11 +77,7 @@ impl PendingStore for MemStore {
             return Err(BackendError("storage refused".into()));
         }
         *s.head.borrow_mut() = head.clone();
-        let mut pending = s.pending.borrow_mut();
-        for r in records {
-            pending.insert(r.chain_seq, r.clone());
-        }
-        drop(pending);
+        s.pending.borrow_mut().extend(records.iter().map(|r| (r.chain_seq, r.clone())));
         if s.hang_after_put_number.get() == Some(s.puts.get()) {
             s.gate.close();
         }
@@ -93,9 +89,8 @@ impl PendingStore for MemStore {
             self.0.gate.close();
             self.0.gate.pass().await;
         }
-        let mut pending = self.0.pending.borrow_mut();
         for seq in chain_seqs {
-            pending.remove(seq);
+            self.0.pending.borrow_mut().remove(seq);
         }
         Ok(())
     }
