@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust workspace (core, Rust SDK and CLI), the worker's end-to-end tests in
+# Runs every test: lint (fmt, clippy, TypeScript type checks), the Rust workspace (core, Rust SDK and CLI), the worker's end-to-end tests in
 # local workerd, a bounded schemathesis run against docs/openapi.yaml, the TypeScript SDK and MCP wrapper, and the dashboard in headless Chromium.
 # Each suite starts its own local worker with fresh state. Installs what is missing first.
 source "$(dirname "$0")/lib.sh"
@@ -23,6 +23,7 @@ suite() { # name command...
   fi
 }
 
+suite "lint" bash scripts/lint.sh
 suite "rust workspace" cargo test --workspace --exclude oakauth-worker --all-features
 suite "worker end-to-end" node --test --test-concurrency=1 tests/e2e/
 suite "api fuzzing (schemathesis, bounded)" bash tests/schemathesis/run.sh 15

@@ -43,5 +43,5 @@ export type AdminClient = Pick<
   | 'getLog'
   | 'stats'
   | 'listEvents'
-  | 'verifyAudit'
+  | 'verifyAuditAll'
 >;

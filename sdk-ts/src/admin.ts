@@ -214,7 +214,7 @@ export class OakAuthAdmin {
     if (agentId !== undefined && (typeof agentId !== 'string' || agentId === '')) {
       throw new TypeError(`OakAuthAdmin: not an agent id: ${JSON.stringify(agentId)}`);
     }
-    const report = await this.#json<AuditVerification>('GET', path, { query: { agent_id: agentId } });
+    const report = await this.#json<AuditVerification>('GET', path, { query: { agent_id: agentId, limit: options.limit, cursor: options.cursor } });
     // A report that does not add up must not read as "intact".
     const chains: unknown = report.agents;
     const consistent =
@@ -228,11 +228,24 @@ export class OakAuthAdmin {
           typeof c.ok === 'boolean' &&
           (c.ok ? c.broken === null : typeof c.broken === 'object' && c.broken !== null),
       ) &&
-      report.ok === report.agents.every((c) => c.ok);
+      report.ok === report.agents.every((c) => c.ok) &&
+      (report.next_cursor === null || typeof report.next_cursor === 'string');
     if (!consistent) {
       throw new OakAuthMalformedResponseError(`OakAuth answered GET ${path} with a report that is not the documented shape or contradicts itself`, 200, JSON.stringify(report), undefined);
     }
     return report;
+  }
+
+  /** Verifies every agent's chain, following `next_cursor` page by page; `ok` covers them all. */
+  async verifyAuditAll(options: { limit?: number } = {}): Promise<AuditVerification> {
+    const agents: AuditVerification['agents'] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.verifyAudit({ limit: options.limit, cursor });
+      agents.push(...page.agents);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return { ok: agents.every((c) => c.ok), agents, next_cursor: null };
   }
 
   async #json<T>(

@@ -316,24 +316,34 @@ export interface BrokenLink {
 export interface ChainVerification {
   agent_id: string;
   ok: boolean;
-  /** Rows that checked out before the first broken link (all of them when `ok`). */
+  /** Rows read and checked. */
   rows_checked: number;
   /** The chain head's sequence number, as held by the agent's Durable Object. */
   head_seq: number;
-  /** The first broken link; null when `ok`. */
+  /** The first break (the first of `breaks`); null when `ok`. */
   broken: BrokenLink | null;
+  /** Every break found, in chain order, at most 100, including integrity alarms. */
+  breaks: BrokenLink[];
+  /** Breaks found beyond those listed. */
+  breaks_omitted: number;
 }
 
-/** `GET /v1/admin/audit/verify` answer. `ok` is false when any agent's chain is broken. */
+/** `GET /v1/admin/audit/verify` answer. `ok` is false when any agent's chain on this page is broken. */
 export interface AuditVerification {
   ok: boolean;
   agents: ChainVerification[];
+  /** Set while more agents remain to be verified: pass it as `cursor`. */
+  next_cursor: string | null;
 }
 
 /** Options of `GET /v1/admin/audit/verify`. */
 export interface VerifyAuditOptions {
-  /** Verify this agent's chain only. Default: up to 200 agents of the organization, deleted ones with log rows included. */
+  /** Verify this agent's chain only. Default: one page of the organization's agents, deleted ones included. */
   agent_id?: string;
+  /** Agents per page, 1 to 200 (default 50). */
+  limit?: number;
+  /** The `next_cursor` of the previous page. */
+  cursor?: string;
 }
 
 /** Range of `GET /v1/admin/stats` (default: today, UTC). */

@@ -83,13 +83,16 @@ describe('admin events and audit verification', () => {
     detail: { enabled: false },
     created_at: `2026-01-01T00:00:0${n}.000Z`,
   });
-  const intact = { agent_id: 'agt_1', ok: true, rows_checked: 3, head_seq: 3, broken: null };
+  const intact = { agent_id: 'agt_1', ok: true, rows_checked: 3, head_seq: 3, broken: null, breaks: [], breaks_omitted: 0 };
+  const modified = { chain_seq: 2, decision_id: 'dec_2', problem: 'row content does not match its hash: the row was modified' };
   const broken = {
     agent_id: 'agt_2',
     ok: false,
     rows_checked: 1,
     head_seq: 4,
-    broken: { chain_seq: 2, decision_id: 'dec_2', problem: 'row content does not match its hash: the row was modified' },
+    broken: modified,
+    breaks: [modified],
+    breaks_omitted: 0,
   };
 
   it('listEvents sends the filters as the query', async () => {
@@ -121,9 +124,9 @@ describe('admin events and audit verification', () => {
   });
 
   it('verifyAudit asks about one agent or all of them', async () => {
-    const report = { ok: false, agents: [intact, broken] };
-    const { fetch, calls } = scriptedFetch(json(200, { ok: true, agents: [intact] }), json(200, report));
-    assert.deepEqual(await admin(fetch).verifyAudit({ agent_id: 'agt_1' }), { ok: true, agents: [intact] });
+    const report = { ok: false, agents: [intact, broken], next_cursor: null };
+    const { fetch, calls } = scriptedFetch(json(200, { ok: true, agents: [intact], next_cursor: null }), json(200, report));
+    assert.deepEqual(await admin(fetch).verifyAudit({ agent_id: 'agt_1' }), { ok: true, agents: [intact], next_cursor: null });
     assert.deepEqual(await admin(fetch).verifyAudit(), report);
     assert.equal(new URL(calls[0].url).search, '?agent_id=agt_1');
     assert.equal(new URL(calls[1].url).search, '');
@@ -132,15 +135,26 @@ describe('admin events and audit verification', () => {
 
   it('a verification that contradicts itself is malformed, never read as intact', async () => {
     for (const body of [
-      { ok: true, agents: [intact, broken] },
-      { ok: true, agents: [{ ...broken, ok: true }] },
-      { ok: false, agents: [{ ...broken, broken: null }] },
+      { ok: true, agents: [intact, broken], next_cursor: null },
+      { ok: true, agents: [{ ...broken, ok: true }], next_cursor: null },
+      { ok: false, agents: [{ ...broken, broken: null }], next_cursor: null },
       { ok: true },
-      { ok: 'yes', agents: [] },
+      { ok: 'yes', agents: [], next_cursor: null },
+      { ok: true, agents: [intact], next_cursor: 7 },
     ]) {
       const { fetch } = scriptedFetch(json(200, body));
       await assert.rejects(admin(fetch).verifyAudit(), OakAuthMalformedResponseError, JSON.stringify(body));
     }
+  });
+
+  it('verifyAuditAll follows next_cursor until every agent is verified', async () => {
+    const { fetch, calls } = scriptedFetch(
+      json(200, { ok: true, agents: [intact], next_cursor: 'agt_1' }),
+      json(200, { ok: false, agents: [broken], next_cursor: null }),
+    );
+    assert.deepEqual(await admin(fetch).verifyAuditAll({ limit: 1 }), { ok: false, agents: [intact, broken], next_cursor: null });
+    assert.equal(new URL(calls[0].url).search, '?limit=1');
+    assert.equal(new URL(calls[1].url).search, '?limit=1&cursor=agt_1');
   });
 
   it('verifyAudit refuses an empty agent id before asking', async () => {

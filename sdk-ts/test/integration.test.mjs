@@ -512,9 +512,13 @@ describe('audit-chain verification', () => {
     assert.equal(denied.reason, 'reasoning_required');
 
     const intact = await admin.verifyAudit({ agent_id: id });
-    assert.deepEqual(intact, { ok: true, agents: [{ agent_id: id, ok: true, rows_checked: 4, head_seq: 4, broken: null }] });
-    // Every agent of the organization: all intact so far, ours and the suite's main agent among them.
-    const all = await admin.verifyAudit();
+    assert.deepEqual(intact, {
+      ok: true,
+      agents: [{ agent_id: id, ok: true, rows_checked: 4, head_seq: 4, broken: null, breaks: [], breaks_omitted: 0 }],
+      next_cursor: null,
+    });
+    // Every agent of the organization, page by page: all intact so far, ours and the suite's main agent among them.
+    const all = await admin.verifyAuditAll({ limit: 1 });
     assert.equal(all.ok, true, JSON.stringify(all));
     const ids = all.agents.map((a) => a.agent_id);
     assert.ok(ids.includes(id) && ids.includes(agent.id), ids.join());

@@ -2,7 +2,7 @@
 // Durable Object state, applies the migrations, and seeds two organizations with admin keys.
 // Used by the end-to-end tests of the worker, both SDKs and the dashboard.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, access } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -35,12 +35,9 @@ export async function freePort() {
   });
 }
 
+/** Builds the worker unless build/ is newer than every source (scripts/build-worker.sh decides). */
 async function ensureBuilt() {
-  try {
-    await access(join(ROOT, 'build', 'index.js'));
-  } catch {
-    await run('bash', [join(ROOT, 'scripts', 'build-worker.sh')], { cwd: ROOT, env: { ...process.env, OAKAUTH_SKIP_BUILD: '' }, maxBuffer: 64 << 20 });
-  }
+  await run('bash', [join(ROOT, 'scripts', 'build-worker.sh')], { cwd: ROOT, env: { ...process.env, OAKAUTH_SKIP_BUILD: '1' }, maxBuffer: 64 << 20 });
 }
 
 async function wrangler(args, persistDir) {

@@ -254,7 +254,7 @@ function VerifyAudit({ agentName }: { agentName: (id: string) => string | undefi
   const summary = useRef<HTMLDivElement>(null);
 
   async function verify() {
-    const report = await action.run(() => client.verifyAudit());
+    const report = await action.run(() => client.verifyAuditAll());
     if (report) setResult({ report, at: new Date().toISOString() });
   }
   // Bring the outcome into view (and to the keyboard user's focus) once it arrives.
