@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bucket;
+pub mod client;
 pub mod decision;
 pub mod ids;
 pub mod keys;
