@@ -66,7 +66,10 @@ export async function startBenchWorker() {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: cfg.compatibilityDate,
     d1Databases: { DB: cfg.databaseId },
-    durableObjects: { AGENT_BUCKET: { className: 'AgentBucket', useSQLite: true } },
+    durableObjects: {
+      AGENT_BUCKET: { className: 'AgentBucket', useSQLite: true },
+      AUTH_THROTTLE: { className: 'AuthThrottle', useSQLite: true },
+    },
     d1Persist: join(persistDir, 'v3', 'd1'),
     durableObjectsPersist: join(persistDir, 'v3', 'do'),
     bindings: { KEY_HASH_SECRET: TEST_KEY_HASH_SECRET, CORS_ORIGINS: cfg.cors },

@@ -5,9 +5,11 @@ mod agent_object;
 mod auth;
 mod db;
 mod http;
+mod throttle;
 mod validate;
 
 pub use agent_object::AgentBucket;
+pub use throttle::AuthThrottle;
 
 use http::{json_response, ApiError, ApiResult};
 use oakauth_core::wire::Health;
@@ -54,6 +56,10 @@ async fn route(req: Request, env: &Env, request_id: &str, started_ms: i64) -> Ap
         },
         ["v1", "admin", rest @ ..] => admin::handle(req, method, env, rest, request_id).await,
         ["__test", "panic"] if test_routes_enabled(env) => panic!("deliberate panic from the test route"),
+        ["__test", "throttle"] if test_routes_enabled(env) => {
+            let address = http::query_param(&req.url()?, "address")?;
+            throttle::stored(env, address.as_deref()).await
+        }
         _ => Err(ApiError::not_found("no such route")),
     }
 }

@@ -37,10 +37,12 @@ struct KeyOwner {
     agent_id: String,
 }
 
-async fn agent_of_key(env: &Env, hash: &str) -> ApiResult<Option<String>> {
+async fn agent_of_key(req: &Request, env: &Env, hash: &str) -> ApiResult<Option<String>> {
     if let Some(id) = AGENT_OF_KEY.with(|m| m.borrow().get(hash).cloned()) {
         return Ok(Some(id));
     }
+    // A key this isolate does not know: a throttled client gets its 429 before any D1 read.
+    crate::throttle::check(req, env).await?;
     let database = db::database(env)?;
     let owner: Option<KeyOwner> =
         db::first(&database, "SELECT agent_id FROM agent_keys WHERE key_hash = ?1", &[Arg::from(hash)]).await?;
@@ -107,7 +109,7 @@ async fn authenticate_and_decide(
     started_ms: i64,
 ) -> ApiResult<(ValidateResponse, u64)> {
     let hash = keys::hash(&auth::hash_secret(env)?, &key);
-    let Some(agent_id) = agent_of_key(env, &hash).await? else {
+    let Some(agent_id) = agent_of_key(req, env, &hash).await? else {
         return Err(auth::rejected(req, env, &key).await);
     };
     let call = DecideCall { agent_id, key_hash: hash, request: body, request_id: request_id.to_string(), started_ms };
