@@ -1,8 +1,8 @@
 //! Who is calling: admin keys for `/v1/admin/…`, agent keys for `/v1/validate`.
 //!
 //! A key is checked for shape and checksum before any storage is read, then — unless this isolate
-//! has seen it valid — the client's failed-authentication throttle ([`crate::throttle`]) is asked,
-//! and only then is the key looked up by its keyed hash. Every failure answers the same 401,
+//! has seen it valid — charged to the client's failed-authentication throttle
+//! ([`crate::throttle`]), and only then looked up by its keyed hash. Every failure answers the same 401,
 //! whatever the key looked like, or 429 once the client or the key's prefix failed too often.
 
 use std::cell::RefCell;
@@ -24,6 +24,11 @@ thread_local! {
     /// admin keeps working from a throttled network), never the lookup: revocation still applies
     /// on the next request.
     static ADMIN_SEEN: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+}
+
+/// The answer to a key that matches nothing, before any throttling.
+pub fn unauthorized() -> ApiError {
+    ApiError::unauthorized(UNAUTHORIZED)
 }
 
 /// The server secret keys are hashed under. Missing configuration fails closed.
@@ -61,9 +66,6 @@ pub struct AdminContext {
 pub async fn admin(req: &Request, env: &Env) -> ApiResult<AdminContext> {
     let key = presented_key(req, KeyKind::Admin)?;
     let hash = keys::hash(&hash_secret(env)?, &key);
-    if !ADMIN_SEEN.with(|s| s.borrow().contains(&hash)) {
-        crate::throttle::check(req, env).await?;
-    }
     let database = db::database(env)?;
     #[derive(Deserialize)]
     struct Row {
@@ -72,34 +74,41 @@ pub async fn admin(req: &Request, env: &Env) -> ApiResult<AdminContext> {
         key_prefix: String,
         key_hash: String,
     }
-    let row: Option<Row> = db::first(
-        &database,
-        "SELECT k.org_id, o.name AS org_name, k.key_prefix, k.key_hash
-           FROM admin_keys k JOIN organizations o ON o.id = k.org_id
-          WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
-        &[Arg::from(&hash)],
-    )
-    .await?;
-    match row {
-        Some(r) if keys::hashes_equal(&r.key_hash, &hash) => {
-            ADMIN_SEEN.with(|s| {
-                let mut s = s.borrow_mut();
-                if s.len() >= ADMIN_SEEN_MAX {
-                    s.clear();
-                }
-                s.insert(hash);
-            });
-            Ok(AdminContext { org_id: r.org_id, org_name: r.org_name, key_prefix: r.key_prefix })
+    let lookup = async {
+        let row: Option<Row> = db::first(
+            &database,
+            "SELECT k.org_id, o.name AS org_name, k.key_prefix, k.key_hash
+               FROM admin_keys k JOIN organizations o ON o.id = k.org_id
+              WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
+            &[Arg::from(&hash)],
+        )
+        .await?;
+        Ok(row.filter(|r| keys::hashes_equal(&r.key_hash, &hash)))
+    };
+    let seen = ADMIN_SEEN.with(|s| s.borrow().contains(&hash));
+    let row = if seen {
+        match lookup.await? {
+            Some(row) => row,
+            None => {
+                ADMIN_SEEN.with(|s| s.borrow_mut().remove(&hash));
+                return Err(rejected(req, env, &key).await);
+            }
         }
-        _ => {
-            ADMIN_SEEN.with(|s| s.borrow_mut().remove(&hash));
-            Err(rejected(req, env, &key).await)
+    } else {
+        crate::throttle::guarded(req, env, &key, unauthorized(), lookup).await?
+    };
+    ADMIN_SEEN.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() >= ADMIN_SEEN_MAX {
+            s.clear();
         }
-    }
+        s.insert(hash.clone());
+    });
+    Ok(AdminContext { org_id: row.org_id, org_name: row.org_name, key_prefix: row.key_prefix })
 }
 
-/// The answer to a well-formed key that matched nothing: 401, or 429 with `Retry-After` once the
+/// The answer to a known key that is no longer valid: 401, or 429 with `Retry-After` once the
 /// client or the key's prefix failed too often (see [`crate::throttle::failed`]).
 pub async fn rejected(req: &Request, env: &Env, key: &str) -> ApiError {
-    crate::throttle::failed(req, env, key, ApiError::unauthorized(UNAUTHORIZED)).await
+    crate::throttle::failed(req, env, key, unauthorized()).await
 }

@@ -6,19 +6,22 @@
 //! per subject, in a token bucket of [`AUTH_FAIL_LIMIT`]. Past the limit the answer is 429 with
 //! `Retry-After` instead of 401.
 //!
-//! The client's counter is consulted before the key is looked up ([`check`]): a throttled client
-//! costs no database read. Each isolate also remembers throttled clients until their retry time,
-//! so while it lasts a throttled client costs no object call either. A key whose agent this
-//! isolate already knows is not checked at all (a valid key keeps working from a throttled
-//! network); a valid key it does not know yet waits out the throttle like any other key. If the
-//! throttle object fails, the check lets the request through (a broken throttle blocks no valid
-//! key), and a key that then matches nothing still gets its 401.
+//! The client's counter is charged before a key is looked up ([`guarded`]): a throttled client
+//! gets its 429 without any database read, and concurrent tries cannot overshoot the limit. The
+//! charge is given back when the key turns out valid, or when the lookup itself fails. Each
+//! isolate also remembers throttled clients until their retry time, so while it lasts a
+//! throttled client costs no object call either. Callers skip all of this for a key the isolate
+//! has already seen valid: such a key keeps working from a throttled network, while a valid key
+//! the isolate has not seen waits out the throttle like any other. If the throttle object fails,
+//! the lookup goes ahead (a broken throttle blocks no valid key), and a key that matches nothing
+//! still gets its 401.
 //!
-//! An object forgets its counter once the bucket would be full again: each failure (re)arms an
+//! An object forgets its counter once the bucket would be full again: each change (re)arms an
 //! alarm for that instant, and the alarm deletes the object's storage.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 
 use oakauth_core::bucket::Bucket;
 use oakauth_core::client;
@@ -83,13 +86,12 @@ fn remember(subject: &str, now: i64, seconds: u64) {
     });
 }
 
-/// What an [`AuthThrottle`] answers.
+/// What an [`AuthThrottle`] answers to `/take`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Verdict {
-    /// Seconds to wait: non-zero when this failure (`/fail`) is over the limit, or when a failure
-    /// now would be (`/check`).
+    /// Seconds to wait when this failure is over the limit (nothing was taken), else 0.
     throttled: u64,
-    /// `/fail` only: seconds until the next failure would be within the limit again.
+    /// Seconds until the next failure would be within the limit again.
     next: u64,
 }
 
@@ -113,38 +115,63 @@ async fn call<T: DeserializeOwned>(env: &Env, subject: &str, path: &str) -> ApiR
     resp.json::<T>().await.map_err(ApiError::internal)
 }
 
-/// Before a key this isolate does not know is looked up: a 429 if the client is throttled.
-/// Nothing is counted here. A throttle that cannot be asked lets the request through.
-pub async fn check(req: &Request, env: &Env) -> ApiResult<()> {
+/// Looks a key up (`lookup`: `None` when it matches nothing) behind the client's throttle: a
+/// throttled client gets 429 and `lookup` does not run; a key that matches nothing is counted
+/// against the client (charged before the lookup) and the key's prefix, and answered
+/// `unauthorized` or 429.
+pub async fn guarded<T>(
+    req: &Request,
+    env: &Env,
+    key: &str,
+    unauthorized: ApiError,
+    lookup: impl Future<Output = ApiResult<Option<T>>>,
+) -> ApiResult<T> {
     let subject = client_subject(req);
-    let now = now_ms();
-    if let Some(seconds) = remembered(&subject, now) {
+    if let Some(seconds) = remembered(&subject, now_ms()) {
         return Err(ApiError::too_many_failures(seconds));
     }
-    match call::<Verdict>(env, &subject, "/check").await {
-        Ok(Verdict { throttled: 0, .. }) => Ok(()),
+    let charged = match call::<Verdict>(env, &subject, "/take").await {
+        Ok(Verdict { throttled: 0, next }) => Some(next),
         Ok(Verdict { throttled, .. }) => {
-            remember(&subject, now, throttled);
-            Err(ApiError::too_many_failures(throttled))
+            remember(&subject, now_ms(), throttled);
+            return Err(ApiError::too_many_failures(throttled));
         }
         Err(e) => {
-            worker::console_error!("auth throttle check failed ({}); not blocking", e.message);
-            Ok(())
+            worker::console_error!("auth throttle unavailable ({}); looking the key up anyway", e.message);
+            None
+        }
+    };
+    let outcome = lookup.await;
+    if let Ok(None) = outcome {
+        return Err(count_failure(env, key, unauthorized, &subject, charged).await);
+    }
+    // A valid key, or a lookup that failed (the caller answers `unavailable`): not a failure.
+    if charged.is_some() {
+        if let Err(e) = call::<Verdict>(env, &subject, "/give-back").await {
+            worker::console_error!("auth throttle give-back failed ({})", e.message);
         }
     }
+    outcome.and_then(|found| found.ok_or_else(|| ApiError::internal("unreachable: a miss is handled above")))
 }
 
-/// The answer to a well-formed key that matched nothing: the failure is counted against the
-/// client and the key's prefix; 429 with `Retry-After` once either is over the limit, else 401.
-/// If counting fails, the caller still gets no access: a plain 401.
+/// The answer to a well-formed key that matched nothing without [`guarded`] (a key the isolate
+/// knew, which is no longer valid): counted against the client and the key's prefix.
 pub async fn failed(req: &Request, env: &Env, key: &str, unauthorized: ApiError) -> ApiError {
-    let subject = client_subject(req);
+    count_failure(env, key, unauthorized, &client_subject(req), None).await
+}
+
+/// Counts a failure against the key's prefix, and against the client unless `charged` (what
+/// taking the client's token answered). If counting fails, the caller still gets no access: a
+/// plain 401.
+async fn count_failure(env: &Env, key: &str, unauthorized: ApiError, subject: &str, charged: Option<u64>) -> ApiError {
     let prefix = format!("prefix:{}", keys::prefix_of(key).unwrap_or_default());
-    let (by_client, by_prefix) =
-        futures::future::join(call::<Verdict>(env, &subject, "/fail"), call::<Verdict>(env, &prefix, "/fail")).await;
-    let now = now_ms();
+    let by_prefix = call::<Verdict>(env, &prefix, "/take");
+    let (by_client, by_prefix) = match charged {
+        Some(next) => (Ok(Verdict { throttled: 0, next }), by_prefix.await),
+        None => futures::future::join(call::<Verdict>(env, subject, "/take"), by_prefix).await,
+    };
     if let Ok(v) = &by_client {
-        remember(&subject, now, v.throttled.max(v.next));
+        remember(subject, now_ms(), v.throttled.max(v.next));
     }
     let throttled = [by_client, by_prefix].into_iter().filter_map(Result::ok).map(|v| v.throttled).max().unwrap_or(0);
     if throttled > 0 {
@@ -180,12 +207,8 @@ impl DurableObject for AuthThrottle {
             }
             let now = now_ms();
             match req.path().as_str() {
-                "/check" => {
-                    let bucket = self.load().await?;
-                    let throttled = bucket.map_or(0, |b| b.retry_after(AUTH_FAIL_LIMIT, now));
-                    Ok(json_response(200, &Verdict { throttled, next: 0 }))
-                }
-                "/fail" => Ok(json_response(200, &self.fail(now).await?)),
+                "/take" => Ok(json_response(200, &self.change(now, true).await?)),
+                "/give-back" => Ok(json_response(200, &self.change(now, false).await?)),
                 "/stored" => {
                     let storage = self.state.storage();
                     let bucket: Option<Bucket> = storage.get(BUCKET_KEY).await.map_err(ApiError::internal)?;
@@ -230,13 +253,24 @@ impl AuthThrottle {
         Ok(*self.bucket.borrow_mut().get_or_insert(stored))
     }
 
-    async fn fail(&self, now: i64) -> ApiResult<Verdict> {
+    /// Takes a token (`take`: one more failure), or gives one back; stores the bucket and arms
+    /// the alarm for when it is full again.
+    async fn change(&self, now: i64, take: bool) -> ApiResult<Verdict> {
         self.load().await?;
         let (verdict, snapshot, idle_at) = {
             let mut slot = self.bucket.borrow_mut();
             let bucket = slot.get_or_insert(None).get_or_insert_with(|| Bucket::full(AUTH_FAIL_LIMIT, now));
-            let take = bucket.take(AUTH_FAIL_LIMIT, now);
-            let throttled = if take.allowed { 0 } else { take.retry_after.max(1) };
+            let throttled = if take {
+                let t = bucket.take(AUTH_FAIL_LIMIT, now);
+                if t.allowed {
+                    0
+                } else {
+                    t.retry_after.max(1)
+                }
+            } else {
+                bucket.give_back(AUTH_FAIL_LIMIT, now);
+                0
+            };
             let verdict = Verdict { throttled, next: bucket.retry_after(AUTH_FAIL_LIMIT, now) };
             (verdict, *bucket, bucket.full_at_ms(AUTH_FAIL_LIMIT))
         };

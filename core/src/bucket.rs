@@ -79,6 +79,13 @@ impl Bucket {
         }
     }
 
+    /// Refills, then puts back one token taken for something that turned out not to count,
+    /// never above capacity.
+    pub fn give_back(&mut self, config: RateLimitConfig, now_ms: i64) {
+        self.refill(config, now_ms);
+        self.tokens = (self.tokens + 1.0).min(config.capacity as f64);
+    }
+
     /// The first instant (ms since the epoch) at which the bucket is full again if nothing is
     /// taken meanwhile: from then on it is indistinguishable from a new, full bucket, so whoever
     /// stores it may forget it. `None` when it never refills (a rate of zero).
@@ -224,6 +231,25 @@ mod tests {
         assert_eq!(b.retry_after(c, 1999), 1, "a fraction of a second is rounded up, never to 0");
         assert_eq!(b.retry_after(c, 2000), 0);
         assert!(b.take(c, 2000).allowed, "what the peek promised, take gives");
+    }
+
+    #[test]
+    fn a_token_given_back_undoes_a_take_never_more() {
+        let c = cfg(3, 1.0);
+        let mut b = Bucket::full(c, 0);
+        b.take(c, 0);
+        b.take(c, 0);
+        b.give_back(c, 0);
+        assert_eq!(b.tokens, 2.0);
+        b.give_back(c, 0);
+        b.give_back(c, 0);
+        assert_eq!(b.tokens, 3.0, "capped at capacity");
+        b.take(c, 0);
+        b.give_back(c, 500);
+        assert_eq!(b.tokens, 3.0, "what time refilled is not given twice");
+        let mut nan = Bucket { tokens: f64::NAN, updated_ms: 0 };
+        nan.give_back(c, 0);
+        assert_eq!(nan.tokens, 1.0, "stored garbage counts as empty");
     }
 
     #[test]

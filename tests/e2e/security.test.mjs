@@ -353,13 +353,24 @@ test('from a throttled address, a key the worker already knows keeps working; on
   throttledAnswer(await from(randomKeys(1)[0], address));
 });
 
+/** What the failure counter of client `address` holds in its object's storage (a test route). */
+const throttleStorage = async (address) => {
+  const r = await fetch(`${worker.baseUrl}/__test/throttle?address=${encodeURIComponent(address)}`);
+  assert.equal(r.status, 200);
+  return r.json();
+};
+
+test('a valid key costs its client nothing: the try charged before the lookup is given back', async () => {
+  const address = '192.0.2.141';
+  const { key } = await agentWith({ rules: { read: 'none' } });
+  assert.equal((await from(key, address)).body.allowed, true);
+  const after = await throttleStorage(address);
+  assert.ok(after.bucket === null || after.bucket.tokens === 20, JSON.stringify(after));
+});
+
 test("a client's failure counter is deleted once it is full again, by an alarm each failure re-arms", async () => {
   const address = '192.0.2.140';
-  const stored = async () => {
-    const r = await fetch(`${worker.baseUrl}/__test/throttle?address=${encodeURIComponent(address)}`);
-    assert.equal(r.status, 200);
-    return r.json();
-  };
+  const stored = () => throttleStorage(address);
   assert.deepEqual(await stored(), { bucket: null, alarm_ms: null }, 'no failure, nothing stored');
   const [k1, k2] = randomKeys(2);
   assert.equal((await from(k1, address)).status, 401);
