@@ -2,8 +2,9 @@
 //!
 //! A key is checked for shape and checksum before any storage is read, then — unless this isolate
 //! has seen it valid — charged to the client's failed-authentication throttle
-//! ([`crate::throttle`]), and only then looked up by its keyed hash. Every failure answers the same 401,
-//! whatever the key looked like, or 429 once the client or the key's prefix failed too often.
+//! ([`crate::throttle`]), and only then looked up by its keyed hash. Every failure answers the
+//! same 401, whatever the key looked like, or 429 once the client or the key's prefix failed too
+//! often.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
