@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
-import { startWorker, freePort, ROOT, TEST_KEY_HASH_SECRET } from '../tests/support/worker.mjs';
+import { startWorker, freePort, ROOT, TEST_KEY_HASH_SECRET, LOCAL_CORS_ORIGINS } from '../tests/support/worker.mjs';
 
 const BUNDLE = join(ROOT, 'bench', 'target', 'bundle');
 let bundled = false;
@@ -41,7 +41,6 @@ function wranglerToml() {
   return {
     compatibilityDate: get(/^compatibility_date\s*=\s*"([^"]+)"/m, 'compatibility_date'),
     databaseId: get(/^database_id\s*=\s*"([^"]+)"/m, 'database_id'),
-    cors: get(/^CORS_ORIGINS\s*=\s*"([^"]+)"/m, 'CORS_ORIGINS'),
   };
 }
 
@@ -66,10 +65,13 @@ export async function startBenchWorker() {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: cfg.compatibilityDate,
     d1Databases: { DB: cfg.databaseId },
-    durableObjects: { AGENT_BUCKET: { className: 'AgentBucket', useSQLite: true } },
+    durableObjects: {
+      AGENT_BUCKET: { className: 'AgentBucket', useSQLite: true },
+      AUTH_THROTTLE: { className: 'AuthThrottle', useSQLite: true },
+    },
     d1Persist: join(persistDir, 'v3', 'd1'),
     durableObjectsPersist: join(persistDir, 'v3', 'do'),
-    bindings: { KEY_HASH_SECRET: TEST_KEY_HASH_SECRET, CORS_ORIGINS: cfg.cors },
+    bindings: { KEY_HASH_SECRET: TEST_KEY_HASH_SECRET, CORS_ORIGINS: LOCAL_CORS_ORIGINS },
   });
   await mf.ready;
   const baseUrl = `http://127.0.0.1:${port}`;

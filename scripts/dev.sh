@@ -15,12 +15,9 @@ chmod 700 "$STATE"
 
 bash scripts/install.sh
 
-if [[ ! -f .dev.vars ]]; then
-  log "creating .dev.vars with a fresh random KEY_HASH_SECRET"
-  secret="$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')"
-  sed "s/^KEY_HASH_SECRET=.*/KEY_HASH_SECRET=$secret/" .dev.vars.example > .dev.vars
-  chmod 600 .dev.vars
-fi
+# .dev.vars: a random KEY_HASH_SECRET, and CORS_ORIGINS for the local dashboard (added to an
+# older .dev.vars that lacks it).
+bash scripts/dev-vars.sh .dev.vars
 KEY_HASH_SECRET="$(sed -n 's/^KEY_HASH_SECRET=//p' .dev.vars)"
 export KEY_HASH_SECRET
 

@@ -13,8 +13,6 @@
 //!   own storage ([`ObjectStore`]) and D1 ([`D1Rows`]).
 //! - On its first decision it registers its agent in the organization's [`crate::registry`], so
 //!   the chain verifier finds its chain even when D1 no longer lists the agent.
-//!
-//! The same class, under names `authfail:…`, counts failed authentications for throttling.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -43,9 +41,6 @@ const REGISTERED_KEY: &str = "registered";
 const MAX_CONFLICTS_LISTED: u32 = 100;
 /// Longest time a cached agent configuration is used without reloading it from D1.
 pub const CONFIG_TTL_MS: i64 = 60_000;
-
-/// Failed authentications allowed per client address or key prefix: a burst, then one per 6 s.
-pub const AUTH_FAIL_LIMIT: RateLimitConfig = RateLimitConfig { capacity: 20, refill_per_second: 1.0 / 6.0 };
 
 /// What the worker asks the agent's object to decide.
 #[derive(Debug, Serialize, Deserialize)]
@@ -107,13 +102,6 @@ pub struct ChainState {
 /// integrity alarms.
 pub async fn chain_state(env: &Env, agent_id: &str) -> ApiResult<ChainState> {
     call_object(env, agent_id, "/head", &()).await
-}
-
-/// Records one failed authentication for `subject` (a client address or key prefix). Returns the
-/// seconds to wait when the subject has failed too often, else `None`.
-pub async fn auth_failure(env: &Env, subject: &str) -> ApiResult<Option<u64>> {
-    let take: Take = call_object(env, &format!("authfail:{subject}"), "/authfail", &()).await?;
-    Ok((!take.allowed).then_some(take.retry_after.max(1)))
 }
 
 /// The agent's configuration as the decision needs it.
@@ -344,11 +332,6 @@ impl DurableObject for AgentBucket {
                     writer.catch_up().await.map_err(|e| ApiError::internal(e.0))?;
                     let conflicts = self.conflicts().await?;
                     ok(serde_json::to_value(&ChainState { head: writer.head(), conflicts }))
-                }
-                "/authfail" => {
-                    let now_ms = worker::Date::now().as_millis() as i64;
-                    let take = self.take(AUTH_FAIL_LIMIT, now_ms).await?;
-                    ok(serde_json::to_value(take))
                 }
                 _ => Err(ApiError::not_found("unknown agent-object route")),
             }

@@ -1,7 +1,13 @@
 //! Who is calling: admin keys for `/v1/admin/…`, agent keys for `/v1/validate`.
 //!
-//! A key is checked for shape and checksum before any storage is read, then looked up by its
-//! keyed hash. Every failure answers the same 401, whatever the key looked like.
+//! A key is checked for shape and checksum before any storage is read, then — unless this isolate
+//! has seen it valid — charged to the client's failed-authentication throttle
+//! ([`crate::throttle`]), and only then looked up by its keyed hash. Every failure answers the
+//! same 401, whatever the key looked like, or 429 once the client or the key's prefix failed too
+//! often.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
 
 use oakauth_core::keys::{self, KeyKind};
 use serde::Deserialize;
@@ -11,6 +17,20 @@ use crate::db::{self, Arg};
 use crate::http::{bearer, ApiError, ApiResult};
 
 const UNAUTHORIZED: &str = "missing or invalid API key";
+/// Admin key hashes remembered per isolate; the set is cleared when it reaches this size.
+const ADMIN_SEEN_MAX: usize = 1_000;
+
+thread_local! {
+    /// Hashes of admin keys this isolate has seen valid. Such a key skips the throttle check (an
+    /// admin keeps working from a throttled network), never the lookup: revocation still applies
+    /// on the next request.
+    static ADMIN_SEEN: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+}
+
+/// The answer to a key that matches nothing, before any throttling.
+pub fn unauthorized() -> ApiError {
+    ApiError::unauthorized(UNAUTHORIZED)
+}
 
 /// The server secret keys are hashed under. Missing configuration fails closed.
 pub fn hash_secret(env: &Env) -> ApiResult<Vec<u8>> {
@@ -55,42 +75,41 @@ pub async fn admin(req: &Request, env: &Env) -> ApiResult<AdminContext> {
         key_prefix: String,
         key_hash: String,
     }
-    let row: Option<Row> = db::first(
-        &database,
-        "SELECT k.org_id, o.name AS org_name, k.key_prefix, k.key_hash
-           FROM admin_keys k JOIN organizations o ON o.id = k.org_id
-          WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
-        &[Arg::from(&hash)],
-    )
-    .await?;
-    match row {
-        Some(r) if keys::hashes_equal(&r.key_hash, &hash) => {
-            Ok(AdminContext { org_id: r.org_id, org_name: r.org_name, key_prefix: r.key_prefix })
+    let lookup = async {
+        let row: Option<Row> = db::first(
+            &database,
+            "SELECT k.org_id, o.name AS org_name, k.key_prefix, k.key_hash
+               FROM admin_keys k JOIN organizations o ON o.id = k.org_id
+              WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
+            &[Arg::from(&hash)],
+        )
+        .await?;
+        Ok(row.filter(|r| keys::hashes_equal(&r.key_hash, &hash)))
+    };
+    let seen = ADMIN_SEEN.with(|s| s.borrow().contains(&hash));
+    let row = if seen {
+        match lookup.await? {
+            Some(row) => row,
+            None => {
+                ADMIN_SEEN.with(|s| s.borrow_mut().remove(&hash));
+                return Err(rejected(req, env, &key).await);
+            }
         }
-        _ => Err(rejected(req, env, &key).await),
-    }
+    } else {
+        crate::throttle::guarded(req, env, &key, unauthorized(), lookup).await?
+    };
+    ADMIN_SEEN.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() >= ADMIN_SEEN_MAX {
+            s.clear();
+        }
+        s.insert(hash.clone());
+    });
+    Ok(AdminContext { org_id: row.org_id, org_name: row.org_name, key_prefix: row.key_prefix })
 }
 
-/// The answer to a well-formed key that matched nothing. Each such failure is counted against the
-/// client's address and the key's prefix; past [`crate::agent_object::AUTH_FAIL_LIMIT`] the
-/// answer becomes 429 with `Retry-After`, whatever key comes next from there.
+/// The answer to a known key that is no longer valid: 401, or 429 with `Retry-After` once the
+/// client or the key's prefix failed too often (see [`crate::throttle::failed`]).
 pub async fn rejected(req: &Request, env: &Env, key: &str) -> ApiError {
-    let address = req
-        .headers()
-        .get("CF-Connecting-IP")
-        .ok()
-        .flatten()
-        .filter(|a| a.len() <= 64)
-        .unwrap_or_else(|| "unknown".to_string());
-    let prefix = keys::prefix_of(key).unwrap_or_default();
-    let (by_address, by_prefix) = futures::future::join(
-        crate::agent_object::auth_failure(env, &format!("ip:{address}")),
-        crate::agent_object::auth_failure(env, &format!("prefix:{prefix}")),
-    )
-    .await;
-    // If counting fails, the caller still gets no access: a plain 401.
-    match (by_address.ok().flatten(), by_prefix.ok().flatten()) {
-        (None, None) => ApiError::unauthorized(UNAUTHORIZED),
-        (a, b) => ApiError::too_many_failures(a.unwrap_or(0).max(b.unwrap_or(0))),
-    }
+    crate::throttle::failed(req, env, key, unauthorized()).await
 }

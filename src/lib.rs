@@ -6,10 +6,12 @@ mod auth;
 mod db;
 mod http;
 mod registry;
+mod throttle;
 mod validate;
 
 pub use agent_object::AgentBucket;
 pub use registry::AuditRegistry;
+pub use throttle::AuthThrottle;
 
 use http::{json_response, ApiError, ApiResult};
 use oakauth_core::wire::Health;
@@ -64,6 +66,10 @@ async fn route(
         },
         ["v1", "admin", rest @ ..] => admin::handle(req, method, env, ctx, rest, request_id).await,
         ["__test", "panic"] if test_routes_enabled(env) => panic!("deliberate panic from the test route"),
+        ["__test", "throttle"] if test_routes_enabled(env) => {
+            let address = http::query_param(&req.url()?, "address")?;
+            throttle::stored(env, address.as_deref()).await
+        }
         _ => Err(ApiError::not_found("no such route")),
     }
 }

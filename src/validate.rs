@@ -37,23 +37,27 @@ struct KeyOwner {
     agent_id: String,
 }
 
-async fn agent_of_key(env: &Env, hash: &str) -> ApiResult<Option<String>> {
+async fn agent_of_key(req: &Request, env: &Env, key: &str, hash: &str) -> ApiResult<String> {
     if let Some(id) = AGENT_OF_KEY.with(|m| m.borrow().get(hash).cloned()) {
-        return Ok(Some(id));
+        return Ok(id);
     }
-    let database = db::database(env)?;
-    let owner: Option<KeyOwner> =
-        db::first(&database, "SELECT agent_id FROM agent_keys WHERE key_hash = ?1", &[Arg::from(hash)]).await?;
-    if let Some(o) = &owner {
-        AGENT_OF_KEY.with(|m| {
-            let mut m = m.borrow_mut();
-            if m.len() >= KEY_CACHE_MAX {
-                m.clear();
-            }
-            m.insert(hash.to_string(), o.agent_id.clone());
-        });
-    }
-    Ok(owner.map(|o| o.agent_id))
+    // A key this isolate does not know: the client's throttle first (429 before any D1 read),
+    // then D1; a key that matches nothing is counted as a failure.
+    let lookup = async {
+        let database = db::database(env)?;
+        let owner: Option<KeyOwner> =
+            db::first(&database, "SELECT agent_id FROM agent_keys WHERE key_hash = ?1", &[Arg::from(hash)]).await?;
+        Ok(owner.map(|o| o.agent_id))
+    };
+    let agent_id = crate::throttle::guarded(req, env, key, auth::unauthorized(), lookup).await?;
+    AGENT_OF_KEY.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= KEY_CACHE_MAX {
+            m.clear();
+        }
+        m.insert(hash.to_string(), agent_id.clone());
+    });
+    Ok(agent_id)
 }
 
 fn forget_key(hash: &str) {
@@ -97,9 +101,7 @@ async fn authenticate_and_decide(
     started_ms: i64,
 ) -> ApiResult<(ValidateResponse, u64)> {
     let hash = keys::hash(&auth::hash_secret(env)?, &key);
-    let Some(agent_id) = agent_of_key(env, &hash).await? else {
-        return Err(auth::rejected(req, env, &key).await);
-    };
+    let agent_id = agent_of_key(req, env, &key, &hash).await?;
     let call = DecideCall { agent_id, key_hash: hash, request: body, request_id: request_id.to_string(), started_ms };
     match agent_object::decide(env, &call).await? {
         DecideAnswer::Decided { response, retry_after } => Ok((response, retry_after)),

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod audit_writer;
 pub mod bucket;
+pub mod client;
 pub mod decision;
 pub mod ids;
 pub mod keys;

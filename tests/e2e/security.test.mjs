@@ -282,6 +282,119 @@ test('wrong admin keys of any length get identical 401 answers', async () => {
 const randomKeys = (n, prefix = '') =>
   JSON.parse(execFileSync('cargo', ['run', '--quiet', '-p', 'oakauth-core', '--example', 'random_keys', '--', String(n), ...(prefix ? [prefix] : [])], { cwd: ROOT }).toString());
 
+/** A forged (well-formed, unknown) or real agent key's validate call, from client `address`. */
+const from = (key, address) =>
+  raw('POST', '/v1/validate', { tool: 'filesystem', scope: 'read' }, { key, headers: { 'CF-Connecting-IP': address } });
+/** Spends the failure budget of `addresses[i]`'s client with one fresh random key each; returns the statuses. */
+const failFrom = async (addresses) => {
+  const keys = randomKeys(addresses.length);
+  const statuses = [];
+  for (const [i, k] of keys.entries()) statuses.push((await from(k, addresses[i])).status);
+  return statuses;
+};
+const throttledAnswer = (r) => {
+  assert.equal(r.status, 429);
+  assert.equal(r.body.error.code, 'rate_limited');
+  assert.ok(Number(r.headers.get('retry-after')) >= 1);
+};
+
+test('a throttled address is refused before any database read: 429 even while the database is broken', async () => {
+  const address = '203.0.113.51';
+  const statuses = await failFrom(Array(21).fill(address));
+  assert.deepEqual(statuses, [...Array(20).fill(401), 429], statuses.join(','));
+  const [key] = randomKeys(1);
+  await d1(worker.persistDir, 'ALTER TABLE agent_keys RENAME TO agent_keys_away');
+  let throttled, elsewhere;
+  try {
+    throttled = await from(key, address);
+    elsewhere = await from(key, '203.0.113.52');
+  } finally {
+    await d1(worker.persistDir, 'ALTER TABLE agent_keys_away RENAME TO agent_keys');
+  }
+  // Had the key been looked up first, the broken database would have answered `unavailable`.
+  throttledAnswer(throttled);
+  // The database really was broken: a client that is not throttled reaches it and gets the unavailable deny.
+  assertUnavailable(elsewhere);
+});
+
+test('failures from anywhere in one IPv6 /64 share one counter; the next /64 has its own', async () => {
+  // Twenty addresses of 2001:db8:5:6::/64, written every which way.
+  const inside = Array.from({ length: 20 }, (_, i) =>
+    i % 2 ? `2001:db8:5:6:${(0x1000 + i * 977).toString(16)}::${(i + 1).toString(16)}` : `2001:0DB8:0005:0006:0:0:${i.toString(16)}:1`);
+  assert.equal(new Set(inside).size, 20);
+  const statuses = await failFrom([...inside, '2001:db8:5:6:ffff:ffff:ffff:fffe', '2001:db8:5:7::1', '2001:db8:5:6::a%eth0']);
+  assert.deepEqual(statuses.slice(0, 20), Array(20).fill(401), statuses.join(','));
+  assert.equal(statuses[20], 429, 'a new address in the same /64 is throttled');
+  assert.equal(statuses[21], 401, 'the neighbouring /64 is not');
+  assert.equal(statuses[22], 429, 'a zone id does not make a new client');
+});
+
+test('from a throttled address, a key the worker already knows keeps working; one it has not seen waits like any other', async () => {
+  const address = '2001:db8:77:1::1';
+  const known = await agentWith({ rules: { read: 'none' } });
+  const unseen = await agentWith({ rules: { read: 'none' } });
+  assert.equal((await from(known.key, address)).body.allowed, true);
+  const adminFrom = (key) => raw('GET', '/v1/admin/me', undefined, { key, headers: { 'CF-Connecting-IP': address } });
+  assert.equal((await adminFrom(worker.adminKey)).status, 200);
+
+  const statuses = await failFrom(Array(21).fill('2001:db8:77:1:abcd::9'));
+  assert.equal(statuses[20], 429, statuses.join(','));
+
+  const again = await from(known.key, address);
+  assert.equal(again.status, 200);
+  assert.equal(again.body.allowed, true, 'a key this isolate has seen valid is not throttled');
+  assert.equal((await adminFrom(worker.adminKey)).status, 200, 'nor is an admin key it has seen valid');
+  // A valid key the worker has not seen yet cannot be told from a forged one without the lookup
+  // the throttle exists to spare: it waits out the throttle too, and works from anywhere else.
+  throttledAnswer(await from(unseen.key, address));
+  assert.equal((await from(unseen.key, '2001:db8:77:2::1')).body.allowed, true);
+  assert.equal((await from(unseen.key, address)).body.allowed, true, 'once seen valid, it works from the throttled address too');
+  throttledAnswer(await adminFrom(randomKeys(1)[0].replace('oak_', 'oakadm_')));
+  throttledAnswer(await from(randomKeys(1)[0], address));
+});
+
+/** What the failure counter of client `address` holds in its object's storage (a test route). */
+const throttleStorage = async (address) => {
+  const r = await fetch(`${worker.baseUrl}/__test/throttle?address=${encodeURIComponent(address)}`);
+  assert.equal(r.status, 200);
+  return r.json();
+};
+
+test('a valid key costs its client nothing: the try charged before the lookup is given back', async () => {
+  const address = '192.0.2.141';
+  const { key } = await agentWith({ rules: { read: 'none' } });
+  assert.equal((await from(key, address)).body.allowed, true);
+  const after = await throttleStorage(address);
+  assert.ok(after.bucket === null || after.bucket.tokens === 20, JSON.stringify(after));
+});
+
+test("a client's failure counter is deleted once it is full again, by an alarm each failure re-arms", async () => {
+  const address = '192.0.2.140';
+  const stored = () => throttleStorage(address);
+  assert.deepEqual(await stored(), { bucket: null, alarm_ms: null }, 'no failure, nothing stored');
+  const [k1, k2] = randomKeys(2);
+  assert.equal((await from(k1, address)).status, 401);
+  const first = await stored();
+  assert.equal(first.bucket.tokens, 19);
+  assert.equal(first.alarm_ms, first.bucket.updated_ms + 6000, 'one failure is forgotten 6 s later');
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal((await from(k2, address)).status, 401);
+  const second = await stored();
+  assert.ok(second.bucket.tokens < 19);
+  assert.ok(second.alarm_ms > first.alarm_ms, 'the new failure moved the alarm on');
+  assert.ok(Math.abs(second.alarm_ms - (first.bucket.updated_ms + 12_000)) <= 2, `two failures take 12 s to refill: ${JSON.stringify([first, second])}`);
+  // After the alarm: nothing left, neither the counter nor an alarm.
+  await new Promise((r) => setTimeout(r, Math.max(0, second.alarm_ms - Date.now()) + 500));
+  let after;
+  for (let i = 0; i < 50; i++) {
+    after = await stored();
+    if (after.bucket === null) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual(after, { bucket: null, alarm_ms: null });
+  assert.equal((await from(randomKeys(1)[0], address)).status, 401, 'a forgotten counter starts full');
+});
+
 test('brute force on one key prefix is throttled even when every try comes from a new address', async () => {
   const prefix = Math.random().toString(36).slice(2, 8).padEnd(6, 'x');
   const keys = randomKeys(25, prefix);

@@ -14,6 +14,9 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 // Test-only hash secret; the dev server's own secret lives in .dev.vars.
 export const TEST_KEY_HASH_SECRET = 'test-only-key-hash-secret-0123456789';
+// The local dashboard's origins, allowed by CORS in tests and local development only (the same
+// value scripts/dev-vars.sh writes into .dev.vars); wrangler.toml's production default allows none.
+export const LOCAL_CORS_ORIGINS = 'http://127.0.0.1:8788,http://localhost:8788';
 
 const baseEnv = () => ({
   ...process.env,
@@ -85,7 +88,8 @@ async function waitForHealth(baseUrl, child, logs, timeoutMs = 60_000) {
 
 /**
  * Starts a worker. Options: `persistDir` (reuse a state directory; default a fresh temp dir that
- * `stop()` deletes), `port`, `vars` (extra `--var` values), `seed` (default true).
+ * `stop()` deletes), `port`, `vars` (extra `--var` values, over the test secret, the test routes and
+ * CORS for the local dashboard), `seed` (default true).
  * Returns { baseUrl, port, persistDir, adminKey, otherAdminKey, orgId, otherOrgId, logs, stop, restart }.
  */
 export async function startWorker(options = {}) {
@@ -94,7 +98,7 @@ export async function startWorker(options = {}) {
   const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), 'oakauth-test-')));
   const port = options.port ?? (await freePort());
   const baseUrl = `http://127.0.0.1:${port}`;
-  const vars = { KEY_HASH_SECRET: TEST_KEY_HASH_SECRET, OAKAUTH_TEST_ROUTES: '1', ...(options.vars ?? {}) };
+  const vars = { KEY_HASH_SECRET: TEST_KEY_HASH_SECRET, OAKAUTH_TEST_ROUTES: '1', CORS_ORIGINS: LOCAL_CORS_ORIGINS, ...(options.vars ?? {}) };
 
   const seeded = {};
   if (options.seed !== false) {
