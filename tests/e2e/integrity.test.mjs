@@ -3,7 +3,7 @@
 // updates between concurrent admin edits, and rules orphaned by a concurrent scope removal.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { connect } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { startWorker, d1, ROOT } from '../support/worker.mjs';
 import { client, makeAgent } from '../support/api.mjs';
@@ -22,32 +22,43 @@ const read = { tool: 'filesystem', scope: 'read' };
 
 /**
  * Sends a chunked body (no Content-Length) that never ends on its own: chunks keep coming until
- * the server answers or `maxBytes` is sent. Resolves with { status, body, sent } once answered.
+ * the server answers, or `maxBytes` are sent, or 30 s pass. A raw socket, so the answer is seen
+ * even when the server closes the connection on the rest of the upload.
+ * Resolves with { status, body, sent }.
  */
 function endlessUpload(path, key, maxBytes = 256 << 20) {
-  return new Promise((resolve, reject) => {
-    const url = new URL(worker.baseUrl + path);
-    const req = request({
-      host: url.hostname, port: url.port, path: url.pathname, method: 'POST',
-      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
-    });
+  return new Promise((resolve) => {
+    const url = new URL(worker.baseUrl);
+    const socket = connect(Number(url.port), url.hostname);
     let sent = 0;
-    let answered = false;
-    const chunk = Buffer.alloc(64 << 10, 0x20);
-    req.on('response', (res) => {
-      answered = true;
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => { req.destroy(); resolve({ status: res.statusCode, body, sent }); });
+    let received = '';
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      const head = received.indexOf('\r\n\r\n');
+      const status = Number(received.split(' ')[1]) || null;
+      resolve({ status, body: head >= 0 ? received.slice(head + 4) : '', sent });
+    };
+    socket.on('data', (d) => {
+      received += d;
+      // The answer is one small JSON body; give its last bytes a moment to arrive.
+      if (received.includes('\r\n\r\n')) setTimeout(finish, 100);
     });
-    req.on('error', (e) => { if (!answered) reject(e); });
-    req.write('{"tool":"filesystem","scope":"read","reasoning":"');
+    socket.on('error', finish);
+    socket.on('close', finish);
+    setTimeout(finish, 30_000);
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${key}\r\n` +
+      'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const chunk = Buffer.alloc(64 << 10, 0x20);
+    const frame = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
     const pump = () => {
-      while (!answered && sent < maxBytes) {
+      while (!done && sent < maxBytes) {
         sent += chunk.length;
-        if (!req.write(chunk)) return req.once('drain', pump);
+        if (!socket.write(frame)) return socket.once('drain', pump);
       }
-      if (!answered) req.end('"}');
+      if (!done) socket.write('0\r\n\r\n');
     };
     pump();
   });
@@ -59,7 +70,7 @@ test('a chunked body with no Content-Length is refused at the limit, on validate
   for (const [path, key] of [['/v1/validate', forged], ['/v1/admin/agents', worker.adminKey]]) {
     const answer = await endlessUpload(path, key);
     assert.equal(answer.status, 413, `${path}: ${answer.body}`);
-    assert.equal(JSON.parse(answer.body).error.code, 'payload_too_large');
+    assert.match(answer.body, /"code":"payload_too_large"/);
     assert.ok(answer.sent < 64 << 20, `${path}: refused while the upload was still going (${answer.sent} bytes sent), not after reading it all`);
   }
   assert.equal((await raw('GET', '/health')).status, 200);

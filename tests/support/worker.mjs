@@ -118,7 +118,13 @@ export async function startWorker(options = {}) {
     child = spawn(WRANGLER, args, { cwd: ROOT, env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout.on('data', (d) => logs.push(d.toString()));
     child.stderr.on('data', (d) => logs.push(d.toString()));
-    await waitForHealth(baseUrl, child, logs);
+    try {
+      await waitForHealth(baseUrl, child, logs);
+    } catch (e) {
+      // A server that never came up must not outlive the test run.
+      await kill('SIGKILL');
+      throw e;
+    }
   };
   const kill = async (signal = 'SIGTERM') => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
