@@ -13,7 +13,7 @@ export interface ToolTarget {
 }
 
 export interface WithOakAuthOptions extends OakAuthOptions {
-  /** An existing client to validate with; when set, `apiKey`, `baseUrl`, `timeout`, `retries` and `fetch` are ignored. */
+  /** An existing client to validate with; when set, `apiKey`, `baseUrl`, `allowInsecureLoopback`, `timeout`, `retries` and `fetch` are ignored. */
   client?: OakAuth;
   /**
    * Maps an MCP tool name to the OakAuth tool and scope it is checked as, as an object keyed by MCP

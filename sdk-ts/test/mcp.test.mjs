@@ -24,7 +24,7 @@ const toolMapping = {
 
 before(async () => {
   worker = await startWorker();
-  admin = new OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl });
+  admin = new OakAuthAdmin({ adminKey: worker.adminKey, ...worker.endpoint });
   const created = await admin.createAgent({ name: 'mcp-agent', rate_limit: { capacity: 1000, refill_per_second: 100 } });
   agentKey = created.api_key;
   agentId = created.agent.id;
@@ -58,7 +58,7 @@ async function setup(options = {}, apiKey = agentKey) {
     ran.push({ name: 'echo', args: undefined });
     return { content: [{ type: 'text', text: 'echo ran' }] };
   });
-  withOakAuth(server, { apiKey, baseUrl: worker.baseUrl, toolMapping, ...options });
+  withOakAuth(server, { apiKey, ...worker.endpoint, toolMapping, ...options });
   server.registerTool('delete_file', { description: 'Delete a file', inputSchema: z.strictObject({ path: z.string() }) }, record('delete_file'));
   server.registerTool('shell', { description: 'Run a command', inputSchema: { command: z.string() } }, record('shell'));
 
@@ -212,7 +212,7 @@ describe('failing closed', () => {
         srv.close(() => resolve(port));
       });
     });
-    const env = await setup({ client: new OakAuth({ apiKey: agentKey, baseUrl: `http://127.0.0.1:${port}`, retries: 0 }), hideDeniedTools: true });
+    const env = await setup({ client: new OakAuth({ apiKey: agentKey, baseUrl: `http://127.0.0.1:${port}`, allowInsecureLoopback: true, retries: 0 }), hideDeniedTools: true });
     const result = await env.client.callTool({ name: 'read_file', arguments: { path: '/a', _reasoning: 'read it' } });
     assert.equal(result.isError, true);
     assert.match(text(result), /could not check filesystem:read .*did not run/s);
@@ -247,15 +247,15 @@ describe('failing closed', () => {
 describe('wrapping', () => {
   it('refuses to wrap a server twice', () => {
     const server = new McpServer({ name: 's', version: '1' });
-    withOakAuth(server, { apiKey: agentKey, baseUrl: worker.baseUrl });
-    assert.throws(() => withOakAuth(server, { apiKey: agentKey, baseUrl: worker.baseUrl }), /wrapped already/);
+    withOakAuth(server, { apiKey: agentKey, ...worker.endpoint });
+    assert.throws(() => withOakAuth(server, { apiKey: agentKey, ...worker.endpoint }), /wrapped already/);
   });
 
   it('refuses to wrap a connected server that has no tools yet', async () => {
     const server = new McpServer({ name: 's', version: '1' });
     const [, st] = InMemoryTransport.createLinkedPair();
     await server.connect(st);
-    assert.throws(() => withOakAuth(server, { apiKey: agentKey, baseUrl: worker.baseUrl }), /before server\.connect/);
+    assert.throws(() => withOakAuth(server, { apiKey: agentKey, ...worker.endpoint }), /before server\.connect/);
     await server.close();
   });
 
@@ -263,7 +263,7 @@ describe('wrapping', () => {
     const saved = process.env.OAKAUTH_API_KEY;
     delete process.env.OAKAUTH_API_KEY;
     try {
-      assert.throws(() => withOakAuth(new McpServer({ name: 's', version: '1' }), { baseUrl: worker.baseUrl }), TypeError);
+      assert.throws(() => withOakAuth(new McpServer({ name: 's', version: '1' }), { ...worker.endpoint }), { name: 'OakAuthConfigurationError' });
     } finally {
       if (saved !== undefined) process.env.OAKAUTH_API_KEY = saved;
     }
