@@ -165,7 +165,8 @@ function toolHandlers(server: McpServer): Map<string, Handler> {
   const lazy = server as unknown as { setToolRequestHandlers?: () => void };
   const protocol = (server as unknown as { server?: { _requestHandlers?: unknown } }).server;
   const handlers = protocol?._requestHandlers;
-  if (typeof lazy.setToolRequestHandlers !== 'function' || !(handlers instanceof Map)) {
+  const tools = (server as unknown as { _registeredTools?: unknown })._registeredTools;
+  if (typeof lazy.setToolRequestHandlers !== 'function' || !(handlers instanceof Map) || typeof tools !== 'object' || tools === null) {
     throw new Error('withOakAuth: expected an McpServer from @modelcontextprotocol/sdk 1.x');
   }
   try {
