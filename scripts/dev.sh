@@ -67,7 +67,8 @@ AGENT_KEY="$(cat "$STATE/agent-key" 2>/dev/null || true)"
 DASHBOARD_URL=""
 if [[ -f dashboard/package.json ]]; then
   log "building and serving the dashboard"
-  (cd dashboard && npm run --silent build >/dev/null)
+  # The dashboard's API URL (and its CSP's connect-src) is fixed at build time.
+  (cd dashboard && VITE_OAKAUTH_API_URL="$BASE" npm run --silent build >/dev/null)
   (cd dashboard && exec setsid npm run --silent serve >/dev/null 2>&1) &
   pids+=($!)
   DASHBOARD_URL="http://127.0.0.1:$DASHBOARD_PORT"

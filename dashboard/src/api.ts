@@ -6,6 +6,9 @@ export function createClient(session: Session): AdminClient {
   const client: AdminClient = new OakAuthAdmin({
     adminKey: session.adminKey,
     baseUrl: session.baseUrl,
+    // The API URL is fixed at build time, where vite.config.ts accepts plain http only to a loopback
+    // address (a local worker); the SDK refuses plain http to any other host whatever this says.
+    allowInsecureLoopback: true,
     timeout: 15_000,
     // Bound to window: calling the global fetch as a method of another object throws "Illegal invocation".
     fetch: (input: RequestInfo | URL, init?: RequestInit) => window.fetch(input, init),

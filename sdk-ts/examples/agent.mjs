@@ -2,15 +2,17 @@
 // scripts/dev.sh creates (tool `filesystem`; read: none, write: soft, delete: hard):
 //
 //   cd sdk-ts && npm ci && npm run build
+//   export OAKAUTH_BASE_URL=http://127.0.0.1:8787 OAKAUTH_ALLOW_INSECURE_LOOPBACK=1
 //   OAKAUTH_API_KEY="$(cat ../.oakauth/agent-key)" node examples/agent.mjs
 //
-// OAKAUTH_BASE_URL defaults to http://127.0.0.1:8787.
+// There is no default base URL. Plain http is only accepted to a loopback address, and only with
+// OAKAUTH_ALLOW_INSECURE_LOOPBACK=1; a deployed OakAuth is https://….
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OakAuth, OakAuthDeniedError, OakAuthRateLimitError } from 'oakauth';
 
-const oak = new OakAuth(); // the key from OAKAUTH_API_KEY
+const oak = new OakAuth(); // the key from OAKAUTH_API_KEY, the URL from OAKAUTH_BASE_URL
 const dir = await mkdtemp(join(tmpdir(), 'oakauth-example-'));
 
 async function attempt(label, request, action) {

@@ -1,6 +1,7 @@
 // Starts examples/mcp-server.mjs over stdio and plays the model: lists the tools, writes a file,
 // tries to delete it without reasoning (refused), then with reasoning (allowed).
 //
+//   export OAKAUTH_BASE_URL=http://127.0.0.1:8787 OAKAUTH_ALLOW_INSECURE_LOOPBACK=1
 //   OAKAUTH_API_KEY="$(cat ../.oakauth/agent-key)" node examples/mcp-client.mjs
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -2,10 +2,11 @@
 // demo agent of scripts/dev.sh: read_file → filesystem:read, write_file → filesystem:write,
 // delete_file → filesystem:delete (hard reasoning). Start it from an MCP client, for example:
 //
+//   export OAKAUTH_BASE_URL=http://127.0.0.1:8787 OAKAUTH_ALLOW_INSECURE_LOOPBACK=1
 //   OAKAUTH_API_KEY="$(cat ../.oakauth/agent-key)" node examples/mcp-client.mjs
 //
-// or register `node /path/to/sdk-ts/examples/mcp-server.mjs` (with OAKAUTH_API_KEY in its env) in
-// any MCP host. Files live in a scratch folder (FILES_ROOT, default the system temp folder).
+// or register `node /path/to/sdk-ts/examples/mcp-server.mjs` (with OAKAUTH_API_KEY and
+// OAKAUTH_BASE_URL in its env) in any MCP host. Files live in a scratch folder (FILES_ROOT, default the system temp folder).
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -21,7 +22,8 @@ const text = (value) => ({ content: [{ type: 'text', text: value }] });
 const server = new McpServer({ name: 'scratch-files', version: '1.0.0' });
 
 withOakAuth(server, {
-  // apiKey and baseUrl default to OAKAUTH_API_KEY and OAKAUTH_BASE_URL.
+  // apiKey, baseUrl and allowInsecureLoopback come from OAKAUTH_API_KEY, OAKAUTH_BASE_URL and
+  // OAKAUTH_ALLOW_INSECURE_LOOPBACK.
   toolMapping: {
     read_file: { tool: 'filesystem', scope: 'read' },
     write_file: { tool: 'filesystem', scope: 'write' },

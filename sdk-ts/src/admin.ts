@@ -32,8 +32,18 @@ import type {
 export interface OakAuthAdminOptions {
   /** The admin key (`oakadm_…`). Default: the `OAKAUTH_ADMIN_KEY` environment variable. */
   adminKey?: string;
-  /** Where OakAuth runs. Default: `OAKAUTH_BASE_URL`, else `http://127.0.0.1:8787`. */
+  /**
+   * Where OakAuth runs, such as `https://oakauth.example.com`. Required: this option or the
+   * `OAKAUTH_BASE_URL` environment variable; there is no default. Must be https, except a loopback
+   * address with `allowInsecureLoopback`.
+   */
   baseUrl?: string;
+  /**
+   * Allow a plain `http:` base URL to a loopback address (127.0.0.0/8, `::1`, `localhost`), for a
+   * worker on this machine. Default: true when `OAKAUTH_ALLOW_INSECURE_LOOPBACK` is `1`, else false.
+   * Plain http to any other host is always refused.
+   */
+  allowInsecureLoopback?: boolean;
   /** Milliseconds each attempt may take. Default 10000. */
   timeout?: number;
   /** Retries after a connection failure, a timeout or a 5xx of a read, update or delete. Default 2. */

@@ -20,8 +20,18 @@ import type {
 export interface OakAuthOptions {
   /** The agent key (`oak_…`). Default: the `OAKAUTH_API_KEY` environment variable. */
   apiKey?: string;
-  /** Where OakAuth runs. Default: `OAKAUTH_BASE_URL`, else `http://127.0.0.1:8787`. */
+  /**
+   * Where OakAuth runs, such as `https://oakauth.example.com`. Required: this option or the
+   * `OAKAUTH_BASE_URL` environment variable; there is no default. Must be https, except a loopback
+   * address with `allowInsecureLoopback`.
+   */
   baseUrl?: string;
+  /**
+   * Allow a plain `http:` base URL to a loopback address (127.0.0.0/8, `::1`, `localhost`), for a
+   * worker on this machine. Default: true when `OAKAUTH_ALLOW_INSECURE_LOOPBACK` is `1`, else false.
+   * Plain http to any other host is always refused.
+   */
+  allowInsecureLoopback?: boolean;
   /** Milliseconds each attempt may take, reading the answer included. Default 10000. */
   timeout?: number;
   /** Retries after a connection failure, a timeout or a 5xx (0 disables them). Default 2. A deny is never retried. */
@@ -53,7 +63,7 @@ export function isAllowed(decision: ValidateResponse): decision is AllowDecision
  * A client for agents: asks OakAuth before a tool is used.
  *
  * ```ts
- * const oak = new OakAuth({ apiKey: process.env.OAKAUTH_API_KEY });
+ * const oak = new OakAuth({ apiKey: process.env.OAKAUTH_API_KEY, baseUrl: 'https://oakauth.example.com' });
  * const files = await oak.guard(
  *   { tool: 'filesystem', scope: 'read', reasoning: 'list the files the user asked about' },
  *   () => readdir('.'),
@@ -180,7 +190,7 @@ let defaultClient: OakAuth | undefined;
 
 /**
  * Sets the client that the standalone {@link guard} and {@link validate} use. Without a call, they
- * create one from `OAKAUTH_API_KEY` and `OAKAUTH_BASE_URL` on first use.
+ * create one from `OAKAUTH_API_KEY`, `OAKAUTH_BASE_URL` and `OAKAUTH_ALLOW_INSECURE_LOOPBACK` on first use.
  */
 export function configure(options: OakAuthOptions): OakAuth {
   defaultClient = new OakAuth(options);

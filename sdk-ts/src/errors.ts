@@ -15,6 +15,16 @@ export class OakAuthError extends Error {
   }
 }
 
+/**
+ * The client is not configured so that it can be trusted: no key, no base URL, a base URL that is
+ * not https (plain http is only allowed to a loopback address, and only with
+ * `allowInsecureLoopback`), or a bad timeout, retry count or fetch. Thrown by the constructors, and
+ * by the standalone `guard()` when it has to build its client from the environment.
+ */
+export class OakAuthConfigurationError extends OakAuthError {
+  override name: string = 'OakAuthConfigurationError';
+}
+
 /** OakAuth answered with a deny. Carries the reason code, the tool, the scope and the decision id. */
 export class OakAuthDeniedError extends OakAuthError {
   override name: string = 'OakAuthDeniedError';
@@ -105,6 +115,25 @@ export class OakAuthConnectionError extends OakAuthError {
 /** No answer within the timeout, after the retries. */
 export class OakAuthTimeoutError extends OakAuthConnectionError {
   override name: string = 'OakAuthTimeoutError';
+}
+
+/**
+ * The configured base URL answered with a redirect (3xx). Redirects are never followed: a decision
+ * or an admin answer must come from the configured origin, so this is a failure and, for `guard()`,
+ * the action does not run. Not retried.
+ */
+export class OakAuthRedirectError extends OakAuthError {
+  override name: string = 'OakAuthRedirectError';
+  /** The HTTP status of the answer; 0 when the platform hides it (a browser's opaque redirect). */
+  readonly status: number;
+  /** Where the answer pointed (its `Location` header), when it could be read. */
+  readonly location: string | undefined;
+
+  constructor(message: string, status: number, location: string | undefined, requestId?: string) {
+    super(message, { requestId });
+    this.status = status;
+    this.location = location;
+  }
 }
 
 /**

@@ -1,13 +1,16 @@
-// The one HTTP helper of the SDK: builds URLs, sends with a timeout, retries transient failures
-// with exponential backoff and jitter, and turns every answer that is not a success into a typed error.
+// The one HTTP helper of the SDK: checks the base URL, builds URLs, sends with a timeout and without
+// following redirects, retries transient failures with exponential backoff and jitter, and turns
+// every answer that is not a success into a typed error.
 import {
   OakAuthAPIError,
   OakAuthAuthenticationError,
+  OakAuthConfigurationError,
   OakAuthConflictError,
   OakAuthConnectionError,
   OakAuthMalformedResponseError,
   OakAuthNotFoundError,
   OakAuthRateLimitError,
+  OakAuthRedirectError,
   OakAuthServerError,
   OakAuthTimeoutError,
   OakAuthValidationError,
@@ -16,7 +19,7 @@ import {
 /** The part of `fetch` the SDK uses; the platform's `fetch` fits, and so does any compatible function. */
 export type FetchLike = (
   input: string,
-  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal; redirect: 'manual' },
 ) => Promise<ResponseLike>;
 
 /** The part of a fetch `Response` the SDK reads. */
@@ -24,9 +27,12 @@ export interface ResponseLike {
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;
+  /** `'opaqueredirect'` for a redirect a browser's fetch does not show. */
+  type?: string;
+  /** True when the fetch followed a redirect (a fetch that ignored `redirect: 'manual'`). */
+  redirected?: boolean;
 }
 
-export const DEFAULT_BASE_URL = 'http://127.0.0.1:8787';
 /** Milliseconds each attempt may take, body included. */
 export const DEFAULT_TIMEOUT = 10_000;
 /** Retries after a connection failure, a timeout or a 5xx. */
@@ -38,6 +44,7 @@ const RETRY_AFTER_CAP_MS = 30_000;
 
 export interface HttpOptions {
   baseUrl: string;
+  allowInsecureLoopback: boolean;
   key: string;
   timeout: number;
   retries: number;
@@ -72,6 +79,7 @@ export function fromEnv(name: string): string | undefined {
 /** The options both clients share. */
 export interface CommonOptions {
   baseUrl?: string;
+  allowInsecureLoopback?: boolean;
   timeout?: number;
   retries?: number;
   fetch?: FetchLike;
@@ -82,17 +90,24 @@ export interface CommonOptions {
  * the common options, checked, with their defaults. `missingKey` is the error when there is no key.
  */
 export function clientHttp(key: unknown, missingKey: string, options: CommonOptions): Http {
-  if (typeof key !== 'string' || key.trim() === '') throw new TypeError(missingKey);
+  if (typeof key !== 'string' || key.trim() === '') throw new OakAuthConfigurationError(missingKey);
+  const baseUrl = options.baseUrl ?? fromEnv('OAKAUTH_BASE_URL');
+  if (baseUrl === undefined || baseUrl.trim() === '') {
+    throw new OakAuthConfigurationError(
+      'OakAuth: a base URL is required (the baseUrl option or OAKAUTH_BASE_URL), such as https://oakauth.example.com',
+    );
+  }
   const timeout = options.timeout ?? DEFAULT_TIMEOUT;
   const retries = options.retries ?? DEFAULT_RETRIES;
   const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new TypeError('OakAuth: timeout must be a positive number of milliseconds');
-  if (!Number.isInteger(retries) || retries < 0) throw new TypeError('OakAuth: retries must be a whole number, 0 or more');
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new OakAuthConfigurationError('OakAuth: timeout must be a positive number of milliseconds');
+  if (!Number.isInteger(retries) || retries < 0) throw new OakAuthConfigurationError('OakAuth: retries must be a whole number, 0 or more');
   if (typeof fetchImpl !== 'function') {
-    throw new TypeError('OakAuth: no fetch available; pass one as the `fetch` option');
+    throw new OakAuthConfigurationError('OakAuth: no fetch available; pass one as the `fetch` option');
   }
   return new Http({
-    baseUrl: options.baseUrl ?? fromEnv('OAKAUTH_BASE_URL') ?? DEFAULT_BASE_URL,
+    baseUrl: baseUrl.trim(),
+    allowInsecureLoopback: options.allowInsecureLoopback ?? fromEnv('OAKAUTH_ALLOW_INSECURE_LOOPBACK') === '1',
     key: key.trim(),
     timeout,
     retries,
@@ -108,15 +123,7 @@ export class Http {
   readonly #fetch: FetchLike;
 
   constructor(options: HttpOptions) {
-    let parsed: URL;
-    try {
-      parsed = new URL(options.baseUrl);
-    } catch {
-      throw new TypeError(`OakAuth: baseUrl is not a URL: ${options.baseUrl}`);
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new TypeError(`OakAuth: baseUrl must be http or https: ${options.baseUrl}`);
-    }
+    checkBaseUrl(options.baseUrl, options.allowInsecureLoopback);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#key = options.key;
     this.#timeout = options.timeout;
@@ -181,9 +188,19 @@ export class Http {
     const timer = setTimeout(() => controller.abort(), this.#timeout);
     const fetchImpl = this.#fetch;
     try {
-      const response = await fetchImpl(url, { method, headers, body, signal: controller.signal });
-      const text = await response.text();
+      // A redirect is never followed: the answer must come from the configured origin.
+      const response = await fetchImpl(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
       const requestId = response.headers.get('x-request-id') ?? undefined;
+      if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400) || response.redirected === true) {
+        const location = response.headers.get('location') ?? undefined;
+        throw new OakAuthRedirectError(
+          `OakAuth at ${this.baseUrl} answered ${method} ${url} with a redirect (HTTP ${response.status}${location ? ` to ${location}` : ''}); redirects are not followed`,
+          response.status,
+          location,
+          requestId,
+        );
+      }
+      const text = await response.text();
       let parsed: unknown;
       if (text.trim() !== '') {
         try {
@@ -197,7 +214,7 @@ export class Http {
       }
       return { status: response.status, requestId, retryAfter: parseRetryAfter(response.headers.get('retry-after')), body: parsed, text };
     } catch (err) {
-      if (err instanceof OakAuthMalformedResponseError) throw err;
+      if (err instanceof OakAuthMalformedResponseError || err instanceof OakAuthRedirectError) throw err;
       if (controller.signal.aborted) {
         throw new OakAuthTimeoutError(`OakAuth did not answer ${method} ${url} within ${this.#timeout} ms`, { cause: err });
       }
@@ -207,6 +224,34 @@ export class Http {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * Refuses a base URL that is not a URL, not http(s), or plain http: plain http is only allowed to a
+ * loopback address (127.0.0.0/8, ::1, localhost), and only when `allowInsecureLoopback` is set.
+ */
+function checkBaseUrl(baseUrl: string, allowInsecureLoopback: boolean): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    throw new OakAuthConfigurationError(`OakAuth: baseUrl is not a URL: ${baseUrl}`);
+  }
+  if (parsed.protocol === 'https:') return;
+  if (parsed.protocol !== 'http:') throw new OakAuthConfigurationError(`OakAuth: baseUrl must be an https URL: ${baseUrl}`);
+  if (!isLoopback(parsed.hostname)) {
+    throw new OakAuthConfigurationError(`OakAuth: baseUrl must be https; plain http is only allowed to a loopback address: ${baseUrl}`);
+  }
+  if (!allowInsecureLoopback) {
+    throw new OakAuthConfigurationError(
+      `OakAuth: baseUrl ${baseUrl} is plain http; for a local worker, opt in with the allowInsecureLoopback option or OAKAUTH_ALLOW_INSECURE_LOOPBACK=1`,
+    );
+  }
+}
+
+/** 127.0.0.0/8, ::1 or localhost, as `URL` spells a host name (IPv4 normalized, IPv6 in brackets). */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /** A typed error for an answer with an error status. */

@@ -12,9 +12,11 @@ export {
   OakAuthConflictError,
   OakAuthRateLimitError,
   OakAuthServerError,
+  OakAuthConfigurationError,
   OakAuthConnectionError,
   OakAuthTimeoutError,
   OakAuthMalformedResponseError,
+  OakAuthRedirectError,
 } from './errors.js';
-export { DEFAULT_BASE_URL, DEFAULT_RETRIES, DEFAULT_TIMEOUT, type FetchLike, type ResponseLike } from './http.js';
+export { DEFAULT_RETRIES, DEFAULT_TIMEOUT, type FetchLike, type ResponseLike } from './http.js';
 export type * from './types.js';

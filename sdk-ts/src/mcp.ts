@@ -13,7 +13,7 @@ export interface ToolTarget {
 }
 
 export interface WithOakAuthOptions extends OakAuthOptions {
-  /** An existing client to validate with; when set, `apiKey`, `baseUrl`, `timeout`, `retries` and `fetch` are ignored. */
+  /** An existing client to validate with; when set, `apiKey`, `baseUrl`, `allowInsecureLoopback`, `timeout`, `retries` and `fetch` are ignored. */
   client?: OakAuth;
   /**
    * Maps an MCP tool name to the OakAuth tool and scope it is checked as, as an object keyed by MCP
@@ -26,11 +26,19 @@ export interface WithOakAuthOptions extends OakAuthOptions {
   reasoningArgument?: string;
   /**
    * Leave out of `tools/list` the tools the agent may not use at all (unknown tool, scope not
-   * granted, agent disabled, or OakAuth unreachable). Each listing then validates every tool once,
-   * without reasoning: each check is logged (context `{"mcp": "tools/list"}`) and takes a token
-   * from the agent's rate limit. Default false.
+   * granted, agent disabled, or OakAuth unreachable). A listing validates each tool without
+   * reasoning: each check is logged (context `{"mcp": "tools/list"}`) and takes a token from the
+   * agent's rate limit, and its answer is kept for `listCacheTtl`. A call of a hidden tool answers
+   * exactly like a call of a tool the server does not have (`Tool <name> not found`), so calls
+   * cannot tell hidden tools from missing ones. Default false.
    */
   hideDeniedTools?: boolean;
+  /**
+   * With `hideDeniedTools`: milliseconds for which a tool's listing decision is reused, so that
+   * listing again within that time validates nothing again. 0 asks OakAuth on every listing.
+   * Tool calls are never cached: every call is validated. Default 5000.
+   */
+  listCacheTtl?: number;
 }
 
 /** What the wrapper's tools/call answers when a call is refused. */
@@ -43,6 +51,8 @@ export interface RefusalResult {
 type Handler = (request: unknown, extra: unknown) => Promise<unknown>;
 
 const WRAPPED = Symbol.for('oakauth.mcp.wrapped');
+/** Milliseconds a listing decision is reused by default. */
+export const DEFAULT_LIST_CACHE_TTL = 5_000;
 const REASONING_DESCRIPTION =
   'Why you need to make this call. Recorded in the audit log; some calls are refused without it.';
 
@@ -64,6 +74,9 @@ export function withOakAuth<S extends McpServer>(server: S, options: WithOakAuth
   const defaultScope = options.defaultScope ?? 'call';
   const reasoningArgument = options.reasoningArgument ?? '_reasoning';
   const mapping = options.toolMapping;
+  const hide = options.hideDeniedTools === true;
+  const listCacheTtl = options.listCacheTtl ?? DEFAULT_LIST_CACHE_TTL;
+  if (!Number.isFinite(listCacheTtl) || listCacheTtl < 0) throw new TypeError('withOakAuth: listCacheTtl must be a number of milliseconds, 0 or more');
   if (typeof defaultScope !== 'string' || defaultScope === '') throw new TypeError('withOakAuth: defaultScope must be a non-empty string');
   if (typeof reasoningArgument !== 'string' || reasoningArgument === '') {
     throw new TypeError('withOakAuth: reasoningArgument must be a non-empty string');
@@ -79,6 +92,24 @@ export function withOakAuth<S extends McpServer>(server: S, options: WithOakAuth
   const target = (mcpTool: string): { tool: string; scope: string } => {
     const found = typeof mapping === 'function' ? mapping(mcpTool) : mapping && Object.hasOwn(mapping, mcpTool) ? mapping[mcpTool] : undefined;
     return { tool: found?.tool ?? mcpTool, scope: found?.scope ?? defaultScope };
+  };
+  const registered = (name: string): boolean => {
+    const tool = (server as unknown as { _registeredTools?: Record<string, { enabled?: boolean }> })._registeredTools?.[name];
+    return tool !== undefined && tool.enabled !== false;
+  };
+
+  // Listing decisions per OakAuth tool and scope; a pending check is shared by concurrent listings.
+  const listed = new Map<string, { expires: number; keep: Promise<boolean> }>();
+  const mayList = (mcpTool: string): Promise<boolean> => {
+    if (mcpTool === '') return Promise.resolve(false);
+    const { tool, scope } = target(mcpTool);
+    const key = JSON.stringify([tool, scope]);
+    const now = Date.now();
+    const cached = listed.get(key);
+    if (cached && cached.expires > now) return cached.keep;
+    const keep = mayUse(client, tool, scope);
+    if (listCacheTtl > 0) listed.set(key, { expires: now + listCacheTtl, keep });
+    return keep;
   };
 
   handlers.set('tools/call', async (request, extra) => {
@@ -102,8 +133,12 @@ export function withOakAuth<S extends McpServer>(server: S, options: WithOakAuth
     try {
       decision = await client.validate({ tool, scope, reasoning, context: { mcp_tool: name } });
     } catch (err) {
-      return refusal(explainError(err, tool, scope));
+      // With hideDeniedTools, what a listing would hide answers as a tool the server does not have,
+      // and a rate limit does not name the OakAuth tool (its mapping would tell that the tool exists).
+      if (hide) return isRateLimit(err) ? refusal(explainError(err, name)) : notFound(name);
+      return refusal(explainError(err, `${tool}:${scope}`));
     }
+    if (hide && (!keepListed(decision) || (isAllowed(decision) && !registered(name)))) return notFound(name);
     if (!isAllowed(decision)) return refusal(explainDeny(decision, tool, scope, reasoningArgument));
     return callTool({ ...(request as object), params: { ...params, arguments: args } }, extra);
   });
@@ -112,8 +147,8 @@ export function withOakAuth<S extends McpServer>(server: S, options: WithOakAuth
     const result = (await listTools(request, extra)) as { tools?: unknown };
     if (!isObject(result) || !Array.isArray(result.tools)) return result;
     let tools = (result.tools as Record<string, unknown>[]).map((t) => advertise(t, reasoningArgument));
-    if (options.hideDeniedTools) {
-      const keep = await Promise.all(tools.map((t) => mayUse(client, typeof t.name === 'string' ? t.name : '', target)));
+    if (hide) {
+      const keep = await Promise.all(tools.map((t) => mayList(typeof t.name === 'string' ? t.name : '')));
       tools = tools.filter((_, i) => keep[i]);
     }
     return { ...result, tools };
@@ -130,7 +165,8 @@ function toolHandlers(server: McpServer): Map<string, Handler> {
   const lazy = server as unknown as { setToolRequestHandlers?: () => void };
   const protocol = (server as unknown as { server?: { _requestHandlers?: unknown } }).server;
   const handlers = protocol?._requestHandlers;
-  if (typeof lazy.setToolRequestHandlers !== 'function' || !(handlers instanceof Map)) {
+  const tools = (server as unknown as { _registeredTools?: unknown })._registeredTools;
+  if (typeof lazy.setToolRequestHandlers !== 'function' || !(handlers instanceof Map) || typeof tools !== 'object' || tools === null) {
     throw new Error('withOakAuth: expected an McpServer from @modelcontextprotocol/sdk 1.x');
   }
   try {
@@ -153,19 +189,26 @@ function advertise(tool: Record<string, unknown>, reasoningArgument: string): Re
 }
 
 /** Whether the agent may use this tool at all: an allow now, or a deny that reasoning or waiting would lift. */
-async function mayUse(client: OakAuth, mcpTool: string, target: (name: string) => { tool: string; scope: string }): Promise<boolean> {
-  if (mcpTool === '') return false;
-  const { tool, scope } = target(mcpTool);
+async function mayUse(client: OakAuth, tool: string, scope: string): Promise<boolean> {
   try {
-    const decision = await client.validate({ tool, scope, context: { mcp: 'tools/list' } });
-    return isAllowed(decision) || decision.reason === 'reasoning_required';
+    return keepListed(await client.validate({ tool, scope, context: { mcp: 'tools/list' } }));
   } catch (err) {
     return isRateLimit(err);
   }
 }
 
+/** Whether a decision leaves the tool in a listing: an allow, or a deny that reasoning would lift. */
+function keepListed(decision: ValidateResponse): boolean {
+  return isAllowed(decision) || decision.reason === 'reasoning_required';
+}
+
 function refusal(text: string): RefusalResult {
   return { content: [{ type: 'text', text }], isError: true };
+}
+
+/** The one answer, with hideDeniedTools, for a tool that is hidden or that the server does not have. */
+function notFound(name: string): RefusalResult {
+  return refusal(`Tool ${name} not found`);
 }
 
 /** A sentence for the model: what was refused, why, and what it can do about it. */
@@ -176,12 +219,13 @@ function explainDeny(decision: ValidateResponse, tool: string, scope: string, re
   return `OakAuth denied ${tool}:${scope} (${decision.reason}): ${decision.message} The tool did not run.`;
 }
 
-function explainError(err: unknown, tool: string, scope: string): string {
+/** `what` names the call: the OakAuth `tool:scope`, or the MCP tool name when tools are hidden. */
+function explainError(err: unknown, what: string): string {
   if (isRateLimit(err)) {
-    return `OakAuth rate limit reached for ${tool}:${scope}; retry in ${Math.max(1, err.retryAfter)} seconds. The tool did not run.`;
+    return `OakAuth rate limit reached for ${what}; retry in ${Math.max(1, err.retryAfter)} seconds. The tool did not run.`;
   }
   const detail = err instanceof Error && err.name.startsWith('OakAuth') ? err.message : 'unexpected error';
-  return `OakAuth could not check ${tool}:${scope} (${detail}), so the tool did not run.`;
+  return `OakAuth could not check ${what} (${detail}), so the tool did not run.`;
 }
 
 // By name as well as by class: a client from the ESM build may meet this module's CommonJS build.

@@ -11,7 +11,7 @@ import {
 } from 'oakauth';
 import { json, refused, reset, scriptedFetch } from './support/fake-fetch.mjs';
 
-const admin = (fetch, options = {}) => new OakAuthAdmin({ adminKey: 'oakadm_test', baseUrl: 'http://oak.test', fetch, retries: 2, ...options });
+const admin = (fetch, options = {}) => new OakAuthAdmin({ adminKey: 'oakadm_test', baseUrl: 'https://oak.test', fetch, retries: 2, ...options });
 const serverError = json(500, { error: { code: 'internal_error', message: 'boom' } });
 const agent = { id: 'agt_1', name: 'a', enabled: true, key_prefix: 'oak_ab', rate_limit: { capacity: 60, refill_per_second: 1 }, created_at: 't', updated_at: 't' };
 
@@ -68,7 +68,7 @@ describe('errors and malformed answers', () => {
   });
 
   it('needs an admin key', () => {
-    assert.throws(() => new OakAuthAdmin({ adminKey: ' ', fetch: async () => {} }), TypeError);
+    assert.throws(() => new OakAuthAdmin({ adminKey: ' ', baseUrl: 'https://oak.test', fetch: async () => {} }), { name: 'OakAuthConfigurationError' });
   });
 });
 

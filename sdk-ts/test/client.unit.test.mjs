@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
   OakAuth,
+  OakAuthConfigurationError,
   OakAuthConnectionError,
   OakAuthError,
   OakAuthMalformedResponseError,
@@ -21,7 +22,7 @@ const KEY = 'oak_testkey';
 const REQUEST = { tool: 'filesystem', scope: 'read', reasoning: 'list the files the user asked about' };
 
 function client(fetch, options = {}) {
-  return new OakAuth({ apiKey: KEY, baseUrl: 'http://oak.test/', fetch, retries: 2, timeout: 1000, ...options });
+  return new OakAuth({ apiKey: KEY, baseUrl: 'https://oak.test/', fetch, retries: 2, timeout: 1000, ...options });
 }
 
 /** An action that records whether it ran. */
@@ -93,7 +94,7 @@ describe('transport failures', () => {
         srv.close(() => resolve(port));
       });
     });
-    const oak = new OakAuth({ apiKey: KEY, baseUrl: `http://127.0.0.1:${port}`, retries: 0 });
+    const oak = new OakAuth({ apiKey: KEY, baseUrl: `http://127.0.0.1:${port}`, allowInsecureLoopback: true, retries: 0 });
     await assertBlocked(oak, OakAuthConnectionError);
   });
 });
@@ -191,31 +192,14 @@ describe('refusals of the request', () => {
 });
 
 describe('options', () => {
+  // The base URL's checks are in transport.unit.test.mjs.
   it('needs an agent key', () => {
-    assert.throws(() => new OakAuth({ apiKey: '', fetch: async () => {} }), TypeError);
-  });
-
-  it('rejects a base URL that is not http(s)', () => {
-    assert.throws(() => new OakAuth({ apiKey: KEY, baseUrl: 'ftp://x' }), TypeError);
-    assert.throws(() => new OakAuth({ apiKey: KEY, baseUrl: 'not a url' }), TypeError);
+    assert.throws(() => new OakAuth({ apiKey: '', baseUrl: 'https://oak.test', fetch: async () => {} }), OakAuthConfigurationError);
   });
 
   it('rejects a timeout that is not positive and retries that are not a count', () => {
-    assert.throws(() => new OakAuth({ apiKey: KEY, timeout: 0 }), TypeError);
-    assert.throws(() => new OakAuth({ apiKey: KEY, retries: -1 }), TypeError);
-  });
-
-  it('defaults to http://127.0.0.1:8787, or OAKAUTH_BASE_URL', () => {
-    const saved = process.env.OAKAUTH_BASE_URL;
-    try {
-      delete process.env.OAKAUTH_BASE_URL;
-      assert.equal(new OakAuth({ apiKey: KEY }).baseUrl, 'http://127.0.0.1:8787');
-      process.env.OAKAUTH_BASE_URL = 'https://oak.example/';
-      assert.equal(new OakAuth({ apiKey: KEY }).baseUrl, 'https://oak.example');
-    } finally {
-      if (saved === undefined) delete process.env.OAKAUTH_BASE_URL;
-      else process.env.OAKAUTH_BASE_URL = saved;
-    }
+    assert.throws(() => new OakAuth({ apiKey: KEY, baseUrl: 'https://oak.test', timeout: 0 }), OakAuthConfigurationError);
+    assert.throws(() => new OakAuth({ apiKey: KEY, baseUrl: 'https://oak.test', retries: -1 }), OakAuthConfigurationError);
   });
 });
 
@@ -226,10 +210,10 @@ describe('the standalone guard()', () => {
       let ran = false;
       try { await guard({ tool: 't', scope: 's' }, () => { ran = true; }); console.log('resolved'); }
       catch (e) { console.log(e.name, ran); }`;
-    const env = { ...process.env };
+    const env = { ...process.env, OAKAUTH_BASE_URL: 'https://oak.test' };
     delete env.OAKAUTH_API_KEY;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: import.meta.dirname ?? new URL('.', import.meta.url).pathname, env });
-    assert.equal(stdout.trim(), 'TypeError false');
+    assert.equal(stdout.trim(), 'OakAuthConfigurationError false');
   });
 });
 

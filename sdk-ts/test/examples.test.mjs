@@ -16,7 +16,7 @@ let env;
 
 before(async () => {
   worker = await startWorker();
-  const admin = new OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl });
+  const admin = new OakAuthAdmin({ adminKey: worker.adminKey, ...worker.endpoint });
   // As scripts/dev.sh sets up its demo agent.
   const created = await admin.createAgent({ name: 'demo-agent', rate_limit: { capacity: 60, refill_per_second: 1 } });
   const id = created.agent.id;
@@ -24,7 +24,7 @@ before(async () => {
   await admin.createRule(id, { tool: 'filesystem', scope: 'read', require_reasoning: 'none' });
   await admin.createRule(id, { tool: 'filesystem', scope: 'write', require_reasoning: 'soft' });
   await admin.createRule(id, { tool: 'filesystem', scope: 'delete', require_reasoning: 'hard' });
-  env = { ...process.env, OAKAUTH_API_KEY: created.api_key, OAKAUTH_BASE_URL: worker.baseUrl };
+  env = { ...process.env, OAKAUTH_API_KEY: created.api_key, OAKAUTH_BASE_URL: worker.baseUrl, OAKAUTH_ALLOW_INSECURE_LOOPBACK: '1' };
 });
 
 after(async () => {

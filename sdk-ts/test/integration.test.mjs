@@ -24,7 +24,7 @@ const decisions = new Map(); // what this suite asked → decision id
 
 before(async () => {
   worker = await startWorker();
-  admin = new OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl });
+  admin = new OakAuthAdmin({ adminKey: worker.adminKey, ...worker.endpoint });
   const created = await admin.createAgent({ name: 'sdk-ts-agent', rate_limit: { capacity: 1000, refill_per_second: 100 } });
   agent = { id: created.agent.id, key: created.api_key };
   await admin.createTool(agent.id, { name: 'filesystem', description: 'Local files', scopes: ['read', 'write', 'delete', 'chmod'], risk_level: 'write' });
@@ -37,7 +37,7 @@ after(async () => {
   await worker?.stop();
 });
 
-const oak = (options = {}) => new OakAuth({ apiKey: agent.key, baseUrl: worker.baseUrl, ...options });
+const oak = (options = {}) => new OakAuth({ apiKey: agent.key, ...worker.endpoint, ...options });
 
 /** The real fetch, counting the requests sent through it. */
 function countingFetch() {
@@ -170,7 +170,7 @@ describe('guard against the real worker', () => {
   });
 
   it('an unknown agent key is refused with 401', async () => {
-    const client = new OakAuth({ apiKey: 'oak_00000000000000000000000000000000AAAAAA', baseUrl: worker.baseUrl });
+    const client = new OakAuth({ apiKey: 'oak_00000000000000000000000000000000AAAAAA', ...worker.endpoint });
     const { ran, error } = await attempt(client, { tool: 'filesystem', scope: 'read' });
     assert.equal(ran, false);
     assert.ok(error instanceof OakAuthAuthenticationError);
@@ -179,7 +179,7 @@ describe('guard against the real worker', () => {
   });
 
   it('an admin key used to validate is refused with 403', async () => {
-    const client = new OakAuth({ apiKey: worker.adminKey, baseUrl: worker.baseUrl });
+    const client = new OakAuth({ apiKey: worker.adminKey, ...worker.endpoint });
     const { ran, error } = await attempt(client, { tool: 'filesystem', scope: 'read' });
     assert.equal(ran, false);
     assert.ok(error instanceof OakAuthAuthenticationError);
@@ -189,7 +189,7 @@ describe('guard against the real worker', () => {
 
 describe('configure() and the standalone guard()', () => {
   it('guard() asks with the configured client and runs the action only on an allow', async () => {
-    configure({ apiKey: agent.key, baseUrl: worker.baseUrl });
+    configure({ apiKey: agent.key, ...worker.endpoint });
     assert.equal(await guard({ tool: 'filesystem', scope: 'read', reasoning: 'standalone' }, () => 'ran'), 'ran');
     let ran = false;
     const err = await guard({ tool: 'filesystem', scope: 'delete' }, () => { ran = true; }).catch((e) => e);
@@ -205,7 +205,7 @@ describe('rate limits and disabled agents', () => {
     await admin.createTool(limited.agent.id, { name: 'search', scopes: ['query'], risk_level: 'read' });
     await admin.createRule(limited.agent.id, { tool: 'search', scope: 'query' });
     const counted = countingFetch();
-    const client = new OakAuth({ apiKey: limited.api_key, baseUrl: worker.baseUrl, fetch: counted });
+    const client = new OakAuth({ apiKey: limited.api_key, ...worker.endpoint, fetch: counted });
     for (let i = 0; i < 2; i++) assert.equal((await attempt(client, { tool: 'search', scope: 'query' })).ran, true);
     const { ran, error } = await attempt(client, { tool: 'search', scope: 'query', reasoning: 'one more' });
     assert.equal(ran, false);
@@ -225,7 +225,7 @@ describe('rate limits and disabled agents', () => {
     const other = await admin.createAgent({ name: 'sdk-ts-disabled' });
     await admin.createTool(other.agent.id, { name: 'search', scopes: ['query'], risk_level: 'read' });
     await admin.createRule(other.agent.id, { tool: 'search', scope: 'query' });
-    const client = new OakAuth({ apiKey: other.api_key, baseUrl: worker.baseUrl });
+    const client = new OakAuth({ apiKey: other.api_key, ...worker.endpoint });
     assert.equal((await attempt(client, { tool: 'search', scope: 'query' })).ran, true);
     const updated = await admin.updateAgent(other.agent.id, { enabled: false });
     assert.equal(updated.enabled, false);
@@ -330,7 +330,7 @@ describe('administering agents, tools and rules', () => {
 
   it('an id is one path segment: it cannot reach another route', async () => {
     const counted = countingFetch();
-    const client = new OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl, fetch: counted });
+    const client = new OakAuthAdmin({ adminKey: worker.adminKey, ...worker.endpoint, fetch: counted });
     await assert.rejects(client.getAgent(`${agent.id}/tools`), OakAuthNotFoundError);
     await assert.rejects(client.getAgent('..'), TypeError);
     assert.equal(counted.urls.length, 1, 'a dot segment is refused before anything is sent');
@@ -338,7 +338,7 @@ describe('administering agents, tools and rules', () => {
 
   it('logs() fetches no further page once the loop stops', async () => {
     const counted = countingFetch();
-    const client = new OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl, fetch: counted });
+    const client = new OakAuthAdmin({ adminKey: worker.adminKey, ...worker.endpoint, fetch: counted });
     for await (const entry of client.logs({ agent_id: agent.id, limit: 1 })) {
       assert.equal(entry.agent_id, agent.id);
       break;
@@ -353,7 +353,7 @@ describe('administering agents, tools and rules', () => {
   it('tools and rules: get, update, delete, and the effect on decisions', async () => {
     const created = await admin.createAgent({ name: 'sdk-ts-crud' });
     const id = created.agent.id;
-    const client = new OakAuth({ apiKey: created.api_key, baseUrl: worker.baseUrl });
+    const client = new OakAuth({ apiKey: created.api_key, ...worker.endpoint });
     const tool = await admin.createTool(id, { name: 'db', scopes: ['select', 'drop'], risk_level: 'destructive' });
     assert.deepEqual(await admin.getTool(id, tool.id), tool);
     assert.equal((await admin.listTools(id)).tools.length, 1);
@@ -392,9 +392,9 @@ describe('administering agents, tools and rules', () => {
     await admin.createRule(created.agent.id, { tool: 'search', scope: 'query' });
     const rotated = await admin.rotateAgentKey(created.agent.id, { overlap_seconds: 0 });
     assert.notEqual(rotated.api_key, created.api_key);
-    const before = await attempt(new OakAuth({ apiKey: created.api_key, baseUrl: worker.baseUrl }), { tool: 'search', scope: 'query' });
+    const before = await attempt(new OakAuth({ apiKey: created.api_key, ...worker.endpoint }), { tool: 'search', scope: 'query' });
     assert.ok(before.error instanceof OakAuthAuthenticationError);
-    assert.equal((await attempt(new OakAuth({ apiKey: rotated.api_key, baseUrl: worker.baseUrl }), { tool: 'search', scope: 'query' })).ran, true);
+    assert.equal((await attempt(new OakAuth({ apiKey: rotated.api_key, ...worker.endpoint }), { tool: 'search', scope: 'query' })).ran, true);
   });
 
   it('rotating with an overlap keeps the old key working and says until when', async () => {
@@ -403,11 +403,11 @@ describe('administering agents, tools and rules', () => {
     await admin.createRule(created.agent.id, { tool: 'search', scope: 'query' });
     const rotated = await admin.rotateAgentKey(created.agent.id);
     assert.ok(Date.parse(rotated.previous_key_expires_at) > Date.now());
-    assert.equal((await attempt(new OakAuth({ apiKey: created.api_key, baseUrl: worker.baseUrl }), { tool: 'search', scope: 'query' })).ran, true);
+    assert.equal((await attempt(new OakAuth({ apiKey: created.api_key, ...worker.endpoint }), { tool: 'search', scope: 'query' })).ran, true);
   });
 
   it("another organization's admin key gets 404 for this organization's agent", async () => {
-    const other = new OakAuthAdmin({ adminKey: worker.otherAdminKey, baseUrl: worker.baseUrl });
+    const other = new OakAuthAdmin({ adminKey: worker.otherAdminKey, ...worker.endpoint });
     const err = await other.getAgent(agent.id).catch((e) => e);
     assert.ok(err instanceof OakAuthNotFoundError);
     assert.equal(err.code, 'not_found');
@@ -415,7 +415,7 @@ describe('administering agents, tools and rules', () => {
   });
 
   it('an agent key on the admin API is refused with 403', async () => {
-    const wrong = new OakAuthAdmin({ adminKey: agent.key, baseUrl: worker.baseUrl });
+    const wrong = new OakAuthAdmin({ adminKey: agent.key, ...worker.endpoint });
     const err = await wrong.me().catch((e) => e);
     assert.ok(err instanceof OakAuthAuthenticationError);
     assert.equal(err.status, 403);
@@ -484,7 +484,7 @@ describe('admin events', () => {
     // Unfiltered, the newest events are these; another organization sees none of them.
     const recent = await admin.listEvents({ limit: 12 });
     assert.deepEqual(recent.events.map((e) => e.id), page.events.map((e) => e.id));
-    const other = new OakAuthAdmin({ adminKey: worker.otherAdminKey, baseUrl: worker.baseUrl });
+    const other = new OakAuthAdmin({ adminKey: worker.otherAdminKey, ...worker.endpoint });
     assert.deepEqual((await other.listEvents({ agent_id: id })).events, []);
   });
 
@@ -503,7 +503,7 @@ describe('audit-chain verification', () => {
     await admin.createTool(id, { name: 'files', scopes: ['read', 'delete'], risk_level: 'destructive' });
     await admin.createRule(id, { tool: 'files', scope: 'read', require_reasoning: 'none' });
     await admin.createRule(id, { tool: 'files', scope: 'delete', require_reasoning: 'hard' });
-    const client = new OakAuth({ apiKey: created.api_key, baseUrl: worker.baseUrl });
+    const client = new OakAuth({ apiKey: created.api_key, ...worker.endpoint });
     const asked = [];
     for (const [scope, reasoning] of [['read'], ['delete'], ['delete', 'the user asked to remove it'], ['read']]) {
       asked.push(await client.validate({ tool: 'files', scope, reasoning }));
@@ -524,7 +524,7 @@ describe('audit-chain verification', () => {
     assert.ok(ids.includes(id) && ids.includes(agent.id), ids.join());
     assert.ok(all.agents.find((a) => a.agent_id === agent.id).rows_checked > 0);
     await assert.rejects(admin.verifyAudit({ agent_id: 'agt_doesnotexist' }), OakAuthNotFoundError);
-    const other = new OakAuthAdmin({ adminKey: worker.otherAdminKey, baseUrl: worker.baseUrl });
+    const other = new OakAuthAdmin({ adminKey: worker.otherAdminKey, ...worker.endpoint });
     await assert.rejects(other.verifyAudit({ agent_id: id }), OakAuthNotFoundError);
 
     // Someone turns the deny into an allow directly in the database.
@@ -557,7 +557,7 @@ describe('failing closed', () => {
     await admin.createTool(created.agent.id, { name: 'filesystem', scopes: ['read'], risk_level: 'read' });
     await admin.createRule(created.agent.id, { tool: 'filesystem', scope: 'read' });
     const counted = countingFetch();
-    const client = new OakAuth({ apiKey: created.api_key, baseUrl: worker.baseUrl, fetch: counted });
+    const client = new OakAuth({ apiKey: created.api_key, ...worker.endpoint, fetch: counted });
     // The key has never been used, so finding its agent needs the table that is now gone.
     await worker.d1('ALTER TABLE agent_keys RENAME TO agent_keys_away');
     let outcome;

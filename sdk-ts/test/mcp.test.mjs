@@ -24,7 +24,7 @@ const toolMapping = {
 
 before(async () => {
   worker = await startWorker();
-  admin = new OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl });
+  admin = new OakAuthAdmin({ adminKey: worker.adminKey, ...worker.endpoint });
   const created = await admin.createAgent({ name: 'mcp-agent', rate_limit: { capacity: 1000, refill_per_second: 100 } });
   agentKey = created.api_key;
   agentId = created.agent.id;
@@ -58,7 +58,7 @@ async function setup(options = {}, apiKey = agentKey) {
     ran.push({ name: 'echo', args: undefined });
     return { content: [{ type: 'text', text: 'echo ran' }] };
   });
-  withOakAuth(server, { apiKey, baseUrl: worker.baseUrl, toolMapping, ...options });
+  withOakAuth(server, { apiKey, ...worker.endpoint, toolMapping, ...options });
   server.registerTool('delete_file', { description: 'Delete a file', inputSchema: z.strictObject({ path: z.string() }) }, record('delete_file'));
   server.registerTool('shell', { description: 'Run a command', inputSchema: { command: z.string() } }, record('shell'));
 
@@ -202,6 +202,51 @@ describe('hideDeniedTools', () => {
     assert.equal(env.ran.length, 0);
     await env.client.close();
   });
+
+  it('a call of a hidden tool answers exactly like a call of a tool the server does not have', async () => {
+    const env = await setup({ hideDeniedTools: true });
+    // The whole answer, with the probed name taken out: nothing in it may tell the two apart.
+    const answer = async (name) => JSON.stringify(await env.client.callTool({ name, arguments: { _reasoning: 'probing' } })).replaceAll(name, '<name>');
+    const missing = await answer('no_such_tool');
+    assert.match(missing, /<name> not found/);
+    assert.equal(await answer('write_file'), missing, 'hidden: filesystem:write has no rule');
+    assert.equal(await answer('shell'), missing, 'hidden: unknown to OakAuth');
+    assert.equal(env.ran.length, 0);
+    // Without hideDeniedTools nothing is hidden, and the model is told why a call was refused.
+    const open = await setup();
+    const result = await open.client.callTool({ name: 'write_file', arguments: { path: '/a', text: 'x' } });
+    assert.match(text(result), /OakAuth denied filesystem:write \(scope_not_granted\)/);
+    await env.client.close();
+    await open.client.close();
+  });
+
+  it('listing again within the cache window does not validate again; calls are validated every time', async () => {
+    const env = await setup({ hideDeniedTools: true });
+    const since = new Date().toISOString();
+    const first = await env.client.listTools();
+    const again = await Promise.all([env.client.listTools(), env.client.listTools()]);
+    assert.deepEqual(again, [first, first]);
+    const listings = (await logsSince(since)).filter((e) => e.context?.mcp === 'tools/list');
+    assert.deepEqual(listings.map((e) => e.tool).sort(), ['echo', 'filesystem', 'filesystem', 'filesystem', 'shell'], 'one validation per tool');
+
+    await env.client.callTool({ name: 'echo', arguments: {} });
+    await env.client.callTool({ name: 'echo', arguments: {} });
+    const calls = (await logsSince(since)).filter((e) => e.context?.mcp_tool === 'echo');
+    assert.equal(calls.length, 2, 'every call is validated');
+    assert.equal(env.ran.filter((r) => r.name === 'echo').length, 2);
+    await env.client.close();
+  });
+
+  it('listing decisions are asked again once listCacheTtl has passed', async () => {
+    const env = await setup({ hideDeniedTools: true, listCacheTtl: 300 });
+    const since = new Date().toISOString();
+    await env.client.listTools();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await env.client.listTools();
+    const listings = (await logsSince(since)).filter((e) => e.context?.mcp === 'tools/list');
+    assert.equal(listings.length, 10);
+    await env.client.close();
+  });
 });
 
 describe('failing closed', () => {
@@ -212,13 +257,21 @@ describe('failing closed', () => {
         srv.close(() => resolve(port));
       });
     });
-    const env = await setup({ client: new OakAuth({ apiKey: agentKey, baseUrl: `http://127.0.0.1:${port}`, retries: 0 }), hideDeniedTools: true });
+    const unreachable = () => new OakAuth({ apiKey: agentKey, baseUrl: `http://127.0.0.1:${port}`, allowInsecureLoopback: true, retries: 0 });
+    const env = await setup({ client: unreachable() });
     const result = await env.client.callTool({ name: 'read_file', arguments: { path: '/a', _reasoning: 'read it' } });
     assert.equal(result.isError, true);
     assert.match(text(result), /could not check filesystem:read .*did not run/s);
     assert.equal(env.ran.length, 0);
-    assert.deepEqual((await env.client.listTools()).tools, [], 'nothing is listed when nothing can be checked');
     await env.client.close();
+
+    // With hideDeniedTools, nothing is listed, and a call answers as for a tool the server does not have.
+    const hidden = await setup({ client: unreachable(), hideDeniedTools: true });
+    assert.deepEqual((await hidden.client.listTools()).tools, [], 'nothing is listed when nothing can be checked');
+    const call = await hidden.client.callTool({ name: 'read_file', arguments: { path: '/a', _reasoning: 'read it' } });
+    assert.deepEqual(call, { content: [{ type: 'text', text: 'Tool read_file not found' }], isError: true });
+    assert.equal(hidden.ran.length, 0);
+    await hidden.client.close();
   });
 
   it('a revoked key refuses every call', async () => {
@@ -247,15 +300,15 @@ describe('failing closed', () => {
 describe('wrapping', () => {
   it('refuses to wrap a server twice', () => {
     const server = new McpServer({ name: 's', version: '1' });
-    withOakAuth(server, { apiKey: agentKey, baseUrl: worker.baseUrl });
-    assert.throws(() => withOakAuth(server, { apiKey: agentKey, baseUrl: worker.baseUrl }), /wrapped already/);
+    withOakAuth(server, { apiKey: agentKey, ...worker.endpoint });
+    assert.throws(() => withOakAuth(server, { apiKey: agentKey, ...worker.endpoint }), /wrapped already/);
   });
 
   it('refuses to wrap a connected server that has no tools yet', async () => {
     const server = new McpServer({ name: 's', version: '1' });
     const [, st] = InMemoryTransport.createLinkedPair();
     await server.connect(st);
-    assert.throws(() => withOakAuth(server, { apiKey: agentKey, baseUrl: worker.baseUrl }), /before server\.connect/);
+    assert.throws(() => withOakAuth(server, { apiKey: agentKey, ...worker.endpoint }), /before server\.connect/);
     await server.close();
   });
 
@@ -263,7 +316,7 @@ describe('wrapping', () => {
     const saved = process.env.OAKAUTH_API_KEY;
     delete process.env.OAKAUTH_API_KEY;
     try {
-      assert.throws(() => withOakAuth(new McpServer({ name: 's', version: '1' }), { baseUrl: worker.baseUrl }), TypeError);
+      assert.throws(() => withOakAuth(new McpServer({ name: 's', version: '1' }), { ...worker.endpoint }), { name: 'OakAuthConfigurationError' });
     } finally {
       if (saved !== undefined) process.env.OAKAUTH_API_KEY = saved;
     }

@@ -21,13 +21,13 @@ const ESM_USE = `
 import { OakAuth, OakAuthAdmin, OakAuthDeniedError, OakAuthError, configure, guard, isAllowed } from 'oakauth';
 import { withOakAuth } from 'oakauth/mcp';
 const deny = { allowed: false, reason: 'scope_not_granted', message: 'denied', decision_id: 'dec_1', reasoning_required: 'none', reasoning_provided: false, rate_limit: null };
-const oak = new OakAuth({ apiKey: 'oak_x', fetch: async () => new Response(JSON.stringify(deny), { status: 200 }) });
+const oak = new OakAuth({ apiKey: 'oak_x', baseUrl: 'https://oakauth.example.com', fetch: async () => new Response(JSON.stringify(deny), { status: 200 }) });
 let ran = false;
 const err = await oak.guard({ tool: 't', scope: 's' }, () => { ran = true; }).catch((e) => e);
 console.log(JSON.stringify({
   denied: err instanceof OakAuthDeniedError && err instanceof OakAuthError && err.reason === 'scope_not_granted',
   ran,
-  admin: typeof new OakAuthAdmin({ adminKey: 'oakadm_x' }).listLogs,
+  admin: typeof new OakAuthAdmin({ adminKey: 'oakadm_x', baseUrl: 'https://oakauth.example.com' }).listLogs,
   exports: [typeof configure, typeof guard, typeof isAllowed, typeof withOakAuth],
 }));
 `;
@@ -39,8 +39,8 @@ const EXPECTED = { denied: true, ran: false, admin: 'function', exports: ['funct
 
 const TS_USE = `
 import { OakAuth, OakAuthAdmin, OakAuthDeniedError, type ValidateResponse, type LogEntry, type Stats } from 'oakauth';
-const oak = new OakAuth({ apiKey: 'oak_x' });
-const admin = new OakAuthAdmin({ adminKey: 'oakadm_x' });
+const oak = new OakAuth({ apiKey: 'oak_x', baseUrl: 'https://oakauth.example.com' });
+const admin = new OakAuthAdmin({ adminKey: 'oakadm_x', baseUrl: 'https://oakauth.example.com' });
 export async function use(): Promise<[number, string, ValidateResponse['reason'], Stats['total']]> {
   const n: number = await oak.guard({ tool: 't', scope: 's', reasoning: 'why' }, (d) => d.rate_limit?.remaining ?? 0);
   let first: LogEntry | undefined;

@@ -1,13 +1,11 @@
 import { useState } from 'preact/hooks';
 import { createClient, describeError } from '../api';
-import { DEFAULT_BASE_URL, normalizeBaseUrl, savedBaseUrl, type Session } from '../session';
+import { API_URL, type Session } from '../session';
 import type { Me } from '../types';
 import { ErrorNotice } from '../ui';
 
 export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (s: Session, me: Me) => void }) {
   const [adminKey, setAdminKey] = useState('');
-  const [baseUrl, setBaseUrl] = useState(savedBaseUrl);
-  const [showAdvanced, setShowAdvanced] = useState(savedBaseUrl() !== DEFAULT_BASE_URL);
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<string>();
 
@@ -15,23 +13,18 @@ export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (s
     e.preventDefault();
     setError(undefined);
     const key = adminKey.trim();
-    const url = normalizeBaseUrl(baseUrl);
     if (!key) return setError('Paste your admin key.');
     if (key.startsWith('oak_')) {
       return setError('That is an agent key. The dashboard needs an admin key, which starts with oakadm_.');
     }
     if (!key.startsWith('oakadm_')) return setError('Admin keys start with oakadm_. Check that you pasted the whole key.');
-    if (!url) {
-      setShowAdvanced(true);
-      return setError('The API URL must be a full http:// or https:// address, like http://127.0.0.1:8787.');
-    }
-    const session = { adminKey: key, baseUrl: url };
+    const session = { adminKey: key, baseUrl: API_URL };
     setPending(true);
     try {
       const me = await createClient(session).me();
       onSignedIn(session, me);
     } catch (err) {
-      setError(describeError(err, url));
+      setError(describeError(err, API_URL));
     } finally {
       setPending(false);
     }
@@ -61,23 +54,9 @@ export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (s
         <p id="admin-key-help" class="help">
           Kept in this tab's session storage only, and forgotten when you sign out or close the tab.
         </p>
-        <details open={showAdvanced} onToggle={(e) => setShowAdvanced(e.currentTarget.open)}>
-          <summary>API URL: {normalizeBaseUrl(baseUrl) ?? baseUrl}</summary>
-          <label for="base-url">API URL</label>
-          <input
-            id="base-url"
-            name="base-url"
-            type="url"
-            inputMode="url"
-            spellcheck={false}
-            value={baseUrl}
-            onInput={(e) => setBaseUrl(e.currentTarget.value)}
-            aria-describedby="base-url-help"
-          />
-          <p id="base-url-help" class="help">
-            Where the OakAuth worker answers. Its CORS_ORIGINS setting must include {window.location.origin}.
-          </p>
-        </details>
+        <p class="help" data-testid="api-url">
+          API: {API_URL} (set when the dashboard was built)
+        </p>
         {error && <ErrorNotice error={error} />}
         <button type="submit" class="btn btn-primary btn-block" disabled={pending}>
           {pending ? 'Signing in…' : 'Sign in'}

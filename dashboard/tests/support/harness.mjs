@@ -1,6 +1,7 @@
 // Everything the dashboard's browser tests run against: the real worker (started by the repository's
-// tests/support/serve.mjs with fresh state), the built dashboard served at 127.0.0.1:8788 (the origin the
-// worker's local CORS_ORIGINS allows), Debian's chromium driven by playwright-core, and the TypeScript SDK.
+// tests/support/serve.mjs with fresh state), the dashboard built for that worker's URL and served at
+// 127.0.0.1:8788 (the origin the worker's local CORS_ORIGINS allows), Debian's chromium driven by
+// playwright-core, and the TypeScript SDK.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -85,8 +86,28 @@ export async function forgeAllow(worker, decisionId) {
   if (row?.allowed !== 1 || row?.reason !== 'allowed') throw new Error(`the row was not rewritten: ${stdout}`);
 }
 
-export async function startDashboard() {
-  return startStaticServer({ host: '127.0.0.1', port: DASHBOARD_PORT });
+/**
+ * Builds the dashboard for the API at `apiUrl` (as `VITE_OAKAUTH_API_URL=… npm run build` does) into a
+ * temporary folder and serves it; resolves to { url, close() }, close() removing the build too.
+ */
+export async function startDashboard(apiUrl) {
+  const outDir = await mkdtemp(join(tmpdir(), 'oakauth-dashboard-'));
+  const saved = process.env.VITE_OAKAUTH_API_URL;
+  process.env.VITE_OAKAUTH_API_URL = apiUrl;
+  try {
+    await build({ root: DASHBOARD, configFile: join(DASHBOARD, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  } finally {
+    if (saved === undefined) delete process.env.VITE_OAKAUTH_API_URL;
+    else process.env.VITE_OAKAUTH_API_URL = saved;
+  }
+  const server = await startStaticServer({ root: outDir, host: '127.0.0.1', port: DASHBOARD_PORT });
+  return {
+    url: server.url,
+    async close() {
+      await server.close();
+      await rm(outDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function launchBrowser() {

@@ -11,7 +11,7 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SERVE = join(REPO, 'tests', 'support', 'serve.mjs');
 const START_TIMEOUT_MS = 180_000;
 
-/** Resolves to { baseUrl, adminKey, otherAdminKey, persistDir, d1, forgeAllow, stop } once the worker answers. */
+/** Resolves to { baseUrl, endpoint, adminKey, otherAdminKey, persistDir, d1, forgeAllow, stop } once the worker answers. */
 export async function startWorker() {
   const child = spawn(process.execPath, [SERVE], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
   const stderr = [];
@@ -30,6 +30,8 @@ export async function startWorker() {
   ]).finally(() => clearTimeout(timer));
   return {
     baseUrl: info.base_url,
+    /** The client options that reach this worker: its base URL, plain http to loopback allowed. */
+    endpoint: { baseUrl: info.base_url, allowInsecureLoopback: true },
     adminKey: info.admin_key,
     otherAdminKey: info.other_admin_key,
     /** The worker's local state (D1 and Durable Objects). */
