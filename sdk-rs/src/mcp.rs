@@ -121,7 +121,7 @@ impl McpGuard {
     /// Checks calls of MCP tool `mcp_tool` as OakAuth tool `tool` with `scope`.
     ///
     /// ```
-    /// # let oak = oakauth::OakAuth::new("oak_example").unwrap();
+    /// # let oak = oakauth::OakAuth::builder("oak_example").base_url("https://oakauth.example.com").build().unwrap();
     /// let guard = oakauth::mcp::McpGuard::new(oak)
     ///     .map_tool("write_file", "filesystem", "write")
     ///     .map_tool("read_file", "filesystem", "read");

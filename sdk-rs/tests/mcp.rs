@@ -218,6 +218,7 @@ async fn an_unreachable_oakauth_fails_closed() {
     drop(listener);
     let oak = OakAuth::builder("oak_unreachable")
         .base_url(url)
+        .allow_insecure_loopback(true)
         .timeout(Duration::from_millis(500))
         .retries(0)
         .build()
