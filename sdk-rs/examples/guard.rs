@@ -2,6 +2,7 @@
 //! read: no reasoning needed, write: soft, delete: hard).
 //!
 //!     export OAKAUTH_API_KEY=$(cat .oakauth/agent-key)
+//!     export OAKAUTH_BASE_URL=http://127.0.0.1:8787 OAKAUTH_ALLOW_INSECURE_LOOPBACK=1
 //!     cargo run -p oakauth --example guard
 
 use oakauth::{Error, OakAuth, ValidateRequest};
@@ -9,7 +10,8 @@ use oakauth::{Error, OakAuth, ValidateRequest};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let key = std::env::var("OAKAUTH_API_KEY").expect("set OAKAUTH_API_KEY to an agent key (oak_…)");
-    // The base URL comes from OAKAUTH_BASE_URL, else http://127.0.0.1:8787.
+    // The base URL comes from OAKAUTH_BASE_URL (there is no default). Plain http is accepted only
+    // to a loopback host with OAKAUTH_ALLOW_INSECURE_LOOPBACK=1, as for the local service above.
     let oak = OakAuth::new(key)?;
 
     // Allowed: the rule for read needs no reasoning. The action runs and its output comes back.

@@ -3,6 +3,7 @@
 //! (hard reasoning: the model must pass `_reasoning`).
 //!
 //!     export OAKAUTH_API_KEY=$(cat .oakauth/agent-key)
+//!     export OAKAUTH_BASE_URL=http://127.0.0.1:8787 OAKAUTH_ALLOW_INSECURE_LOOPBACK=1
 //!     cargo run -p oakauth --features rmcp --example mcp_server
 //!
 //! Then point an MCP client at that command (it speaks JSON-RPC on stdin and stdout).

@@ -169,7 +169,8 @@ const WRITE_ONCE: Retry = Retry::OnlyIfUnsent;
 const IDEMPOTENT: Retry = Retry::Always;
 
 impl Admin {
-    /// An admin client with an admin key (`oakadm_…`) and the default settings (see [`Builder`]).
+    /// An admin client with an admin key (`oakadm_…`) and the default settings (see [`Builder`]):
+    /// the base URL comes from `OAKAUTH_BASE_URL`.
     pub fn new(admin_key: impl Into<String>) -> Result<Self, Error> {
         Self::builder(admin_key).build()
     }
@@ -177,7 +178,14 @@ impl Admin {
     /// A builder for an admin client, to change the base URL, timeout, retries or HTTP client.
     ///
     /// ```
-    /// let admin = oakauth::Admin::builder("oakadm_example").base_url("http://127.0.0.1:8787").build().unwrap();
+    /// let admin = oakauth::Admin::builder("oakadm_example").base_url("https://oakauth.example.com").build().unwrap();
+    ///
+    /// // A service on this machine (scripts/dev.sh) speaks plain http: allow it explicitly.
+    /// let local = oakauth::Admin::builder("oakadm_example")
+    ///     .base_url("http://127.0.0.1:8787")
+    ///     .allow_insecure_loopback(true)
+    ///     .build()
+    ///     .unwrap();
     /// ```
     pub fn builder(admin_key: impl Into<String>) -> Builder<Admin> {
         Builder::new(admin_key.into())

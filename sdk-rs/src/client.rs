@@ -32,8 +32,10 @@ pub struct OakAuth {
 
 /// Settings for [`OakAuth`] and [`Admin`](crate::Admin), made by their `builder` functions.
 ///
-/// Defaults: base URL from `OAKAUTH_BASE_URL`, else `http://127.0.0.1:8787`; a 10 second timeout
-/// per attempt; 2 retries; a new `reqwest` client with rustls.
+/// The base URL has no default: [`base_url`](Self::base_url), else `OAKAUTH_BASE_URL`, else
+/// [`build`](Self::build) fails. It must be `https:`; plain `http:` only to a loopback host and
+/// only with [`allow_insecure_loopback`](Self::allow_insecure_loopback). Defaults: a 10 second
+/// timeout per attempt; 2 retries; a new `reqwest` client with rustls that follows no redirects.
 ///
 /// ```
 /// use std::time::Duration;
@@ -46,15 +48,30 @@ pub struct OakAuth {
 ///     .unwrap();
 /// assert_eq!(oak.base_url(), "https://oakauth.example.com");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct Builder<C> {
     key: String,
     base_url: Option<String>,
+    allow_insecure_loopback: Option<bool>,
     timeout: Duration,
     retries: u32,
     client: Option<reqwest::Client>,
     _client: PhantomData<fn() -> C>,
+}
+
+/// Everything but the key.
+impl<C> std::fmt::Debug for Builder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("key", &http::HIDDEN)
+            .field("base_url", &self.base_url)
+            .field("allow_insecure_loopback", &self.allow_insecure_loopback)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What [`Builder::build`] can make.
@@ -74,6 +91,7 @@ impl<C: FromBuilder> Builder<C> {
         Builder {
             key,
             base_url: None,
+            allow_insecure_loopback: None,
             timeout: http::DEFAULT_TIMEOUT,
             retries: http::DEFAULT_RETRIES,
             client: None,
@@ -84,6 +102,15 @@ impl<C: FromBuilder> Builder<C> {
     /// Where the OakAuth service answers, such as `https://oakauth.example.com`.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self
+    }
+
+    /// Whether a plain `http:` base URL is allowed when its host is loopback (`127.0.0.0/8`, `::1`,
+    /// `localhost`), for a service on this machine such as `scripts/dev.sh`'s. Unset, it is
+    /// `OAKAUTH_ALLOW_INSECURE_LOOPBACK=1` (or `true`) in the environment. Off by default;
+    /// `http:` to any other host is always refused.
+    pub fn allow_insecure_loopback(mut self, allow: bool) -> Self {
+        self.allow_insecure_loopback = Some(allow);
         self
     }
 
@@ -101,22 +128,34 @@ impl<C: FromBuilder> Builder<C> {
     }
 
     /// Uses this `reqwest` client (for proxies, custom roots, connection limits). The builder's
-    /// timeout still applies to each attempt.
+    /// timeout still applies to each attempt. Build it with
+    /// `redirect(reqwest::redirect::Policy::none())`: an answer that it fetched from another URL
+    /// by following a redirect is refused anyway ([`Error::Redirect`]).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
     }
 
     /// Checks the settings and makes the client.
+    ///
+    /// Fails with [`Error::Config`] when there is no base URL (neither [`base_url`](Self::base_url)
+    /// nor `OAKAUTH_BASE_URL`), or when it is plain `http:` and not allowed (see
+    /// [`allow_insecure_loopback`](Self::allow_insecure_loopback)).
     pub fn build(self) -> Result<C, Error> {
         let base_url = match self.base_url {
             Some(url) => url,
-            None => std::env::var("OAKAUTH_BASE_URL")
-                .ok()
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| http::DEFAULT_BASE_URL.to_owned()),
+            None => std::env::var("OAKAUTH_BASE_URL").ok().filter(|v| !v.is_empty()).ok_or_else(|| {
+                Error::Config(
+                    "no base URL: set it with the builder's base_url(..) or the OAKAUTH_BASE_URL environment variable"
+                        .into(),
+                )
+            })?,
         };
-        Http::new(self.client, &base_url, self.key, self.timeout, self.retries).map(C::from_http)
+        let allow_insecure_loopback = self.allow_insecure_loopback.unwrap_or_else(|| {
+            std::env::var("OAKAUTH_ALLOW_INSECURE_LOOPBACK").is_ok_and(|v| matches!(v.trim(), "1" | "true"))
+        });
+        Http::new(self.client, &base_url, allow_insecure_loopback, self.key, self.timeout, self.retries)
+            .map(C::from_http)
     }
 }
 
@@ -175,10 +214,11 @@ impl std::ops::Deref for Decision {
 }
 
 impl OakAuth {
-    /// A client with an agent key (`oak_…`) and the default settings (see [`Builder`]).
+    /// A client with an agent key (`oak_…`) and the default settings (see [`Builder`]): the base
+    /// URL comes from `OAKAUTH_BASE_URL`.
     ///
-    /// ```
-    /// let oak = oakauth::OakAuth::new("oak_example").unwrap();
+    /// ```no_run
+    /// let oak = oakauth::OakAuth::new(std::env::var("OAKAUTH_API_KEY").unwrap()).unwrap();
     /// ```
     pub fn new(api_key: impl Into<String>) -> Result<Self, Error> {
         Self::builder(api_key).build()

@@ -99,6 +99,18 @@ pub enum Error {
         body: String,
     },
 
+    /// The service answered with a redirect (3xx). A decision or an admin answer must come from the
+    /// configured base URL, so a redirect is never followed: the call failed and the guarded action
+    /// did not run. Also returned when an [`http_client`](crate::Builder::http_client) that
+    /// follows redirects brought an answer from another URL (then `status` is that answer's).
+    #[error("OakAuth answered with a redirect (HTTP {status}) to {}; redirects are not followed", location.as_deref().unwrap_or("nowhere"))]
+    Redirect {
+        /// The HTTP status.
+        status: u16,
+        /// The `Location` of the redirect (or the URL that answered), when there was one.
+        location: Option<String>,
+    },
+
     /// The client was configured wrongly (for example a base URL that is not a URL).
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -124,7 +136,9 @@ impl Error {
             Error::Auth { status, .. } | Error::BadRequest { status, .. } => Some(*status),
             Error::NotFound { .. } => Some(404),
             Error::Conflict { .. } => Some(409),
-            Error::Server { status, .. } | Error::Decode { status, .. } => Some(*status),
+            Error::Server { status, .. } | Error::Decode { status, .. } | Error::Redirect { status, .. } => {
+                Some(*status)
+            }
             Error::Connection(_) | Error::Timeout(_) | Error::Config(_) => None,
         }
     }

@@ -17,13 +17,12 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// A `Retry-After` on a 5xx longer than this is cut to it, so a client never sleeps for minutes.
 const RETRY_AFTER_MAX: Duration = Duration::from_secs(30);
 
-pub(crate) const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8787";
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const DEFAULT_RETRIES: u32 = 2;
 
 /// Not nameable outside the crate (its module is private); public only so the sealed
 /// [`FromBuilder`](crate::FromBuilder) can mention it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
     /// Without a trailing slash.
@@ -32,6 +31,21 @@ pub struct Http {
     timeout: Duration,
     retries: u32,
 }
+
+/// Everything but the key.
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http")
+            .field("base_url", &self.base_url)
+            .field("key", &HIDDEN)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `Debug` shows instead of a key.
+pub(crate) const HIDDEN: &str = "[hidden]";
 
 /// A complete answer that is not a 5xx.
 pub struct Answer {
@@ -52,6 +66,7 @@ impl Http {
     pub fn new(
         client: Option<reqwest::Client>,
         base_url: &str,
+        allow_insecure_loopback: bool,
         key: String,
         timeout: Duration,
         retries: u32,
@@ -60,6 +75,17 @@ impl Http {
         let parsed = Url::parse(trimmed).map_err(|e| Error::Config(format!("base URL {base_url:?}: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(Error::Config(format!("base URL {base_url:?} is not an http(s) URL")));
+        }
+        if parsed.scheme() == "http" && !is_loopback(&parsed) {
+            return Err(Error::Config(format!(
+                "base URL {base_url:?} is plain http to a host that is not loopback: use https"
+            )));
+        }
+        if parsed.scheme() == "http" && !allow_insecure_loopback {
+            return Err(Error::Config(format!(
+                "base URL {base_url:?} is plain http: use https, or allow http to this loopback host with \
+                 allow_insecure_loopback(true) or OAKAUTH_ALLOW_INSECURE_LOOPBACK=1"
+            )));
         }
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(Error::Config(format!("base URL {base_url:?} must not have a query or fragment")));
@@ -70,7 +96,14 @@ impl Http {
         if timeout.is_zero() {
             return Err(Error::Config("the timeout must be above zero".into()));
         }
-        Ok(Http { client: client.unwrap_or_default(), base_url: trimmed.to_owned(), key, timeout, retries })
+        let client = match client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
+        };
+        Ok(Http { client, base_url: trimmed.to_owned(), key, timeout, retries })
     }
 
     pub fn base_url(&self) -> &str {
@@ -124,7 +157,7 @@ impl Http {
     async fn attempt(&self, method: Method, url: Url, body: Option<Vec<u8>>) -> Result<Answer, Error> {
         let mut request = self
             .client
-            .request(method, url)
+            .request(method, url.clone())
             .bearer_auth(&self.key)
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::USER_AGENT, concat!("oakauth-rust/", env!("CARGO_PKG_VERSION")));
@@ -134,6 +167,17 @@ impl Http {
         let exchange = async {
             let mut response = request.send().await.map_err(Error::Connection)?;
             let status = response.status().as_u16();
+            // Decisions and admin answers come from the configured origin only: a redirect is a
+            // failure (never retried), and so is an answer that a caller's own HTTP client fetched
+            // from elsewhere by following one.
+            if response.status().is_redirection() {
+                let location = response.headers().get(reqwest::header::LOCATION);
+                let location = location.map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+                return Err(Error::Redirect { status, location });
+            }
+            if response.url() != &url {
+                return Err(Error::Redirect { status, location: Some(response.url().to_string()) });
+            }
             let headers = response.headers().clone();
             let mut body = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(Error::Connection)? {
@@ -194,6 +238,13 @@ pub(crate) fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, Error> {
         detail: e.to_string(),
         body: body_excerpt(&answer.body),
     })
+}
+
+/// Whether the URL's host is a loopback address: 127.0.0.0/8, ::1 or `localhost`.
+fn is_loopback(url: &Url) -> bool {
+    // An IPv6 host comes in brackets; an IPv4 one is already normalized (`127.1` is `127.0.0.1`).
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The error a non-2xx answer stands for.
@@ -304,7 +355,7 @@ mod tests {
 
     #[test]
     fn base_url_must_be_http() {
-        let new = |u: &str| Http::new(None, u, "k".into(), DEFAULT_TIMEOUT, 0);
+        let new = |u: &str| Http::new(None, u, true, "k".into(), DEFAULT_TIMEOUT, 0);
         assert!(new("ftp://x").is_err());
         assert!(new("not a url").is_err());
         assert!(new("http://x/?a=b").is_err());

@@ -19,7 +19,7 @@
 //! #[tokio::main]
 //! async fn main() -> Result<(), Error> {
 //!     let oak = OakAuth::builder(std::env::var("OAKAUTH_API_KEY").unwrap())
-//!         .base_url("http://127.0.0.1:8787")
+//!         .base_url("https://oakauth.example.com")
 //!         .build()?;
 //!     let answer = oak
 //!         .guard(

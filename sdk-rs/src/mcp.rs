@@ -13,9 +13,13 @@
 //!
 //! **Hiding tools.** With [`McpGuard::hide_denied_tools`], `tools/list` leaves out the tools the
 //! agent may not use at all (unknown tool, scope not granted, agent disabled). It finds out by
-//! validating each tool without reasoning, so each listing costs one validation per tool (each
-//! logged, with context `{"mcp": "tools/list"}`, and each taking a token from the agent's bucket).
-//! A tool whose check fails for any other reason than a deny is hidden too.
+//! validating each tool without reasoning (each check logged, with context
+//! `{"mcp": "tools/list"}`, and each taking a token from the agent's bucket). A tool whose check
+//! fails for any other reason than a deny is hidden too. Each tool's answer is reused for
+//! [`list_cache_ttl`](McpGuard::list_cache_ttl) (default 5 seconds), so a client that lists over
+//! and over cannot empty the agent's bucket or flood the audit log; `tools/call` is never cached.
+//! A `tools/call` of a hidden tool gets the same protocol error as a tool that does not exist
+//! (`invalid_params`, "tool not found"), so calls cannot tell the two apart.
 //!
 //! Wire it into a server with a custom `call_tool` and `list_tools` (the `#[tool_handler]` macro
 //! keeps the methods you write and generates the rest):
@@ -78,7 +82,8 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
@@ -93,6 +98,13 @@ use crate::{Error, OakAuth, ReasonCode, ValidateRequest};
 pub const DEFAULT_SCOPE: &str = "call";
 /// The argument that carries the model's reasoning.
 pub const DEFAULT_REASONING_ARGUMENT: &str = "_reasoning";
+/// How long a `tools/list` check of one tool is reused when [`McpGuard::list_cache_ttl`] does not
+/// say otherwise.
+pub const DEFAULT_LIST_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// The last `tools/list` check of one tool: when, and whether it is shown. Behind its own lock,
+/// so that listings at the same time wait for one check instead of each making its own.
+type ListCheck = Arc<tokio::sync::Mutex<Option<(Instant, bool)>>>;
 
 /// Validates MCP tool calls with OakAuth before they reach the tool. See the [module docs](self).
 ///
@@ -104,6 +116,9 @@ pub struct McpGuard {
     default_scope: String,
     reasoning_argument: String,
     hide_denied_tools: bool,
+    list_cache_ttl: Duration,
+    /// Per MCP tool name; shared by clones.
+    list_checks: Arc<Mutex<HashMap<String, ListCheck>>>,
 }
 
 impl McpGuard {
@@ -115,13 +130,15 @@ impl McpGuard {
             default_scope: DEFAULT_SCOPE.to_owned(),
             reasoning_argument: DEFAULT_REASONING_ARGUMENT.to_owned(),
             hide_denied_tools: false,
+            list_cache_ttl: DEFAULT_LIST_CACHE_TTL,
+            list_checks: Arc::default(),
         }
     }
 
     /// Checks calls of MCP tool `mcp_tool` as OakAuth tool `tool` with `scope`.
     ///
     /// ```
-    /// # let oak = oakauth::OakAuth::new("oak_example").unwrap();
+    /// # let oak = oakauth::OakAuth::builder("oak_example").base_url("https://oakauth.example.com").build().unwrap();
     /// let guard = oakauth::mcp::McpGuard::new(oak)
     ///     .map_tool("write_file", "filesystem", "write")
     ///     .map_tool("read_file", "filesystem", "read");
@@ -155,6 +172,15 @@ impl McpGuard {
         self
     }
 
+    /// How long the `tools/list` check of a tool is reused (default 5 seconds, zero: never) when
+    /// [`hide_denied_tools`](Self::hide_denied_tools) is on. A rule change or a disabled agent
+    /// shows in listings after at most this long; `tools/call` is always checked afresh.
+    #[must_use]
+    pub fn list_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.list_cache_ttl = ttl;
+        self
+    }
+
     /// The OakAuth tool and scope that calls of `mcp_tool` are checked as.
     pub fn target<'a>(&'a self, mcp_tool: &'a str) -> (&'a str, &'a str) {
         match self.mapping.get(mcp_tool) {
@@ -167,7 +193,8 @@ impl McpGuard {
     ///
     /// An unknown tool is an `invalid_params` error (as the router answers it); a deny, a rate
     /// limit or a failure to reach OakAuth is `Ok` with an `isError` result, and the tool does not
-    /// run.
+    /// run. With [`hide_denied_tools`](Self::hide_denied_tools), a call of a tool that listing
+    /// hides is answered exactly as an unknown tool.
     pub async fn call_tool<S>(
         &self,
         router: &ToolRouter<S>,
@@ -179,16 +206,20 @@ impl McpGuard {
         S: Send + Sync + 'static,
     {
         if router.get(&request.name).is_none() {
-            return Err(ErrorData::invalid_params("tool not found", None));
+            return Err(tool_not_found());
         }
         let reasoning = match request.arguments.as_mut().and_then(|args| args.remove(&self.reasoning_argument)) {
             None | Some(Value::Null) => None,
             Some(Value::String(text)) => Some(text),
             Some(_) => {
+                // Whether the tool is hidden is told before anything else about it.
+                if self.hide_denied_tools && !self.listed(&request.name).await {
+                    return Err(tool_not_found());
+                }
                 return Ok(refusal(format!(
                     "The `{}` argument must be a string that says why you need this call; the tool did not run.",
                     self.reasoning_argument
-                )))
+                )));
             }
         };
         let (tool, scope) = self.target(&request.name);
@@ -196,6 +227,7 @@ impl McpGuard {
         check.reasoning = reasoning;
         match self.oak.guard(check, std::future::ready(())).await {
             Ok(()) => router.call(ToolCallContext::new(service, request, context)).await,
+            Err(err) if self.hide_denied_tools && hides(&err) => Err(tool_not_found()),
             Err(err) => Ok(refusal(explain(&err, tool, scope, &self.reasoning_argument))),
         }
     }
@@ -208,7 +240,7 @@ impl McpGuard {
     {
         let mut tools: Vec<Tool> = router.list_all().into_iter().map(|t| self.advertise(t)).collect();
         if self.hide_denied_tools {
-            let checks = tools.iter().map(|t| self.may_use(&t.name));
+            let checks = tools.iter().map(|t| self.listed(&t.name));
             let keep = futures_util::future::join_all(checks).await;
             let mut keep = keep.into_iter();
             tools.retain(|_| keep.next().unwrap_or(false));
@@ -231,20 +263,40 @@ impl McpGuard {
         tool
     }
 
-    /// Whether the agent may use this tool at all (an allow now, or a deny that reasoning or
-    /// waiting would lift).
-    async fn may_use(&self, mcp_tool: &str) -> bool {
+    /// Whether `tools/list` shows this tool: the agent may use it at all (an allow now, or a
+    /// deny that reasoning or waiting would lift). Checked with OakAuth at most once per
+    /// [`list_cache_ttl`](Self::list_cache_ttl).
+    async fn listed(&self, mcp_tool: &str) -> bool {
+        let slot = {
+            let mut checks = self.list_checks.lock().unwrap_or_else(PoisonError::into_inner);
+            checks.entry(mcp_tool.to_owned()).or_default().clone()
+        };
+        let mut slot = slot.lock().await;
+        if let Some((checked_at, shown)) = *slot {
+            if checked_at.elapsed() < self.list_cache_ttl {
+                return shown;
+            }
+        }
         let (tool, scope) = self.target(mcp_tool);
         let check = ValidateRequest::new(tool, scope).with_context(mcp_context("mcp", "tools/list"));
-        match self.oak.validate(&check).await {
-            Ok(decision) => {
-                decision.is_allowed()
-                    || matches!(decision.reason, ReasonCode::ReasoningRequired | ReasonCode::RateLimited)
-            }
-            Err(Error::RateLimited { .. }) => true,
-            Err(_) => false,
-        }
+        let shown = match self.oak.guard(check, std::future::ready(())).await {
+            Ok(()) => true,
+            Err(err) => !hides(&err),
+        };
+        *slot = Some((Instant::now(), shown));
+        shown
     }
+}
+
+/// Whether a failure to get an allow means the agent may not use the tool at all, so that
+/// hiding leaves it out: anything but a deny that reasoning would lift, or a rate limit.
+fn hides(err: &Error) -> bool {
+    !matches!(err, Error::Denied { reason: ReasonCode::ReasoningRequired, .. } | Error::RateLimited { .. })
+}
+
+/// The answer for a tool that does not exist, and (when hiding) for one the agent may not use.
+fn tool_not_found() -> ErrorData {
+    ErrorData::invalid_params("tool not found", None)
 }
 
 fn mcp_context(key: &str, value: &str) -> Map<String, Value> {

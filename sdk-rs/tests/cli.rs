@@ -15,7 +15,10 @@ use support::{unique, worker};
 fn oakauth() -> Command {
     let w = worker();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_oakauth"));
-    cmd.env("OAKAUTH_BASE_URL", &w.base_url).env("OAKAUTH_ADMIN_KEY", &w.admin_key).env_remove("OAKAUTH_API_KEY");
+    cmd.env("OAKAUTH_BASE_URL", &w.base_url)
+        .env("OAKAUTH_ALLOW_INSECURE_LOOPBACK", "1")
+        .env("OAKAUTH_ADMIN_KEY", &w.admin_key)
+        .env_remove("OAKAUTH_API_KEY");
     cmd
 }
 
@@ -179,6 +182,98 @@ fn stats_and_whoami_answer() {
     assert!(text.contains("decisions:") && text.contains("denied:"), "{text}");
     let me = ok(oakauth().arg("whoami"));
     assert!(me.contains("organization:") && me.contains(&worker().base_url), "{me}");
+}
+
+/// `oakauth` with nothing in its environment that could configure it.
+fn bare_oakauth() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oakauth"));
+    for var in ["OAKAUTH_BASE_URL", "OAKAUTH_ALLOW_INSECURE_LOOPBACK", "OAKAUTH_ADMIN_KEY", "OAKAUTH_API_KEY"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn help_says_keys_come_from_the_environment_or_a_prompt_and_the_flags_are_visible_in_ps() {
+    let help = ok(bare_oakauth().arg("--help"));
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "read from OAKAUTH_ADMIN_KEY",
+        "asked for at a prompt that does not echo it",
+        "--admin-key and --api-key still work but are deprecated",
+        "visible to other users of this machine (ps, /proc)",
+        "--base-url or OAKAUTH_BASE_URL is required",
+        "--allow-insecure-loopback",
+    ] {
+        assert!(flat.contains(expected), "--help lacks {expected:?}:\n{help}");
+    }
+    let validate_help = ok(bare_oakauth().args(["validate", "--help"]));
+    assert!(validate_help.contains("Deprecated, visible to other users via `ps`"), "{validate_help}");
+}
+
+#[test]
+fn the_admin_key_from_the_environment_alone_is_enough_and_the_flag_warns() {
+    let w = worker();
+    let env_only = run(bare_oakauth()
+        .env("OAKAUTH_BASE_URL", &w.base_url)
+        .env("OAKAUTH_ALLOW_INSECURE_LOOPBACK", "1")
+        .env("OAKAUTH_ADMIN_KEY", &w.admin_key)
+        .arg("whoami"));
+    assert!(env_only.status.success(), "{}", stderr(&env_only));
+    assert!(stderr(&env_only).is_empty(), "{}", stderr(&env_only));
+
+    // No key anywhere and no terminal to ask on: an error that points to the environment.
+    let none = run(bare_oakauth().args(["--base-url", &w.base_url, "--allow-insecure-loopback", "whoami"]));
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        stderr(&none).contains("set OAKAUTH_ADMIN_KEY") && !stderr(&none).contains("pass --admin-key"),
+        "{}",
+        stderr(&none)
+    );
+
+    // The flag still works, with a warning that says why not to use it.
+    let flag = run(bare_oakauth().args(["--base-url", &w.base_url, "--allow-insecure-loopback"]).args([
+        "--admin-key",
+        &w.admin_key,
+        "whoami",
+    ]));
+    assert!(flag.status.success(), "{}", stderr(&flag));
+    assert!(stderr(&flag).contains("--admin-key is deprecated") && stderr(&flag).contains("ps"), "{}", stderr(&flag));
+}
+
+#[test]
+fn the_base_url_is_required_and_plain_http_only_to_loopback_when_allowed() {
+    let w = worker();
+    let key = |cmd: &mut Command| -> Output { run(cmd.env("OAKAUTH_ADMIN_KEY", &w.admin_key).arg("whoami")) };
+
+    let missing = key(&mut bare_oakauth());
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("--base-url") && stderr(&missing).contains("OAKAUTH_BASE_URL"),
+        "{}",
+        stderr(&missing)
+    );
+
+    assert!(w.base_url.starts_with("http://127.0.0.1:"), "{}", w.base_url);
+    let not_allowed = key(bare_oakauth().args(["--base-url", &w.base_url]));
+    assert_eq!(not_allowed.status.code(), Some(1));
+    assert!(stderr(&not_allowed).contains("--allow-insecure-loopback"), "{}", stderr(&not_allowed));
+
+    let by_flag = key(bare_oakauth().args(["--base-url", &w.base_url, "--allow-insecure-loopback"]));
+    assert!(by_flag.status.success(), "{}", stderr(&by_flag));
+    let by_env = key(bare_oakauth().env("OAKAUTH_BASE_URL", &w.base_url).env("OAKAUTH_ALLOW_INSECURE_LOOPBACK", "1"));
+    assert!(by_env.status.success(), "{}", stderr(&by_env));
+    let env_says_no =
+        key(bare_oakauth().env("OAKAUTH_BASE_URL", &w.base_url).env("OAKAUTH_ALLOW_INSECURE_LOOPBACK", "0"));
+    assert_eq!(env_says_no.status.code(), Some(1), "{}", stderr(&env_says_no));
+
+    let elsewhere = key(bare_oakauth().args(["--base-url", "http://oakauth.example.com", "--allow-insecure-loopback"]));
+    assert_eq!(elsewhere.status.code(), Some(1));
+    assert!(stderr(&elsewhere).contains("use https"), "{}", stderr(&elsewhere));
 }
 
 #[test]

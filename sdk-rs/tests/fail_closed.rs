@@ -16,7 +16,23 @@ use stub::{decision, Reply, Stub};
 const TIMEOUT: Duration = Duration::from_millis(300);
 
 fn client(stub: &Stub, retries: u32) -> OakAuth {
-    OakAuth::builder("oak_test_key").base_url(&stub.base_url).timeout(TIMEOUT).retries(retries).build().unwrap()
+    OakAuth::builder("oak_test_key")
+        .base_url(&stub.base_url)
+        .allow_insecure_loopback(true)
+        .timeout(TIMEOUT)
+        .retries(retries)
+        .build()
+        .unwrap()
+}
+
+fn admin_client(stub: &Stub) -> Admin {
+    Admin::builder("oakadm_test")
+        .base_url(&stub.base_url)
+        .allow_insecure_loopback(true)
+        .timeout(TIMEOUT)
+        .retries(3)
+        .build()
+        .unwrap()
 }
 
 /// Guards an action that counts its runs; returns the result and how often the action ran.
@@ -80,7 +96,13 @@ async fn a_refused_connection_is_a_connection_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let oak = OakAuth::builder("oak_test_key").base_url(url).timeout(TIMEOUT).retries(1).build().unwrap();
+    let oak = OakAuth::builder("oak_test_key")
+        .base_url(url)
+        .allow_insecure_loopback(true)
+        .timeout(TIMEOUT)
+        .retries(1)
+        .build()
+        .unwrap();
     let (result, runs) = guarded(&oak).await;
     assert!(matches!(&result, Err(e @ Error::Connection(_)) if e.is_transient()), "{result:?}");
     assert_eq!(runs, 0);
@@ -228,14 +250,14 @@ async fn a_create_that_may_have_reached_the_server_is_not_retried() {
         Reply::json(200, r#"{"agents":[],"next_cursor":null}"#),
     ])
     .await;
-    let admin = Admin::builder("oakadm_test").base_url(&stub.base_url).timeout(TIMEOUT).retries(3).build().unwrap();
+    let admin = admin_client(&stub);
     let err = admin.create_agent(&CreateAgent { name: "a".into(), enabled: None, rate_limit: None }).await.unwrap_err();
     assert!(matches!(err, Error::Server { status: 500, .. }), "{err:?}");
     assert_eq!(stub.seen().len(), 1);
 
     // A read is retried: the stub's second answer is a (empty) page.
     let stub = Stub::start(vec![Reply::json(502, ""), Reply::json(200, r#"{"agents":[],"next_cursor":null}"#)]).await;
-    let admin = Admin::builder("oakadm_test").base_url(&stub.base_url).timeout(TIMEOUT).retries(3).build().unwrap();
+    let admin = admin_client(&stub);
     let page = admin.list_agents(&Page { limit: Some(5), cursor: None }).await.unwrap();
     assert!(page.agents.is_empty());
     let seen = stub.seen();
@@ -244,21 +266,84 @@ async fn a_create_that_may_have_reached_the_server_is_not_retried() {
     assert_eq!(seen[1].header("authorization"), Some("Bearer oakadm_test"));
 }
 
+/// A stub that answers every request with `status` and a `Location` on another origin, and that
+/// other origin, which would answer `body` (an allow, an empty page) if it were asked.
+async fn redirecting(status: u16, path: &str, body: String) -> (Stub, Stub) {
+    let elsewhere = Stub::start(vec![Reply::json(200, body)]).await;
+    let location = format!("{}{path}", elsewhere.base_url);
+    let stub = Stub::start(vec![Reply::json(status, "").with_header("Location", location)]).await;
+    (stub, elsewhere)
+}
+
+#[tokio::test]
+async fn a_redirect_on_validate_is_an_error_and_the_action_does_not_run() {
+    for status in [301, 302, 303, 307, 308] {
+        let (stub, elsewhere) = redirecting(status, "/v1/validate", decision(true, "allowed")).await;
+        let (result, runs) = guarded(&client(&stub, 2)).await;
+        assert_eq!(runs, 0, "the action ran after a {status}");
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, Error::Redirect { status: s, location: Some(l) } if *s == status && l.starts_with(&elsewhere.base_url)),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("redirect"), "{err}");
+        assert!(!err.is_transient());
+        assert_eq!(stub.seen().len(), 1, "a redirect is not retried ({status})");
+        assert!(elsewhere.seen().is_empty(), "the other origin was asked after a {status}");
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_on_an_admin_call_is_an_error() {
+    let page = r#"{"agents":[],"next_cursor":null}"#;
+    for status in [301, 302, 307, 308] {
+        let (stub, elsewhere) = redirecting(status, "/v1/admin/agents", page.into()).await;
+        let admin = admin_client(&stub);
+        let err = admin.list_agents(&Page::default()).await.unwrap_err();
+        assert!(matches!(err, Error::Redirect { status: s, .. } if s == status), "{err:?}");
+        let err = admin.create_agent(&CreateAgent { name: "a".into(), enabled: None, rate_limit: None }).await;
+        assert!(matches!(err, Err(Error::Redirect { .. })), "{err:?}");
+        let err = admin.delete_agent("agt_x").await;
+        assert!(matches!(err, Err(Error::Redirect { .. })), "{err:?}");
+        assert_eq!(stub.seen().len(), 3, "no call is retried after a {status}");
+        assert!(elsewhere.seen().is_empty(), "the other origin was asked after a {status}");
+    }
+}
+
+#[tokio::test]
+async fn an_http_client_that_follows_redirects_still_gets_no_answer_from_elsewhere() {
+    for status in [302, 307] {
+        let (stub, elsewhere) = redirecting(status, "/v1/validate", decision(true, "allowed")).await;
+        let oak = OakAuth::builder("oak_test_key")
+            .base_url(&stub.base_url)
+            .allow_insecure_loopback(true)
+            .http_client(oakauth::reqwest::Client::new())
+            .retries(0)
+            .build()
+            .unwrap();
+        let (result, runs) = guarded(&oak).await;
+        assert_eq!(runs, 0, "the action ran on an answer from another origin ({status})");
+        assert!(matches!(result, Err(Error::Redirect { .. })), "{result:?}");
+        let followed = elsewhere.seen();
+        assert!(followed.iter().all(|r| r.header("authorization").is_none()), "{followed:?}");
+    }
+}
+
 #[test]
 fn a_bad_base_url_is_a_configuration_error() {
-    for url in ["", "localhost:8787", "ftp://example.com", "http://example.com/?x=1"] {
+    for url in ["", "localhost:8787", "ftp://example.com", "https://example.com/?x=1"] {
         let err = OakAuth::builder("oak_x").base_url(url).build().unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{url}: {err:?}");
     }
-    assert!(matches!(OakAuth::new(""), Err(Error::Config(_))));
+    assert!(matches!(OakAuth::builder("").base_url("https://oakauth.example.com").build(), Err(Error::Config(_))));
 }
 
 #[test]
 fn clients_and_their_futures_can_move_between_threads() {
     fn send_sync<T: Send + Sync>(_: &T) {}
     fn send<T: Send>(_: &T) {}
-    let oak = OakAuth::new("oak_x").unwrap();
-    let admin = Admin::new("oakadm_x").unwrap();
+    let oak = OakAuth::builder("oak_x").base_url("https://oakauth.example.com").build().unwrap();
+    let admin = Admin::builder("oakadm_x").base_url("https://oakauth.example.com").build().unwrap();
     send_sync(&oak);
     send_sync(&admin);
     send(&oak.guard(ValidateRequest::new("a", "b"), async {}));

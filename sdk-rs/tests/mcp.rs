@@ -218,6 +218,7 @@ async fn an_unreachable_oakauth_fails_closed() {
     drop(listener);
     let oak = OakAuth::builder("oak_unreachable")
         .base_url(url)
+        .allow_insecure_loopback(true)
         .timeout(Duration::from_millis(500))
         .retries(0)
         .build()
@@ -246,4 +247,83 @@ async fn an_unknown_tool_is_a_protocol_error_and_is_not_validated() {
     let logs =
         worker().admin().list_logs(&LogQuery { agent_id: Some(agent.id.clone()), ..Default::default() }).await.unwrap();
     assert!(logs.logs.is_empty(), "{:?}", logs.logs);
+}
+
+/// A `tools/call` of a tool named `name` with `args`, as the client sees the answer (a protocol
+/// error is `Err`), in a form that compares equal when two answers are the same.
+async fn raw_call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> String {
+    let mut params = CallToolRequestParams::new(name.to_owned());
+    params.arguments = Some(args.as_object().unwrap().clone());
+    format!("{:?}", client.call_tool(params).await)
+}
+
+#[tokio::test]
+async fn when_denied_tools_are_hidden_a_call_cannot_tell_a_hidden_tool_from_an_unknown_one() {
+    let agent = agent().await;
+    let (client, calls) = connect(guard(agent.oak.clone()).hide_denied_tools(true)).await;
+
+    let unknown = raw_call(&client, "no_such_tool", json!({"text": "x"})).await;
+    assert!(unknown.contains("tool not found"), "{unknown}");
+    for args in [json!({"text": "x"}), json!({"text": "x", "_reasoning": "the user asked"}), json!({"_reasoning": 7})] {
+        let hidden = raw_call(&client, "delete_everything", args.clone()).await;
+        assert_eq!(hidden, unknown, "a hidden tool answered differently ({args})");
+    }
+    // A tool that is listed still says why a call was refused.
+    let refused = call(&client, "write_file", json!({"path": "/tmp/x"})).await;
+    assert!(refused.is_error == Some(true) && text(&refused).contains("reasoning required"), "{}", text(&refused));
+    assert!(calls.lock().unwrap().is_empty());
+    client.cancel().await.unwrap();
+}
+
+/// The agent's audit rows with this MCP context key and value.
+async fn rows(agent: &TestAgent, key: &str, value: &str) -> usize {
+    let logs: Vec<_> = worker()
+        .admin()
+        .logs(LogQuery { agent_id: Some(agent.id.clone()), ..Default::default() })
+        .try_collect()
+        .await
+        .unwrap();
+    logs.iter().filter(|e| e.context.as_ref().and_then(|c| c.get(key)).is_some_and(|v| v == value)).count()
+}
+
+#[tokio::test]
+async fn listing_checks_each_tool_once_per_cache_time_and_calls_are_never_cached() {
+    let agent = agent().await;
+    let (client, _) = connect(guard(agent.oak.clone()).hide_denied_tools(true)).await;
+    let listings = (0..10).map(|_| client.list_all_tools());
+    for tools in futures_util::future::join_all(listings).await {
+        let mut names: Vec<_> = tools.unwrap().iter().map(|t| t.name.to_string()).collect();
+        names.sort();
+        assert_eq!(names, ["echo", "write_file"]);
+    }
+    assert_eq!(rows(&agent, "mcp", "tools/list").await, 3, "ten listings, one check per tool");
+
+    for _ in 0..3 {
+        let ok = call(&client, "echo", json!({"text": "hi"})).await;
+        assert_eq!(ok.is_error, Some(false));
+    }
+    assert_eq!(rows(&agent, "mcp_tool", "echo").await, 3, "every call is validated");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_listing_check_is_made_again_after_the_cache_time() {
+    let agent = agent().await;
+    let ttl = Duration::from_millis(300);
+    let (client, _) = connect(guard(agent.oak.clone()).hide_denied_tools(true).list_cache_ttl(ttl)).await;
+    client.list_all_tools().await.unwrap();
+    client.list_all_tools().await.unwrap();
+    assert_eq!(rows(&agent, "mcp", "tools/list").await, 3);
+    tokio::time::sleep(ttl * 2).await;
+    client.list_all_tools().await.unwrap();
+    assert_eq!(rows(&agent, "mcp", "tools/list").await, 6);
+    client.cancel().await.unwrap();
+
+    // Zero turns the cache off.
+    let agent = self::agent().await;
+    let (client, _) = connect(guard(agent.oak.clone()).hide_denied_tools(true).list_cache_ttl(Duration::ZERO)).await;
+    client.list_all_tools().await.unwrap();
+    client.list_all_tools().await.unwrap();
+    assert_eq!(rows(&agent, "mcp", "tools/list").await, 6);
+    client.cancel().await.unwrap();
 }

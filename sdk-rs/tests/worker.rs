@@ -143,7 +143,8 @@ async fn wrong_keys_are_authentication_errors() {
     let (result, _) = run_guarded(&w.agent_client(&w.admin_key), ValidateRequest::new("a", "b")).await;
     assert!(matches!(result, Err(Error::Auth { status: 403, .. })), "{result:?}");
     let agent = agent_with(None, &[]).await;
-    let as_admin = oakauth::Admin::builder(&agent.key).base_url(&w.base_url).build().unwrap();
+    let as_admin =
+        oakauth::Admin::builder(&agent.key).base_url(&w.base_url).allow_insecure_loopback(true).build().unwrap();
     assert!(matches!(as_admin.me().await, Err(Error::Auth { status: 403, .. })));
 }
 

@@ -85,15 +85,15 @@ fn start() -> Worker {
 
 impl Worker {
     pub fn admin(&self) -> Admin {
-        Admin::builder(&self.admin_key).base_url(&self.base_url).build().unwrap()
+        Admin::builder(&self.admin_key).base_url(&self.base_url).allow_insecure_loopback(true).build().unwrap()
     }
 
     pub fn other_admin(&self) -> Admin {
-        Admin::builder(&self.other_admin_key).base_url(&self.base_url).build().unwrap()
+        Admin::builder(&self.other_admin_key).base_url(&self.base_url).allow_insecure_loopback(true).build().unwrap()
     }
 
     pub fn agent_client(&self, api_key: &str) -> OakAuth {
-        OakAuth::builder(api_key).base_url(&self.base_url).build().unwrap()
+        OakAuth::builder(api_key).base_url(&self.base_url).allow_insecure_loopback(true).build().unwrap()
     }
 
     /// Runs SQL directly against the server's local D1 database, behind the service's back

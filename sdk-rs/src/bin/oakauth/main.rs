@@ -3,9 +3,11 @@
 mod table;
 
 use std::collections::HashSet;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use futures_util::TryStreamExt;
 use oakauth::wire::{
@@ -21,14 +23,36 @@ const EXIT_DENIED: u8 = 3;
 /// Exit status of `audit verify` when a chain is broken (0 is intact, 1 any error).
 const EXIT_BROKEN: u8 = 4;
 
+/// Printed after `--help`: where keys and the service address come from.
+const KEYS_HELP: &str = "\
+Keys: the admin key (oakadm_…) is read from OAKAUTH_ADMIN_KEY, or asked for at a prompt that does \
+not echo it when standard input is a terminal; the agent key (oak_…) of `validate` likewise from \
+OAKAUTH_API_KEY or a prompt. Prefer these: --admin-key and --api-key still work but are deprecated, \
+since a key on the command line is visible to other users of this machine (ps, /proc) and stays in \
+your shell history.
+
+Service: --base-url or OAKAUTH_BASE_URL is required (there is no default). It must be https://; \
+plain http:// is accepted only to a loopback host (127.0.0.0/8, ::1, localhost), and only with \
+--allow-insecure-loopback or OAKAUTH_ALLOW_INSECURE_LOOPBACK=1.";
+
 #[derive(Parser)]
-#[command(name = "oakauth", version, about = "Manage OakAuth agents, tools and rules; read the audit log.")]
+#[command(
+    name = "oakauth",
+    version,
+    about = "Manage OakAuth agents, tools and rules; read the audit log.",
+    after_help = KEYS_HELP
+)]
 struct Cli {
-    /// Base URL of the OakAuth service.
-    #[arg(long, global = true, env = "OAKAUTH_BASE_URL", default_value = "http://127.0.0.1:8787")]
-    base_url: String,
-    /// Admin key (`oakadm_…`).
-    #[arg(long, global = true, env = "OAKAUTH_ADMIN_KEY", hide_env_values = true)]
+    /// Base URL of the OakAuth service, such as https://oakauth.example.com (required).
+    #[arg(long, global = true, env = "OAKAUTH_BASE_URL")]
+    base_url: Option<String>,
+    /// Allow a plain http:// base URL to a loopback host (127.0.0.0/8, ::1, localhost), such as
+    /// the local service of scripts/dev.sh. http:// to any other host is always refused.
+    #[arg(long, global = true, env = "OAKAUTH_ALLOW_INSECURE_LOOPBACK", value_parser = BoolishValueParser::new())]
+    allow_insecure_loopback: bool,
+    /// Deprecated, visible to other users via `ps`: set OAKAUTH_ADMIN_KEY or type the key at the
+    /// prompt instead. Admin key (`oakadm_…`).
+    #[arg(long, global = true, value_name = "KEY")]
     admin_key: Option<String>,
     /// Print JSON instead of tables (log entries as one JSON object per line).
     #[arg(long, global = true)]
@@ -87,9 +111,10 @@ enum Command {
         /// A JSON object recorded (with secrets redacted) in the log.
         #[arg(long)]
         context: Option<String>,
-        /// Agent key (`oak_…`).
-        #[arg(long, env = "OAKAUTH_API_KEY", hide_env_values = true)]
-        api_key: String,
+        /// Deprecated, visible to other users via `ps`: set OAKAUTH_API_KEY or type the key at the
+        /// prompt instead. Agent key (`oak_…`).
+        #[arg(long, value_name = "KEY")]
+        api_key: Option<String>,
     },
     /// Show the organization of the admin key.
     Whoami,
@@ -404,12 +429,25 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Outcome {
     let timeout = Duration::from_secs(cli.timeout.max(1));
     let out = Out { json: cli.json };
+    let base_url = cli.base_url.filter(|u| !u.is_empty()).ok_or_else(|| {
+        "no base URL: pass --base-url or set OAKAUTH_BASE_URL (such as https://oakauth.example.com)".to_owned()
+    })?;
+    let insecure = cli.allow_insecure_loopback;
+    // The SDK names its own setting; say how to give it here.
+    let config = |e: Error| match e {
+        Error::Config(m) if m.contains("allow_insecure_loopback") => {
+            Failure(format!("{m}; for oakauth: --allow-insecure-loopback or OAKAUTH_ALLOW_INSECURE_LOOPBACK=1"))
+        }
+        other => Failure::from(other),
+    };
     if let Command::Validate { tool, scope, reasoning, context, api_key } = cli.command {
-        let oak = OakAuth::builder(api_key).base_url(&cli.base_url).timeout(timeout).build()?;
-        return validate(&oak, &out, tool, scope, reasoning, context).await;
+        let key = secret(api_key, "--api-key", "OAKAUTH_API_KEY", "agent key (oak_…)")?;
+        let oak = OakAuth::builder(key).base_url(&base_url).allow_insecure_loopback(insecure).timeout(timeout);
+        return validate(&oak.build().map_err(config)?, &out, tool, scope, reasoning, context).await;
     }
-    let key = cli.admin_key.ok_or_else(|| "no admin key: pass --admin-key or set OAKAUTH_ADMIN_KEY".to_owned())?;
-    let admin = Admin::builder(key).base_url(&cli.base_url).timeout(timeout).build()?;
+    let key = secret(cli.admin_key, "--admin-key", "OAKAUTH_ADMIN_KEY", "admin key (oakadm_…)")?;
+    let admin = Admin::builder(key).base_url(&base_url).allow_insecure_loopback(insecure).timeout(timeout);
+    let admin = admin.build().map_err(config)?;
     match cli.command {
         Command::Agents(cmd) => agents(&admin, &out, cmd).await,
         Command::Tools(cmd) => tools(&admin, &out, cmd).await,
@@ -436,6 +474,30 @@ async fn run(cli: Cli) -> Outcome {
         }
         Command::Validate { .. } => unreachable!("handled above"),
     }
+}
+
+/// A key: from its (deprecated) flag with a warning, else from the environment, else typed at a
+/// prompt without echo when standard input is a terminal.
+fn secret(flag: Option<String>, flag_name: &str, env: &str, what: &str) -> Result<String, Failure> {
+    if let Some(key) = flag {
+        eprintln!(
+            "warning: {flag_name} is deprecated: other users of this machine can read it (ps, /proc) and it stays \
+             in your shell history; set {env} or type the key at the prompt instead"
+        );
+        return Ok(key);
+    }
+    if let Some(key) = std::env::var(env).ok().filter(|k| !k.is_empty()) {
+        return Ok(key);
+    }
+    if std::io::stdin().is_terminal() {
+        let typed = rpassword::prompt_password(format!("OakAuth {what}: "))
+            .map_err(|e| format!("could not read the {what}: {e}"))?;
+        let typed = typed.trim();
+        if !typed.is_empty() {
+            return Ok(typed.to_owned());
+        }
+    }
+    Err(Failure(format!("no {what}: set {env} (or run oakauth in a terminal to be asked for it)")))
 }
 
 struct Out {
