@@ -433,11 +433,12 @@ impl Admin {
     }
 
     /// Verifies the audit log's tamper-evident hash chains: one agent's (`Some(agent_id)`), or
-    /// those of every agent of the organization, deleted agents with log rows included (up to
-    /// 200). Each agent's result says how many rows were checked and, when its chain is broken,
-    /// the first broken link ([`BrokenLink`](crate::BrokenLink)): the sequence number, the
-    /// decision id of the row there (when there is a row) and what is wrong. `ok` is false when
-    /// any chain is broken. An unknown agent is [`Error::NotFound`].
+    /// those of every agent of the organization, deleted agents included (`None`: every page of
+    /// the service's answer is read, so `next_cursor` of the result is always `None`). Each
+    /// agent's result says how many rows were checked and, when its chain is broken, every break
+    /// (`breaks`, the first also as `broken`, a [`BrokenLink`](crate::BrokenLink)): the sequence
+    /// number, the decision id of the row there (when there is a row) and what is wrong. `ok` is
+    /// false when any chain is broken. An unknown agent is [`Error::NotFound`].
     ///
     /// ```no_run
     /// # async fn run(admin: oakauth::Admin) -> Result<(), oakauth::Error> {
@@ -458,8 +459,21 @@ impl Admin {
     /// # Ok(()) }
     /// ```
     pub async fn verify_audit(&self, agent_id: Option<&str>) -> Result<AuditVerification, Error> {
-        let q: Vec<(&str, String)> = agent_id.map(|a| ("agent_id", a.to_owned())).into_iter().collect();
-        self.get("/v1/admin/audit/verify", &q).await
+        if let Some(a) = agent_id {
+            return self.get("/v1/admin/audit/verify", &[("agent_id", a.to_owned())]).await;
+        }
+        let mut agents = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let q: Vec<(&str, String)> = cursor.map(|c| ("cursor", c)).into_iter().collect();
+            let page: AuditVerification = self.get("/v1/admin/audit/verify", &q).await?;
+            agents.extend(page.agents);
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(AuditVerification { ok: agents.iter().all(|a| a.ok), agents, next_cursor: None })
     }
 
     /// Counts over `[since, until)` (RFC 3339; defaults: today's midnight UTC, and now).

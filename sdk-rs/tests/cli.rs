@@ -427,7 +427,7 @@ fn audit_verify_passes_an_intact_log_and_names_a_forged_row() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(4), "{text}");
     assert!(text.lines().any(|l| l.contains(&id) && l.contains("BROKEN")), "{text}");
-    assert!(text.contains(&format!("First broken link of {id} ({name}):")), "{text}");
+    assert!(text.contains(&format!("Breaks in the chain of {id} ({name}):")), "{text}");
     let field =
         |k: &str| text.lines().find(|l| l.starts_with(&format!("{k}:"))).map(|l| l[k.len() + 1..].trim().to_owned());
     assert_eq!(field("seq").as_deref(), Some("2"), "{text}");

@@ -477,7 +477,8 @@ async fn the_audit_chain_verifies_and_a_forged_row_is_named() {
     assert!(!report.ok, "{report:?}");
     let chain = &report.agents[0];
     assert!(!chain.ok);
-    assert_eq!(chain.rows_checked, 1, "the row before the forged one checks out");
+    assert_eq!(chain.rows_checked, 4, "every row is read, past the break");
+    assert_eq!(chain.breaks.len(), 1, "one edited row is one break: {:?}", chain.breaks);
     let broken: &BrokenLink = chain.broken.as_ref().expect("a broken link");
     assert_eq!(broken.chain_seq, 2);
     assert_eq!(broken.decision_id.as_deref(), Some(denied.decision_id.as_str()));

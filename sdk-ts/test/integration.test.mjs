@@ -538,7 +538,8 @@ describe('audit-chain verification', () => {
     assert.equal(report.agents.length, 1);
     const [chain] = report.agents;
     assert.equal(chain.ok, false);
-    assert.equal(chain.rows_checked, 1, 'the row before the forged one checks out');
+    assert.equal(chain.rows_checked, 4, 'every row is read, past the break');
+    assert.equal(chain.breaks.length, 1, 'one edited row is one break');
     assert.equal(chain.head_seq, 4);
     assert.equal(chain.broken.chain_seq, 2);
     assert.equal(chain.broken.decision_id, denied.decision_id);

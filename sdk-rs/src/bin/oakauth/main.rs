@@ -122,7 +122,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCmd {
-    /// Verify each agent's hash chain (or one agent's) and print the first broken link.
+    /// Verify each agent's hash chain (or one agent's) and print every break.
     /// Exits 0 when every chain is intact, 4 when any is broken, 1 on an error.
     Verify {
         /// Only this agent (id or name; the id of a deleted agent works too).
@@ -1003,17 +1003,20 @@ async fn verify_audit(admin: &Admin, out: &Out, agent: Option<String>) -> Outcom
         ]);
     }
     print!("{}", t.render());
-    let broken: Vec<_> = report.agents.iter().filter_map(|a| a.broken.as_ref().map(|b| (a, b))).collect();
-    for (a, b) in &broken {
-        println!("\nFirst broken link of {} ({}):", a.agent_id, paren(&a.agent_id));
-        print!(
-            "{}",
-            fields(&[
-                ("seq", b.chain_seq.to_string()),
-                ("decision", b.decision_id.clone().unwrap_or_else(|| "- (no row at this place)".into())),
-                ("problem", b.problem.clone()),
-            ])
-        );
+    for a in report.agents.iter().filter(|a| !a.breaks.is_empty()) {
+        let more =
+            if a.breaks_omitted > 0 { format!(", and {} more not listed", a.breaks_omitted) } else { String::new() };
+        println!("\nBreaks in the chain of {} ({}){more}:", a.agent_id, paren(&a.agent_id));
+        for b in &a.breaks {
+            print!(
+                "{}",
+                fields(&[
+                    ("seq", b.chain_seq.to_string()),
+                    ("decision", b.decision_id.clone().unwrap_or_else(|| "- (no row at this place)".into())),
+                    ("problem", b.problem.clone()),
+                ])
+            );
+        }
     }
     let n = report.agents.len();
     let agents = if n == 1 { "agent" } else { "agents" };
