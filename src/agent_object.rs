@@ -1,5 +1,10 @@
 //! The agent's Durable Object: one per agent, named by the agent id. The hot path of
-//! `/v1/validate` runs here.
+//! `/v1/validate` runs here: it decides, audits and throttles, not only buckets.
+//!
+//! Why the class is still called `AgentBucket` (binding `AGENT_BUCKET`): every deployed object's
+//! storage (bucket, chain head, pending rows) lives under that class name. A rename needs a
+//! `renamed_classes` migration applied in the same deploy as the code, and a deploy that gets one
+//! without the other loses every agent's chain head and bucket; the name buys nothing worth that.
 //!
 //! - It caches the agent's configuration (enabled, rate limit, valid key hashes, tools and rules),
 //!   loaded from D1 on first use. Every admin change to the agent calls [`invalidate`] after its

@@ -125,9 +125,60 @@ fn map_write_error(e: worker::Error) -> ApiError {
     }
 }
 
-/// The audit_log columns a decision's row is written with, in [`audit_args`] order.
+/// The audit_log columns a decision's row is written with, in [`audit_args`] order. The one place
+/// that lists them: writes use it, reads select it (with `seq`) into [`AuditRow`].
 pub const AUDIT_COLUMNS: &str = "decision_id, org_id, request_id, agent_id, tool, scope, allowed, reason, reasoning, \
      reasoning_required, reasoning_provided, context, latency_ms, created_at, chain_seq, prev_hash, row_hash";
+
+/// An audit_log row as read: `SELECT seq, {AUDIT_COLUMNS}`.
+#[derive(serde::Deserialize)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub decision_id: String,
+    pub org_id: String,
+    pub request_id: String,
+    pub agent_id: String,
+    pub tool: String,
+    pub scope: String,
+    pub allowed: i64,
+    pub reason: String,
+    pub reasoning: Option<String>,
+    pub reasoning_required: String,
+    pub reasoning_provided: i64,
+    pub context: Option<String>,
+    pub latency_ms: i64,
+    pub created_at: i64,
+    /// Null only on rows written before the chain existed.
+    pub chain_seq: Option<i64>,
+    pub prev_hash: Option<String>,
+    pub row_hash: Option<String>,
+}
+
+impl From<AuditRow> for oakauth_core::audit::StoredRow {
+    fn from(r: AuditRow) -> Self {
+        oakauth_core::audit::StoredRow {
+            row_hash: r.row_hash.unwrap_or_default(),
+            record: oakauth_core::audit::AuditRecord {
+                decision_id: r.decision_id,
+                org_id: r.org_id,
+                request_id: r.request_id,
+                agent_id: r.agent_id,
+                tool: r.tool,
+                scope: r.scope,
+                allowed: r.allowed == 1,
+                reason: r.reason,
+                reasoning: r.reasoning,
+                reasoning_required: r.reasoning_required,
+                reasoning_provided: r.reasoning_provided == 1,
+                context: r.context,
+                latency_ms: r.latency_ms,
+                created_at: r.created_at,
+                chain_seq: r.chain_seq.unwrap_or(0),
+                prev_hash: r.prev_hash.unwrap_or_default(),
+            },
+        }
+    }
+}
 pub const AUDIT_PLACEHOLDERS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17";
 
 /// The values of [`AUDIT_COLUMNS`] for one row.

@@ -1,6 +1,6 @@
 //! `/v1/admin/events` (what admins did) and `/v1/admin/audit/verify` (is the decision log intact).
 
-use oakauth_core::audit::{AuditRecord, BrokenLink, StoredRow, Verifier};
+use oakauth_core::audit::{BrokenLink, StoredRow, Verifier};
 use oakauth_core::limits;
 use oakauth_core::time::format_ms;
 use oakauth_core::wire::{AdminEvent, AdminEventList, AuditVerification, ChainVerification};
@@ -67,53 +67,6 @@ pub async fn events(admin: &Admin, req: &Request) -> ApiResult<Response> {
     Ok(json_response(200, &AdminEventList { events, next_cursor: next }))
 }
 
-#[derive(Deserialize)]
-struct ChainRow {
-    decision_id: String,
-    org_id: String,
-    request_id: String,
-    agent_id: String,
-    tool: String,
-    scope: String,
-    allowed: i64,
-    reason: String,
-    reasoning: Option<String>,
-    reasoning_required: String,
-    reasoning_provided: i64,
-    context: Option<String>,
-    latency_ms: i64,
-    created_at: i64,
-    chain_seq: Option<i64>,
-    prev_hash: Option<String>,
-    row_hash: Option<String>,
-}
-
-impl From<ChainRow> for StoredRow {
-    fn from(r: ChainRow) -> Self {
-        StoredRow {
-            row_hash: r.row_hash.unwrap_or_default(),
-            record: AuditRecord {
-                decision_id: r.decision_id,
-                org_id: r.org_id,
-                request_id: r.request_id,
-                agent_id: r.agent_id,
-                tool: r.tool,
-                scope: r.scope,
-                allowed: r.allowed == 1,
-                reason: r.reason,
-                reasoning: r.reasoning,
-                reasoning_required: r.reasoning_required,
-                reasoning_provided: r.reasoning_provided == 1,
-                context: r.context,
-                latency_ms: r.latency_ms,
-                created_at: r.created_at,
-                chain_seq: r.chain_seq.unwrap_or(0),
-                prev_hash: r.prev_hash.unwrap_or_default(),
-            },
-        }
-    }
-}
-
 const PAGE: i64 = 500;
 /// Agents verified per call by default, and at most.
 const DEFAULT_AGENTS: u32 = 50;
@@ -127,10 +80,10 @@ async fn verify_agent(admin: &Admin, env: &Env, agent_id: &str) -> ApiResult<Cha
     loop {
         // Rows are matched by agent only, not organization: a row moved into another
         // organization is a broken link too.
-        let rows: Vec<ChainRow> = db::all(
+        let rows: Vec<db::AuditRow> = db::all(
             &admin.db,
             &format!(
-                "SELECT {} FROM audit_log WHERE agent_id = ?1 AND (chain_seq > ?2 OR chain_seq IS NULL)
+                "SELECT seq, {} FROM audit_log WHERE agent_id = ?1 AND (chain_seq > ?2 OR chain_seq IS NULL)
                   ORDER BY chain_seq LIMIT ?3",
                 db::AUDIT_COLUMNS
             ),

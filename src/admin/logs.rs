@@ -3,7 +3,6 @@
 use oakauth_core::limits;
 use oakauth_core::time::{format_ms, parse_rfc3339};
 use oakauth_core::wire::{LogEntry, LogList, ReasonCode, ReasoningPolicy};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use worker::{Request, Response};
 
@@ -11,52 +10,30 @@ use super::Admin;
 use crate::db::{self, Arg};
 use crate::http::{json_response, query_param, ApiError, ApiResult};
 
-#[derive(Deserialize)]
-struct LogRow {
-    seq: i64,
-    decision_id: String,
-    request_id: String,
-    agent_id: String,
-    tool: String,
-    scope: String,
-    allowed: i64,
-    reason: String,
-    reasoning: Option<String>,
-    reasoning_required: String,
-    reasoning_provided: i64,
-    context: Option<String>,
-    latency_ms: i64,
-    created_at: i64,
+/// An audit row as the log API shows it.
+fn log_entry(row: db::AuditRow) -> ApiResult<LogEntry> {
+    let reason = ReasonCode::parse(&row.reason)
+        .ok_or_else(|| ApiError::internal(format!("audit row {} has an unknown reason", row.seq)))?;
+    let context = match row.context.as_deref() {
+        None => None,
+        Some(text) => Some(serde_json::from_str::<Map<String, Value>>(text).map_err(ApiError::internal)?),
+    };
+    Ok(LogEntry {
+        decision_id: row.decision_id,
+        request_id: row.request_id,
+        agent_id: row.agent_id,
+        tool: row.tool,
+        scope: row.scope,
+        allowed: row.allowed == 1,
+        reason,
+        reasoning: row.reasoning,
+        reasoning_required: ReasoningPolicy::parse(&row.reasoning_required).unwrap_or(ReasoningPolicy::None),
+        reasoning_provided: row.reasoning_provided == 1,
+        context,
+        latency_ms: row.latency_ms.clamp(0, u32::MAX as i64) as u32,
+        created_at: format_ms(row.created_at),
+    })
 }
-
-impl LogRow {
-    fn into_wire(self) -> ApiResult<LogEntry> {
-        let reason = ReasonCode::parse(&self.reason)
-            .ok_or_else(|| ApiError::internal(format!("audit row {} has an unknown reason", self.seq)))?;
-        let context = match self.context.as_deref() {
-            None => None,
-            Some(text) => Some(serde_json::from_str::<Map<String, Value>>(text).map_err(ApiError::internal)?),
-        };
-        Ok(LogEntry {
-            decision_id: self.decision_id,
-            request_id: self.request_id,
-            agent_id: self.agent_id,
-            tool: self.tool,
-            scope: self.scope,
-            allowed: self.allowed == 1,
-            reason,
-            reasoning: self.reasoning,
-            reasoning_required: ReasoningPolicy::parse(&self.reasoning_required).unwrap_or(ReasoningPolicy::None),
-            reasoning_provided: self.reasoning_provided == 1,
-            context,
-            latency_ms: self.latency_ms.clamp(0, u32::MAX as i64) as u32,
-            created_at: format_ms(self.created_at),
-        })
-    }
-}
-
-const COLUMNS: &str = "seq, decision_id, request_id, agent_id, tool, scope, allowed, reason, reasoning,
-                       reasoning_required, reasoning_provided, context, latency_ms, created_at";
 
 /// A log cursor: `created_at.seq` of the last row of the previous page.
 fn parse_cursor(c: &str) -> ApiResult<(i64, i64)> {
@@ -89,7 +66,7 @@ pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
         }
     }
     let limit = limits::page_size(query_param(&url, "limit")?.as_deref())?;
-    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE org_id = ?1");
+    let mut sql = format!("SELECT seq, {} FROM audit_log WHERE org_id = ?1", db::AUDIT_COLUMNS);
     let mut texts: Vec<(String, String)> = Vec::new(); // (column, value)
     if let Some(agent_id) = query_param(&url, "agent_id")? {
         if agent_id.len() > 64 {
@@ -144,7 +121,7 @@ pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
     args.push(Arg::Int(limit as i64 + 1));
     sql.push_str(&format!(" ORDER BY created_at DESC, seq DESC LIMIT ?{}", args.len()));
 
-    let rows: Vec<LogRow> = db::all(&admin.db, &sql, &args).await?;
+    let rows: Vec<db::AuditRow> = db::all(&admin.db, &sql, &args).await?;
     let mut rows = rows;
     let next = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
@@ -152,7 +129,7 @@ pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
     } else {
         None
     };
-    let logs = rows.into_iter().map(LogRow::into_wire).collect::<ApiResult<Vec<_>>>()?;
+    let logs = rows.into_iter().map(log_entry).collect::<ApiResult<Vec<_>>>()?;
     Ok(json_response(200, &LogList { logs, next_cursor: next }))
 }
 
@@ -160,12 +137,12 @@ pub async fn get(admin: &Admin, decision_id: &str) -> ApiResult<Response> {
     if !oakauth_core::ids::is_id("dec", decision_id) {
         return Err(ApiError::not_found("no such decision"));
     }
-    let row: LogRow = db::first(
+    let row: db::AuditRow = db::first(
         &admin.db,
-        &format!("SELECT {COLUMNS} FROM audit_log WHERE decision_id = ?1 AND org_id = ?2"),
+        &format!("SELECT seq, {} FROM audit_log WHERE decision_id = ?1 AND org_id = ?2", db::AUDIT_COLUMNS),
         &[Arg::from(decision_id), Arg::from(&admin.ctx.org_id)],
     )
     .await?
     .ok_or_else(|| ApiError::not_found("no such decision"))?;
-    Ok(json_response(200, &row.into_wire()?))
+    Ok(json_response(200, &log_entry(row)?))
 }
