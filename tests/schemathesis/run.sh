@@ -16,7 +16,7 @@ VENV="$HERE/.venv"
 if ! cmp -s "$HERE/requirements.txt" "$VENV/installed-requirements.txt" 2>/dev/null; then
   log "installing schemathesis into ${VENV#$ROOT/} from PyPI"
   rm -rf "$VENV"
-  python3 -m venv "$VENV"
+  python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian and Ubuntu: apt-get install python3-venv)"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
   cp "$HERE/requirements.txt" "$VENV/installed-requirements.txt"
 fi
