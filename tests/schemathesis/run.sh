@@ -8,24 +8,36 @@
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
 EXAMPLES="${1:-15}"
-if [[ "$(schemathesis --version 2>/dev/null)" != *"$(sed -n 's/^schemathesis==//p' tests/schemathesis/requirements.txt)"* ]]; then
-  log "installing schemathesis from PyPI"
-  python3 -m pip install --quiet --disable-pip-version-check -r tests/schemathesis/requirements.txt
+HERE="$ROOT/tests/schemathesis"
+
+# schemathesis lives in its own virtual environment, tests/schemathesis/.venv (gitignored), with
+# the pinned versions of requirements.txt; it is (re)installed only when requirements.txt changes.
+VENV="$HERE/.venv"
+if ! cmp -s "$HERE/requirements.txt" "$VENV/installed-requirements.txt" 2>/dev/null; then
+  log "installing schemathesis into ${VENV#$ROOT/} from PyPI"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian and Ubuntu: apt-get install python3-venv)"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
+  cp "$HERE/requirements.txt" "$VENV/installed-requirements.txt"
 fi
 
-fifo="$(mktemp -u)"
+# Everything this run writes (the server's details, schemathesis's and Hypothesis's own state) goes
+# to a temporary directory, deleted on exit; schemathesis runs from there.
+WORK="$(mktemp -d)"
+SERVER_JSON="$WORK/server.json"
+fifo="$WORK/stdin"
 mkfifo "$fifo"
 exec 3<> "$fifo"
 rm -f "$fifo"
-node tests/support/serve.mjs <&3 > "$ROOT/.schemathesis-server.json" 2>/dev/null &
+node tests/support/serve.mjs <&3 > "$SERVER_JSON" 2>/dev/null &
 server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; exec 3>&-; rm -f "$ROOT/.schemathesis-server.json"' EXIT
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; exec 3>&-; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 120); do
-  [[ -s "$ROOT/.schemathesis-server.json" ]] && break
+  [[ -s "$SERVER_JSON" ]] && break
   sleep 0.5
 done
-[[ -s "$ROOT/.schemathesis-server.json" ]] || die "the test worker did not start"
-read -r BASE ADMIN < <(node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(s.base_url, s.admin_key)' "$ROOT/.schemathesis-server.json")
+[[ -s "$SERVER_JSON" ]] || die "the test worker did not start"
+read -r BASE ADMIN < <(node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(s.base_url, s.admin_key)' "$SERVER_JSON")
 
 # An agent with a tool and a rule, so validate has something to decide.
 api() { curl -sf -X POST "$BASE$1" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d "$2"; }
@@ -37,7 +49,8 @@ api "/v1/admin/agents/$AGENT_ID/rules" '{"tool":"filesystem","scope":"read","req
 
 common=(--seed "${SCHEMATHESIS_SEED:-20261122}" --checks all --phases examples,coverage,fuzzing,stateful -n "$EXAMPLES" --request-timeout 10
         --generation-database none --no-color)
-st=(schemathesis --config-file tests/schemathesis/schemathesis.toml run docs/openapi.yaml)
+st=(env HYPOTHESIS_STORAGE_DIRECTORY="$WORK/hypothesis" "$VENV/bin/schemathesis" --config-file "$HERE/schemathesis.toml" run "$ROOT/docs/openapi.yaml")
+cd "$WORK"
 status=0
 log "schemathesis: /v1/validate with an agent key"
 "${st[@]}" -u "$BASE" -H "Authorization: Bearer $AGENT_KEY" \
