@@ -1,6 +1,33 @@
-//! Plain-text tables and key/value blocks for people; `--json` bypasses all of this.
+//! Output: JSON for `--json`, else plain-text tables and key/value blocks for people.
 
 use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// How to print: `--json`, or text for people.
+pub struct Out {
+    pub json: bool,
+}
+
+impl Out {
+    /// Prints `value` as pretty JSON, or as `human` renders it.
+    pub fn print<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(value).expect("wire types serialize"));
+        } else {
+            print!("{}", human(value));
+        }
+    }
+
+    /// Prints `{"ok": true}`, or `what` for people.
+    pub fn done(&self, what: String) {
+        if self.json {
+            println!("{}", serde_json::json!({ "ok": true }));
+        } else {
+            println!("{what}");
+        }
+    }
+}
 
 /// Columns padded to their widest cell, with a header row.
 pub struct Table {
