@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use futures_util::TryStreamExt;
 use oakauth::wire::{CreateRule, ReasoningPolicy, Rule, UpdateRule};
 use oakauth::Admin;
@@ -27,7 +27,7 @@ pub enum RulesCmd {
         scope: String,
         /// Reasoning requirement (default from the tool's risk: read none, write soft, destructive hard).
         #[arg(long, value_enum)]
-        reasoning: Option<Reasoning>,
+        reasoning: Option<ReasoningPolicy>,
     },
     /// Show one rule.
     Show {
@@ -44,7 +44,7 @@ pub enum RulesCmd {
         rule: String,
         /// The new reasoning requirement.
         #[arg(long, value_enum)]
-        reasoning: Reasoning,
+        reasoning: ReasoningPolicy,
     },
     /// Delete a rule: the scope is denied from the next request on.
     Delete {
@@ -53,23 +53,6 @@ pub enum RulesCmd {
         /// Rule id.
         rule: String,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Reasoning {
-    None,
-    Soft,
-    Hard,
-}
-
-impl From<Reasoning> for ReasoningPolicy {
-    fn from(r: Reasoning) -> Self {
-        match r {
-            Reasoning::None => ReasoningPolicy::None,
-            Reasoning::Soft => ReasoningPolicy::Soft,
-            Reasoning::Hard => ReasoningPolicy::Hard,
-        }
-    }
 }
 
 pub async fn run(admin: &Admin, out: &Out, cmd: RulesCmd) -> Outcome {
@@ -90,7 +73,7 @@ pub async fn run(admin: &Admin, out: &Out, cmd: RulesCmd) -> Outcome {
         }
         RulesCmd::Create { agent, tool, scope, reasoning } => {
             let agent = resolve_agent(admin, &agent).await?;
-            let body = CreateRule { tool, scope, require_reasoning: reasoning.map(Into::into) };
+            let body = CreateRule { tool, scope, require_reasoning: reasoning };
             let rule = admin.create_rule(&agent.id, &body).await?;
             out.print(&rule, show_rule);
         }
@@ -101,7 +84,7 @@ pub async fn run(admin: &Admin, out: &Out, cmd: RulesCmd) -> Outcome {
         }
         RulesCmd::Update { agent, rule, reasoning } => {
             let agent = resolve_agent(admin, &agent).await?;
-            let body = UpdateRule { require_reasoning: reasoning.into() };
+            let body = UpdateRule { require_reasoning: reasoning };
             let rule = admin.update_rule(&agent.id, &rule, &body).await?;
             out.print(&rule, show_rule);
         }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use futures_util::TryStreamExt;
 use oakauth::wire::{CreateTool, RiskLevel, Tool, UpdateTool};
 use oakauth::{Admin, Error};
@@ -28,7 +28,7 @@ pub enum ToolsCmd {
         scopes: Vec<String>,
         /// How dangerous it is; sets the default reasoning policy of new rules.
         #[arg(long, value_enum)]
-        risk: Risk,
+        risk: RiskLevel,
         /// What the tool does.
         #[arg(long)]
         description: Option<String>,
@@ -57,7 +57,7 @@ pub enum ToolsCmd {
         scopes: Option<Vec<String>>,
         /// A new risk level.
         #[arg(long, value_enum)]
-        risk: Option<Risk>,
+        risk: Option<RiskLevel>,
     },
     /// Delete a tool and its rules.
     Delete {
@@ -66,23 +66,6 @@ pub enum ToolsCmd {
         /// Tool id or name.
         tool: String,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Risk {
-    Read,
-    Write,
-    Destructive,
-}
-
-impl From<Risk> for RiskLevel {
-    fn from(r: Risk) -> Self {
-        match r {
-            Risk::Read => RiskLevel::Read,
-            Risk::Write => RiskLevel::Write,
-            Risk::Destructive => RiskLevel::Destructive,
-        }
-    }
 }
 
 pub async fn run(admin: &Admin, out: &Out, cmd: ToolsCmd) -> Outcome {
@@ -109,7 +92,7 @@ pub async fn run(admin: &Admin, out: &Out, cmd: ToolsCmd) -> Outcome {
         }
         ToolsCmd::Create { agent, name, scopes, risk, description } => {
             let agent = resolve_agent(admin, &agent).await?;
-            let body = CreateTool { name, description, scopes, risk_level: risk.into() };
+            let body = CreateTool { name, description, scopes, risk_level: risk };
             let tool = admin.create_tool(&agent.id, &body).await?;
             out.print(&tool, show_tool);
         }
@@ -121,7 +104,7 @@ pub async fn run(admin: &Admin, out: &Out, cmd: ToolsCmd) -> Outcome {
         ToolsCmd::Update { agent, tool, name, description, scopes, risk } => {
             let agent = resolve_agent(admin, &agent).await?;
             let tool = resolve_tool(admin, &agent.id, &tool).await?;
-            let body = UpdateTool { name, description, scopes, risk_level: risk.map(Into::into) };
+            let body = UpdateTool { name, description, scopes, risk_level: risk };
             if body == UpdateTool::default() {
                 return Err("nothing to change: pass --name, --description, --scopes or --risk".to_owned().into());
             }
