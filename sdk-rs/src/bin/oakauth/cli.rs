@@ -37,7 +37,8 @@ pub struct Cli {
     /// prompt instead. Admin key (`oakadm_…`).
     #[arg(long, global = true, value_name = "KEY")]
     pub admin_key: Option<String>,
-    /// Print JSON instead of tables (log entries as one JSON object per line).
+    /// Print JSON instead of tables: a page of logs or events with its `next_cursor`; with
+    /// `logs --follow`, one JSON object per line.
     #[arg(long, global = true)]
     pub json: bool,
     /// Seconds to wait for each answer.

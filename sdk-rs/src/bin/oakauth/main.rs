@@ -16,27 +16,39 @@ use cli::{Cli, Command};
 use commands::{agents, audit, events, logs, rules, stats, tools, validate, whoami, Failure, Outcome};
 use output::Out;
 
+/// Exit status of a command line that asks for something impossible (clap's own errors too).
+const EXIT_USAGE: u8 = 2;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,
-        Err(Failure(message)) => {
+        Err(Failure::Usage(message)) => {
             eprintln!("error: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Message(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+        Err(Failure::Api(e)) => {
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
 async fn run(cli: Cli) -> Outcome {
-    let out = Out { json: cli.json };
+    let out = Out::new(cli.json);
     let service = connect::Service::from_cli(&cli)?;
     if let Command::Validate(args) = cli.command {
-        let oak = service.agent(args.api_key.clone())?;
-        return validate::run(&oak, &out, args).await;
+        let (oak, key) = service.agent(args.api_key.clone())?;
+        let result = validate::run(&oak, &out, args).await;
+        return result.map_err(|f| explain(f, &service, &key));
     }
-    let admin = service.admin(cli.admin_key)?;
-    match cli.command {
+    let (admin, key) = service.admin(cli.admin_key)?;
+    let result = match cli.command {
         Command::Agents(cmd) => agents::run(&admin, &out, cmd).await,
         Command::Tools(cmd) => tools::run(&admin, &out, cmd).await,
         Command::Rules(cmd) => rules::run(&admin, &out, cmd).await,
@@ -46,5 +58,13 @@ async fn run(cli: Cli) -> Outcome {
         Command::Stats(args) => stats::run(&admin, &out, args).await,
         Command::Whoami => whoami::run(&admin, &out).await,
         Command::Validate(_) => unreachable!("handled above"),
+    };
+    result.map_err(|f| explain(f, &service, &key))
+}
+
+fn explain(failure: Failure, service: &connect::Service, key: &connect::KeyOrigin) -> Failure {
+    match failure {
+        Failure::Api(e) => Failure::Message(service.explain(&e, key)),
+        other => other,
     }
 }

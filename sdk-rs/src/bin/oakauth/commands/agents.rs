@@ -126,6 +126,11 @@ pub async fn run(admin: &Admin, out: &Out, cmd: AgentsCmd) -> Outcome {
             out.print(&agent, show_agent);
         }
         AgentsCmd::Update { agent, name, enable, disable, limit } => {
+            if name.is_none() && !enable && !disable && limit.capacity.is_none() && limit.refill.is_none() {
+                return Err(Failure::Usage(
+                    "nothing to change: pass --name, --enable, --disable, --capacity or --refill".into(),
+                ));
+            }
             let current = resolve_agent(admin, &agent).await?;
             let rate_limit = match (limit.capacity, limit.refill) {
                 (None, None) => None,
@@ -142,11 +147,6 @@ pub async fn run(admin: &Admin, out: &Out, cmd: AgentsCmd) -> Outcome {
                 None
             };
             let body = UpdateAgent { name, enabled, rate_limit };
-            if body == UpdateAgent::default() {
-                return Err("nothing to change: pass --name, --enable, --disable, --capacity or --refill"
-                    .to_owned()
-                    .into());
-            }
             let updated = admin.update_agent(&current.id, &body).await?;
             out.print(&updated, show_agent);
         }

@@ -14,22 +14,22 @@ pub struct EventsArgs {
     #[arg(long)]
     agent: Option<String>,
     /// How many events to show (1 to 200).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
     limit: u32,
+    /// The next page: the `next_cursor` of the previous `--json` answer.
+    #[arg(long)]
+    cursor: Option<String>,
 }
 
 pub async fn run(admin: &Admin, out: &Out, args: EventsArgs) -> Outcome {
-    let EventsArgs { agent, limit } = args;
-    if !(1..=200).contains(&limit) {
-        return Err("--limit must be between 1 and 200".to_owned().into());
-    }
+    let EventsArgs { agent, limit, cursor } = args;
     let agent_id = match &agent {
         Some(a) => Some(agent_filter(admin, a).await?),
         None => None,
     };
-    let page = admin.list_events(&EventQuery { agent_id, limit: Some(limit), cursor: None }).await?;
+    let page = admin.list_events(&EventQuery { agent_id, limit: Some(limit), cursor }).await?;
     if out.json {
-        out.print(&page.events, |_| String::new());
+        out.print(&page, |_| String::new());
         return Ok(ExitCode::SUCCESS);
     }
     if page.events.is_empty() {
@@ -52,6 +52,9 @@ pub async fn run(admin: &Admin, out: &Out, args: EventsArgs) -> Outcome {
         ]);
     }
     print!("{}", t.render());
+    if page.next_cursor.is_some() {
+        eprintln!("(more events match: --json shows next_cursor, --cursor shows the next page)");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

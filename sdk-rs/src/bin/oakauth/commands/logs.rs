@@ -9,7 +9,7 @@ use futures_util::TryStreamExt;
 use oakauth::wire::LogEntry;
 use oakauth::{Admin, LogQuery, ReasonCode};
 
-use super::{agent_names, resolve_agent, when, AgentNames, Outcome};
+use super::{agent_filter, agent_names, when, AgentNames, Outcome};
 use crate::output::{clip, fields, fixed, Out, Table};
 
 #[derive(Args)]
@@ -17,7 +17,7 @@ use crate::output::{clip, fields, fixed, Out, Table};
 pub struct LogsArgs {
     #[command(subcommand)]
     show: Option<LogsCmd>,
-    /// Only this agent (id or name).
+    /// Only this agent (id or name; the id of a deleted agent works too).
     #[arg(long)]
     agent: Option<String>,
     /// Only this tool (by name).
@@ -36,15 +36,19 @@ pub struct LogsArgs {
     #[arg(long, value_parser = parse_reason)]
     reason: Option<ReasonCode>,
     /// Start (RFC 3339, a date, or an age such as 30m, 2h, 7d).
-    #[arg(long)]
+    #[arg(long, value_parser = when)]
     since: Option<String>,
     /// End, exclusive (same forms as --since).
-    #[arg(long)]
+    #[arg(long, value_parser = when)]
     until: Option<String>,
     /// How many entries to show (1 to 200).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
     limit: u32,
-    /// Keep running and print new decisions as they are logged.
+    /// The next page: the `next_cursor` of the previous `--json` answer.
+    #[arg(long, conflicts_with = "follow")]
+    cursor: Option<String>,
+    /// Print the newest --limit matching decisions, oldest first, then keep running and print
+    /// new ones as they are logged.
     #[arg(long, short)]
     follow: bool,
     /// Seconds between polls with --follow.
@@ -74,11 +78,8 @@ pub async fn run(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
         out.print(&entry, show_log);
         return Ok(ExitCode::SUCCESS);
     }
-    if !(1..=200).contains(&args.limit) {
-        return Err("--limit must be between 1 and 200".to_owned().into());
-    }
     let agent_id = match &args.agent {
-        Some(a) => Some(resolve_agent(admin, a).await?.id),
+        Some(a) => Some(agent_filter(admin, a).await?),
         None => None,
     };
     let mut query = LogQuery {
@@ -93,25 +94,34 @@ pub async fn run(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
             None
         },
         reason: args.reason,
-        since: args.since.map(when).transpose()?,
-        until: args.until.map(when).transpose()?,
+        since: args.since,
+        until: args.until,
         limit: Some(args.limit),
-        cursor: None,
+        cursor: args.cursor,
     };
-    let first = admin.list_logs(&query).await?.logs;
+    let page = admin.list_logs(&query).await?;
     if !args.follow {
         if out.json {
-            for e in &first {
-                println!("{}", serde_json::to_string(e).expect("wire types serialize"));
-            }
-        } else if first.is_empty() {
+            out.print(&page, |_| String::new());
+        } else if page.logs.is_empty() {
             println!("No decisions match.");
         } else {
             let names = agent_names(admin).await?;
-            print!("{}", log_table(first.iter(), &names));
+            print!("{}", log_table(page.logs.iter(), &names));
+            if page.next_cursor.is_some() {
+                eprintln!("(more decisions match: --json shows next_cursor, --cursor shows the next page)");
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let first = page.logs;
+    eprintln!(
+        "Following the audit log: first the {} newest matching decisions already logged ({} here), oldest \
+         first, then each new one as it is logged, every {}s. Ctrl-C stops.",
+        args.limit,
+        first.len(),
+        args.interval
+    );
 
     // Following: oldest first, like `tail -f`. Each poll asks for everything since the newest
     // entry seen (inclusive, so entries of the same millisecond are not missed) and drops the
@@ -137,7 +147,7 @@ pub async fn run(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
         }
         for e in &batch {
             if out.json {
-                println!("{}", serde_json::to_string(e).expect("wire types serialize"));
+                out.json_line(e);
             } else {
                 print!("{}", log_row(e, &names));
             }
@@ -165,6 +175,17 @@ pub async fn run(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
     }
 }
 
+/// Reasoning as given, but never blank: an agent that sent only spaces shows as having done so.
+fn reasoning(text: &str) -> String {
+    if text.is_empty() {
+        "(empty)".into()
+    } else if text.trim().is_empty() {
+        "(whitespace only)".into()
+    } else {
+        text.to_owned()
+    }
+}
+
 fn log_columns() -> Table {
     Table::new(&["TIME", "DECISION", "AGENT", "TOOL:SCOPE", "RESULT", "REASON", "REASONING"])
 }
@@ -177,7 +198,7 @@ fn log_cells(e: &LogEntry, names: &AgentNames) -> Vec<String> {
         format!("{}:{}", e.tool, e.scope),
         if e.allowed { "allowed" } else { "DENIED" }.into(),
         e.reason.as_str().into(),
-        e.reasoning.as_deref().map(|r| clip(r, 60)).unwrap_or_else(|| "-".into()),
+        e.reasoning.as_deref().map(|r| clip(&reasoning(r), 60)).unwrap_or_else(|| "-".into()),
     ]
 }
 
@@ -216,7 +237,7 @@ fn show_log(e: &LogEntry) -> String {
         ("reason", e.reason.as_str().into()),
         ("reasoning required", e.reasoning_required.as_str().into()),
         ("reasoning provided", e.reasoning_provided.to_string()),
-        ("reasoning", e.reasoning.clone().unwrap_or_else(|| "-".into())),
+        ("reasoning", e.reasoning.as_deref().map(reasoning).unwrap_or_else(|| "-".into())),
         (
             "context",
             e.context.as_ref().map(|c| serde_json::Value::Object(c.clone()).to_string()).unwrap_or_else(|| "-".into()),

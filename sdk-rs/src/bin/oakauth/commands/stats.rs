@@ -12,16 +12,15 @@ use crate::output::{fields, Out, Table};
 #[derive(Args)]
 pub struct StatsArgs {
     /// Start (RFC 3339, a date, or an age such as 2h or 7d).
-    #[arg(long)]
+    #[arg(long, value_parser = when)]
     since: Option<String>,
     /// End, exclusive (same forms as --since).
-    #[arg(long)]
+    #[arg(long, value_parser = when)]
     until: Option<String>,
 }
 
 pub async fn run(admin: &Admin, out: &Out, args: StatsArgs) -> Outcome {
-    let (since, until) = (args.since.map(when).transpose()?, args.until.map(when).transpose()?);
-    let stats = admin.stats(since.as_deref(), until.as_deref()).await?;
+    let stats = admin.stats(args.since.as_deref(), args.until.as_deref()).await?;
     out.print(&stats, show_stats);
     Ok(ExitCode::SUCCESS)
 }

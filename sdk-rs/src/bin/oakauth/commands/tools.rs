@@ -65,6 +65,9 @@ pub enum ToolsCmd {
         agent: String,
         /// Tool id or name.
         tool: String,
+        /// Confirm the deletion.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -102,18 +105,25 @@ pub async fn run(admin: &Admin, out: &Out, cmd: ToolsCmd) -> Outcome {
             out.print(&tool, show_tool);
         }
         ToolsCmd::Update { agent, tool, name, description, scopes, risk } => {
-            let agent = resolve_agent(admin, &agent).await?;
-            let tool = resolve_tool(admin, &agent.id, &tool).await?;
             let body = UpdateTool { name, description, scopes, risk_level: risk };
             if body == UpdateTool::default() {
-                return Err("nothing to change: pass --name, --description, --scopes or --risk".to_owned().into());
+                return Err(Failure::Usage("nothing to change: pass --name, --description, --scopes or --risk".into()));
             }
+            let agent = resolve_agent(admin, &agent).await?;
+            let tool = resolve_tool(admin, &agent.id, &tool).await?;
             let updated = admin.update_tool(&agent.id, &tool.id, &body).await?;
             out.print(&updated, show_tool);
         }
-        ToolsCmd::Delete { agent, tool } => {
+        ToolsCmd::Delete { agent, tool, yes } => {
             let agent = resolve_agent(admin, &agent).await?;
             let tool = resolve_tool(admin, &agent.id, &tool).await?;
+            if !yes {
+                return Err(format!(
+                    "this deletes tool {} ({}) of agent {} with its rules; run again with --yes to confirm",
+                    tool.name, tool.id, agent.name
+                )
+                .into());
+            }
             admin.delete_tool(&agent.id, &tool.id).await?;
             out.done(format!("Deleted tool {} ({}) and its rules.", tool.name, tool.id));
         }
@@ -142,5 +152,7 @@ async fn resolve_tool(admin: &Admin, agent_id: &str, tool: &str) -> Result<Tool,
         Err(e) => return Err(e.into()),
     }
     let all: Vec<Tool> = admin.tools(agent_id).try_collect().await?;
-    all.into_iter().find(|t| t.name == tool).ok_or_else(|| Failure(format!("no tool with id or name {tool:?}")))
+    all.into_iter()
+        .find(|t| t.name == tool)
+        .ok_or_else(|| Failure::Message(format!("no tool with id or name {tool:?}")))
 }

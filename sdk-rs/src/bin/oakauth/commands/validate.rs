@@ -21,8 +21,8 @@ pub struct ValidateArgs {
     #[arg(long)]
     reasoning: Option<String>,
     /// A JSON object recorded (with secrets redacted) in the log.
-    #[arg(long)]
-    context: Option<String>,
+    #[arg(long, value_parser = json_object)]
+    context: Option<serde_json::Map<String, serde_json::Value>>,
     /// Deprecated, visible to other users via `ps`: set OAKAUTH_API_KEY or type the key at the
     /// prompt instead. Agent key (`oak_…`).
     #[arg(long, value_name = "KEY")]
@@ -32,12 +32,7 @@ pub struct ValidateArgs {
 pub async fn run(oak: &OakAuth, out: &Out, args: ValidateArgs) -> Outcome {
     let mut request = ValidateRequest::new(args.tool, args.scope);
     request.reasoning = args.reasoning;
-    if let Some(raw) = args.context {
-        match serde_json::from_str(&raw) {
-            Ok(serde_json::Value::Object(map)) => request.context = Some(map),
-            _ => return Err(format!("--context must be a JSON object, got {raw:?}").into()),
-        }
-    }
+    request.context = args.context;
     let decision = oak.validate(&request).await?;
     out.print(&decision.response, |d| {
         let mut pairs = vec![
@@ -57,4 +52,11 @@ pub async fn run(oak: &OakAuth, out: &Out, args: ValidateArgs) -> Outcome {
         fields(&pairs)
     });
     Ok(if decision.is_allowed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_DENIED) })
+}
+
+fn json_object(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str(raw) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(format!("not a JSON object such as '{{\"ticket\": 4411}}': {raw:?}")),
+    }
 }
