@@ -16,7 +16,7 @@ impl Out {
         Out { json }
     }
 
-    /// Prints each item as one line of JSON, as `--follow` does, flushing as it goes.
+    /// Prints `value` as one line of JSON, as `logs --follow --json` does.
     pub fn json_line<T: Serialize>(&self, value: &T) {
         println!("{}", serde_json::to_string(value).expect("wire types serialize"));
     }
