@@ -25,6 +25,7 @@ fn opt_whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, 
 
 /// How much reasoning a rule demands before it allows a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ReasoningPolicy {
     /// Reasoning is recorded when given, never demanded.
@@ -57,6 +58,7 @@ impl ReasoningPolicy {
 
 /// How dangerous a tool is. Picks the default reasoning policy of a new rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum RiskLevel {
     Read,

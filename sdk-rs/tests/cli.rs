@@ -81,10 +81,11 @@ fn create_an_agent_add_a_tool_and_a_rule_validate_and_see_the_log_lines() {
     assert_eq!((allowed["allowed"].as_bool(), allowed["reason"].as_str()), (Some(true), Some("allowed")));
     let decision = allowed["decision_id"].as_str().unwrap().to_owned();
 
-    // Both decisions are in the log, newest first, as JSON lines and as a table.
-    let lines = ok(oakauth().args(["logs", "--agent", &name, "--json"]));
-    let entries: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(entries.len(), 2, "{lines}");
+    // Both decisions are in the log, newest first, as a JSON page and as a table.
+    let page = json(oakauth().args(["logs", "--agent", &name]));
+    assert_eq!(page["next_cursor"], Value::Null, "{page}");
+    let entries = page["logs"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{page}");
     assert_eq!(entries[0]["decision_id"], decision.as_str());
     assert_eq!(entries[0]["reasoning"], "clean up the staging copy");
     assert_eq!(entries[0]["context"], serde_json::json!({"ticket": "OPS-1"}));
@@ -162,7 +163,11 @@ fn agents_can_be_listed_updated_disabled_and_deleted() {
     let hard = json(oakauth().args(["rules", "update", &name, rule_id, "--reasoning", "hard"]));
     assert_eq!(hard["require_reasoning"], "hard");
     ok(oakauth().args(["rules", "delete", &name, rule_id]));
-    ok(oakauth().args(["tools", "delete", &name, "search"]));
+    let refused = run(oakauth().args(["tools", "delete", &name, "search"]));
+    assert_eq!(refused.status.code(), Some(1), "like agents delete, tools delete wants --yes");
+    assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    assert_eq!(json(oakauth().args(["tools", "list", &name])).as_array().unwrap().len(), 1);
+    ok(oakauth().args(["tools", "delete", &name, "search", "--yes"]));
     assert!(json(oakauth().args(["tools", "list", &name])).as_array().unwrap().is_empty());
 
     let refused = run(oakauth().args(["agents", "delete", &name]));
@@ -303,7 +308,7 @@ fn logs_follow_prints_new_decisions_as_they_happen() {
     let mut child = oakauth()
         .args(["logs", "--agent", &name, "--follow", "--interval", "0.3", "--json"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -334,8 +339,14 @@ fn logs_follow_prints_new_decisions_as_they_happen() {
         }
     }
     child.kill().unwrap();
-    child.wait().unwrap();
+    let out = child.wait_with_output().unwrap();
     assert_eq!(seen, expected, "each new decision once, oldest first");
+    let notice = stderr(&out);
+    assert!(
+        notice.contains("first the 50 newest matching decisions already logged")
+            && notice.contains("then each new one"),
+        "--follow says on stderr that history comes first: {notice}"
+    );
 }
 
 #[test]
@@ -348,7 +359,9 @@ fn events_show_who_changed_what_newest_first() {
     ok(oakauth().args(["agents", "enable", &name]));
     ok(oakauth().args(["agents", "rotate-key", &name, "--overlap", "0"]));
 
-    let events = json(oakauth().args(["events", "--agent", &name]));
+    let page = json(oakauth().args(["events", "--agent", &name]));
+    assert_eq!(page["next_cursor"], Value::Null, "{page}");
+    let events = &page["events"];
     let actions: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(
         actions,
@@ -357,9 +370,13 @@ fn events_show_who_changed_what_newest_first() {
     assert!(events.as_array().unwrap().iter().all(|e| e["agent_id"] == id.as_str()));
     assert_eq!(events[3]["target_id"], rule_id.as_str());
 
+    // A page keeps its cursor, and --cursor reads the next one.
     let limited = json(oakauth().args(["events", "--agent", &id, "--limit", "2"]));
-    assert_eq!(limited.as_array().unwrap().len(), 2);
-    assert_eq!(limited[0]["action"], "agent.rotate_key");
+    assert_eq!(limited["events"].as_array().unwrap().len(), 2);
+    assert_eq!(limited["events"][0]["action"], "agent.rotate_key");
+    let cursor = limited["next_cursor"].as_str().expect("a next_cursor").to_owned();
+    let next = json(oakauth().args(["events", "--agent", &id, "--limit", "2", "--cursor", &cursor]));
+    assert_eq!(next["events"][0]["action"], "agent.disable", "{next}");
 
     // The table: a header, then one row per event with the agent's name and the detail.
     let table = ok(oakauth().args(["events", "--agent", &name]));
@@ -380,10 +397,10 @@ fn events_show_who_changed_what_newest_first() {
 
     ok(oakauth().args(["agents", "delete", &name, "--yes"]));
     let after = json(oakauth().args(["events", "--agent", &id]));
-    assert_eq!(after[0]["action"], "agent.delete", "a deleted agent's id still filters");
+    assert_eq!(after["events"][0]["action"], "agent.delete", "a deleted agent's id still filters");
 
     let out = run(oakauth().args(["events", "--limit", "0"]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a bad command line");
 }
 
 #[test]
@@ -451,4 +468,164 @@ fn audit_verify_passes_an_intact_log_and_names_a_forged_row() {
     let out = run(oakauth().args(["audit", "verify", "--agent", "no-such-agent-anywhere"]));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no agent"));
+}
+
+#[test]
+fn the_log_of_a_deleted_agent_stays_reachable_by_its_id() {
+    let (name, id, key) = create_agent();
+    ok(oakauth().args(["tools", "create", &name, "search", "--scopes", "query", "--risk", "read"]));
+    let out = run(oakauth().args(["validate", "search", "query", "--json"]).env("OAKAUTH_API_KEY", &key));
+    assert_eq!(out.status.code(), Some(3), "no rule: a deny");
+    ok(oakauth().args(["agents", "delete", &name, "--yes"]));
+
+    let page = json(oakauth().args(["logs", "--agent", &id]));
+    let logs = page["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 1, "{page}");
+    assert_eq!(logs[0]["agent_id"], id.as_str());
+    let table = ok(oakauth().args(["logs", "--agent", &id]));
+    assert!(table.lines().nth(1).is_some_and(|l| l.contains(&id) && l.contains("search:query")), "{table}");
+
+    // A name is no longer known, and a malformed id is not taken for one.
+    for gone in [name.as_str(), "agt_short"] {
+        let out = run(oakauth().args(["logs", "--agent", gone]));
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains("no agent with id or name"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn logs_json_keeps_next_cursor_and_cursor_reads_the_next_page() {
+    let (name, _, key) = create_agent();
+    ok(oakauth().args(["tools", "create", &name, "search", "--scopes", "query", "--risk", "read"]));
+    for _ in 0..3 {
+        run(oakauth().args(["validate", "search", "query"]).env("OAKAUTH_API_KEY", &key));
+    }
+    let first = json(oakauth().args(["logs", "--agent", &name, "--limit", "2"]));
+    assert_eq!(first["logs"].as_array().unwrap().len(), 2, "{first}");
+    let cursor = first["next_cursor"].as_str().expect("a next_cursor").to_owned();
+    let second = json(oakauth().args(["logs", "--agent", &name, "--limit", "2", "--cursor", &cursor]));
+    assert_eq!(second["logs"].as_array().unwrap().len(), 1, "{second}");
+    assert_eq!(second["next_cursor"], Value::Null);
+    let table = run(oakauth().args(["logs", "--agent", &name, "--limit", "2"]));
+    assert!(stderr(&table).contains("--cursor"), "a cut table says there is more: {}", stderr(&table));
+}
+
+/// `oakauth` pointed at a port where nothing listens.
+fn refused() -> Command {
+    let mut cmd = bare_oakauth();
+    cmd.env("OAKAUTH_BASE_URL", "http://127.0.0.1:9").env("OAKAUTH_ALLOW_INSECURE_LOOPBACK", "1");
+    cmd
+}
+
+#[test]
+fn key_errors_name_the_kind_of_key_and_where_it_came_from() {
+    // A key of the wrong kind is refused before any request (nothing listens there: a request
+    // would end in a connection error instead).
+    let out = run(refused().env("OAKAUTH_ADMIN_KEY", "oak_0123456789abcdef").arg("whoami"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the admin key from OAKAUTH_ADMIN_KEY is an agent key (oak_…)")
+            && stderr(&out).contains("oakadm_…"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(refused().env("OAKAUTH_API_KEY", "oakadm_0123456789abcdef").args(["validate", "t", "s"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("the agent key from OAKAUTH_API_KEY is an admin key (oakadm_…)"), "{}", stderr(&out));
+    let out = run(refused().args(["--admin-key", "hunter2", "whoami"]));
+    assert!(
+        stderr(&out).contains("the admin key given with --admin-key does not start with oakadm_"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A missing agent key points to its variable.
+    let out = run(refused().args(["validate", "t", "s"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no agent key") && stderr(&out).contains("OAKAUTH_API_KEY"), "{}", stderr(&out));
+
+    // A refused key says which one, from where.
+    let out = run(oakauth().env("OAKAUTH_ADMIN_KEY", "oakadm_wrong").arg("whoami"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("authentication failed") && stderr(&out).contains("admin key from OAKAUTH_ADMIN_KEY"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(oakauth().args(["validate", "t", "s"]).env("OAKAUTH_API_KEY", "oak_wrong"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("check the agent key from OAKAUTH_API_KEY"), "{}", stderr(&out));
+}
+
+#[test]
+fn addresses_that_cannot_work_get_plain_words_and_a_hint() {
+    let out = run(refused().env("OAKAUTH_ADMIN_KEY", "oakadm_x").arg("whoami"));
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(
+        text.contains("no connection to OakAuth at http://127.0.0.1:9")
+            && text.contains("is the service running? is --base-url"),
+        "{text}"
+    );
+
+    let out = run(bare_oakauth().env("OAKAUTH_ADMIN_KEY", "oakadm_x").args(["--base-url", "127.0.0.1:8787", "whoami"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("has no scheme") && stderr(&out).contains("https://127.0.0.1:8787"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_command_lines_exit_2_and_a_bad_time_lists_the_accepted_forms() {
+    for args in [
+        &["logs", "--since", "yesterday"][..],
+        &["stats", "--until", "2h30"],
+        &["logs", "--limit", "500"],
+        &["validate", "t", "s", "--context", "[1]"],
+        &["agents", "update", "whoever"],
+        &["tools", "update", "whoever", "t"],
+        &["tools", "create", "a", "t", "--scopes", "x", "--risk", "extreme"],
+        &["no-such-command"],
+    ] {
+        let out = run(oakauth().env("OAKAUTH_API_KEY", "oak_x").args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+    let out = run(oakauth().args(["logs", "--since", "yesterday"]));
+    let text = stderr(&out);
+    assert!(
+        text.contains("RFC 3339") && text.contains("a date") && text.contains("an age (90s, 30m, 2h, 7d)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stored_text_is_escaped_blank_reasoning_is_named_and_colour_only_when_asked() {
+    let (name, _, key) = create_agent();
+    ok(oakauth().args(["tools", "create", &name, "files", "--scopes", "read", "--risk", "read"]));
+    ok(oakauth().args(["rules", "create", &name, "files", "read", "--reasoning", "none"]));
+    let ask = |scope: &str, reasoning: &str| {
+        let out = run(oakauth()
+            .args(["validate", "files", scope, "--reasoning", reasoning, "--json"])
+            .env("OAKAUTH_API_KEY", &key));
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+        answer["decision_id"].as_str().unwrap().to_owned()
+    };
+    let spoof = ask("read", "report\u{202e}fdp.exe\u{2066}x\u{200b}");
+    ask("read", "   ");
+    ask("write", "no rule for this one"); // denied
+
+    let table = ok(oakauth().args(["logs", "--agent", &name]));
+    assert!(table.contains(r"report\u{202e}fdp.exe\u{2066}x\u{200b}"), "{table}");
+    assert!(!table.chars().any(|c| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200b}')));
+    assert!(table.contains("(whitespace only)"), "{table}");
+    assert!(table.contains("DENIED") && !table.contains('\x1b'), "no colour into a pipe: {table:?}");
+    let shown = ok(oakauth().args(["logs", "show", &spoof]));
+    assert!(shown.contains(r"\u{202e}") && !shown.contains('\u{202e}'), "{shown}");
+
+    let forced = ok(oakauth().env("CLICOLOR_FORCE", "1").env_remove("NO_COLOR").args(["logs", "--agent", &name]));
+    assert!(forced.contains("\x1b[1;31mDENIED\x1b[0m"), "{forced:?}");
+    let no_color = ok(oakauth().env("CLICOLOR_FORCE", "1").env("NO_COLOR", "1").args(["logs", "--agent", &name]));
+    assert!(!no_color.contains('\x1b'), "NO_COLOR wins: {no_color:?}");
 }

@@ -1,0 +1,158 @@
+//! `oakauth tools`: register and manage an agent's tools and their scopes.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use futures_util::TryStreamExt;
+use oakauth::wire::{CreateTool, RiskLevel, Tool, UpdateTool};
+use oakauth::{Admin, Error};
+
+use super::{resolve_agent, Failure, Outcome};
+use crate::output::{clip, fields, Out, Table};
+
+#[derive(Subcommand)]
+pub enum ToolsCmd {
+    /// List an agent's tools.
+    List {
+        /// Agent id or name.
+        agent: String,
+    },
+    /// Register a tool for an agent.
+    Create {
+        /// Agent id or name.
+        agent: String,
+        /// The tool's name, as agents send it.
+        name: String,
+        /// Its scopes, comma-separated (e.g. read,write).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// How dangerous it is; sets the default reasoning policy of new rules.
+        #[arg(long, value_enum)]
+        risk: RiskLevel,
+        /// What the tool does.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Show one tool (by id or name).
+    Show {
+        /// Agent id or name.
+        agent: String,
+        /// Tool id or name.
+        tool: String,
+    },
+    /// Change a tool. New --scopes replace the list, deleting rules of scopes no longer listed.
+    Update {
+        /// Agent id or name.
+        agent: String,
+        /// Tool id or name.
+        tool: String,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new description.
+        #[arg(long)]
+        description: Option<String>,
+        /// The new scope list, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+        /// A new risk level.
+        #[arg(long, value_enum)]
+        risk: Option<RiskLevel>,
+    },
+    /// Delete a tool and its rules.
+    Delete {
+        /// Agent id or name.
+        agent: String,
+        /// Tool id or name.
+        tool: String,
+        /// Confirm the deletion.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+pub async fn run(admin: &Admin, out: &Out, cmd: ToolsCmd) -> Outcome {
+    match cmd {
+        ToolsCmd::List { agent } => {
+            let agent = resolve_agent(admin, &agent).await?;
+            let all: Vec<Tool> = admin.tools(&agent.id).try_collect().await?;
+            out.print(&all, |all| {
+                if all.is_empty() {
+                    return format!("Agent {} has no tools yet.\n", agent.name);
+                }
+                let mut t = Table::new(&["ID", "NAME", "RISK", "SCOPES", "DESCRIPTION"]);
+                for tool in all {
+                    t.row(vec![
+                        tool.id.clone(),
+                        tool.name.clone(),
+                        tool.risk_level.as_str().into(),
+                        tool.scopes.join(","),
+                        clip(&tool.description, 50),
+                    ]);
+                }
+                t.render()
+            });
+        }
+        ToolsCmd::Create { agent, name, scopes, risk, description } => {
+            let agent = resolve_agent(admin, &agent).await?;
+            let body = CreateTool { name, description, scopes, risk_level: risk };
+            let tool = admin.create_tool(&agent.id, &body).await?;
+            out.print(&tool, show_tool);
+        }
+        ToolsCmd::Show { agent, tool } => {
+            let agent = resolve_agent(admin, &agent).await?;
+            let tool = resolve_tool(admin, &agent.id, &tool).await?;
+            out.print(&tool, show_tool);
+        }
+        ToolsCmd::Update { agent, tool, name, description, scopes, risk } => {
+            let body = UpdateTool { name, description, scopes, risk_level: risk };
+            if body == UpdateTool::default() {
+                return Err(Failure::Usage("nothing to change: pass --name, --description, --scopes or --risk".into()));
+            }
+            let agent = resolve_agent(admin, &agent).await?;
+            let tool = resolve_tool(admin, &agent.id, &tool).await?;
+            let updated = admin.update_tool(&agent.id, &tool.id, &body).await?;
+            out.print(&updated, show_tool);
+        }
+        ToolsCmd::Delete { agent, tool, yes } => {
+            let agent = resolve_agent(admin, &agent).await?;
+            let tool = resolve_tool(admin, &agent.id, &tool).await?;
+            if !yes {
+                return Err(format!(
+                    "this deletes tool {} ({}) of agent {} with its rules; run again with --yes to confirm",
+                    tool.name, tool.id, agent.name
+                )
+                .into());
+            }
+            admin.delete_tool(&agent.id, &tool.id).await?;
+            out.done(format!("Deleted tool {} ({}) and its rules.", tool.name, tool.id));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show_tool(t: &Tool) -> String {
+    fields(&[
+        ("id", t.id.clone()),
+        ("agent", t.agent_id.clone()),
+        ("name", t.name.clone()),
+        ("risk", t.risk_level.as_str().into()),
+        ("scopes", t.scopes.join(", ")),
+        ("description", t.description.clone()),
+        ("created", t.created_at.clone()),
+        ("updated", t.updated_at.clone()),
+    ])
+}
+
+/// A tool by id, or else by name.
+async fn resolve_tool(admin: &Admin, agent_id: &str, tool: &str) -> Result<Tool, Failure> {
+    match admin.get_tool(agent_id, tool).await {
+        Ok(t) => return Ok(t),
+        Err(Error::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let all: Vec<Tool> = admin.tools(agent_id).try_collect().await?;
+    all.into_iter()
+        .find(|t| t.name == tool)
+        .ok_or_else(|| Failure::Message(format!("no tool with id or name {tool:?}")))
+}
