@@ -470,15 +470,18 @@ fn every_closed_set_of_names_in_the_spec_equals_its_rust_enum() {
             rust_names(&AdminAction::ALL, AdminAction::as_str),
         ),
     ];
-    for (name, spec, rust) in pairs {
-        assert_eq!(
-            spec,
-            rust,
-            "{name}: only in the spec {:?}, only in Rust {:?}",
-            spec.difference(&rust).collect::<Vec<_>>(),
-            rust.difference(&spec).collect::<Vec<_>>()
-        );
-    }
+    let mismatches: Vec<String> = pairs
+        .iter()
+        .filter(|(_, spec, rust)| spec != rust)
+        .map(|(name, spec, rust)| {
+            format!(
+                "{name}: only in the spec {:?}, only in Rust {:?}",
+                spec.difference(rust).collect::<Vec<_>>(),
+                rust.difference(spec).collect::<Vec<_>>()
+            )
+        })
+        .collect();
+    assert!(mismatches.is_empty(), "closed sets differ:\n  {}", mismatches.join("\n  "));
 }
 
 #[test]
