@@ -38,6 +38,8 @@ pub enum ReasoningPolicy {
 }
 
 impl ReasoningPolicy {
+    pub const ALL: [ReasoningPolicy; 3] = [ReasoningPolicy::None, ReasoningPolicy::Soft, ReasoningPolicy::Hard];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReasoningPolicy::None => "none",
@@ -67,6 +69,8 @@ pub enum RiskLevel {
 }
 
 impl RiskLevel {
+    pub const ALL: [RiskLevel; 3] = [RiskLevel::Read, RiskLevel::Write, RiskLevel::Destructive];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RiskLevel::Read => "read",
@@ -210,6 +214,87 @@ pub struct ValidateResponse {
     pub rate_limit: Option<RateLimitState>,
 }
 
+/// The `code` of an error body: what went wrong, one per HTTP status the API answers with.
+/// A closed set: clients may match on it exhaustively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not JSON, or not the expected JSON shape.
+    InvalidJson,
+    /// A field or parameter breaks a documented bound, or is unknown.
+    InvalidRequest,
+    /// Missing, malformed, unknown, revoked or expired key.
+    Unauthorized,
+    /// A key of the wrong kind for this route.
+    Forbidden,
+    /// No such route, or no such resource in the caller's organization.
+    NotFound,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// A name already in use, or a rule that already exists.
+    Conflict,
+    /// The body is over the endpoint's limit.
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// Too many requests.
+    RateLimited,
+    /// The service failed; nothing was allowed.
+    InternalError,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidRequest,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::RateLimited,
+        ErrorCode::InternalError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InternalError => "internal_error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The HTTP status of an answer with this code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidJson | ErrorCode::InvalidRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::InternalError => 500,
+        }
+    }
+}
+
 /// The error body of every non-2xx answer except a rate-limited decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -218,6 +303,7 @@ pub struct ErrorBody {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorDetail {
+    /// One of [`ErrorCode`]'s names.
     pub code: String,
     pub message: String,
 }
@@ -460,6 +546,73 @@ pub struct Stats {
     pub timeline: Vec<TimelinePoint>,
 }
 
+/// What an admin did: the `action` of an [`AdminEvent`]. A closed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AdminAction {
+    #[serde(rename = "agent.create")]
+    AgentCreate,
+    #[serde(rename = "agent.update")]
+    AgentUpdate,
+    #[serde(rename = "agent.enable")]
+    AgentEnable,
+    #[serde(rename = "agent.disable")]
+    AgentDisable,
+    #[serde(rename = "agent.rotate_key")]
+    AgentRotateKey,
+    #[serde(rename = "agent.delete")]
+    AgentDelete,
+    #[serde(rename = "tool.create")]
+    ToolCreate,
+    #[serde(rename = "tool.update")]
+    ToolUpdate,
+    #[serde(rename = "tool.delete")]
+    ToolDelete,
+    #[serde(rename = "rule.create")]
+    RuleCreate,
+    #[serde(rename = "rule.update")]
+    RuleUpdate,
+    #[serde(rename = "rule.delete")]
+    RuleDelete,
+}
+
+impl AdminAction {
+    pub const ALL: [AdminAction; 12] = [
+        AdminAction::AgentCreate,
+        AdminAction::AgentUpdate,
+        AdminAction::AgentEnable,
+        AdminAction::AgentDisable,
+        AdminAction::AgentRotateKey,
+        AdminAction::AgentDelete,
+        AdminAction::ToolCreate,
+        AdminAction::ToolUpdate,
+        AdminAction::ToolDelete,
+        AdminAction::RuleCreate,
+        AdminAction::RuleUpdate,
+        AdminAction::RuleDelete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminAction::AgentCreate => "agent.create",
+            AdminAction::AgentUpdate => "agent.update",
+            AdminAction::AgentEnable => "agent.enable",
+            AdminAction::AgentDisable => "agent.disable",
+            AdminAction::AgentRotateKey => "agent.rotate_key",
+            AdminAction::AgentDelete => "agent.delete",
+            AdminAction::ToolCreate => "tool.create",
+            AdminAction::ToolUpdate => "tool.update",
+            AdminAction::ToolDelete => "tool.delete",
+            AdminAction::RuleCreate => "rule.create",
+            AdminAction::RuleUpdate => "rule.update",
+            AdminAction::RuleDelete => "rule.delete",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
 /// One admin action: who did what to which resource, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminEvent {
@@ -467,9 +620,7 @@ pub struct AdminEvent {
     pub request_id: String,
     /// The visible prefix of the admin key that acted.
     pub actor: String,
-    /// `agent.create`, `agent.update`, `agent.enable`, `agent.disable`, `agent.rotate_key`,
-    /// `agent.delete`, `tool.create`, `tool.update`, `tool.delete`, `rule.create`,
-    /// `rule.update` or `rule.delete`.
+    /// One of [`AdminAction`]'s names (`agent.create`, `tool.delete`, …).
     pub action: String,
     pub agent_id: Option<String>,
     pub target_id: String,
@@ -523,6 +674,29 @@ mod tests {
             assert_eq!(ReasonCode::parse(code.as_str()), Some(code));
         }
         assert_eq!(ReasonCode::parse("maybe"), None);
+    }
+
+    #[test]
+    fn error_codes_and_admin_actions_round_trip_through_their_names() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        for action in AdminAction::ALL {
+            assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
+            assert_eq!(AdminAction::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(ErrorCode::parse("teapot"), None);
+        assert_eq!(AdminAction::parse("agent.explode"), None);
+    }
+
+    #[test]
+    fn error_codes_map_to_client_or_server_statuses() {
+        for code in ErrorCode::ALL {
+            let status = code.http_status();
+            assert!((400..600).contains(&status), "{code:?} -> {status}");
+            assert_eq!(status >= 500, code == ErrorCode::InternalError);
+        }
     }
 
     #[test]

@@ -1,0 +1,501 @@
+//! The Rust wire types against the API contract, `docs/openapi.yaml`.
+//!
+//! For every object schema of the spec there is a Rust value here, once with every `Option` set
+//! (its JSON must have exactly the schema's `properties`) and once with every `Option` at `None`
+//! (its JSON must have exactly the schema's `required` properties). The walk follows `$ref`,
+//! `oneOf`, arrays and maps into nested schemas, checks each JSON type and that a `null` is one the
+//! schema allows, and each closed set of names in the spec equals the Rust enum's `ALL`. So a
+//! property added, removed, renamed or made optional in the spec without the same change in
+//! `core/src/wire.rs` fails here, and so does a new object schema nobody samples.
+//!
+//! The TypeScript SDK is generated from the same file (`sdk-ts/src/generated/openapi.ts`, checked
+//! by `sdk-ts/test/contract.test.mjs`). A Python SDK would do what this file does: build each
+//! Pydantic model fully populated and with every optional field unset, dump it with
+//! `model_dump(mode="json", exclude_none=...)` and compare its keys with the same
+//! `components.schemas` entries, and compare its `Literal`/`Enum` members with the same `enum`
+//! lists. The walk below is small enough to port as it is.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use oakauth_core::audit::BrokenLink;
+use oakauth_core::wire::*;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+#[derive(Deserialize)]
+struct Spec {
+    components: Components,
+}
+
+#[derive(Deserialize)]
+struct Components {
+    schemas: BTreeMap<String, Value>,
+}
+
+fn schemas() -> BTreeMap<String, Value> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml");
+    let text = std::fs::read_to_string(path).expect("read docs/openapi.yaml");
+    serde_norway::from_str::<Spec>(&text).expect("parse docs/openapi.yaml").components.schemas
+}
+
+struct Walk<'a> {
+    schemas: &'a BTreeMap<String, Value>,
+    errors: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Sample {
+    /// Every `Option` is `Some`: the JSON must carry every property of the schema.
+    Full,
+    /// Every `Option` is `None`: the JSON must carry the required properties and no others.
+    Minimal,
+}
+
+impl Walk<'_> {
+    fn resolve<'s>(&'s self, schema: &'s Value) -> &'s Value {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
+                self.resolve(self.schemas.get(name).unwrap_or_else(|| panic!("dangling $ref {r}")))
+            }
+            None => schema,
+        }
+    }
+
+    fn allows_null(&self, schema: &Value) -> bool {
+        let schema = self.resolve(schema);
+        match schema.get("type") {
+            Some(Value::String(t)) if t == "null" => return true,
+            Some(Value::Array(ts)) if ts.iter().any(|t| t == "null") => return true,
+            _ => {}
+        }
+        schema.get("oneOf").and_then(Value::as_array).is_some_and(|bs| bs.iter().any(|b| self.allows_null(b)))
+    }
+
+    fn type_matches(value: &Value, ty: &str) -> bool {
+        match ty {
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "string" => value.is_string(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            other => panic!("unknown JSON Schema type {other}"),
+        }
+    }
+
+    fn check(&mut self, at: &str, schema: &Value, value: &Value, sample: Sample) {
+        let schema = self.resolve(schema).clone();
+        if value.is_null() {
+            if !self.allows_null(&schema) {
+                self.errors.push(format!("{at}: Rust writes null, the spec does not allow it"));
+            }
+            return;
+        }
+        if let Some(branches) = schema.get("oneOf").and_then(Value::as_array) {
+            let non_null: Vec<_> =
+                branches.iter().filter(|b| self.resolve(b).get("type") != Some(&json!("null"))).collect();
+            if let [only] = non_null[..] {
+                return self.check(at, only, value, sample);
+            }
+            panic!("{at}: no sample walks a oneOf of several object schemas");
+        }
+        let types: Vec<&str> = match schema.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        if !types.is_empty() && !types.iter().any(|t| Self::type_matches(value, t)) {
+            self.errors.push(format!("{at}: Rust writes {value}, the spec says type {types:?}"));
+        }
+        if let (Some(allowed), Some(s)) = (schema.get("enum").and_then(Value::as_array), value.as_str()) {
+            if !allowed.iter().any(|a| a == s) {
+                self.errors.push(format!("{at}: Rust writes {s:?}, not in the spec's enum"));
+            }
+        }
+        if let Some(c) = schema.get("const") {
+            if c != value {
+                self.errors.push(format!("{at}: Rust writes {value}, the spec's const is {c}"));
+            }
+        }
+        match value {
+            Value::Object(fields) => self.check_object(at, &schema, fields, sample),
+            Value::Array(items) => {
+                if let Some(item) = schema.get("items") {
+                    for (i, v) in items.iter().enumerate() {
+                        self.check(&format!("{at}[{i}]"), item, v, sample);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn check_object(&mut self, at: &str, schema: &Value, fields: &Map<String, Value>, sample: Sample) {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        let Some(properties) = properties else {
+            // A map (`additionalProperties: {schema}`) or a free-form object (`context`, `detail`).
+            if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+                for (k, v) in fields {
+                    self.check(&format!("{at}.{k}"), values, v, sample);
+                }
+            }
+            return;
+        };
+        let required: BTreeSet<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let declared: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
+        let written: BTreeSet<&str> = fields.keys().map(String::as_str).collect();
+        let (expected, what) = match sample {
+            Sample::Full => (&declared, "properties"),
+            Sample::Minimal => (&required, "required"),
+        };
+        if &written != expected {
+            self.errors.push(format!(
+                "{at}: the spec's {what} are {expected:?}, Rust writes {written:?} \
+                 (only in the spec: {:?}; only in Rust: {:?})",
+                expected.difference(&written).collect::<Vec<_>>(),
+                written.difference(expected).collect::<Vec<_>>(),
+            ));
+        }
+        if !required.is_subset(&declared) {
+            self.errors.push(format!("{at}: required {:?} are not properties", required.difference(&declared)));
+        }
+        for (k, v) in fields {
+            if let Some(p) = properties.get(k) {
+                self.check(&format!("{at}.{k}"), p, v, sample);
+            }
+        }
+    }
+}
+
+/// Serializes `value`, checks the JSON against `components.schemas[schema]`, and checks that it
+/// deserializes back to the same value.
+fn check_sample<T>(walk: &mut Walk, schema: &str, value: &T, sample: Sample)
+where
+    T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let json = serde_json::to_value(value).unwrap();
+    let Some(s) = walk.schemas.get(schema).cloned() else {
+        walk.errors.push(format!("{schema}: no such schema in the spec"));
+        return;
+    };
+    let label = format!("{schema}{}", if sample == Sample::Full { "" } else { " (all None)" });
+    walk.check(&label, &s, &json, sample);
+    let back: T = serde_json::from_value(json).unwrap_or_else(|e| panic!("{label} does not read back: {e}"));
+    assert_eq!(&back, value, "{label} changes in a round trip");
+}
+
+const T: &str = "2026-01-02T03:04:05.000Z";
+
+fn rate_limit() -> RateLimitConfig {
+    RateLimitConfig { capacity: 60, refill_per_second: 1.5 }
+}
+
+fn agent() -> Agent {
+    Agent {
+        id: "agt_1".into(),
+        name: "support-bot".into(),
+        enabled: true,
+        key_prefix: "oak_abcd".into(),
+        rate_limit: rate_limit(),
+        created_at: T.into(),
+        updated_at: T.into(),
+    }
+}
+
+fn tool() -> Tool {
+    Tool {
+        id: "tool_1".into(),
+        agent_id: "agt_1".into(),
+        name: "crm".into(),
+        description: "The CRM".into(),
+        scopes: vec!["read".into()],
+        risk_level: RiskLevel::Write,
+        created_at: T.into(),
+        updated_at: T.into(),
+    }
+}
+
+fn rule() -> Rule {
+    Rule {
+        id: "rule_1".into(),
+        agent_id: "agt_1".into(),
+        tool_id: "tool_1".into(),
+        tool: "crm".into(),
+        scope: "read".into(),
+        require_reasoning: ReasoningPolicy::Soft,
+        created_at: T.into(),
+        updated_at: T.into(),
+    }
+}
+
+fn context() -> Map<String, Value> {
+    json!({ "ticket": 42 }).as_object().unwrap().clone()
+}
+
+fn log_entry(some: bool) -> LogEntry {
+    LogEntry {
+        decision_id: "dec_1".into(),
+        request_id: "req_1".into(),
+        agent_id: "agt_1".into(),
+        tool: "crm".into(),
+        scope: "read".into(),
+        allowed: true,
+        reason: ReasonCode::Allowed,
+        reasoning: some.then(|| "the user asked".into()),
+        reasoning_required: ReasoningPolicy::None,
+        reasoning_provided: some,
+        context: some.then(context),
+        latency_ms: 3,
+        created_at: T.into(),
+    }
+}
+
+fn admin_event(some: bool) -> AdminEvent {
+    AdminEvent {
+        id: "evt_1".into(),
+        request_id: "req_1".into(),
+        actor: "oakadm_abcd".into(),
+        action: AdminAction::AgentRotateKey.as_str().into(),
+        agent_id: some.then(|| "agt_1".into()),
+        target_id: "agt_1".into(),
+        detail: json!({ "overlap_seconds": 300 }),
+        created_at: T.into(),
+    }
+}
+
+fn broken_link(some: bool) -> BrokenLink {
+    BrokenLink { chain_seq: 7, decision_id: some.then(|| "dec_7".into()), problem: "row 7 was modified".into() }
+}
+
+fn stats(some: bool) -> Stats {
+    Stats {
+        since: T.into(),
+        until: T.into(),
+        total: 3,
+        allowed: 2,
+        denied: 1,
+        denials_by_reason: [("scope_not_granted".to_string(), 1)].into(),
+        top_tools: vec![ToolCount { tool: "crm".into(), total: 3, denied: 1 }],
+        agents: vec![AgentCount {
+            agent_id: "agt_1".into(),
+            name: some.then(|| "support-bot".into()),
+            total: 3,
+            allowed: 2,
+            denied: 1,
+        }],
+        bucket_seconds: 3600,
+        timeline: vec![TimelinePoint { start: T.into(), allowed: 2, denied: 1 }],
+    }
+}
+
+fn audit_verification(some: bool) -> AuditVerification {
+    AuditVerification {
+        ok: !some,
+        agents: vec![ChainVerification {
+            agent_id: "agt_1".into(),
+            ok: !some,
+            rows_checked: 7,
+            head_seq: 7,
+            broken: some.then(|| broken_link(true)),
+            breaks: vec![broken_link(some)],
+            breaks_omitted: 0,
+        }],
+        next_cursor: some.then(|| "50".into()),
+    }
+}
+
+/// Runs every sample in both forms and returns the schemas they covered and what disagreed.
+fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static str>, Vec<String>) {
+    let mut walk = Walk { schemas, errors: vec![] };
+    let mut covered = BTreeSet::new();
+    for (sample, some) in [(Sample::Full, true), (Sample::Minimal, false)] {
+        let opt = |s: &str| some.then(|| s.to_string());
+        macro_rules! check {
+            ($schema:literal, $value:expr) => {{
+                covered.insert($schema);
+                check_sample(&mut walk, $schema, &$value, sample);
+            }};
+        }
+        check!(
+            "Error",
+            ErrorBody { error: ErrorDetail { code: ErrorCode::NotFound.as_str().into(), message: "no".into() } }
+        );
+        check!("Health", Health { status: "ok".into(), version: "0.1.0".into() });
+        check!(
+            "ValidateRequest",
+            ValidateRequest {
+                tool: "crm".into(),
+                scope: "read".into(),
+                reasoning: opt("why"),
+                context: some.then(context)
+            }
+        );
+        check!("RateLimitState", RateLimitState { limit: 60, remaining: 59, reset: 1 });
+        check!(
+            "ValidateResponse",
+            ValidateResponse {
+                allowed: true,
+                reason: ReasonCode::ReasoningMissingSoft,
+                message: "allowed".into(),
+                decision_id: "dec_1".into(),
+                reasoning_required: ReasoningPolicy::Soft,
+                reasoning_provided: false,
+                rate_limit: some.then_some(RateLimitState { limit: 60, remaining: 59, reset: 1 }),
+            }
+        );
+        check!("RateLimitConfig", rate_limit());
+        check!("Organization", Organization { id: "org_1".into(), name: "Acme".into() });
+        check!(
+            "Me",
+            Me {
+                organization: Organization { id: "org_1".into(), name: "Acme".into() },
+                key_prefix: "oakadm_ab".into()
+            }
+        );
+        check!("Agent", agent());
+        check!(
+            "CreateAgent",
+            CreateAgent { name: "bot".into(), enabled: some.then_some(false), rate_limit: some.then(rate_limit) }
+        );
+        check!(
+            "UpdateAgent",
+            UpdateAgent { name: opt("bot"), enabled: some.then_some(true), rate_limit: some.then(rate_limit) }
+        );
+        check!("RotateKey", RotateKey { overlap_seconds: some.then_some(60) });
+        check!(
+            "AgentWithKey",
+            AgentWithKey { agent: agent(), api_key: "oak_secret".into(), previous_key_expires_at: opt(T) }
+        );
+        check!("AgentList", AgentList { agents: vec![agent()], next_cursor: opt("50") });
+        check!("Tool", tool());
+        check!(
+            "CreateTool",
+            CreateTool {
+                name: "crm".into(),
+                description: opt("The CRM"),
+                scopes: vec!["read".into()],
+                risk_level: RiskLevel::Read
+            }
+        );
+        check!(
+            "UpdateTool",
+            UpdateTool {
+                name: opt("crm"),
+                description: opt("The CRM"),
+                scopes: some.then(|| vec!["read".into()]),
+                risk_level: some.then_some(RiskLevel::Destructive),
+            }
+        );
+        check!("ToolList", ToolList { tools: vec![tool()], next_cursor: opt("50") });
+        check!("Rule", rule());
+        check!(
+            "CreateRule",
+            CreateRule {
+                tool: "crm".into(),
+                scope: "read".into(),
+                require_reasoning: some.then_some(ReasoningPolicy::Hard)
+            }
+        );
+        check!("UpdateRule", UpdateRule { require_reasoning: ReasoningPolicy::None });
+        check!("RuleList", RuleList { rules: vec![rule()], next_cursor: opt("50") });
+        check!("LogEntry", log_entry(some));
+        check!("LogList", LogList { logs: vec![log_entry(some)], next_cursor: opt("1.2") });
+        check!("Stats", stats(some));
+        check!("AdminEvent", admin_event(some));
+        check!("AdminEventList", AdminEventList { events: vec![admin_event(some)], next_cursor: opt("50") });
+        check!("BrokenLink", broken_link(some));
+        check!("AuditVerification", audit_verification(some));
+    }
+    (covered, walk.errors)
+}
+
+#[test]
+fn every_wire_type_writes_exactly_the_properties_of_its_schema() {
+    let schemas = schemas();
+    let (_, errors) = walk_every_sample(&schemas);
+    assert!(errors.is_empty(), "core/src/wire.rs and docs/openapi.yaml disagree:\n  {}", errors.join("\n  "));
+}
+
+#[test]
+fn every_object_schema_of_the_spec_has_a_rust_sample() {
+    let schemas = schemas();
+    let (covered, _) = walk_every_sample(&schemas);
+    let objects: BTreeSet<&str> =
+        schemas.iter().filter(|(_, s)| s.get("type") == Some(&json!("object"))).map(|(n, _)| n.as_str()).collect();
+    let missing: Vec<_> = objects.difference(&covered).collect();
+    assert!(missing.is_empty(), "object schemas with no Rust type checked here: {missing:?}");
+}
+
+fn spec_enum<'a>(schemas: &'a BTreeMap<String, Value>, path: &[&str]) -> BTreeSet<&'a str> {
+    let mut at = &schemas[path[0]];
+    for key in &path[1..] {
+        at = &at[*key];
+    }
+    let values = at["enum"].as_array().unwrap_or_else(|| panic!("{path:?} has no enum"));
+    values.iter().map(|v| v.as_str().expect("string enum")).collect()
+}
+
+/// The names Rust writes for every variant, checked against `as_str` on the way.
+fn rust_names<E: Serialize + Copy>(all: &[E], as_str: fn(E) -> &'static str) -> BTreeSet<&'static str> {
+    all.iter()
+        .map(|&e| {
+            assert_eq!(serde_json::to_value(e).unwrap(), as_str(e), "serde and as_str disagree");
+            as_str(e)
+        })
+        .collect()
+}
+
+#[test]
+fn every_closed_set_of_names_in_the_spec_equals_its_rust_enum() {
+    let schemas = schemas();
+    let pairs = [
+        ("ReasonCode", spec_enum(&schemas, &["ReasonCode"]), rust_names(&ReasonCode::ALL, ReasonCode::as_str)),
+        (
+            "ReasoningPolicy",
+            spec_enum(&schemas, &["ReasoningPolicy"]),
+            rust_names(&ReasoningPolicy::ALL, ReasoningPolicy::as_str),
+        ),
+        ("RiskLevel", spec_enum(&schemas, &["RiskLevel"]), rust_names(&RiskLevel::ALL, RiskLevel::as_str)),
+        ("ErrorCode", spec_enum(&schemas, &["ErrorCode"]), rust_names(&ErrorCode::ALL, ErrorCode::as_str)),
+        (
+            "AdminEvent.action",
+            spec_enum(&schemas, &["AdminEvent", "properties", "action"]),
+            rust_names(&AdminAction::ALL, AdminAction::as_str),
+        ),
+    ];
+    let mismatches: Vec<String> = pairs
+        .iter()
+        .filter(|(_, spec, rust)| spec != rust)
+        .map(|(name, spec, rust)| {
+            format!(
+                "{name}: only in the spec {:?}, only in Rust {:?}",
+                spec.difference(rust).collect::<Vec<_>>(),
+                rust.difference(spec).collect::<Vec<_>>()
+            )
+        })
+        .collect();
+    assert!(mismatches.is_empty(), "closed sets differ:\n  {}", mismatches.join("\n  "));
+}
+
+#[test]
+fn error_codes_answer_with_the_status_the_spec_gives_them() {
+    // The spec's ErrorCode description lists each code as "- `code` (status): ...".
+    let schemas = schemas();
+    let description = schemas["ErrorCode"]["description"].as_str().unwrap();
+    let mut listed = 0;
+    for line in description.lines().filter_map(|l| l.trim().strip_prefix("- `")) {
+        let (name, rest) = line.split_once('`').unwrap();
+        let status: u16 = rest.trim_start().strip_prefix('(').and_then(|r| r.get(..3)).unwrap().parse().unwrap();
+        let code = ErrorCode::parse(name).unwrap_or_else(|| panic!("{name} is not an ErrorCode"));
+        assert_eq!(code.http_status(), status, "{name}");
+        listed += 1;
+    }
+    assert_eq!(listed, ErrorCode::ALL.len(), "every error code is described with its status");
+}
