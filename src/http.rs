@@ -2,7 +2,7 @@
 //! into JSON answers.
 
 use futures::StreamExt;
-use oakauth_core::wire::{ErrorBody, ErrorDetail};
+use oakauth_core::wire::{ErrorBody, ErrorCode, ErrorDetail};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Request, Response};
@@ -11,62 +11,62 @@ use worker::{Request, Response};
 #[derive(Debug)]
 pub struct ApiError {
     pub status: u16,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     /// Extra headers, such as `Allow` on a 405 or `Retry-After` on a 429.
     pub headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
-    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), headers: Vec::new() }
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { status: code.http_status(), code, message: message.into(), headers: Vec::new() }
     }
     pub fn invalid_json(message: impl Into<String>) -> Self {
-        Self::new(400, "invalid_json", message)
+        Self::new(ErrorCode::InvalidJson, message)
     }
     pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new(400, "invalid_request", message)
+        Self::new(ErrorCode::InvalidRequest, message)
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        let mut e = Self::new(401, "unauthorized", message);
+        let mut e = Self::new(ErrorCode::Unauthorized, message);
         e.headers.push(("WWW-Authenticate", "Bearer".into()));
         e
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(403, "forbidden", message)
+        Self::new(ErrorCode::Forbidden, message)
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(404, "not_found", message)
+        Self::new(ErrorCode::NotFound, message)
     }
     pub fn method_not_allowed(allow: &[&str]) -> Self {
-        let mut e = Self::new(405, "method_not_allowed", "method not allowed on this route");
+        let mut e = Self::new(ErrorCode::MethodNotAllowed, "method not allowed on this route");
         e.headers.push(("Allow", allow.join(", ")));
         e
     }
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(409, "conflict", message)
+        Self::new(ErrorCode::Conflict, message)
     }
     pub fn too_many_failures(retry_after: u64) -> Self {
-        let mut e = Self::new(429, "rate_limited", "too many failed authentications; retry later");
+        let mut e = Self::new(ErrorCode::RateLimited, "too many failed authentications; retry later");
         e.headers.push(("Retry-After", retry_after.to_string()));
         e
     }
     pub fn payload_too_large(limit: usize) -> Self {
-        Self::new(413, "payload_too_large", format!("request body must be at most {limit} bytes"))
+        Self::new(ErrorCode::PayloadTooLarge, format!("request body must be at most {limit} bytes"))
     }
     pub fn unsupported_media_type() -> Self {
-        Self::new(415, "unsupported_media_type", "request body must be application/json")
+        Self::new(ErrorCode::UnsupportedMediaType, "request body must be application/json")
     }
     /// Something inside failed. The detail goes to the worker's log (never a secret), not the caller.
     /// Line breaks are escaped so that no detail can start a forged log line.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         let detail = detail.to_string().replace('\r', "\\r").replace('\n', "\\n");
         worker::console_error!("internal error: {detail}");
-        Self::new(500, "internal_error", "internal error; nothing was allowed")
+        Self::new(ErrorCode::InternalError, "internal error; nothing was allowed")
     }
 
     pub fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
+        let body = ErrorBody { error: ErrorDetail { code: self.code.as_str().to_string(), message: self.message } };
         let mut resp = json_response(self.status, &body);
         for (name, value) in self.headers {
             let _ = resp.headers_mut().set(name, &value);

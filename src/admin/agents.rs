@@ -13,6 +13,8 @@ use super::{cursor_param, next_cursor, now_ms, Admin};
 use crate::auth::hash_secret;
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, read_optional_json, ApiError, ApiResult};
+use oakauth_core::wire::AdminAction;
+use oakauth_core::wire::ErrorCode;
 
 #[derive(Deserialize)]
 pub(super) struct AgentRow {
@@ -104,7 +106,7 @@ pub async fn create(admin: &Admin, mut req: Request, env: &Env) -> ApiResult<Res
                 &[Arg::from(&hash), Arg::from(&id), Arg::from(&admin.ctx.org_id), Arg::from(&key.prefix), Arg::Int(now)],
             )?,
             admin.event(
-                "agent.create",
+                AdminAction::AgentCreate,
                 Some(&id),
                 &id,
                 json!({"name": body.name, "enabled": body.enabled.unwrap_or(true), "rate_limit": rate, "key_prefix": key.prefix}),
@@ -118,7 +120,7 @@ pub async fn create(admin: &Admin, mut req: Request, env: &Env) -> ApiResult<Res
 }
 
 fn name_conflict(e: ApiError, name: &str) -> ApiError {
-    if e.code == "conflict" {
+    if e.code == ErrorCode::Conflict {
         ApiError::conflict(format!("an agent named {name:?} already exists"))
     } else {
         e
@@ -136,9 +138,9 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     let current = find(admin, agent_id).await?;
     let name = body.name.clone().unwrap_or(current.name.clone());
     let action = match body.enabled {
-        Some(false) if current.enabled == 1 => "agent.disable",
-        Some(true) if current.enabled == 0 => "agent.enable",
-        _ => "agent.update",
+        Some(false) if current.enabled == 1 => AdminAction::AgentDisable,
+        Some(true) if current.enabled == 0 => AdminAction::AgentEnable,
+        _ => AdminAction::AgentUpdate,
     };
     // Only the fields sent are written: a concurrent change to another field (an emergency
     // disable during a rename) is never undone by this one.
@@ -175,7 +177,7 @@ pub async fn delete(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
             db::stmt(&admin.db, "DELETE FROM tools WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
             db::stmt(&admin.db, "DELETE FROM agent_keys WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
             db::stmt(&admin.db, "DELETE FROM agents WHERE id = ?1 AND org_id = ?2", &scoped)?,
-            admin.event("agent.delete", Some(agent_id), agent_id, json!({"name": agent.name}))?,
+            admin.event(AdminAction::AgentDelete, Some(agent_id), agent_id, json!({"name": agent.name}))?,
         ],
     )
     .await?;
@@ -224,7 +226,7 @@ pub async fn rotate_key(admin: &Admin, agent_id: &str, mut req: Request, env: &E
                 &[Arg::from(agent_id), Arg::Int(now)],
             )?,
             admin.event(
-                "agent.rotate_key",
+                AdminAction::AgentRotateKey,
                 Some(agent_id),
                 agent_id,
                 json!({"overlap_seconds": overlap, "key_prefix": key.prefix}),

@@ -8,7 +8,7 @@ mod rules;
 mod stats;
 mod tools;
 
-use oakauth_core::wire::{Me, Organization};
+use oakauth_core::wire::{AdminAction, Me, Organization};
 use std::rc::Rc;
 
 use worker::{Context, D1Database, Env, Method, Request, Response};
@@ -73,7 +73,7 @@ impl Admin {
     /// the change and its record land together or not at all.
     pub fn event(
         &self,
-        action: &str,
+        action: AdminAction,
         agent_id: Option<&str>,
         target_id: &str,
         detail: serde_json::Value,
@@ -88,7 +88,7 @@ impl Admin {
                 db::Arg::from(&self.ctx.org_id),
                 db::Arg::from(&self.request_id),
                 db::Arg::from(&self.ctx.key_prefix),
-                db::Arg::from(action),
+                db::Arg::from(action.as_str()),
                 db::Arg::from(agent_id),
                 db::Arg::from(target_id),
                 db::Arg::from(&detail.to_string()),

@@ -12,6 +12,8 @@ use worker::{Request, Response};
 use super::{agents, cursor_param, next_cursor, now_ms, tools, Admin};
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, ApiError, ApiResult};
+use oakauth_core::wire::AdminAction;
+use oakauth_core::wire::ErrorCode;
 
 #[derive(Deserialize)]
 struct RuleRow {
@@ -105,13 +107,13 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         ],
     )?;
     let event = admin.event(
-        "rule.create",
+        AdminAction::RuleCreate,
         Some(agent_id),
         &id,
         json!({"tool": body.tool, "scope": body.scope, "require_reasoning": policy}),
     )?;
     db::batch(&admin.db, vec![insert, event]).await.map_err(|e| {
-        if e.code == "conflict" {
+        if e.code == ErrorCode::Conflict {
             ApiError::conflict(format!("a rule for {}:{} already exists", body.tool, body.scope))
         } else {
             e
@@ -141,7 +143,7 @@ pub async fn update(admin: &Admin, agent_id: &str, rule_id: &str, mut req: Reque
         ],
     )?;
     let event = admin.event(
-        "rule.update",
+        AdminAction::RuleUpdate,
         Some(agent_id),
         rule_id,
         json!({"tool": rule.tool, "scope": rule.scope, "require_reasoning": body.require_reasoning, "was": rule.require_reasoning}),
@@ -159,7 +161,12 @@ pub async fn delete(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<R
         "DELETE FROM rules WHERE id = ?1 AND org_id = ?2",
         &[Arg::from(rule_id), Arg::from(&admin.ctx.org_id)],
     )?;
-    let event = admin.event("rule.delete", Some(agent_id), rule_id, json!({"tool": rule.tool, "scope": rule.scope}))?;
+    let event = admin.event(
+        AdminAction::RuleDelete,
+        Some(agent_id),
+        rule_id,
+        json!({"tool": rule.tool, "scope": rule.scope}),
+    )?;
     db::batch(&admin.db, vec![delete, event]).await?;
     admin.changed(agent_id).await;
     Ok(empty_response(204))

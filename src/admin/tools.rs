@@ -11,6 +11,8 @@ use worker::{Request, Response};
 use super::{agents, cursor_param, next_cursor, now_ms, Admin};
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, ApiError, ApiResult};
+use oakauth_core::wire::AdminAction;
+use oakauth_core::wire::ErrorCode;
 
 #[derive(Deserialize)]
 pub(super) struct ToolRow {
@@ -87,7 +89,7 @@ pub async fn list(admin: &Admin, agent_id: &str, req: &Request) -> ApiResult<Res
 }
 
 fn name_conflict(e: ApiError, name: &str) -> ApiError {
-    if e.code == "conflict" {
+    if e.code == ErrorCode::Conflict {
         ApiError::conflict(format!("this agent already has a tool named {name:?}"))
     } else {
         e
@@ -115,7 +117,8 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
             Arg::Int(now_ms()),
         ],
     )?;
-    let event = admin.event("tool.create", Some(agent_id), &id, serde_json::to_value(&body).unwrap_or_default())?;
+    let event =
+        admin.event(AdminAction::ToolCreate, Some(agent_id), &id, serde_json::to_value(&body).unwrap_or_default())?;
     db::batch(&admin.db, vec![insert, event]).await.map_err(|e| name_conflict(e, &body.name))?;
     admin.changed(agent_id).await;
     let tool = find(admin, agent_id, &id).await?;
@@ -165,7 +168,12 @@ pub async fn update(admin: &Admin, agent_id: &str, tool_id: &str, mut req: Reque
                     AND scope NOT IN (SELECT value FROM json_each((SELECT scopes FROM tools WHERE id = ?1)))",
                 &[Arg::from(tool_id), Arg::from(org)],
             )?,
-            admin.event("tool.update", Some(agent_id), tool_id, serde_json::to_value(&body).unwrap_or_default())?,
+            admin.event(
+                AdminAction::ToolUpdate,
+                Some(agent_id),
+                tool_id,
+                serde_json::to_value(&body).unwrap_or_default(),
+            )?,
         ],
     )
     .await
@@ -183,7 +191,7 @@ pub async fn delete(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<R
         vec![
             db::stmt(&admin.db, "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2", &args)?,
             db::stmt(&admin.db, "DELETE FROM tools WHERE id = ?1 AND org_id = ?2", &args)?,
-            admin.event("tool.delete", Some(agent_id), tool_id, json!({"name": tool.name}))?,
+            admin.event(AdminAction::ToolDelete, Some(agent_id), tool_id, json!({"name": tool.name}))?,
         ],
     )
     .await?;
