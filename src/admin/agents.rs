@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-use super::{cursor_param, next_cursor, now_ms, Admin};
+use super::{now_ms, page, Admin};
 use crate::auth::hash_secret;
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, read_optional_json, ApiError, ApiResult};
@@ -60,16 +60,9 @@ pub(super) async fn find(admin: &Admin, agent_id: &str) -> ApiResult<AgentRow> {
 }
 
 pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
-    let url = req.url()?;
-    let limit = limits::page_size(crate::http::query_param(&url, "limit")?.as_deref())?;
-    let after = cursor_param(&url)?.unwrap_or(0);
-    let rows: Vec<AgentRow> = db::all(
-        &admin.db,
-        &format!("SELECT {COLUMNS} FROM agents WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
-        &[Arg::from(&admin.ctx.org_id), Arg::Int(after), Arg::Int(limit as i64 + 1)],
-    )
-    .await?;
-    let (rows, next) = next_cursor(rows, limit, |r| r.seq);
+    let select = format!("SELECT {COLUMNS} FROM agents WHERE org_id = ?1");
+    let (rows, next) =
+        page(admin, req, &select, "seq", vec![Arg::from(&admin.ctx.org_id)], |r: &AgentRow| r.seq).await?;
     Ok(json_response(200, &AgentList { agents: rows.into_iter().map(Agent::from).collect(), next_cursor: next }))
 }
 
@@ -160,8 +153,7 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         ],
     )?;
     let event = admin.event(action, Some(agent_id), agent_id, serde_json::to_value(&body).unwrap_or_default())?;
-    db::batch(&admin.db, vec![update, event]).await.map_err(|e| name_conflict(e, &name))?;
-    admin.changed(agent_id).await;
+    admin.commit(agent_id, vec![update, event]).await.map_err(|e| name_conflict(e, &name))?;
     get(admin, agent_id).await
 }
 
@@ -170,18 +162,18 @@ pub async fn delete(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
     let org = Arg::from(&admin.ctx.org_id);
     let id = Arg::from(agent_id);
     let scoped = [id, org];
-    db::batch(
-        &admin.db,
-        vec![
-            db::stmt(&admin.db, "DELETE FROM rules WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
-            db::stmt(&admin.db, "DELETE FROM tools WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
-            db::stmt(&admin.db, "DELETE FROM agent_keys WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
-            db::stmt(&admin.db, "DELETE FROM agents WHERE id = ?1 AND org_id = ?2", &scoped)?,
-            admin.event(AdminAction::AgentDelete, Some(agent_id), agent_id, json!({"name": agent.name}))?,
-        ],
-    )
-    .await?;
-    admin.changed(agent_id).await;
+    admin
+        .commit(
+            agent_id,
+            vec![
+                db::stmt(&admin.db, "DELETE FROM rules WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
+                db::stmt(&admin.db, "DELETE FROM tools WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
+                db::stmt(&admin.db, "DELETE FROM agent_keys WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
+                db::stmt(&admin.db, "DELETE FROM agents WHERE id = ?1 AND org_id = ?2", &scoped)?,
+                admin.event(AdminAction::AgentDelete, Some(agent_id), agent_id, json!({"name": agent.name}))?,
+            ],
+        )
+        .await?;
     Ok(empty_response(204))
 }
 
@@ -200,8 +192,8 @@ pub async fn rotate_key(admin: &Admin, agent_id: &str, mut req: Request, env: &E
     let now = now_ms();
     let expires = now + overlap as i64 * 1000;
     let org = &admin.ctx.org_id;
-    db::batch(
-        &admin.db,
+    admin.commit(
+        agent_id,
         vec![
             // Old keys end at the overlap, or earlier if an earlier rotation already set that.
             db::stmt(
@@ -234,7 +226,6 @@ pub async fn rotate_key(admin: &Admin, agent_id: &str, mut req: Request, env: &E
         ],
     )
     .await?;
-    admin.changed(agent_id).await;
     let agent = find(admin, agent_id).await?;
     Ok(json_response(
         200,

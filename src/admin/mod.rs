@@ -69,6 +69,14 @@ impl Admin {
         });
     }
 
+    /// Commits a change to an agent (its statements and their admin event, atomically), then
+    /// tells the agent's object.
+    pub async fn commit(&self, agent_id: &str, statements: Vec<worker::D1PreparedStatement>) -> ApiResult<()> {
+        db::batch(&self.db, statements).await?;
+        self.changed(agent_id).await;
+        Ok(())
+    }
+
     /// The statement that records an admin action; run it in the same batch as the change so
     /// the change and its record land together or not at all.
     pub fn event(
@@ -111,6 +119,28 @@ fn cursor_param(url: &worker::Url) -> ApiResult<Option<i64>> {
             _ => Err(ApiError::invalid_request("cursor is not a cursor this API returned")),
         },
     }
+}
+
+/// One page of a list ordered by `seq_column`, after the request's `cursor`, of its `limit`
+/// rows: `select` is a `SELECT … WHERE …` whose arguments are `args` (`?1`…); the page bounds
+/// are added here. Returns the rows and the next page's cursor.
+async fn page<T: serde::de::DeserializeOwned>(
+    admin: &Admin,
+    req: &Request,
+    select: &str,
+    seq_column: &str,
+    mut args: Vec<db::Arg<'_>>,
+    seq: impl Fn(&T) -> i64,
+) -> ApiResult<(Vec<T>, Option<String>)> {
+    let url = req.url()?;
+    let limit = oakauth_core::limits::page_size(query_param(&url, "limit")?.as_deref())?;
+    let after = cursor_param(&url)?.unwrap_or(0);
+    let n = args.len();
+    let sql = format!("{select} AND {seq_column} > ?{} ORDER BY {seq_column} LIMIT ?{}", n + 1, n + 2);
+    args.push(db::Arg::Int(after));
+    args.push(db::Arg::Int(limit as i64 + 1));
+    let rows: Vec<T> = db::all(&admin.db, &sql, &args).await?;
+    Ok(next_cursor(rows, limit, seq))
 }
 
 /// Trims a `limit + 1` page to `limit` rows and returns the cursor for the next page, if any.

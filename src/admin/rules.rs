@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Request, Response};
 
-use super::{agents, cursor_param, next_cursor, now_ms, tools, Admin};
+use super::{agents, now_ms, page, tools, Admin};
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, ApiError, ApiResult};
 use oakauth_core::wire::AdminAction;
@@ -62,16 +62,9 @@ async fn find(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<RuleRow
 
 pub async fn list(admin: &Admin, agent_id: &str, req: &Request) -> ApiResult<Response> {
     agents::find(admin, agent_id).await?;
-    let url = req.url()?;
-    let limit = limits::page_size(crate::http::query_param(&url, "limit")?.as_deref())?;
-    let after = cursor_param(&url)?.unwrap_or(0);
-    let rows: Vec<RuleRow> = db::all(
-        &admin.db,
-        &format!("{SELECT} WHERE r.agent_id = ?1 AND r.org_id = ?2 AND r.seq > ?3 ORDER BY r.seq LIMIT ?4"),
-        &[Arg::from(agent_id), Arg::from(&admin.ctx.org_id), Arg::Int(after), Arg::Int(limit as i64 + 1)],
-    )
-    .await?;
-    let (rows, next) = next_cursor(rows, limit, |r| r.seq);
+    let select = format!("{SELECT} WHERE r.agent_id = ?1 AND r.org_id = ?2");
+    let args = vec![Arg::from(agent_id), Arg::from(&admin.ctx.org_id)];
+    let (rows, next) = page(admin, req, &select, "r.seq", args, |r: &RuleRow| r.seq).await?;
     Ok(json_response(200, &RuleList { rules: rows.into_iter().map(Rule::from).collect(), next_cursor: next }))
 }
 
@@ -112,14 +105,13 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         &id,
         json!({"tool": body.tool, "scope": body.scope, "require_reasoning": policy}),
     )?;
-    db::batch(&admin.db, vec![insert, event]).await.map_err(|e| {
+    admin.commit(agent_id, vec![insert, event]).await.map_err(|e| {
         if e.code == ErrorCode::Conflict {
             ApiError::conflict(format!("a rule for {}:{} already exists", body.tool, body.scope))
         } else {
             e
         }
     })?;
-    admin.changed(agent_id).await;
     Ok(json_response(201, &Rule::from(find(admin, agent_id, &id).await?)))
 }
 
@@ -148,8 +140,7 @@ pub async fn update(admin: &Admin, agent_id: &str, rule_id: &str, mut req: Reque
         rule_id,
         json!({"tool": rule.tool, "scope": rule.scope, "require_reasoning": body.require_reasoning, "was": rule.require_reasoning}),
     )?;
-    db::batch(&admin.db, vec![update, event]).await?;
-    admin.changed(agent_id).await;
+    admin.commit(agent_id, vec![update, event]).await?;
     Ok(json_response(200, &Rule::from(find(admin, agent_id, rule_id).await?)))
 }
 
@@ -167,7 +158,6 @@ pub async fn delete(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<R
         rule_id,
         json!({"tool": rule.tool, "scope": rule.scope}),
     )?;
-    db::batch(&admin.db, vec![delete, event]).await?;
-    admin.changed(agent_id).await;
+    admin.commit(agent_id, vec![delete, event]).await?;
     Ok(empty_response(204))
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Request, Response};
 
-use super::{agents, cursor_param, next_cursor, now_ms, Admin};
+use super::{agents, now_ms, page, Admin};
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, ApiError, ApiResult};
 use oakauth_core::wire::AdminAction;
@@ -75,16 +75,9 @@ pub(super) async fn find_by_name(admin: &Admin, agent_id: &str, name: &str) -> A
 
 pub async fn list(admin: &Admin, agent_id: &str, req: &Request) -> ApiResult<Response> {
     agents::find(admin, agent_id).await?;
-    let url = req.url()?;
-    let limit = limits::page_size(crate::http::query_param(&url, "limit")?.as_deref())?;
-    let after = cursor_param(&url)?.unwrap_or(0);
-    let rows: Vec<ToolRow> = db::all(
-        &admin.db,
-        &format!("SELECT {COLUMNS} FROM tools WHERE agent_id = ?1 AND org_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4"),
-        &[Arg::from(agent_id), Arg::from(&admin.ctx.org_id), Arg::Int(after), Arg::Int(limit as i64 + 1)],
-    )
-    .await?;
-    let (rows, next) = next_cursor(rows, limit, |r| r.seq);
+    let select = format!("SELECT {COLUMNS} FROM tools WHERE agent_id = ?1 AND org_id = ?2");
+    let args = vec![Arg::from(agent_id), Arg::from(&admin.ctx.org_id)];
+    let (rows, next) = page(admin, req, &select, "seq", args, |r: &ToolRow| r.seq).await?;
     Ok(json_response(200, &ToolList { tools: rows.into_iter().map(ToolRow::into_wire).collect(), next_cursor: next }))
 }
 
@@ -119,8 +112,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     )?;
     let event =
         admin.event(AdminAction::ToolCreate, Some(agent_id), &id, serde_json::to_value(&body).unwrap_or_default())?;
-    db::batch(&admin.db, vec![insert, event]).await.map_err(|e| name_conflict(e, &body.name))?;
-    admin.changed(agent_id).await;
+    admin.commit(agent_id, vec![insert, event]).await.map_err(|e| name_conflict(e, &body.name))?;
     let tool = find(admin, agent_id, &id).await?;
     Ok(json_response(201, &tool.into_wire()))
 }
@@ -141,44 +133,44 @@ pub async fn update(admin: &Admin, agent_id: &str, tool_id: &str, mut req: Reque
         None => None,
     };
     let org = &admin.ctx.org_id;
-    db::batch(
-        &admin.db,
-        vec![
-            db::stmt(
-                &admin.db,
-                // Only the fields sent are written, so concurrent edits of other fields survive.
-                "UPDATE tools SET name = COALESCE(?1, name), description = COALESCE(?2, description),
+    admin
+        .commit(
+            agent_id,
+            vec![
+                db::stmt(
+                    &admin.db,
+                    // Only the fields sent are written, so concurrent edits of other fields survive.
+                    "UPDATE tools SET name = COALESCE(?1, name), description = COALESCE(?2, description),
                         scopes = COALESCE(?3, scopes), risk_level = COALESCE(?4, risk_level), updated_at = ?5
                   WHERE id = ?6 AND org_id = ?7",
-                &[
-                    Arg::from(body.name.as_deref()),
-                    Arg::from(body.description.as_deref()),
-                    Arg::from(scopes_json.as_deref()),
-                    Arg::from(body.risk_level.map(|r| r.as_str())),
-                    Arg::Int(now_ms()),
-                    Arg::from(tool_id),
-                    Arg::from(org),
-                ],
-            )?,
-            // A scope taken off the tool takes its rules with it: deny by default. (The tool's
-            // scopes as they are after the update above, in the same transaction.)
-            db::stmt(
-                &admin.db,
-                "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2
+                    &[
+                        Arg::from(body.name.as_deref()),
+                        Arg::from(body.description.as_deref()),
+                        Arg::from(scopes_json.as_deref()),
+                        Arg::from(body.risk_level.map(|r| r.as_str())),
+                        Arg::Int(now_ms()),
+                        Arg::from(tool_id),
+                        Arg::from(org),
+                    ],
+                )?,
+                // A scope taken off the tool takes its rules with it: deny by default. (The tool's
+                // scopes as they are after the update above, in the same transaction.)
+                db::stmt(
+                    &admin.db,
+                    "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2
                     AND scope NOT IN (SELECT value FROM json_each((SELECT scopes FROM tools WHERE id = ?1)))",
-                &[Arg::from(tool_id), Arg::from(org)],
-            )?,
-            admin.event(
-                AdminAction::ToolUpdate,
-                Some(agent_id),
-                tool_id,
-                serde_json::to_value(&body).unwrap_or_default(),
-            )?,
-        ],
-    )
-    .await
-    .map_err(|e| name_conflict(e, &name))?;
-    admin.changed(agent_id).await;
+                    &[Arg::from(tool_id), Arg::from(org)],
+                )?,
+                admin.event(
+                    AdminAction::ToolUpdate,
+                    Some(agent_id),
+                    tool_id,
+                    serde_json::to_value(&body).unwrap_or_default(),
+                )?,
+            ],
+        )
+        .await
+        .map_err(|e| name_conflict(e, &name))?;
     Ok(json_response(200, &find(admin, agent_id, tool_id).await?.into_wire()))
 }
 
@@ -186,15 +178,15 @@ pub async fn delete(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<R
     agents::find(admin, agent_id).await?;
     let tool = find(admin, agent_id, tool_id).await?;
     let args = [Arg::from(tool_id), Arg::from(&admin.ctx.org_id)];
-    db::batch(
-        &admin.db,
-        vec![
-            db::stmt(&admin.db, "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2", &args)?,
-            db::stmt(&admin.db, "DELETE FROM tools WHERE id = ?1 AND org_id = ?2", &args)?,
-            admin.event(AdminAction::ToolDelete, Some(agent_id), tool_id, json!({"name": tool.name}))?,
-        ],
-    )
-    .await?;
-    admin.changed(agent_id).await;
+    admin
+        .commit(
+            agent_id,
+            vec![
+                db::stmt(&admin.db, "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2", &args)?,
+                db::stmt(&admin.db, "DELETE FROM tools WHERE id = ?1 AND org_id = ?2", &args)?,
+                admin.event(AdminAction::ToolDelete, Some(agent_id), tool_id, json!({"name": tool.name}))?,
+            ],
+        )
+        .await?;
     Ok(empty_response(204))
 }
