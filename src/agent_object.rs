@@ -9,7 +9,8 @@
 //! - It caches the agent's configuration (enabled, rate limit, valid key hashes, tools and rules),
 //!   loaded from D1 on first use. Every admin change to the agent calls [`invalidate`] after its
 //!   D1 commit, so the change applies from the next request; a cached copy also expires after
-//!   [`CONFIG_TTL_MS`] as a backstop. In steady state a decision reads nothing from D1.
+//!   [`CONFIG_TTL_MS`] as a backstop (the rules are [`ConfigCache`], tested in the core). In
+//!   steady state a decision reads nothing from D1.
 //! - It holds the agent's token bucket in its storage (a restart does not refill it) and runs one
 //!   request's synchronous code at a time, so the rate limit is exact under concurrency.
 //! - It links each decision into the agent's audit hash chain and writes the rows to D1 through
@@ -19,13 +20,14 @@
 //! - On its first decision it registers its agent in the organization's [`crate::registry`], so
 //!   the chain verifier finds its chain even when D1 no longer lists the agent.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use oakauth_core::audit::{AuditRecord, ChainHead};
 use oakauth_core::audit_writer::{AuditWriter, BackendError, Conflict, PendingStore, RowSink, Written};
 use oakauth_core::bucket::{Bucket, Take};
+use oakauth_core::config_cache::ConfigCache;
 use oakauth_core::decision::{self, BucketOutcome, ToolLookup};
 use oakauth_core::wire::{RateLimitConfig, ReasonCode, ReasoningPolicy, ValidateRequest, ValidateResponse};
 use oakauth_core::{ids, keys, redact};
@@ -117,7 +119,6 @@ struct AgentConfig {
     keys: HashMap<String, Option<i64>>,
     /// Tool name → scope → reasoning policy of the rule granting it.
     tools: HashMap<String, HashMap<String, ReasoningPolicy>>,
-    loaded_ms: i64,
 }
 
 #[derive(Deserialize)]
@@ -141,7 +142,7 @@ struct GrantRow {
     require_reasoning: Option<String>,
 }
 
-async fn load_config(env: &Env, agent_id: &str, now_ms: i64) -> ApiResult<AgentConfig> {
+async fn load_config(env: &Env, agent_id: &str) -> ApiResult<AgentConfig> {
     let database = db::database(env)?;
     let id = [Arg::from(agent_id)];
     let results = db::idempotent_batch(
@@ -175,7 +176,7 @@ async fn load_config(env: &Env, agent_id: &str, now_ms: i64) -> ApiResult<AgentC
             scopes.insert(scope, ReasoningPolicy::parse(&policy).unwrap_or(ReasoningPolicy::Hard));
         }
     }
-    Ok(AgentConfig { agent, keys, tools, loaded_ms: now_ms })
+    Ok(AgentConfig { agent, keys, tools })
 }
 
 fn pending_key(seq: i64) -> String {
@@ -297,9 +298,8 @@ pub struct AgentBucket {
     /// Loaded from storage on first use: the bucket as last stored, the audit writer continuing
     /// the stored chain, and whether the agent is registered for verification.
     loaded: RefCell<Option<Loaded>>,
-    config: RefCell<Option<Rc<AgentConfig>>>,
-    /// Bumped by every invalidation, so a load that raced one is not cached.
-    generation: Cell<u64>,
+    /// The agent's configuration (see [`ConfigCache`]: TTL, and loads racing an invalidation).
+    config: RefCell<ConfigCache<AgentConfig>>,
 }
 
 struct Loaded {
@@ -310,7 +310,7 @@ struct Loaded {
 
 impl DurableObject for AgentBucket {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, loaded: RefCell::new(None), config: RefCell::new(None), generation: Cell::new(0) }
+        Self { state, env, loaded: RefCell::new(None), config: RefCell::new(ConfigCache::new(CONFIG_TTL_MS)) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -328,8 +328,7 @@ impl DurableObject for AgentBucket {
                     ok(serde_json::to_value(&answer))
                 }
                 "/invalidate" => {
-                    self.generation.set(self.generation.get() + 1);
-                    *self.config.borrow_mut() = None;
+                    self.config.borrow_mut().invalidate();
                     ok(Ok(serde_json::json!({})))
                 }
                 "/head" => {
@@ -407,17 +406,12 @@ impl AgentBucket {
 
     /// The agent's configuration: cached, or loaded from D1.
     async fn config(&self, agent_id: &str, now_ms: i64) -> ApiResult<Rc<AgentConfig>> {
-        if let Some(cfg) = self.config.borrow().as_ref() {
-            if now_ms - cfg.loaded_ms < CONFIG_TTL_MS && now_ms >= cfg.loaded_ms {
-                return Ok(Rc::clone(cfg));
-            }
+        if let Some(cfg) = self.config.borrow().get(now_ms) {
+            return Ok(cfg);
         }
-        let generation = self.generation.get();
-        let cfg = Rc::new(load_config(&self.env, agent_id, now_ms).await?);
-        if self.generation.get() == generation {
-            *self.config.borrow_mut() = Some(Rc::clone(&cfg));
-        }
-        Ok(cfg)
+        let load = self.config.borrow().start_load(now_ms);
+        let cfg = load_config(&self.env, agent_id).await?;
+        Ok(self.config.borrow_mut().finish_load(load, cfg))
     }
 
     async fn take(&self, config: RateLimitConfig, now_ms: i64) -> ApiResult<Take> {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod audit_writer;
 pub mod bucket;
 pub mod client;
+pub mod config_cache;
 pub mod decision;
 pub mod ids;
 pub mod keys;
