@@ -29,7 +29,7 @@ log "applying D1 migrations to the local database"
 orgs="$("$WRANGLER" d1 execute DB --local --json --command "SELECT COUNT(*) AS n FROM organizations" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[0].results[0].n))')"
 if [[ "$orgs" == 0 ]]; then
   log "creating the first organization and its admin key"
-  cargo build --quiet -p oakauth-core --bin oakauth-keygen
+  cargo build --quiet -p oakauth --bin oakauth-keygen
   out="$("$ROOT/target/debug/oakauth-keygen" --org-name "My Organization")"
   sql="$(node -e 'console.log(JSON.parse(process.argv[1]).sql)' "$out")"
   "$WRANGLER" d1 execute DB --local --command "$sql" >/dev/null

@@ -66,7 +66,7 @@ export async function d1(persistDir, sql) {
 }
 
 async function keygen(orgName) {
-  const { stdout } = await run('cargo', ['run', '--quiet', '-p', 'oakauth-core', '--bin', 'oakauth-keygen', '--', '--org-name', orgName], {
+  const { stdout } = await run('cargo', ['run', '--quiet', '-p', 'oakauth', '--bin', 'oakauth-keygen', '--', '--org-name', orgName], {
     cwd: ROOT,
     env: { ...process.env, KEY_HASH_SECRET: TEST_KEY_HASH_SECRET },
   });
