@@ -68,6 +68,11 @@ pub fn stmt(db: &D1Database, sql: &str, args: &[Arg<'_>]) -> ApiResult<D1Prepare
     db.prepare(sql).bind(&values).map_err(ApiError::internal)
 }
 
+/// Prepares each of `sqls` with the same arguments.
+pub fn stmts(db: &D1Database, sqls: &[&str], args: &[Arg<'_>]) -> ApiResult<Vec<D1PreparedStatement>> {
+    sqls.iter().map(|sql| stmt(db, sql, args)).collect()
+}
+
 /// Waits before the second and third try of an idempotent query (a read, or an audit insert that
 /// ignores rows already written). D1 can fail one transiently (a connection reset, a busy
 /// database); a query that fails three times is an error.

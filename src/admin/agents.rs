@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
-use super::{now_ms, page, Admin};
+use super::{find_one, now_ms, page, Admin};
 use crate::auth::hash_secret;
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, read_optional_json, ApiError, ApiResult};
@@ -47,16 +47,8 @@ const COLUMNS: &str = "seq, id, name, enabled, key_prefix, rate_capacity, rate_r
 
 /// The agent with this id in the caller's organization, or 404.
 pub(super) async fn find(admin: &Admin, agent_id: &str) -> ApiResult<AgentRow> {
-    if !ids::is_id("agt", agent_id) {
-        return Err(ApiError::not_found("no such agent"));
-    }
-    db::first::<AgentRow>(
-        &admin.db,
-        &format!("SELECT {COLUMNS} FROM agents WHERE id = ?1 AND org_id = ?2"),
-        &[Arg::from(agent_id), Arg::from(&admin.ctx.org_id)],
-    )
-    .await?
-    .ok_or_else(|| ApiError::not_found("no such agent"))
+    let sql = format!("SELECT {COLUMNS} FROM agents WHERE id = ?1 AND org_id = ?2");
+    find_one(admin, ("agt", "agent"), agent_id, &sql, &[Arg::from(agent_id), Arg::from(&admin.ctx.org_id)]).await
 }
 
 pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
@@ -159,21 +151,19 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
 
 pub async fn delete(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
     let agent = find(admin, agent_id).await?;
-    let org = Arg::from(&admin.ctx.org_id);
-    let id = Arg::from(agent_id);
-    let scoped = [id, org];
-    admin
-        .commit(
-            agent_id,
-            vec![
-                db::stmt(&admin.db, "DELETE FROM rules WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
-                db::stmt(&admin.db, "DELETE FROM tools WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
-                db::stmt(&admin.db, "DELETE FROM agent_keys WHERE agent_id = ?1 AND org_id = ?2", &scoped)?,
-                db::stmt(&admin.db, "DELETE FROM agents WHERE id = ?1 AND org_id = ?2", &scoped)?,
-                admin.event(AdminAction::AgentDelete, Some(agent_id), agent_id, json!({"name": agent.name}))?,
-            ],
-        )
-        .await?;
+    let scoped = [Arg::from(agent_id), Arg::from(&admin.ctx.org_id)];
+    let mut statements = db::stmts(
+        &admin.db,
+        &[
+            "DELETE FROM rules WHERE agent_id = ?1 AND org_id = ?2",
+            "DELETE FROM tools WHERE agent_id = ?1 AND org_id = ?2",
+            "DELETE FROM agent_keys WHERE agent_id = ?1 AND org_id = ?2",
+            "DELETE FROM agents WHERE id = ?1 AND org_id = ?2",
+        ],
+        &scoped,
+    )?;
+    statements.push(admin.event(AdminAction::AgentDelete, Some(agent_id), agent_id, json!({"name": agent.name}))?);
+    admin.commit(agent_id, statements).await?;
     Ok(empty_response(204))
 }
 

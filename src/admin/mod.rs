@@ -121,6 +121,22 @@ fn cursor_param(url: &worker::Url) -> ApiResult<Option<i64>> {
     }
 }
 
+/// The one row `sql` finds for `id`, an id of ours with `prefix` (checked before any query), or
+/// 404 "no such `what`".
+async fn find_one<T: serde::de::DeserializeOwned>(
+    admin: &Admin,
+    (prefix, what): (&str, &str),
+    id: &str,
+    sql: &str,
+    args: &[db::Arg<'_>],
+) -> ApiResult<T> {
+    let missing = || ApiError::not_found(format!("no such {what}"));
+    if !oakauth_core::ids::is_id(prefix, id) {
+        return Err(missing());
+    }
+    db::first::<T>(&admin.db, sql, args).await?.ok_or_else(missing)
+}
+
 /// One page of a list ordered by `seq_column`, after the request's `cursor`, of its `limit`
 /// rows: `select` is a `SELECT … WHERE …` whose arguments are `args` (`?1`…); the page bounds
 /// are added here. Returns the rows and the next page's cursor.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Request, Response};
 
-use super::{agents, now_ms, page, tools, Admin};
+use super::{agents, find_one, now_ms, page, tools, Admin};
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, ApiError, ApiResult};
 use oakauth_core::wire::AdminAction;
@@ -48,16 +48,9 @@ const SELECT: &str = "SELECT r.seq, r.id, r.agent_id, r.tool_id, t.name AS tool,
                         FROM rules r JOIN tools t ON t.id = r.tool_id";
 
 async fn find(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<RuleRow> {
-    if !ids::is_id("rule", rule_id) {
-        return Err(ApiError::not_found("no such rule"));
-    }
-    db::first::<RuleRow>(
-        &admin.db,
-        &format!("{SELECT} WHERE r.id = ?1 AND r.agent_id = ?2 AND r.org_id = ?3"),
-        &[Arg::from(rule_id), Arg::from(agent_id), Arg::from(&admin.ctx.org_id)],
-    )
-    .await?
-    .ok_or_else(|| ApiError::not_found("no such rule"))
+    let sql = format!("{SELECT} WHERE r.id = ?1 AND r.agent_id = ?2 AND r.org_id = ?3");
+    let args = [Arg::from(rule_id), Arg::from(agent_id), Arg::from(&admin.ctx.org_id)];
+    find_one(admin, ("rule", "rule"), rule_id, &sql, &args).await
 }
 
 pub async fn list(admin: &Admin, agent_id: &str, req: &Request) -> ApiResult<Response> {

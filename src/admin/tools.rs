@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Request, Response};
 
-use super::{agents, now_ms, page, Admin};
+use super::{agents, find_one, now_ms, page, Admin};
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, ApiError, ApiResult};
 use oakauth_core::wire::AdminAction;
@@ -52,16 +52,9 @@ impl ToolRow {
 const COLUMNS: &str = "seq, id, agent_id, name, description, scopes, risk_level, created_at, updated_at";
 
 pub(super) async fn find(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<ToolRow> {
-    if !ids::is_id("tool", tool_id) {
-        return Err(ApiError::not_found("no such tool"));
-    }
-    db::first::<ToolRow>(
-        &admin.db,
-        &format!("SELECT {COLUMNS} FROM tools WHERE id = ?1 AND agent_id = ?2 AND org_id = ?3"),
-        &[Arg::from(tool_id), Arg::from(agent_id), Arg::from(&admin.ctx.org_id)],
-    )
-    .await?
-    .ok_or_else(|| ApiError::not_found("no such tool"))
+    let sql = format!("SELECT {COLUMNS} FROM tools WHERE id = ?1 AND agent_id = ?2 AND org_id = ?3");
+    let args = [Arg::from(tool_id), Arg::from(agent_id), Arg::from(&admin.ctx.org_id)];
+    find_one(admin, ("tool", "tool"), tool_id, &sql, &args).await
 }
 
 pub(super) async fn find_by_name(admin: &Admin, agent_id: &str, name: &str) -> ApiResult<Option<ToolRow>> {
@@ -178,15 +171,12 @@ pub async fn delete(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<R
     agents::find(admin, agent_id).await?;
     let tool = find(admin, agent_id, tool_id).await?;
     let args = [Arg::from(tool_id), Arg::from(&admin.ctx.org_id)];
-    admin
-        .commit(
-            agent_id,
-            vec![
-                db::stmt(&admin.db, "DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2", &args)?,
-                db::stmt(&admin.db, "DELETE FROM tools WHERE id = ?1 AND org_id = ?2", &args)?,
-                admin.event(AdminAction::ToolDelete, Some(agent_id), tool_id, json!({"name": tool.name}))?,
-            ],
-        )
-        .await?;
+    let mut statements = db::stmts(
+        &admin.db,
+        &["DELETE FROM rules WHERE tool_id = ?1 AND org_id = ?2", "DELETE FROM tools WHERE id = ?1 AND org_id = ?2"],
+        &args,
+    )?;
+    statements.push(admin.event(AdminAction::ToolDelete, Some(agent_id), tool_id, json!({"name": tool.name}))?);
+    admin.commit(agent_id, statements).await?;
     Ok(empty_response(204))
 }
