@@ -34,7 +34,7 @@ use oakauth_core::{ids, keys, redact};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Storage};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, State, Storage};
 
 use crate::db::{self, Arg};
 use crate::http::{ApiError, ApiResult};
@@ -68,25 +68,9 @@ pub enum DecideAnswer {
     Decided { response: ValidateResponse, retry_after: u64 },
 }
 
-/// Calls `path` on the object named `name` with a JSON body; any failure is an error (a deny).
-async fn call_object<B: Serialize, T: DeserializeOwned>(env: &Env, name: &str, path: &str, body: &B) -> ApiResult<T> {
-    let namespace = env.durable_object("AGENT_BUCKET")?;
-    let stub = namespace.id_from_name(name)?.get_stub()?;
-    let body = serde_json::to_string(body).map_err(ApiError::internal)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body)));
-    let req = Request::new_with_init(&format!("https://agent-object{path}"), &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    if resp.status_code() != 200 {
-        let text = resp.text().await.unwrap_or_default();
-        return Err(ApiError::internal(format!("agent object answered {}: {text}", resp.status_code())));
-    }
-    resp.json::<T>().await.map_err(ApiError::internal)
-}
-
 /// Sends `call` to the agent's object and returns its decision.
 pub async fn decide(env: &Env, call: &DecideCall) -> ApiResult<DecideAnswer> {
-    call_object(env, &call.agent_id, "/decide", call).await
+    crate::objects::call(env, "AGENT_BUCKET", &call.agent_id, "/decide", call).await
 }
 
 /// Drops the agent's cached configuration; the next decision reloads it from D1.
@@ -94,7 +78,7 @@ pub async fn invalidate(env: &Env, agent_id: &str) -> ApiResult<()> {
     if crate::injected_fault("invalidate") {
         return Err(ApiError::internal("injected fault: invalidation refused"));
     }
-    call_object::<_, serde_json::Value>(env, agent_id, "/invalidate", &()).await.map(|_| ())
+    crate::objects::call::<_, serde_json::Value>(env, "AGENT_BUCKET", agent_id, "/invalidate", &()).await.map(|_| ())
 }
 
 /// What the agent's object knows of its chain, apart from D1.
@@ -108,7 +92,7 @@ pub struct ChainState {
 /// The head of the agent's audit chain (after any pending rows have been written to D1) and its
 /// integrity alarms.
 pub async fn chain_state(env: &Env, agent_id: &str) -> ApiResult<ChainState> {
-    call_object(env, agent_id, "/head", &()).await
+    crate::objects::call(env, "AGENT_BUCKET", agent_id, "/head", &()).await
 }
 
 /// The agent's configuration as the decision needs it.

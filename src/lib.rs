@@ -5,6 +5,7 @@ mod agent_object;
 mod auth;
 mod db;
 mod http;
+mod objects;
 mod registry;
 mod throttle;
 mod validate;

@@ -7,8 +7,7 @@
 //! well as every agent D1 knows.
 
 use serde::{Deserialize, Serialize};
-use worker::wasm_bindgen::JsValue;
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, State};
 
 use crate::http::{json_response, ApiError, ApiResult};
 
@@ -37,18 +36,7 @@ async fn call<B: Serialize, T: serde::de::DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> ApiResult<T> {
-    let namespace = env.durable_object("AUDIT_REGISTRY")?;
-    let stub = namespace.id_from_name(&format!("org:{org_id}"))?.get_stub()?;
-    let body = serde_json::to_string(body).map_err(ApiError::internal)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&body)));
-    let req = Request::new_with_init(&format!("https://audit-registry{path}"), &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    if resp.status_code() != 200 {
-        let text = resp.text().await.unwrap_or_default();
-        return Err(ApiError::internal(format!("audit registry answered {}: {text}", resp.status_code())));
-    }
-    resp.json::<T>().await.map_err(ApiError::internal)
+    crate::objects::call(env, "AUDIT_REGISTRY", &format!("org:{org_id}"), path, body).await
 }
 
 /// Records that `agent_id` has an audit chain in `org_id`.

@@ -29,7 +29,7 @@ use oakauth_core::keys;
 use oakauth_core::wire::RateLimitConfig;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, js_sys, DurableObject, Env, Method, Request, RequestInit, Response, State};
+use worker::{durable_object, js_sys, DurableObject, Env, Method, Request, Response, State};
 
 use crate::http::{json_response, ApiError, ApiResult};
 
@@ -103,16 +103,7 @@ pub struct Stored {
 }
 
 async fn call<T: DeserializeOwned>(env: &Env, subject: &str, path: &str) -> ApiResult<T> {
-    let namespace = env.durable_object("AUTH_THROTTLE")?;
-    let stub = namespace.id_from_name(subject)?.get_stub()?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post);
-    let req = Request::new_with_init(&format!("https://auth-throttle{path}"), &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    if resp.status_code() != 200 {
-        return Err(ApiError::internal(format!("auth throttle answered {}", resp.status_code())));
-    }
-    resp.json::<T>().await.map_err(ApiError::internal)
+    crate::objects::call(env, "AUTH_THROTTLE", subject, path, &()).await
 }
 
 /// Looks a key up (`lookup`: `None` when it matches nothing) behind the client's throttle: a
