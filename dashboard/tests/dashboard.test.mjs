@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { clearArtifacts, forgeAllow, launchBrowser, loadSdk, screenshot, startDashboard, startWorker } from './support/harness.mjs';
+import { clearArtifacts, launchBrowser, loadSdk, screenshot, startDashboard, startWorker } from './support/harness.mjs';
 
 let worker;
 let dashboard;
@@ -403,7 +403,7 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     assert.equal(await card.getByTestId('verify-broken').count(), 0);
 
     // Someone turns the denied decision into an allow directly in the database.
-    await forgeAllow(worker, decisions.denied);
+    await worker.forgeAllow(decisions.denied);
     assert.equal((await admin.getLog(decisions.denied)).allowed, true, 'the edit took');
     await card.getByRole('button', { name: 'Verify audit log' }).click();
     const alarm = card.getByRole('alert').filter({ hasText: 'The audit log has been tampered with' });

@@ -1,9 +1,10 @@
 use futures_core::Stream;
 use reqwest::Method;
+use serde::{de::DeserializeOwned, Serialize};
 
 use crate::client::{Builder, FromBuilder};
 use crate::error::Error;
-use crate::http::{seg, Http, Retry};
+use crate::http::{seg, Call, Http, Retry};
 use crate::wire::{
     AdminEvent, AdminEventList, Agent, AgentList, AgentWithKey, AuditVerification, CreateAgent, CreateRule, CreateTool,
     LogEntry, LogList, Me, ReasonCode, RotateKey, Rule, RuleList, Stats, Tool, ToolList, UpdateAgent, UpdateRule,
@@ -196,147 +197,82 @@ impl Admin {
         self.http.base_url()
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, Error> {
-        self.http.json(Method::GET, path, query, None::<&()>, READ).await
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: Vec<(&'static str, String)>) -> Result<T, Error> {
+        self.http.json(Call::new(Method::GET, path, READ).query(query)).await
+    }
+
+    async fn create<T: DeserializeOwned, B: Serialize>(&self, path: String, body: &B) -> Result<T, Error> {
+        self.http.json(Call::new(Method::POST, path, WRITE_ONCE).body(body)).await
+    }
+
+    async fn update<T: DeserializeOwned, B: Serialize>(&self, path: String, body: &B) -> Result<T, Error> {
+        self.http.json(Call::new(Method::PATCH, path, IDEMPOTENT).body(body)).await
+    }
+
+    async fn delete(&self, path: String) -> Result<(), Error> {
+        self.http.empty(Call::new(Method::DELETE, path, IDEMPOTENT)).await
+    }
+
+    /// Every item of a list endpoint from `first_cursor` on, fetched page by page (of the query's
+    /// `limit`, else 200) as the stream is read.
+    fn every<L: Listed>(
+        &self,
+        path: String,
+        mut query: Vec<(&'static str, String)>,
+        first_cursor: Option<String>,
+    ) -> impl Stream<Item = Result<L::Item, Error>> + Send + 'static {
+        if !query.iter().any(|(k, _)| *k == "limit") {
+            query.push(("limit", "200".into()));
+        }
+        let admin = self.clone();
+        paginate(first_cursor, move |cursor| {
+            let (admin, path, mut query) = (admin.clone(), path.clone(), query.clone());
+            query.extend(cursor.map(|c| ("cursor", c)));
+            async move { Ok(admin.get::<L>(&path, query).await?.split()) }
+        })
     }
 
     /// The organization of this admin key (`GET /v1/admin/me`).
     pub async fn me(&self) -> Result<Me, Error> {
-        self.get("/v1/admin/me", &[]).await
+        self.get("/v1/admin/me", Vec::new()).await
     }
 
     // Agents
 
     /// One page of agents, oldest first.
     pub async fn list_agents(&self, page: &Page) -> Result<AgentList, Error> {
-        self.get("/v1/admin/agents", &page.query()).await
+        self.get("/v1/admin/agents", page.query()).await
     }
 
     /// Every agent, oldest first, fetched page by page as the stream is read.
     pub fn agents(&self) -> impl Stream<Item = Result<Agent, Error>> + Send + 'static {
-        let admin = self.clone();
-        paginate(None, move |cursor| {
-            let admin = admin.clone();
-            async move {
-                let list = admin.list_agents(&Page { limit: Some(200), cursor }).await?;
-                Ok((list.agents, list.next_cursor))
-            }
-        })
+        self.every::<AgentList>("/v1/admin/agents".into(), Vec::new(), None)
     }
 
     /// Creates an agent. Its key is in the answer (`api_key`) and never shown again.
     pub async fn create_agent(&self, body: &CreateAgent) -> Result<AgentWithKey, Error> {
-        self.http.json(Method::POST, "/v1/admin/agents", &[], Some(body), WRITE_ONCE).await
+        self.create("/v1/admin/agents".into(), body).await
     }
 
     /// One agent.
     pub async fn get_agent(&self, agent_id: &str) -> Result<Agent, Error> {
-        self.get(&format!("/v1/admin/agents/{}", seg(agent_id)), &[]).await
+        self.get(&agent_path(agent_id, ""), Vec::new()).await
     }
 
     /// Renames, enables or disables an agent, or changes its rate limit; effective on its next request.
     pub async fn update_agent(&self, agent_id: &str, body: &UpdateAgent) -> Result<Agent, Error> {
-        let path = format!("/v1/admin/agents/{}", seg(agent_id));
-        self.http.json(Method::PATCH, &path, &[], Some(body), IDEMPOTENT).await
+        self.update(agent_path(agent_id, ""), body).await
     }
 
     /// Deletes an agent with its keys, tools and rules; its audit-log rows are kept.
     pub async fn delete_agent(&self, agent_id: &str) -> Result<(), Error> {
-        let path = format!("/v1/admin/agents/{}", seg(agent_id));
-        self.http.empty(Method::DELETE, &path, None::<&()>, IDEMPOTENT).await
+        self.delete(agent_path(agent_id, "")).await
     }
 
     /// Issues a new key for the agent; the previous one keeps working for `overlap_seconds`
     /// (default 300, 0 revokes it at once). The new key is in the answer and never shown again.
     pub async fn rotate_key(&self, agent_id: &str, body: &RotateKey) -> Result<AgentWithKey, Error> {
-        let path = format!("/v1/admin/agents/{}/rotate-key", seg(agent_id));
-        self.http.json(Method::POST, &path, &[], Some(body), WRITE_ONCE).await
-    }
-
-    // Tools
-
-    /// One page of the agent's tools, oldest first.
-    pub async fn list_tools(&self, agent_id: &str, page: &Page) -> Result<ToolList, Error> {
-        self.get(&format!("/v1/admin/agents/{}/tools", seg(agent_id)), &page.query()).await
-    }
-
-    /// Every tool of the agent, fetched page by page as the stream is read.
-    pub fn tools(&self, agent_id: &str) -> impl Stream<Item = Result<Tool, Error>> + Send + 'static {
-        let admin = self.clone();
-        let agent_id = agent_id.to_owned();
-        paginate(None, move |cursor| {
-            let (admin, agent_id) = (admin.clone(), agent_id.clone());
-            async move {
-                let list = admin.list_tools(&agent_id, &Page { limit: Some(200), cursor }).await?;
-                Ok((list.tools, list.next_cursor))
-            }
-        })
-    }
-
-    /// Registers a tool for the agent, with its scopes and risk level.
-    pub async fn create_tool(&self, agent_id: &str, body: &CreateTool) -> Result<Tool, Error> {
-        let path = format!("/v1/admin/agents/{}/tools", seg(agent_id));
-        self.http.json(Method::POST, &path, &[], Some(body), WRITE_ONCE).await
-    }
-
-    /// One tool of the agent.
-    pub async fn get_tool(&self, agent_id: &str, tool_id: &str) -> Result<Tool, Error> {
-        self.get(&format!("/v1/admin/agents/{}/tools/{}", seg(agent_id), seg(tool_id)), &[]).await
-    }
-
-    /// Changes a tool. Replacing `scopes` deletes the rules of scopes no longer listed.
-    pub async fn update_tool(&self, agent_id: &str, tool_id: &str, body: &UpdateTool) -> Result<Tool, Error> {
-        let path = format!("/v1/admin/agents/{}/tools/{}", seg(agent_id), seg(tool_id));
-        self.http.json(Method::PATCH, &path, &[], Some(body), IDEMPOTENT).await
-    }
-
-    /// Deletes a tool and its rules.
-    pub async fn delete_tool(&self, agent_id: &str, tool_id: &str) -> Result<(), Error> {
-        let path = format!("/v1/admin/agents/{}/tools/{}", seg(agent_id), seg(tool_id));
-        self.http.empty(Method::DELETE, &path, None::<&()>, IDEMPOTENT).await
-    }
-
-    // Rules
-
-    /// One page of the agent's rules, oldest first.
-    pub async fn list_rules(&self, agent_id: &str, page: &Page) -> Result<RuleList, Error> {
-        self.get(&format!("/v1/admin/agents/{}/rules", seg(agent_id)), &page.query()).await
-    }
-
-    /// Every rule of the agent, fetched page by page as the stream is read.
-    pub fn rules(&self, agent_id: &str) -> impl Stream<Item = Result<Rule, Error>> + Send + 'static {
-        let admin = self.clone();
-        let agent_id = agent_id.to_owned();
-        paginate(None, move |cursor| {
-            let (admin, agent_id) = (admin.clone(), agent_id.clone());
-            async move {
-                let list = admin.list_rules(&agent_id, &Page { limit: Some(200), cursor }).await?;
-                Ok((list.rules, list.next_cursor))
-            }
-        })
-    }
-
-    /// Grants the agent a scope of one of its tools (named by the tool's name).
-    pub async fn create_rule(&self, agent_id: &str, body: &CreateRule) -> Result<Rule, Error> {
-        let path = format!("/v1/admin/agents/{}/rules", seg(agent_id));
-        self.http.json(Method::POST, &path, &[], Some(body), WRITE_ONCE).await
-    }
-
-    /// One rule of the agent.
-    pub async fn get_rule(&self, agent_id: &str, rule_id: &str) -> Result<Rule, Error> {
-        self.get(&format!("/v1/admin/agents/{}/rules/{}", seg(agent_id), seg(rule_id)), &[]).await
-    }
-
-    /// Changes a rule's reasoning requirement.
-    pub async fn update_rule(&self, agent_id: &str, rule_id: &str, body: &UpdateRule) -> Result<Rule, Error> {
-        let path = format!("/v1/admin/agents/{}/rules/{}", seg(agent_id), seg(rule_id));
-        self.http.json(Method::PATCH, &path, &[], Some(body), IDEMPOTENT).await
-    }
-
-    /// Deletes a rule; the scope is denied from the next request on.
-    pub async fn delete_rule(&self, agent_id: &str, rule_id: &str) -> Result<(), Error> {
-        let path = format!("/v1/admin/agents/{}/rules/{}", seg(agent_id), seg(rule_id));
-        self.http.empty(Method::DELETE, &path, None::<&()>, IDEMPOTENT).await
+        self.create(agent_path(agent_id, "/rotate-key"), body).await
     }
 
     // Audit log and stats
@@ -344,7 +280,7 @@ impl Admin {
     /// One page of the audit log, newest first. Pass `next_cursor` back as `cursor` for the
     /// next (older) page, or use [`logs`](Self::logs).
     pub async fn list_logs(&self, query: &LogQuery) -> Result<LogList, Error> {
-        self.get("/v1/admin/logs", &query.query()).await
+        self.get("/v1/admin/logs", query.query()).await
     }
 
     /// Every log entry matching `query`, newest first, fetched page by page (of `query.limit`,
@@ -364,23 +300,13 @@ impl Admin {
     /// # Ok(()) }
     /// ```
     pub fn logs(&self, query: LogQuery) -> impl Stream<Item = Result<LogEntry, Error>> + Send + 'static {
-        let admin = self.clone();
-        let first_cursor = query.cursor.clone();
-        paginate(first_cursor, move |cursor| {
-            let admin = admin.clone();
-            let mut query = query.clone();
-            query.limit = query.limit.or(Some(200));
-            query.cursor = cursor;
-            async move {
-                let list = admin.list_logs(&query).await?;
-                Ok((list.logs, list.next_cursor))
-            }
-        })
+        let first = query.cursor.clone();
+        self.every::<LogList>("/v1/admin/logs".into(), LogQuery { cursor: None, ..query }.query(), first)
     }
 
     /// One decision's full record.
     pub async fn get_log(&self, decision_id: &str) -> Result<LogEntry, Error> {
-        self.get(&format!("/v1/admin/logs/{}", seg(decision_id)), &[]).await
+        self.get(&format!("/v1/admin/logs/{}", seg(decision_id)), Vec::new()).await
     }
 
     // Admin events and audit verification
@@ -398,7 +324,7 @@ impl Admin {
     /// # Ok(()) }
     /// ```
     pub async fn list_events(&self, query: &EventQuery) -> Result<AdminEventList, Error> {
-        self.get("/v1/admin/events", &query.query()).await
+        self.get("/v1/admin/events", query.query()).await
     }
 
     /// Every admin event matching `query`, newest first, fetched page by page (of `query.limit`,
@@ -418,18 +344,8 @@ impl Admin {
     /// # Ok(()) }
     /// ```
     pub fn events(&self, query: EventQuery) -> impl Stream<Item = Result<AdminEvent, Error>> + Send + 'static {
-        let admin = self.clone();
-        let first_cursor = query.cursor.clone();
-        paginate(first_cursor, move |cursor| {
-            let admin = admin.clone();
-            let mut query = query.clone();
-            query.limit = query.limit.or(Some(200));
-            query.cursor = cursor;
-            async move {
-                let list = admin.list_events(&query).await?;
-                Ok((list.events, list.next_cursor))
-            }
-        })
+        let first = query.cursor.clone();
+        self.every::<AdminEventList>("/v1/admin/events".into(), EventQuery { cursor: None, ..query }.query(), first)
     }
 
     /// Verifies the audit log's tamper-evident hash chains: one agent's (`Some(agent_id)`), or
@@ -460,13 +376,13 @@ impl Admin {
     /// ```
     pub async fn verify_audit(&self, agent_id: Option<&str>) -> Result<AuditVerification, Error> {
         if let Some(a) = agent_id {
-            return self.get("/v1/admin/audit/verify", &[("agent_id", a.to_owned())]).await;
+            return self.get("/v1/admin/audit/verify", vec![("agent_id", a.to_owned())]).await;
         }
         let mut agents = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let q: Vec<(&str, String)> = cursor.map(|c| ("cursor", c)).into_iter().collect();
-            let page: AuditVerification = self.get("/v1/admin/audit/verify", &q).await?;
+            let q = cursor.map(|c| ("cursor", c)).into_iter().collect();
+            let page: AuditVerification = self.get("/v1/admin/audit/verify", q).await?;
             agents.extend(page.agents);
             cursor = page.next_cursor;
             if cursor.is_none() {
@@ -485,9 +401,82 @@ impl Admin {
         if let Some(u) = until {
             q.push(("until", u.to_owned()));
         }
-        self.get("/v1/admin/stats", &q).await
+        self.get("/v1/admin/stats", q).await
     }
 }
+
+/// `/v1/admin/agents/{agent_id}` followed by `rest`.
+fn agent_path(agent_id: &str, rest: &str) -> String {
+    format!("/v1/admin/agents/{}{rest}", seg(agent_id))
+}
+
+/// The six methods of a kind of thing that belongs to an agent (its tools, its rules), written
+/// once: list a page, stream them all, create, get, update, delete. `$what` is the path segment
+/// and the plural in the docs; the last three arguments document create, update and delete.
+macro_rules! agent_children {
+    ($what:literal: $item:ty, $list:ty, $create:ty, $update:ty,
+     [$list_fn:ident, $all_fn:ident, $create_fn:ident, $get_fn:ident, $update_fn:ident, $delete_fn:ident],
+     [$create_doc:literal, $update_doc:literal, $delete_doc:literal]) => {
+        impl Admin {
+            #[doc = concat!("One page of the agent's ", $what, ", oldest first.")]
+            pub async fn $list_fn(&self, agent_id: &str, page: &Page) -> Result<$list, Error> {
+                self.get(&agent_path(agent_id, concat!("/", $what)), page.query()).await
+            }
+
+            #[doc = concat!("Every one of the agent's ", $what, ", fetched page by page as the stream is read.")]
+            pub fn $all_fn(&self, agent_id: &str) -> impl Stream<Item = Result<$item, Error>> + Send + 'static {
+                self.every::<$list>(agent_path(agent_id, concat!("/", $what)), Vec::new(), None)
+            }
+
+            #[doc = $create_doc]
+            pub async fn $create_fn(&self, agent_id: &str, body: &$create) -> Result<$item, Error> {
+                self.create(agent_path(agent_id, concat!("/", $what)), body).await
+            }
+
+            #[doc = concat!("One of the agent's ", $what, ", by id.")]
+            pub async fn $get_fn(&self, agent_id: &str, id: &str) -> Result<$item, Error> {
+                self.get(&agent_path(agent_id, &format!(concat!("/", $what, "/{}"), seg(id))), Vec::new()).await
+            }
+
+            #[doc = $update_doc]
+            pub async fn $update_fn(&self, agent_id: &str, id: &str, body: &$update) -> Result<$item, Error> {
+                self.update(agent_path(agent_id, &format!(concat!("/", $what, "/{}"), seg(id))), body).await
+            }
+
+            #[doc = $delete_doc]
+            pub async fn $delete_fn(&self, agent_id: &str, id: &str) -> Result<(), Error> {
+                self.delete(agent_path(agent_id, &format!(concat!("/", $what, "/{}"), seg(id)))).await
+            }
+        }
+    };
+}
+
+agent_children!("tools": Tool, ToolList, CreateTool, UpdateTool,
+    [list_tools, tools, create_tool, get_tool, update_tool, delete_tool],
+    ["Registers a tool for the agent, with its scopes and risk level.",
+     "Changes a tool. Replacing `scopes` deletes the rules of scopes no longer listed.", "Deletes a tool and its rules."]);
+agent_children!("rules": Rule, RuleList, CreateRule, UpdateRule,
+    [list_rules, rules, create_rule, get_rule, update_rule, delete_rule],
+    ["Grants the agent a scope of one of its tools (named by the tool's name).",
+     "Changes a rule's reasoning requirement.", "Deletes a rule; the scope is denied from the next request on."]);
+
+/// A page of a list endpoint: its items and the cursor of the next page.
+trait Listed: DeserializeOwned + Send + 'static {
+    type Item: Send + 'static;
+    fn split(self) -> (Vec<Self::Item>, Option<String>);
+}
+
+macro_rules! listed {
+    ($($list:ty => $field:ident: $item:ty),* $(,)?) => {$(
+        impl Listed for $list {
+            type Item = $item;
+            fn split(self) -> (Vec<$item>, Option<String>) { (self.$field, self.next_cursor) }
+        }
+    )*};
+}
+
+listed!(AgentList => agents: Agent, ToolList => tools: Tool, RuleList => rules: Rule, LogList => logs: LogEntry,
+    AdminEventList => events: AdminEvent);
 
 /// Turns "fetch the page after this cursor" into a stream of items that stops after the page
 /// without a `next_cursor`, or after the first error.

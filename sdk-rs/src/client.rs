@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::Method;
 
 use crate::error::Error;
-use crate::http::{self, Http, Retry};
+use crate::http::{self, Call, Http, Retry};
 use crate::wire::{Health, ReasonCode, ValidateRequest, ValidateResponse};
 
 /// The client for agent code: asks OakAuth before a tool runs.
@@ -252,7 +252,7 @@ impl OakAuth {
     pub async fn validate(&self, request: &ValidateRequest) -> Result<Decision, Error> {
         // A retry after a timeout or a 5xx is a new question with its own audit row; that is
         // preferable to failing an agent's call because of one dropped connection.
-        let answer = self.http.send(Method::POST, "/v1/validate", &[], Some(request), Retry::Always).await?;
+        let answer = self.http.send(Call::new(Method::POST, "/v1/validate", Retry::Always).body(request)).await?;
         match answer.status {
             200 | 429 => {
                 let response: ValidateResponse = http::decode(&answer)?;
@@ -313,6 +313,6 @@ impl OakAuth {
     /// # Ok(()) }
     /// ```
     pub async fn healthcheck(&self) -> Result<Health, Error> {
-        self.http.json(Method::GET, "/health", &[], None::<&()>, Retry::Always).await
+        self.http.json(Call::new(Method::GET, "/health", Retry::Always)).await
     }
 }

@@ -62,6 +62,32 @@ pub enum Retry {
     OnlyIfUnsent,
 }
 
+/// One request: method, path, query, JSON body, and whether it may be sent again.
+pub struct Call {
+    method: Method,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Option<serde_json::Result<Vec<u8>>>,
+    retry: Retry,
+}
+
+impl Call {
+    pub fn new(method: Method, path: impl Into<String>, retry: Retry) -> Self {
+        Call { method, path: path.into(), query: Vec::new(), body: None, retry }
+    }
+
+    pub fn query(mut self, query: Vec<(&'static str, String)>) -> Self {
+        self.query = query;
+        self
+    }
+
+    /// The JSON body (a value that fails to serialize is an error when the call is sent).
+    pub fn body<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
+        self.body = Some(serde_json::to_vec(body));
+        self
+    }
+}
+
 impl Http {
     pub fn new(
         client: Option<reqwest::Client>,
@@ -112,23 +138,14 @@ impl Http {
 
     /// Sends a request, retrying transient failures. Returns any answer below 500; a 5xx, a
     /// timeout or a connection failure that outlasts the retries is an error.
-    pub async fn send<B: Serialize + ?Sized>(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&B>,
-        retry: Retry,
-    ) -> Result<Answer, Error> {
+    pub async fn send(&self, call: Call) -> Result<Answer, Error> {
+        let Call { method, path, query, body, retry } = call;
         let mut url = Url::parse(&format!("{}{path}", self.base_url))
             .map_err(|e| Error::Config(format!("URL for {path}: {e}")))?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
-        let body = match body {
-            Some(b) => Some(serde_json::to_vec(b).map_err(|e| Error::Config(format!("request body: {e}")))?),
-            None => None,
-        };
+        let body = body.transpose().map_err(|e| Error::Config(format!("request body: {e}")))?;
 
         let mut attempt = 0;
         loop {
@@ -200,15 +217,8 @@ impl Http {
     }
 
     /// Sends a request and decodes a 2xx answer as `T`; any other answer becomes its error.
-    pub async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&B>,
-        retry: Retry,
-    ) -> Result<T, Error> {
-        let answer = self.send(method, path, query, body, retry).await?;
+    pub async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
+        let answer = self.send(call).await?;
         if !(200..300).contains(&answer.status) {
             return Err(error_for(&answer));
         }
@@ -216,14 +226,8 @@ impl Http {
     }
 
     /// Sends a request that answers `204 No Content` on success.
-    pub async fn empty<B: Serialize + ?Sized>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-        retry: Retry,
-    ) -> Result<(), Error> {
-        let answer = self.send(method, path, &[], body, retry).await?;
+    pub async fn empty(&self, call: Call) -> Result<(), Error> {
+        let answer = self.send(call).await?;
         if (200..300).contains(&answer.status) {
             Ok(())
         } else {

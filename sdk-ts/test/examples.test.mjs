@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { OakAuthAdmin } from 'oakauth';
-import { startWorker } from './support/server.mjs';
+import { startWorker } from '../../tests/support/worker.mjs';
 
 const run = promisify(execFile);
 const SDK = join(dirname(fileURLToPath(import.meta.url)), '..');

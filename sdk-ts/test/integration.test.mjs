@@ -1,4 +1,4 @@
-// The SDK against the real worker in local workerd (tests/support/serve.mjs): the admin client sets
+// The SDK against the real worker in local workerd (started by tests/support/worker.mjs): the admin client sets
 // an agent up, guard() asks, and the audit log shows every decision with its reasoning.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +15,7 @@ import {
   guard,
   isAllowed,
 } from 'oakauth';
-import { startWorker } from './support/server.mjs';
+import { startWorker } from '../../tests/support/worker.mjs';
 
 let worker;
 let admin;

@@ -9,7 +9,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { OakAuth, OakAuthAdmin } from 'oakauth';
 import { withOakAuth } from 'oakauth/mcp';
-import { startWorker } from './support/server.mjs';
+import { startWorker } from '../../tests/support/worker.mjs';
 
 let worker;
 let admin;

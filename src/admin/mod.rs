@@ -159,6 +159,21 @@ async fn page<T: serde::de::DeserializeOwned>(
     Ok(next_cursor(rows, limit, seq))
 }
 
+/// One page of an agent's tools or rules, after making sure the agent is the organization's.
+/// `select` ends in `FROM <table> <alias>`; `alias` is that alias with its dot (or empty).
+async fn agent_page<T: serde::de::DeserializeOwned>(
+    admin: &Admin,
+    agent_id: &str,
+    req: &Request,
+    (select, alias): (&str, &str),
+    seq: impl Fn(&T) -> i64,
+) -> ApiResult<(Vec<T>, Option<String>)> {
+    agents::find(admin, agent_id).await?;
+    let select = format!("{select} WHERE {alias}agent_id = ?1 AND {alias}org_id = ?2");
+    let args = vec![db::Arg::from(agent_id), db::Arg::from(&admin.ctx.org_id)];
+    page(admin, req, &select, &format!("{alias}seq"), args, seq).await
+}
+
 /// Trims a `limit + 1` page to `limit` rows and returns the cursor for the next page, if any.
 fn next_cursor<T>(mut rows: Vec<T>, limit: u32, seq: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
     if rows.len() > limit as usize {

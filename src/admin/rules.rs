@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Request, Response};
 
-use super::{agents, find_one, now_ms, page, tools, Admin};
+use super::{agent_page, agents, find_one, now_ms, tools, Admin};
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, ApiError, ApiResult};
 use oakauth_core::wire::AdminAction;
@@ -54,10 +54,7 @@ async fn find(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<RuleRow
 }
 
 pub async fn list(admin: &Admin, agent_id: &str, req: &Request) -> ApiResult<Response> {
-    agents::find(admin, agent_id).await?;
-    let select = format!("{SELECT} WHERE r.agent_id = ?1 AND r.org_id = ?2");
-    let args = vec![Arg::from(agent_id), Arg::from(&admin.ctx.org_id)];
-    let (rows, next) = page(admin, req, &select, "r.seq", args, |r: &RuleRow| r.seq).await?;
+    let (rows, next) = agent_page(admin, agent_id, req, (SELECT, "r."), |r: &RuleRow| r.seq).await?;
     Ok(json_response(200, &RuleList { rules: rows.into_iter().map(Rule::from).collect(), next_cursor: next }))
 }
 

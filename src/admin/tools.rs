@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Request, Response};
 
-use super::{agents, find_one, now_ms, page, Admin};
+use super::{agent_page, agents, find_one, now_ms, Admin};
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, read_json, ApiError, ApiResult};
 use oakauth_core::wire::AdminAction;
@@ -67,10 +67,8 @@ pub(super) async fn find_by_name(admin: &Admin, agent_id: &str, name: &str) -> A
 }
 
 pub async fn list(admin: &Admin, agent_id: &str, req: &Request) -> ApiResult<Response> {
-    agents::find(admin, agent_id).await?;
-    let select = format!("SELECT {COLUMNS} FROM tools WHERE agent_id = ?1 AND org_id = ?2");
-    let args = vec![Arg::from(agent_id), Arg::from(&admin.ctx.org_id)];
-    let (rows, next) = page(admin, req, &select, "seq", args, |r: &ToolRow| r.seq).await?;
+    let select = format!("SELECT {COLUMNS} FROM tools");
+    let (rows, next) = agent_page(admin, agent_id, req, (&select, ""), |r: &ToolRow| r.seq).await?;
     Ok(json_response(200, &ToolList { tools: rows.into_iter().map(ToolRow::into_wire).collect(), next_cursor: next }))
 }
 

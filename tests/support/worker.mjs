@@ -1,6 +1,8 @@
 // Starts the real OakAuth worker in local workerd (wrangler dev) with its own local D1 and
 // Durable Object state, applies the migrations, and seeds two organizations with admin keys.
-// Used by the end-to-end tests of the worker, both SDKs and the dashboard.
+// The one launcher of a test worker: the end-to-end tests of the worker, the TypeScript SDK's and
+// the dashboard's tests import startWorker; the Rust SDK's tests and the schemathesis run start it
+// through serve.mjs, its command-line face.
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -90,7 +92,8 @@ async function waitForHealth(baseUrl, child, logs, timeoutMs = 60_000) {
  * Starts a worker. Options: `persistDir` (reuse a state directory; default a fresh temp dir that
  * `stop()` deletes), `port`, `vars` (extra `--var` values, over the test secret, the test routes and
  * CORS for the local dashboard), `seed` (default true).
- * Returns { baseUrl, port, persistDir, adminKey, otherAdminKey, orgId, otherOrgId, logs, stop, restart }.
+ * Returns { baseUrl, endpoint, port, persistDir, adminKey, otherAdminKey, orgId, otherOrgId, logs, d1,
+ * forgeAllow, stop, restart }.
  */
 export async function startWorker(options = {}) {
   await ensureBuilt();
@@ -138,10 +141,30 @@ export async function startWorker(options = {}) {
 
   return {
     baseUrl,
+    /** The SDK client options that reach this worker: its base URL, plain http to loopback allowed. */
+    endpoint: { baseUrl, allowInsecureLoopback: true },
     port,
     persistDir,
     logs,
     ...seeded,
+    /** Runs SQL against this worker's local D1 behind the service's back; resolves to wrangler's JSON answer. */
+    d1: (sql) => d1(persistDir, sql),
+    /**
+     * Rewrites one denied decision's audit row into an allow, as someone covering their tracks in the
+     * database would (dropping the trigger that refuses updates first).
+     */
+    async forgeAllow(decisionId) {
+      if (!/^dec_[A-Za-z0-9]+$/.test(decisionId)) throw new Error(`not a decision id: ${decisionId}`);
+      const answer = await d1(
+        persistDir,
+        'DROP TRIGGER IF EXISTS audit_log_no_update; ' +
+          `UPDATE audit_log SET allowed = 1, reason = 'allowed' WHERE decision_id = '${decisionId}' AND allowed = 0; ` +
+          `SELECT allowed, reason FROM audit_log WHERE decision_id = '${decisionId}'`,
+      );
+      // One answer per statement; the last is the row as it now reads.
+      const row = answer.at(-1)?.results?.[0];
+      if (row?.allowed !== 1 || row?.reason !== 'allowed') throw new Error(`the row was not rewritten: ${JSON.stringify(answer)}`);
+    },
     /**
      * Stops the server (SIGKILL with `{hard: true}`) and starts it again on the same state;
      * `whileStopped` runs in between (to damage the state as a fault would).

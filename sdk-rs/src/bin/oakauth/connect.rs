@@ -22,44 +22,34 @@ pub struct KeyOrigin {
     source: String,
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Admin,
-    Agent,
+/// A kind of key: what it is called, its prefix, and where a command takes it from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Kind {
+    name: &'static str,
+    prefix: &'static str,
+    flag: &'static str,
+    env: &'static str,
+    /// Who needs it, for "… needs an admin key".
+    user: &'static str,
 }
 
+const ADMIN: Kind =
+    Kind { name: "admin key", prefix: "oakadm_", flag: "--admin-key", env: "OAKAUTH_ADMIN_KEY", user: "this command" };
+const AGENT: Kind =
+    Kind { name: "agent key", prefix: "oak_", flag: "--api-key", env: "OAKAUTH_API_KEY", user: "validate" };
+
 impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Admin => "admin key",
-            Kind::Agent => "agent key",
-        }
-    }
-
-    fn prefix(self) -> &'static str {
-        match self {
-            Kind::Admin => "oakadm_",
-            Kind::Agent => "oak_",
-        }
-    }
-
-    fn flag(self) -> &'static str {
-        match self {
-            Kind::Admin => "--admin-key",
-            Kind::Agent => "--api-key",
-        }
-    }
-
-    fn env(self) -> &'static str {
-        match self {
-            Kind::Admin => "OAKAUTH_ADMIN_KEY",
-            Kind::Agent => "OAKAUTH_API_KEY",
-        }
-    }
-
     /// Whether `key` has this kind's prefix (the two prefixes never both fit).
     fn fits(self, key: &str) -> bool {
-        key.starts_with(self.prefix())
+        key.starts_with(self.prefix)
+    }
+
+    fn other(self) -> Kind {
+        if self == ADMIN {
+            AGENT
+        } else {
+            ADMIN
+        }
     }
 }
 
@@ -83,14 +73,14 @@ impl Service {
 
     /// The client of `validate`, with the agent key.
     pub fn agent(&self, flag: Option<String>) -> Result<(OakAuth, KeyOrigin), Failure> {
-        let (key, origin) = secret(flag, Kind::Agent)?;
+        let (key, origin) = secret(flag, AGENT)?;
         let oak = OakAuth::builder(key).base_url(&self.base_url).allow_insecure_loopback(self.insecure);
         Ok((oak.timeout(self.timeout).build().map_err(config)?, origin))
     }
 
     /// The admin client of every other command.
     pub fn admin(&self, flag: Option<String>) -> Result<(Admin, KeyOrigin), Failure> {
-        let (key, origin) = secret(flag, Kind::Admin)?;
+        let (key, origin) = secret(flag, ADMIN)?;
         let admin = Admin::builder(key).base_url(&self.base_url).allow_insecure_loopback(self.insecure);
         Ok((admin.timeout(self.timeout).build().map_err(config)?, origin))
     }
@@ -102,10 +92,7 @@ impl Service {
         match e {
             Error::Auth { status, api } => format!(
                 "authentication failed ({status} {}): {}; check the {} {}",
-                api.code,
-                api.message,
-                key.kind.name(),
-                key.source
+                api.code, api.message, key.kind.name, key.source
             ),
             Error::Connection(err) => {
                 let mut cause: &dyn std::error::Error = err;
@@ -136,7 +123,7 @@ fn config(e: Error) -> Failure {
 /// prompt without echo when standard input is a terminal. A key of the other kind, or of no kind
 /// at all, is refused here, before any request.
 fn secret(flag: Option<String>, kind: Kind) -> Result<(String, KeyOrigin), Failure> {
-    let (name, flag_name, env, prefix) = (kind.name(), kind.flag(), kind.env(), kind.prefix());
+    let Kind { name, prefix, flag: flag_name, env, user } = kind;
     let (key, source) = if let Some(key) = flag {
         eprintln!(
             "warning: {flag_name} is deprecated: other users of this machine can read it (ps, /proc) and it stays \
@@ -149,19 +136,11 @@ fn secret(flag: Option<String>, kind: Kind) -> Result<(String, KeyOrigin), Failu
         (prompt(kind)?, "typed at the prompt".to_owned())
     };
     let key = key.trim().to_owned();
-    let other = match kind {
-        Kind::Admin => Kind::Agent,
-        Kind::Agent => Kind::Admin,
-    };
+    let other = kind.other();
     if other.fits(&key) {
         return Err(Failure::Message(format!(
-            "the {name} {source} is an {} ({}…): {} needs an {name} ({prefix}…)",
-            other.name(),
-            other.prefix(),
-            match kind {
-                Kind::Admin => "this command",
-                Kind::Agent => "validate",
-            }
+            "the {name} {source} is an {} ({}…): {user} needs an {name} ({prefix}…)",
+            other.name, other.prefix
         )));
     }
     if !kind.fits(&key) {
@@ -171,7 +150,7 @@ fn secret(flag: Option<String>, kind: Kind) -> Result<(String, KeyOrigin), Failu
 }
 
 fn prompt(kind: Kind) -> Result<String, Failure> {
-    let (name, env, prefix) = (kind.name(), kind.env(), kind.prefix());
+    let Kind { name, env, prefix, .. } = kind;
     if std::io::stdin().is_terminal() {
         let typed = rpassword::prompt_password(format!("OakAuth {name} ({prefix}…): "))
             .map_err(|e| format!("could not read the {name}: {e}"))?;

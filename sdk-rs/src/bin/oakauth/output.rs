@@ -30,6 +30,27 @@ impl Out {
         }
     }
 
+    /// Prints a whole list as a JSON array, or for people as a table with a row per item
+    /// (`empty` when there is none).
+    pub fn list<T: Serialize>(
+        &self,
+        all: &[T],
+        empty: &str,
+        headers: &[&'static str],
+        row: impl Fn(&T) -> Vec<String>,
+    ) {
+        self.print(&all, |all| {
+            if all.is_empty() {
+                return format!("{empty}\n");
+            }
+            let mut t = Table::new(headers);
+            for item in all.iter() {
+                t.row(row(item));
+            }
+            t.render()
+        });
+    }
+
     /// Prints `{"ok": true}`, or `what` for people.
     pub fn done(&self, what: String) {
         if self.json {

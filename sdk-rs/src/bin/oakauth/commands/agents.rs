@@ -8,7 +8,7 @@ use oakauth::wire::{Agent, AgentWithKey, CreateAgent, RateLimitConfig, RotateKey
 use oakauth::Admin;
 
 use super::{resolve_agent, Failure, Outcome};
-use crate::output::{fields, Out, Table};
+use crate::output::{fields, Out};
 
 #[derive(Subcommand)]
 pub enum AgentsCmd {
@@ -87,23 +87,17 @@ pub async fn run(admin: &Admin, out: &Out, cmd: AgentsCmd) -> Outcome {
     match cmd {
         AgentsCmd::List => {
             let all: Vec<Agent> = admin.agents().try_collect().await?;
-            out.print(&all, |all| {
-                let mut t = Table::new(&["ID", "NAME", "STATUS", "KEY", "RATE LIMIT", "CREATED"]);
-                for a in all {
-                    t.row(vec![
-                        a.id.clone(),
-                        a.name.clone(),
-                        status(a.enabled).into(),
-                        format!("{}…", a.key_prefix),
-                        rate(&a.rate_limit),
-                        a.created_at.clone(),
-                    ]);
-                }
-                if all.is_empty() {
-                    "No agents yet. Create one with: oakauth agents create NAME\n".into()
-                } else {
-                    t.render()
-                }
+            let empty = "No agents yet. Create one with: oakauth agents create NAME";
+            out.list(&all, empty, &["ID", "NAME", "STATUS", "KEY", "RATE LIMIT", "CREATED"], |a| {
+                let key = format!("{}…", a.key_prefix);
+                vec![
+                    a.id.clone(),
+                    a.name.clone(),
+                    status(a.enabled).into(),
+                    key,
+                    rate(&a.rate_limit),
+                    a.created_at.clone(),
+                ]
             });
         }
         AgentsCmd::Create { name, disabled, limit } => {

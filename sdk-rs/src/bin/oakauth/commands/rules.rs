@@ -8,7 +8,7 @@ use oakauth::wire::{CreateRule, ReasoningPolicy, Rule, UpdateRule};
 use oakauth::Admin;
 
 use super::{resolve_agent, Outcome};
-use crate::output::{fields, Out, Table};
+use crate::output::{fields, Out};
 
 #[derive(Subcommand)]
 pub enum RulesCmd {
@@ -60,15 +60,9 @@ pub async fn run(admin: &Admin, out: &Out, cmd: RulesCmd) -> Outcome {
         RulesCmd::List { agent } => {
             let agent = resolve_agent(admin, &agent).await?;
             let all: Vec<Rule> = admin.rules(&agent.id).try_collect().await?;
-            out.print(&all, |all| {
-                if all.is_empty() {
-                    return format!("Agent {} has no rules yet: every call is denied.\n", agent.name);
-                }
-                let mut t = Table::new(&["ID", "TOOL", "SCOPE", "REASONING"]);
-                for r in all {
-                    t.row(vec![r.id.clone(), r.tool.clone(), r.scope.clone(), r.require_reasoning.as_str().into()]);
-                }
-                t.render()
+            let empty = format!("Agent {} has no rules yet: every call is denied.", agent.name);
+            out.list(&all, &empty, &["ID", "TOOL", "SCOPE", "REASONING"], |r| {
+                vec![r.id.clone(), r.tool.clone(), r.scope.clone(), r.require_reasoning.as_str().into()]
             });
         }
         RulesCmd::Create { agent, tool, scope, reasoning } => {

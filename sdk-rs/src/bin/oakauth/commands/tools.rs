@@ -8,7 +8,7 @@ use oakauth::wire::{CreateTool, RiskLevel, Tool, UpdateTool};
 use oakauth::{Admin, Error};
 
 use super::{resolve_agent, Failure, Outcome};
-use crate::output::{clip, fields, Out, Table};
+use crate::output::{clip, fields, Out};
 
 #[derive(Subcommand)]
 pub enum ToolsCmd {
@@ -76,21 +76,10 @@ pub async fn run(admin: &Admin, out: &Out, cmd: ToolsCmd) -> Outcome {
         ToolsCmd::List { agent } => {
             let agent = resolve_agent(admin, &agent).await?;
             let all: Vec<Tool> = admin.tools(&agent.id).try_collect().await?;
-            out.print(&all, |all| {
-                if all.is_empty() {
-                    return format!("Agent {} has no tools yet.\n", agent.name);
-                }
-                let mut t = Table::new(&["ID", "NAME", "RISK", "SCOPES", "DESCRIPTION"]);
-                for tool in all {
-                    t.row(vec![
-                        tool.id.clone(),
-                        tool.name.clone(),
-                        tool.risk_level.as_str().into(),
-                        tool.scopes.join(","),
-                        clip(&tool.description, 50),
-                    ]);
-                }
-                t.render()
+            let empty = format!("Agent {} has no tools yet.", agent.name);
+            out.list(&all, &empty, &["ID", "NAME", "RISK", "SCOPES", "DESCRIPTION"], |tool| {
+                let risk = tool.risk_level.as_str().into();
+                vec![tool.id.clone(), tool.name.clone(), risk, tool.scopes.join(","), clip(&tool.description, 50)]
             });
         }
         ToolsCmd::Create { agent, name, scopes, risk, description } => {
