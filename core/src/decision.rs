@@ -1,18 +1,20 @@
 //! The decision: may this agent use this tool with this scope, given its reasoning?
 //!
 //! Deny by default: only a rule that names the tool and scope can allow, and only an enabled agent
-//! with tokens in its bucket gets as far as the rules.
+//! with tokens in its bucket gets as far as the rules. What the rules say is [`crate::policy`]'s.
 
+use crate::policy::Verdicts;
 use crate::reasoning;
-use crate::wire::{RateLimitState, ReasonCode, ReasoningPolicy, ValidateResponse};
+use crate::wire::{Explanation, RateLimitState, ReasonCode, ReasoningPolicy, ValidateResponse};
 
 /// What storage knows about the requested tool for this agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ToolLookup {
     /// No tool of that name is registered for the agent.
     Unknown,
-    /// The tool exists; `rule` is the policy of the rule for the requested scope, if any.
-    Known { rule: Option<ReasoningPolicy> },
+    /// The tool exists; the rules for the requested scope decided this (see [`crate::policy::evaluate`]),
+    /// or the arguments broke its input schema (`Deny(InvalidArguments)`).
+    Known(Verdicts),
 }
 
 /// What the agent's token bucket said.
@@ -24,11 +26,13 @@ pub enum BucketOutcome {
     Limited,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub reason: ReasonCode,
     pub reasoning_required: ReasoningPolicy,
     pub reasoning_provided: bool,
+    /// Why a rule (or the input schema) decided, when one did.
+    pub explanation: Option<Explanation>,
 }
 
 impl Decision {
@@ -47,14 +51,21 @@ impl Decision {
         rate_limit: Option<RateLimitState>,
     ) -> ValidateResponse {
         let (tool, scope) = request;
+        // The explanation belongs to the decided reason; an allow answered `unavailable` has none.
+        let explanation = if answered == self.reason { self.explanation.clone() } else { None };
+        let mut message = message(answered, tool, scope, retry_after);
+        if let Some(e) = &explanation {
+            message = format!("{message}: {}", e.message);
+        }
         ValidateResponse {
             allowed: answered.is_allow(),
             reason: answered,
-            message: message(answered, tool, scope, retry_after),
+            message,
             decision_id,
             reasoning_required: self.reasoning_required,
             reasoning_provided: self.reasoning_provided,
             rate_limit,
+            explanation,
         }
     }
 }
@@ -65,15 +76,22 @@ pub fn unavailable(tool: &str, scope: &str, decision_id: String, reasoning_text:
         reason: ReasonCode::Unavailable,
         reasoning_required: ReasoningPolicy::None,
         reasoning_provided: reasoning::provided(reasoning_text),
+        explanation: None,
     };
     nothing.response(ReasonCode::Unavailable, (tool, scope), decision_id, 1, None)
 }
 
-/// Decides. Checks run in this order: agent enabled, rate limit, tool, scope, reasoning.
-pub fn decide(agent_enabled: bool, bucket: BucketOutcome, tool: ToolLookup, reasoning_text: Option<&str>) -> Decision {
+/// Decides. Checks run in this order: agent enabled, rate limit, tool, arguments and rules, reasoning.
+pub fn decide(
+    agent_enabled: bool,
+    bucket: BucketOutcome,
+    tool: ToolLookup,
+    explanation: Option<Explanation>,
+    reasoning_text: Option<&str>,
+) -> Decision {
     let reasoning_provided = reasoning::provided(reasoning_text);
     let policy = match tool {
-        ToolLookup::Known { rule: Some(policy) } => policy,
+        ToolLookup::Known(Verdicts::Allow(policy)) => policy,
         _ => ReasoningPolicy::None,
     };
     let reason = if !agent_enabled {
@@ -84,16 +102,18 @@ pub fn decide(agent_enabled: bool, bucket: BucketOutcome, tool: ToolLookup, reas
     } else {
         match tool {
             ToolLookup::Unknown => ReasonCode::UnknownTool,
-            ToolLookup::Known { rule: None } => ReasonCode::ScopeNotGranted,
-            ToolLookup::Known { rule: Some(ReasoningPolicy::None) } => ReasonCode::Allowed,
-            ToolLookup::Known { rule: Some(ReasoningPolicy::Soft) } => {
+            // Only a deny reason can come from here; anything else would be a bug: fail closed.
+            ToolLookup::Known(Verdicts::Deny(reason)) if !reason.is_allow() => reason,
+            ToolLookup::Known(Verdicts::Deny(_)) => ReasonCode::ScopeNotGranted,
+            ToolLookup::Known(Verdicts::Allow(ReasoningPolicy::None)) => ReasonCode::Allowed,
+            ToolLookup::Known(Verdicts::Allow(ReasoningPolicy::Soft)) => {
                 if reasoning_provided {
                     ReasonCode::Allowed
                 } else {
                     ReasonCode::ReasoningMissingSoft
                 }
             }
-            ToolLookup::Known { rule: Some(ReasoningPolicy::Hard) } => {
+            ToolLookup::Known(Verdicts::Allow(ReasoningPolicy::Hard)) => {
                 if reasoning_provided {
                     ReasonCode::Allowed
                 } else {
@@ -102,7 +122,11 @@ pub fn decide(agent_enabled: bool, bucket: BucketOutcome, tool: ToolLookup, reas
             }
         }
     };
-    Decision { reason, reasoning_required: policy, reasoning_provided }
+    let explanation = match reason {
+        ReasonCode::DeniedByRule | ReasonCode::ConditionsNotMet | ReasonCode::InvalidArguments => explanation,
+        _ => None,
+    };
+    Decision { reason, reasoning_required: policy, reasoning_provided, explanation }
 }
 
 /// A sentence explaining a decision, fit to show to a model or a person.
@@ -122,6 +146,9 @@ pub fn message(reason: ReasonCode, tool: &str, scope: &str, retry_after: u64) ->
         ReasonCode::Unavailable => {
             "denied: OakAuth could not reach this agent's state, so nothing was allowed; retry shortly".to_string()
         }
+        ReasonCode::DeniedByRule => format!("denied: a rule denies {tool}:{scope}"),
+        ReasonCode::ConditionsNotMet => format!("denied: no rule's conditions allow this call to {tool}:{scope}"),
+        ReasonCode::InvalidArguments => format!("denied: the arguments do not fit the input schema of {tool}"),
     }
 }
 
@@ -132,7 +159,11 @@ mod tests {
     use ReasoningPolicy::*;
 
     fn known(p: ReasoningPolicy) -> ToolLookup {
-        ToolLookup::Known { rule: Some(p) }
+        ToolLookup::Known(Verdicts::Allow(p))
+    }
+
+    fn decide(enabled: bool, bucket: BucketOutcome, tool: ToolLookup, reasoning: Option<&str>) -> Decision {
+        super::decide(enabled, bucket, tool, Option::None, reasoning)
     }
 
     #[test]
@@ -181,7 +212,7 @@ mod tests {
 
     #[test]
     fn a_scope_without_a_rule_is_denied() {
-        let d = decide(true, Allowed, ToolLookup::Known { rule: Option::None }, Some("please"));
+        let d = decide(true, Allowed, ToolLookup::Known(Verdicts::Deny(ReasonCode::ScopeNotGranted)), Some("please"));
         assert_eq!(d.reason, ReasonCode::ScopeNotGranted);
         assert!(!d.allowed());
     }

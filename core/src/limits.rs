@@ -5,8 +5,13 @@ use serde_json::{Map, Value};
 use crate::wire::{CreateAgent, CreateRule, CreateTool, RateLimitConfig, UpdateAgent, UpdateTool, ValidateRequest};
 use crate::Error;
 
-/// Largest request body accepted by `/v1/validate`, in bytes.
-pub const MAX_VALIDATE_BODY: usize = 32 * 1024;
+/// Largest request body accepted by `/v1/validate`, in bytes (arguments, context and reasoning
+/// together, each bounded on its own too).
+pub const MAX_VALIDATE_BODY: usize = 64 * 1024;
+/// Largest `arguments` of a validate call, as JSON.
+pub const MAX_ARGUMENTS_BYTES: usize = 32 * 1024;
+/// Deepest nesting of `arguments`.
+pub const MAX_ARGUMENTS_DEPTH: usize = 16;
 /// Largest request body accepted by admin endpoints, in bytes.
 pub const MAX_ADMIN_BODY: usize = 64 * 1024;
 pub const MAX_NAME_LEN: usize = 128;
@@ -63,20 +68,36 @@ pub fn check_validate(req: &ValidateRequest) -> Result<(), Error> {
     if let Some(ctx) = &req.context {
         check_context(ctx)?;
     }
+    if let Some(args) = &req.arguments {
+        check_arguments(args)?;
+    }
     Ok(())
+}
+
+/// `arguments`: at most 32 KiB as JSON, nested at most 16 deep.
+pub fn check_arguments(args: &Map<String, Value>) -> Result<(), Error> {
+    let size = serde_json::to_string(args).map(|s| s.len()).unwrap_or(usize::MAX);
+    if size > MAX_ARGUMENTS_BYTES {
+        return Err(invalid(format!("arguments must be at most {MAX_ARGUMENTS_BYTES} bytes as JSON")));
+    }
+    if 1 + args.values().map(depth).max().unwrap_or(0) > MAX_ARGUMENTS_DEPTH {
+        return Err(invalid(format!("arguments must be nested at most {MAX_ARGUMENTS_DEPTH} levels deep")));
+    }
+    Ok(())
+}
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 pub fn check_context(ctx: &Map<String, Value>) -> Result<(), Error> {
     let size = serde_json::to_string(ctx).map(|s| s.len()).unwrap_or(usize::MAX);
     if size > MAX_CONTEXT_BYTES {
         return Err(invalid(format!("context must be at most {MAX_CONTEXT_BYTES} bytes as JSON")));
-    }
-    fn depth(v: &Value) -> usize {
-        match v {
-            Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
-            Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
-            _ => 0,
-        }
     }
     if 1 + ctx.values().map(depth).max().unwrap_or(0) > MAX_CONTEXT_DEPTH {
         return Err(invalid(format!("context must nest at most {MAX_CONTEXT_DEPTH} levels deep")));
@@ -178,7 +199,7 @@ mod tests {
     use serde_json::json;
 
     fn req(tool: &str, scope: &str) -> ValidateRequest {
-        ValidateRequest { tool: tool.into(), scope: scope.into(), reasoning: None, context: None }
+        ValidateRequest::new(tool, scope)
     }
 
     #[test]
@@ -239,6 +260,7 @@ mod tests {
             description: None,
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             risk_level: crate::wire::RiskLevel::Write,
+            input_schema: None,
         };
         assert!(check_create_tool(&tool(&["read", "write"])).is_ok());
         assert!(check_create_tool(&tool(&[])).is_err());

@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use crate::condition::{Condition, OnMissing, Operator, Source, Test};
+
 /// Reads a whole number that JSON may spell as `12` or `12.0` (both are integers to JSON Schema).
 fn whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let n = f64::deserialize(d)?;
@@ -24,7 +26,7 @@ fn opt_whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, 
 }
 
 /// How much reasoning a rule demands before it allows a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum ReasoningPolicy {
@@ -119,10 +121,16 @@ pub enum ReasonCode {
     /// OakAuth could not reach the agent's state (its Durable Object or the database), so it could
     /// not decide or could not record the decision: denied, fail closed. Retry shortly.
     Unavailable,
+    /// An enforced deny rule matched, or a rule's condition could not be evaluated (see `explanation`).
+    DeniedByRule,
+    /// Allow rules exist for the tool and scope, but none of their conditions hold (see `explanation`).
+    ConditionsNotMet,
+    /// The call's `arguments` do not conform to the tool's `input_schema` (see `explanation`).
+    InvalidArguments,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 8] = [
+    pub const ALL: [ReasonCode; 11] = [
         ReasonCode::Allowed,
         ReasonCode::ReasoningMissingSoft,
         ReasonCode::AgentDisabled,
@@ -131,6 +139,9 @@ impl ReasonCode {
         ReasonCode::ReasoningRequired,
         ReasonCode::RateLimited,
         ReasonCode::Unavailable,
+        ReasonCode::DeniedByRule,
+        ReasonCode::ConditionsNotMet,
+        ReasonCode::InvalidArguments,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +154,9 @@ impl ReasonCode {
             ReasonCode::ReasoningRequired => "reasoning_required",
             ReasonCode::RateLimited => "rate_limited",
             ReasonCode::Unavailable => "unavailable",
+            ReasonCode::DeniedByRule => "denied_by_rule",
+            ReasonCode::ConditionsNotMet => "conditions_not_met",
+            ReasonCode::InvalidArguments => "invalid_arguments",
         }
     }
 
@@ -166,12 +180,22 @@ pub struct ValidateRequest {
     pub reasoning: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Map<String, Value>>,
+    /// The tool call's arguments, which rule conditions may test (stored redacted, long strings
+    /// truncated with their SHA-256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Map<String, Value>>,
 }
 
 impl ValidateRequest {
-    /// A request for `tool` with `scope`, without reasoning or context.
+    /// A request for `tool` with `scope`, without reasoning, context or arguments.
     pub fn new(tool: impl Into<String>, scope: impl Into<String>) -> Self {
-        ValidateRequest { tool: tool.into(), scope: scope.into(), reasoning: None, context: None }
+        ValidateRequest { tool: tool.into(), scope: scope.into(), reasoning: None, context: None, arguments: None }
+    }
+
+    /// Sets the tool call's arguments, for rules whose conditions test them.
+    pub fn with_arguments(mut self, arguments: Map<String, Value>) -> Self {
+        self.arguments = Some(arguments);
+        self
     }
 
     /// Sets why the agent needs this call.
@@ -212,6 +236,9 @@ pub struct ValidateResponse {
     pub reasoning_provided: bool,
     /// Null when the bucket was not consulted (a disabled agent).
     pub rate_limit: Option<RateLimitState>,
+    /// Why a rule decided: set on `denied_by_rule`, `conditions_not_met` and `invalid_arguments`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 /// The `code` of an error body: what went wrong, one per HTTP status the API answers with.
@@ -410,6 +437,9 @@ pub struct Tool {
     pub description: String,
     pub scopes: Vec<String>,
     pub risk_level: RiskLevel,
+    /// The JSON Schema of the tool's arguments (an MCP tool's `inputSchema`), or null.
+    #[serde(default)]
+    pub input_schema: Option<Value>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -422,6 +452,10 @@ pub struct CreateTool {
     pub description: Option<String>,
     pub scopes: Vec<String>,
     pub risk_level: RiskLevel,
+    /// The JSON Schema of the tool's arguments: calls whose `arguments` do not conform are denied
+    /// (`invalid_arguments`), and rule conditions are checked against it when saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_schema: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -436,12 +470,61 @@ pub struct UpdateTool {
     pub scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_level: Option<RiskLevel>,
+    /// A new input schema; JSON `null` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
+    pub input_schema: Option<Option<Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolList {
     pub tools: Vec<Tool>,
     pub next_cursor: Option<String>,
+}
+
+/// Whether a rule allows or denies when its conditions hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Effect {
+    #[default]
+    Allow,
+    Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "allow",
+            Effect::Deny => "deny",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Effect::Allow, Effect::Deny].into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+/// Whether a rule decides (`enforce`) or is only evaluated and logged (`shadow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum RuleMode {
+    #[default]
+    Enforce,
+    Shadow,
+}
+
+impl RuleMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleMode::Enforce => "enforce",
+            RuleMode::Shadow => "shadow",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [RuleMode::Enforce, RuleMode::Shadow].into_iter().find(|m| m.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -452,7 +535,13 @@ pub struct Rule {
     /// The tool's name.
     pub tool: String,
     pub scope: String,
+    pub effect: Effect,
+    /// For allow rules: the reasoning the call must carry (`none` for deny rules).
     pub require_reasoning: ReasoningPolicy,
+    /// All must hold for the rule to apply; empty: it always applies.
+    pub conditions: Vec<Condition>,
+    pub mode: RuleMode,
+    pub description: String,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -464,15 +553,113 @@ pub struct CreateRule {
     pub tool: String,
     /// One of the tool's scopes.
     pub scope: String,
-    /// Defaults from the tool's risk level: read → none, write → soft, destructive → hard.
+    /// Default `allow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+    /// Allow rules only. Defaults from the tool's risk level: read → none, write → soft,
+    /// destructive → hard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_reasoning: Option<ReasoningPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<Condition>>,
+    /// Default `enforce`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RuleMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+impl CreateRule {
+    /// An allow rule for `tool` and `scope` with the tool's default reasoning policy.
+    pub fn allow(tool: impl Into<String>, scope: impl Into<String>) -> Self {
+        CreateRule {
+            tool: tool.into(),
+            scope: scope.into(),
+            effect: None,
+            require_reasoning: None,
+            conditions: None,
+            mode: None,
+            description: None,
+        }
+    }
+}
+
+/// Changes to a rule; unset fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRule {
-    pub require_reasoning: ReasoningPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_reasoning: Option<ReasoningPolicy>,
+    /// Replaces the conditions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<Condition>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RuleMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// How one test of a condition came out: what it compared, what it saw (redacted), and whether
+/// it held or could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionResult {
+    /// Where the test is in the rule, such as `conditions[1].any_of[0]`.
+    pub path: String,
+    pub source: Source,
+    pub pointer: String,
+    pub op: Operator,
+    pub expected: Value,
+    /// The value found (redacted, long strings truncated); null when it was missing.
+    pub observed: Option<Value>,
+    pub holds: bool,
+    /// Why the test could not be evaluated (a missing value with `on_missing: deny`, a type
+    /// mismatch); the rule then denies.
+    pub error: Option<String>,
+}
+
+/// Why a rule decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The deciding rule (null for `invalid_arguments`).
+    pub rule_id: Option<String>,
+    pub effect: Option<Effect>,
+    /// The test that decided: the one that held (a deny rule), failed (an allow rule whose
+    /// conditions do not hold) or could not be evaluated.
+    pub condition: Option<ConditionResult>,
+    /// The same in one sentence.
+    pub message: String,
+}
+
+/// What a rule in `shadow` mode would have done, had it been enforced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadowResult {
+    pub rule_id: String,
+    pub would: Effect,
+}
+
+/// How one rule came out for a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleOutcome {
+    /// Its conditions hold: an allow rule allows, a deny rule denies.
+    Matched,
+    /// Its conditions do not hold (or a missing value with `on_missing: skip`): it does not apply.
+    NotMatched,
+    /// A condition could not be evaluated: the rule denies.
+    Error,
+}
+
+/// One rule's part in a simulated decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleTrace {
+    pub rule_id: String,
+    pub effect: Effect,
+    pub mode: RuleMode,
+    pub outcome: RuleOutcome,
+    /// The test that settled the outcome, when there are conditions.
+    pub condition: Option<ConditionResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -496,6 +683,16 @@ pub struct LogEntry {
     pub reasoning_provided: bool,
     /// The caller's context with secrets replaced by `[REDACTED]`.
     pub context: Option<Map<String, Value>>,
+    /// The tool call's arguments, redacted like `context`; a string longer than 256 characters is
+    /// cut, marked with `…`, and followed by its SHA-256 (`[sha256:…]`).
+    #[serde(default)]
+    pub arguments: Option<Map<String, Value>>,
+    /// Why a rule decided (see [`ValidateResponse::explanation`]).
+    #[serde(default)]
+    pub explanation: Option<Explanation>,
+    /// What rules in shadow mode would have done.
+    #[serde(default)]
+    pub shadow: Vec<ShadowResult>,
     pub latency_ms: u32,
     pub created_at: String,
 }
@@ -743,5 +940,109 @@ mod tests {
             let body = format!(r#"{{"name":"a","{field}":"x"}}"#);
             assert!(serde_json::from_str::<CreateAgent>(&body).is_err(), "{field} accepted");
         }
+    }
+}
+
+/// A rule that is not saved: for `simulate` and `replay`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DraftRule {
+    /// An id to name it by in the answer (default `draft_<n>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub tool: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_reasoning: Option<ReasoningPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<Condition>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RuleMode>,
+}
+
+/// `POST /v1/admin/simulate` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateRequest {
+    pub agent_id: String,
+    /// The call, as the agent would send it to `/v1/validate`.
+    pub request: ValidateRequest,
+    /// Rules to decide with instead of the agent's saved ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<DraftRule>>,
+    /// The caller's address for `request` conditions on `/client_ip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    /// The time of the call, RFC 3339 (default now), for `/time` and `/weekday`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+/// `POST /v1/admin/simulate` answer: the decision and every rule's part in it. Nothing is
+/// counted against the rate limit and nothing is written to the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimulateResponse {
+    pub allowed: bool,
+    pub reason: ReasonCode,
+    pub message: String,
+    pub reasoning_required: ReasoningPolicy,
+    pub reasoning_provided: bool,
+    pub explanation: Option<Explanation>,
+    pub shadow: Vec<ShadowResult>,
+    /// Each rule for the call's tool and scope, in id order.
+    pub trace: Vec<RuleTrace>,
+}
+
+/// `POST /v1/admin/simulate/replay` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    pub agent_id: String,
+    /// The draft rule set, in place of the agent's saved rules.
+    pub rules: Vec<DraftRule>,
+    /// How many of the agent's latest audited calls to replay (default 100, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// One replayed call whose decision would change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayChange {
+    pub decision_id: String,
+    pub created_at: String,
+    pub tool: String,
+    pub scope: String,
+    pub before: ReasonCode,
+    pub after: ReasonCode,
+    pub allowed_before: bool,
+    pub allowed_after: bool,
+    pub explanation: Option<Explanation>,
+    /// The stored arguments were cut or redacted, so the replay may differ from the real call.
+    pub approximate: bool,
+}
+
+/// `POST /v1/admin/simulate/replay` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayResponse {
+    /// How many audited calls were replayed.
+    pub replayed: u32,
+    pub changed: Vec<ReplayChange>,
+}
+
+/// `Option<Option<T>>` for a field where absent means "leave it" and `null` means "remove it".
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(v: &Option<Option<T>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
     }
 }
