@@ -770,10 +770,13 @@ pub enum AdminAction {
     RuleUpdate,
     #[serde(rename = "rule.delete")]
     RuleDelete,
+    /// A rule turned from `shadow` to `enforce` or back (detail: `{"from": …, "to": …}`).
+    #[serde(rename = "rule.mode_change")]
+    RuleModeChange,
 }
 
 impl AdminAction {
-    pub const ALL: [AdminAction; 12] = [
+    pub const ALL: [AdminAction; 13] = [
         AdminAction::AgentCreate,
         AdminAction::AgentUpdate,
         AdminAction::AgentEnable,
@@ -786,6 +789,7 @@ impl AdminAction {
         AdminAction::RuleCreate,
         AdminAction::RuleUpdate,
         AdminAction::RuleDelete,
+        AdminAction::RuleModeChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -802,6 +806,7 @@ impl AdminAction {
             AdminAction::RuleCreate => "rule.create",
             AdminAction::RuleUpdate => "rule.update",
             AdminAction::RuleDelete => "rule.delete",
+            AdminAction::RuleModeChange => "rule.mode_change",
         }
     }
 
