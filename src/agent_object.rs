@@ -29,8 +29,8 @@ use oakauth_core::audit_writer::{AuditWriter, BackendError, Conflict, PendingSto
 use oakauth_core::bucket::{Bucket, Take};
 use oakauth_core::config_cache::ConfigCache;
 use oakauth_core::decision::{self, BucketOutcome, ToolLookup};
-use oakauth_core::wire::{RateLimitConfig, ReasonCode, ReasoningPolicy, ValidateRequest, ValidateResponse};
-use oakauth_core::{ids, keys, redact};
+use oakauth_core::wire::{RateLimitConfig, ReasonCode, ValidateRequest, ValidateResponse};
+use oakauth_core::{ids, keys, policy, redact};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
@@ -57,6 +57,9 @@ pub struct DecideCall {
     pub request: ValidateRequest,
     pub request_id: String,
     pub started_ms: i64,
+    /// The caller's address (`CF-Connecting-IP`), for conditions on `/client_ip`.
+    #[serde(default)]
+    pub client_ip: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -101,8 +104,8 @@ struct AgentConfig {
     agent: Option<AgentRow>,
     /// Valid key hashes and when they expire (None: never).
     keys: HashMap<String, Option<i64>>,
-    /// Tool name → scope → reasoning policy of the rule granting it.
-    tools: HashMap<String, HashMap<String, ReasoningPolicy>>,
+    /// Tool name → its scopes, input schema and compiled rules.
+    tools: crate::policy::Tools,
 }
 
 #[derive(Deserialize)]
@@ -119,48 +122,21 @@ struct KeyRow {
     expires_at: Option<i64>,
 }
 
-#[derive(Deserialize)]
-struct GrantRow {
-    tool: String,
-    scope: Option<String>,
-    require_reasoning: Option<String>,
-}
-
 async fn load_config(env: &Env, agent_id: &str) -> ApiResult<AgentConfig> {
     let database = db::database(env)?;
     let id = [Arg::from(agent_id)];
-    let results = db::idempotent_batch(
-        &database,
-        vec![
-            db::stmt(&database, "SELECT org_id, enabled, rate_capacity, rate_refill FROM agents WHERE id = ?1", &id)?,
-            db::stmt(&database, "SELECT key_hash, expires_at FROM agent_keys WHERE agent_id = ?1", &id)?,
-            db::stmt(
-                &database,
-                // A rule counts only for a scope its tool still has: a rule inserted while its
-                // scope was being removed must not grant anything.
-                "SELECT t.name AS tool, r.scope, r.require_reasoning
-                   FROM tools t LEFT JOIN rules r ON r.tool_id = t.id
-                        AND r.scope IN (SELECT value FROM json_each(t.scopes))
-                  WHERE t.agent_id = ?1",
-                &id,
-            )?,
-        ],
-    )
-    .await?;
-    let [agent, keys, grants] = results.as_slice() else {
+    let mut statements = vec![
+        db::stmt(&database, "SELECT org_id, enabled, rate_capacity, rate_refill FROM agents WHERE id = ?1", &id)?,
+        db::stmt(&database, "SELECT key_hash, expires_at FROM agent_keys WHERE agent_id = ?1", &id)?,
+    ];
+    statements.extend(crate::policy::statements(&database, agent_id)?);
+    let results = db::idempotent_batch(&database, statements).await?;
+    let [agent, keys, tools, rules] = results.as_slice() else {
         return Err(ApiError::internal("unexpected batch result count"));
     };
     let agent = agent.results::<AgentRow>()?.into_iter().next();
     let keys = keys.results::<KeyRow>()?.into_iter().map(|k| (k.key_hash, k.expires_at)).collect();
-    let mut tools: HashMap<String, HashMap<String, ReasoningPolicy>> = HashMap::new();
-    for g in grants.results::<GrantRow>()? {
-        let scopes = tools.entry(g.tool).or_default();
-        if let (Some(scope), Some(policy)) = (g.scope, g.require_reasoning) {
-            // A policy we cannot read is treated as the strictest one.
-            scopes.insert(scope, ReasoningPolicy::parse(&policy).unwrap_or(ReasoningPolicy::Hard));
-        }
-    }
-    Ok(AgentConfig { agent, keys, tools })
+    Ok(AgentConfig { agent, keys, tools: crate::policy::build(tools, rules)? })
 }
 
 fn pending_key(seq: i64) -> String {
@@ -441,17 +417,36 @@ impl AgentBucket {
             (BucketOutcome::NotConsulted, None, 0)
         };
         let req = &call.request;
-        let tool = match cfg.tools.get(&req.tool) {
-            None => ToolLookup::Unknown,
-            Some(scopes) => ToolLookup::Known { rule: scopes.get(&req.scope).copied() },
+        let facts = policy::Facts {
+            arguments: req.arguments.as_ref(),
+            context: req.context.as_ref(),
+            client_ip: call.client_ip.as_deref(),
+            now_ms,
         };
-        let decision = decision::decide(enabled, bucket_outcome, tool, req.reasoning.as_deref());
+        // A disabled or rate-limited agent is not assessed: its answer does not depend on rules.
+        let assessed = (enabled && bucket_outcome == BucketOutcome::Allowed)
+            .then(|| policy::assess(cfg.tools.get(&req.tool), &req.scope, &facts, false));
+        let (lookup, explanation, shadow) = match assessed {
+            Some(a) => (a.lookup, a.explanation, a.shadow),
+            None => (ToolLookup::Unknown, None, Vec::new()),
+        };
+        let decision = decision::decide(enabled, bucket_outcome, lookup, explanation, req.reasoning.as_deref());
         let decision_id = ids::new_id("dec")?;
 
         let context = match &req.context {
             Some(ctx) => Some(serde_json::to_string(&redact::context(ctx)).map_err(ApiError::internal)?),
             None => None,
         };
+        let arguments = match &req.arguments {
+            Some(args) => Some(serde_json::to_string(&redact::arguments(args).0).map_err(ApiError::internal)?),
+            None => None,
+        };
+        let explanation = match &decision.explanation {
+            Some(e) => Some(serde_json::to_string(e).map_err(ApiError::internal)?),
+            None => None,
+        };
+        let shadow =
+            if shadow.is_empty() { None } else { Some(serde_json::to_string(&shadow).map_err(ApiError::internal)?) };
         let record = AuditRecord {
             decision_id: decision_id.clone(),
             org_id: agent.org_id.clone(),
@@ -466,6 +461,9 @@ impl AgentBucket {
             reasoning_required: decision.reasoning_required.as_str().to_string(),
             reasoning_provided: decision.reasoning_provided,
             context,
+            arguments,
+            explanation,
+            shadow,
             latency_ms: (now_ms - call.started_ms).max(0),
             created_at: now_ms,
             chain_seq: 0,

@@ -133,7 +133,8 @@ fn map_write_error(e: worker::Error) -> ApiError {
 /// The audit_log columns a decision's row is written with, in [`audit_args`] order. The one place
 /// that lists them: writes use it, reads select it (with `seq`) into [`AuditRow`].
 pub const AUDIT_COLUMNS: &str = "decision_id, org_id, request_id, agent_id, tool, scope, allowed, reason, reasoning, \
-     reasoning_required, reasoning_provided, context, latency_ms, created_at, chain_seq, prev_hash, row_hash";
+     reasoning_required, reasoning_provided, context, latency_ms, created_at, chain_seq, prev_hash, row_hash, \
+     arguments, explanation, shadow";
 
 /// An audit_log row as read: `SELECT seq, {AUDIT_COLUMNS}`.
 #[derive(serde::Deserialize)]
@@ -157,6 +158,9 @@ pub struct AuditRow {
     pub chain_seq: Option<i64>,
     pub prev_hash: Option<String>,
     pub row_hash: Option<String>,
+    pub arguments: Option<String>,
+    pub explanation: Option<String>,
+    pub shadow: Option<String>,
 }
 
 impl From<AuditRow> for oakauth_core::audit::StoredRow {
@@ -176,6 +180,9 @@ impl From<AuditRow> for oakauth_core::audit::StoredRow {
                 reasoning_required: r.reasoning_required,
                 reasoning_provided: r.reasoning_provided == 1,
                 context: r.context,
+                arguments: r.arguments,
+                explanation: r.explanation,
+                shadow: r.shadow,
                 latency_ms: r.latency_ms,
                 created_at: r.created_at,
                 chain_seq: r.chain_seq.unwrap_or(0),
@@ -184,7 +191,8 @@ impl From<AuditRow> for oakauth_core::audit::StoredRow {
         }
     }
 }
-pub const AUDIT_PLACEHOLDERS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17";
+pub const AUDIT_PLACEHOLDERS: &str =
+    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20";
 
 /// The values of [`AUDIT_COLUMNS`] for one row.
 pub fn audit_args<'a>(r: &'a oakauth_core::audit::AuditRecord, row_hash: &'a str) -> Vec<Arg<'a>> {
@@ -206,5 +214,8 @@ pub fn audit_args<'a>(r: &'a oakauth_core::audit::AuditRecord, row_hash: &'a str
         Arg::Int(r.chain_seq),
         Arg::from(&r.prev_hash),
         Arg::from(row_hash),
+        Arg::from(r.arguments.as_deref()),
+        Arg::from(r.explanation.as_deref()),
+        Arg::from(r.shadow.as_deref()),
     ]
 }

@@ -6,6 +6,7 @@ mod auth;
 mod db;
 mod http;
 mod objects;
+mod policy;
 mod registry;
 mod throttle;
 mod validate;

@@ -102,7 +102,15 @@ async fn authenticate_and_decide(
 ) -> ApiResult<(ValidateResponse, u64)> {
     let hash = keys::hash(&auth::hash_secret(env)?, &key);
     let agent_id = agent_of_key(req, env, &key, &hash).await?;
-    let call = DecideCall { agent_id, key_hash: hash, request: body, request_id: request_id.to_string(), started_ms };
+    let client_ip = req.headers().get("CF-Connecting-IP").ok().flatten();
+    let call = DecideCall {
+        agent_id,
+        key_hash: hash,
+        request: body,
+        request_id: request_id.to_string(),
+        started_ms,
+        client_ip,
+    };
     match agent_object::decide(env, &call).await? {
         DecideAnswer::Decided { response, retry_after } => Ok((response, retry_after)),
         DecideAnswer::KeyRejected => {

@@ -27,6 +27,15 @@ pub struct AuditRecord {
     pub reasoning_provided: bool,
     /// Redacted context as JSON text.
     pub context: Option<String>,
+    /// Redacted arguments as JSON text.
+    #[serde(default)]
+    pub arguments: Option<String>,
+    /// The explanation of a rule's decision as JSON text.
+    #[serde(default)]
+    pub explanation: Option<String>,
+    /// What shadow rules would have done, as a JSON array (none: null).
+    #[serde(default)]
+    pub shadow: Option<String>,
     pub latency_ms: i64,
     pub created_at: i64,
     pub chain_seq: i64,
@@ -34,9 +43,11 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    /// The hash that links this row: over `prev_hash` and every other field.
+    /// The hash that links this row: over `prev_hash` and every other field. The fields added
+    /// with policies (`arguments`, `explanation`, `shadow`) are appended only when one is set, so
+    /// rows written before them hash as they always did.
     pub fn hash(&self) -> String {
-        let canonical = serde_json::json!([
+        let mut canonical = serde_json::json!([
             self.chain_seq,
             self.decision_id,
             self.org_id,
@@ -53,6 +64,10 @@ impl AuditRecord {
             self.latency_ms,
             self.created_at,
         ]);
+        if self.arguments.is_some() || self.explanation.is_some() || self.shadow.is_some() {
+            let list = canonical.as_array_mut().expect("an array");
+            list.extend([self.arguments.clone().into(), self.explanation.clone().into(), self.shadow.clone().into()]);
+        }
         let mut h = Sha256::new();
         h.update(self.prev_hash.as_bytes());
         h.update(b"|");
@@ -246,10 +261,53 @@ mod tests {
             reasoning_required: "none".into(),
             reasoning_provided: true,
             context: None,
+            arguments: None,
+            explanation: None,
+            shadow: None,
             latency_ms: 3,
             created_at: 1_000 + i,
             chain_seq: 0,
             prev_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn rows_without_policy_fields_hash_as_before_and_the_new_fields_are_covered() {
+        let r = record(1);
+        // The hash of such a row, as computed before policies existed (15 fields).
+        let old = {
+            let canonical = serde_json::json!([
+                r.chain_seq,
+                r.decision_id,
+                r.org_id,
+                r.request_id,
+                r.agent_id,
+                r.tool,
+                r.scope,
+                r.allowed,
+                r.reason,
+                r.reasoning,
+                r.reasoning_required,
+                r.reasoning_provided,
+                r.context,
+                r.latency_ms,
+                r.created_at,
+            ]);
+            let mut h = Sha256::new();
+            h.update(r.prev_hash.as_bytes());
+            h.update(b"|");
+            h.update(canonical.to_string().as_bytes());
+            crate::keys::hex(&h.finalize())
+        };
+        assert_eq!(r.hash(), old);
+        for edit in [
+            |r: &mut AuditRecord| r.arguments = Some("{\"amount\":5}".into()),
+            |r: &mut AuditRecord| r.explanation = Some("{}".into()),
+            |r: &mut AuditRecord| r.shadow = Some("[]".into()),
+        ] {
+            let mut changed = r.clone();
+            edit(&mut changed);
+            assert_ne!(changed.hash(), old);
         }
     }
 

@@ -23,6 +23,8 @@ pub const MAX_CONTEXT_DEPTH: usize = 8;
 pub const MAX_SCOPES_PER_TOOL: usize = 64;
 pub const MAX_CAPACITY: u32 = 100_000;
 pub const MAX_REFILL_PER_SECOND: f64 = 100_000.0;
+/// Most rules one agent may have.
+pub const MAX_RULES_PER_AGENT: u32 = 1000;
 pub const MAX_OVERLAP_SECONDS: u32 = 7 * 24 * 3600;
 pub const DEFAULT_OVERLAP_SECONDS: u32 = 300;
 pub const MAX_PAGE_SIZE: u32 = 200;
@@ -135,7 +137,7 @@ pub fn check_update_agent(b: &UpdateAgent) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_description(d: &str) -> Result<(), Error> {
+pub fn check_description(d: &str) -> Result<(), Error> {
     if d.chars().count() > MAX_DESCRIPTION_LEN {
         return Err(invalid(format!("description must be at most {MAX_DESCRIPTION_LEN} characters")));
     }
@@ -179,7 +181,8 @@ pub fn check_update_tool(b: &UpdateTool) -> Result<(), Error> {
 
 pub fn check_create_rule(b: &CreateRule) -> Result<(), Error> {
     check_name("tool", &b.tool)?;
-    check_name("scope", &b.scope)
+    check_name("scope", &b.scope)?;
+    b.description.as_deref().map_or(Ok(()), check_description)
 }
 
 /// Parses a page size: default when absent, 1..=200 otherwise.

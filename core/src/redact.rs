@@ -35,6 +35,7 @@
 //! hunter2`), and a URL password holding an unencoded `/`, `?` or `#` (which RFC 3986 forbids).
 
 use serde_json::{Map, Value};
+use sha2::Digest;
 use std::ops::Range;
 
 pub const REDACTED: &str = "[REDACTED]";
@@ -165,6 +166,33 @@ pub fn context(context: &Map<String, Value>) -> Map<String, Value> {
             (text(k), v)
         })
         .collect()
+}
+
+/// Longest argument string kept whole in the audit log, in characters.
+pub const MAX_LOGGED_ARGUMENT_CHARS: usize = 256;
+
+/// The tool call's arguments as the audit log keeps them: redacted like [`context`], and each
+/// string longer than [`MAX_LOGGED_ARGUMENT_CHARS`] cut, marked with `…` and followed by the
+/// SHA-256 of the whole string (`[sha256:…]`). The flag says whether anything was changed (a
+/// replay of such a call may then differ from the real one).
+pub fn arguments(args: &Map<String, Value>) -> (Map<String, Value>, bool) {
+    fn cut(v: Value, changed: &mut bool) -> Value {
+        match v {
+            Value::String(s) if s.chars().count() > MAX_LOGGED_ARGUMENT_CHARS => {
+                *changed = true;
+                let digest = crate::keys::hex(&sha2::Sha256::digest(s.as_bytes()));
+                let head: String = s.chars().take(MAX_LOGGED_ARGUMENT_CHARS).collect();
+                Value::String(format!("{head}… [sha256:{digest}]"))
+            }
+            Value::Array(items) => Value::Array(items.into_iter().map(|i| cut(i, changed)).collect()),
+            Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, cut(v, changed))).collect()),
+            other => other,
+        }
+    }
+    let redacted = context(args);
+    let mut changed = redacted != *args;
+    let out = redacted.into_iter().map(|(k, v)| (k, cut(v, &mut changed))).collect();
+    (out, changed)
 }
 
 fn value(v: &Value) -> Value {

@@ -21,7 +21,7 @@ pub(super) struct AgentRow {
     seq: i64,
     id: String,
     name: String,
-    enabled: i64,
+    pub(super) enabled: i64,
     key_prefix: String,
     rate_capacity: i64,
     rate_refill: f64,

@@ -2,7 +2,7 @@
 
 use oakauth_core::limits;
 use oakauth_core::time::{format_ms, parse_rfc3339};
-use oakauth_core::wire::{LogEntry, LogList, ReasonCode, ReasoningPolicy};
+use oakauth_core::wire::{Explanation, LogEntry, LogList, ReasonCode, ReasoningPolicy, ShadowResult};
 use serde_json::{Map, Value};
 use worker::{Request, Response};
 
@@ -14,10 +14,10 @@ use crate::http::{json_response, query_param, ApiError, ApiResult};
 fn log_entry(row: db::AuditRow) -> ApiResult<LogEntry> {
     let reason = ReasonCode::parse(&row.reason)
         .ok_or_else(|| ApiError::internal(format!("audit row {} has an unknown reason", row.seq)))?;
-    let context = match row.context.as_deref() {
-        None => None,
-        Some(text) => Some(serde_json::from_str::<Map<String, Value>>(text).map_err(ApiError::internal)?),
-    };
+    let context = parse_json::<Map<String, Value>>(row.context.as_deref())?;
+    let arguments = parse_json::<Map<String, Value>>(row.arguments.as_deref())?;
+    let explanation = parse_json::<Explanation>(row.explanation.as_deref())?;
+    let shadow = parse_json::<Vec<ShadowResult>>(row.shadow.as_deref())?.unwrap_or_default();
     Ok(LogEntry {
         decision_id: row.decision_id,
         request_id: row.request_id,
@@ -30,9 +30,16 @@ fn log_entry(row: db::AuditRow) -> ApiResult<LogEntry> {
         reasoning_required: ReasoningPolicy::parse(&row.reasoning_required).unwrap_or(ReasoningPolicy::None),
         reasoning_provided: row.reasoning_provided == 1,
         context,
+        arguments,
+        explanation,
+        shadow,
         latency_ms: row.latency_ms.clamp(0, u32::MAX as i64) as u32,
         created_at: format_ms(row.created_at),
     })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: Option<&str>) -> ApiResult<Option<T>> {
+    text.map(|t| serde_json::from_str(t).map_err(ApiError::internal)).transpose()
 }
 
 /// A log cursor: `created_at.seq` of the last row of the previous page.
@@ -59,7 +66,7 @@ pub(super) fn time_param(url: &worker::Url, name: &str) -> ApiResult<Option<i64>
 pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
     let url = req.url()?;
     for (k, _) in url.query_pairs() {
-        if !["agent_id", "tool", "scope", "allowed", "reason", "since", "until", "limit", "cursor"]
+        if !["agent_id", "tool", "scope", "allowed", "reason", "since", "until", "limit", "cursor", "shadow"]
             .contains(&k.as_ref())
         {
             return Err(ApiError::invalid_request(format!("unknown query parameter {k:?}")));
@@ -112,6 +119,12 @@ pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
     for (column, op, value) in &ints {
         args.push(Arg::Int(*value));
         sql.push_str(&format!(" AND {column} {op} ?{}", args.len()));
+    }
+    // Rows where a shadow rule would have denied: `shadow` is the JSON array the row's hash covers.
+    match query_param(&url, "shadow")?.as_deref() {
+        None => {}
+        Some("deny") => sql.push_str(" AND instr(shadow, '\"would\":\"deny\"') > 0"),
+        Some(_) => return Err(ApiError::invalid_request("shadow must be deny (rows a shadow rule would have denied)")),
     }
     if let Some((created_at, seq)) = cursor {
         args.push(Arg::Int(created_at));

@@ -5,6 +5,7 @@ mod agents;
 mod audit;
 mod logs;
 mod rules;
+mod simulate;
 mod stats;
 mod tools;
 
@@ -209,6 +210,8 @@ enum Endpoint<'a> {
     Stats,
     Events,
     VerifyAudit,
+    Simulate,
+    Replay,
 }
 
 /// The route table: each path (after `/v1/admin/`) and method, once.
@@ -238,6 +241,8 @@ fn endpoint<'a>(method: &Method, segments: &[&'a str]) -> Option<Endpoint<'a>> {
         (Get, ["stats"]) => Stats,
         (Get, ["events"]) => Events,
         (Get, ["audit", "verify"]) => VerifyAudit,
+        (Post, ["simulate"]) => Simulate,
+        (Post, ["simulate", "replay"]) => Replay,
         _ => return None,
     })
 }
@@ -296,5 +301,7 @@ pub async fn handle(
         Stats => stats::get(&admin, &req).await,
         Events => audit::events(&admin, &req).await,
         VerifyAudit => audit::verify(&admin, &req, env).await,
+        Simulate => simulate::simulate(&admin, req).await,
+        Replay => simulate::replay(&admin, req).await,
     }
 }

@@ -5,7 +5,7 @@ use oakauth_core::limits;
 use oakauth_core::time::format_ms;
 use oakauth_core::wire::{CreateTool, RiskLevel, Tool, ToolList, UpdateTool};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use worker::{Request, Response};
 
 use super::{agent_page, agents, find_one, now_ms, Admin};
@@ -23,6 +23,7 @@ pub(super) struct ToolRow {
     description: String,
     scopes: String,
     risk_level: String,
+    input_schema: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -35,10 +36,15 @@ impl ToolRow {
         // An unreadable risk level is treated as the most dangerous one.
         RiskLevel::parse(&self.risk_level).unwrap_or(RiskLevel::Destructive)
     }
+    /// The stored input schema, if any.
+    pub(super) fn input_schema(&self) -> Option<Value> {
+        self.input_schema.as_deref().and_then(|s| serde_json::from_str(s).ok())
+    }
     fn into_wire(self) -> Tool {
         Tool {
             scopes: self.scopes(),
             risk_level: self.risk(),
+            input_schema: self.input_schema(),
             id: self.id,
             agent_id: self.agent_id,
             name: self.name,
@@ -49,7 +55,13 @@ impl ToolRow {
     }
 }
 
-const COLUMNS: &str = "seq, id, agent_id, name, description, scopes, risk_level, created_at, updated_at";
+const COLUMNS: &str = "seq, id, agent_id, name, description, scopes, risk_level, input_schema, created_at, updated_at";
+
+/// A schema as stored, after checking that it compiles (a 400 naming the problem otherwise).
+fn schema_text(schema: &Value) -> ApiResult<String> {
+    oakauth_core::policy::schema::InputSchema::compile(schema)?;
+    serde_json::to_string(schema).map_err(ApiError::internal)
+}
 
 pub(super) async fn find(admin: &Admin, agent_id: &str, tool_id: &str) -> ApiResult<ToolRow> {
     let sql = format!("SELECT {COLUMNS} FROM tools WHERE id = ?1 AND agent_id = ?2 AND org_id = ?3");
@@ -86,10 +98,11 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     agents::find(admin, agent_id).await?;
     let id = ids::new_id("tool")?;
     let scopes = serde_json::to_string(&body.scopes).map_err(ApiError::internal)?;
+    let schema = body.input_schema.as_ref().map(schema_text).transpose()?;
     let insert = db::stmt(
         &admin.db,
-        "INSERT INTO tools (id, org_id, agent_id, name, description, scopes, risk_level, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        "INSERT INTO tools (id, org_id, agent_id, name, description, scopes, risk_level, input_schema, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?8, ?8)",
         &[
             Arg::from(&id),
             Arg::from(&admin.ctx.org_id),
@@ -99,6 +112,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
             Arg::from(&scopes),
             Arg::from(body.risk_level.as_str()),
             Arg::Int(now_ms()),
+            Arg::from(schema.as_deref()),
         ],
     )?;
     let event =
@@ -123,6 +137,12 @@ pub async fn update(admin: &Admin, agent_id: &str, tool_id: &str, mut req: Reque
         Some(scopes) => Some(serde_json::to_string(scopes).map_err(ApiError::internal)?),
         None => None,
     };
+    // Absent: leave it; null: remove it; a schema: replace it.
+    let (set_schema, schema) = match &body.input_schema {
+        None => (0, None),
+        Some(None) => (1, None),
+        Some(Some(s)) => (1, Some(schema_text(s)?)),
+    };
     let org = &admin.ctx.org_id;
     admin
         .commit(
@@ -132,7 +152,8 @@ pub async fn update(admin: &Admin, agent_id: &str, tool_id: &str, mut req: Reque
                     &admin.db,
                     // Only the fields sent are written, so concurrent edits of other fields survive.
                     "UPDATE tools SET name = COALESCE(?1, name), description = COALESCE(?2, description),
-                        scopes = COALESCE(?3, scopes), risk_level = COALESCE(?4, risk_level), updated_at = ?5
+                        scopes = COALESCE(?3, scopes), risk_level = COALESCE(?4, risk_level), updated_at = ?5,
+                        input_schema = CASE WHEN ?8 = 1 THEN ?9 ELSE input_schema END
                   WHERE id = ?6 AND org_id = ?7",
                     &[
                         Arg::from(body.name.as_deref()),
@@ -142,6 +163,8 @@ pub async fn update(admin: &Admin, agent_id: &str, tool_id: &str, mut req: Reque
                         Arg::Int(now_ms()),
                         Arg::from(tool_id),
                         Arg::from(org),
+                        Arg::Int(set_schema),
+                        Arg::from(schema.as_deref()),
                     ],
                 )?,
                 // A scope taken off the tool takes its rules with it: deny by default. (The tool's

@@ -635,3 +635,64 @@ fn describe(w: &ConditionResult) -> String {
     };
     format!("{} {} {} {}{observed}", w.source.as_str(), w.pointer, w.op.as_str(), w.expected)
 }
+
+/// A rule that could not be read back from storage: it denies every call it is asked about
+/// (fail closed), in `enforce` mode whatever it was saved as.
+pub fn unreadable(id: &str) -> CompiledRule {
+    CompiledRule {
+        id: id.to_owned(),
+        effect: Effect::Deny,
+        mode: RuleMode::Enforce,
+        reasoning: ReasoningPolicy::None,
+        conditions: Vec::new(),
+    }
+}
+
+/// One tool of an agent as decisions need it: its scopes, its input schema and its rules.
+#[derive(Debug, Default)]
+pub struct ToolPolicy {
+    pub scopes: Vec<String>,
+    pub schema: Option<schema::InputSchema>,
+    /// Each rule with the scope it is for.
+    pub rules: Vec<(String, CompiledRule)>,
+}
+
+/// What the tool, its schema and its rules say about a call: the lookup for
+/// [`crate::decision::decide`], and the explanation, shadow results and trace beside it.
+#[derive(Debug)]
+pub struct Assessment {
+    pub lookup: crate::decision::ToolLookup,
+    pub explanation: Option<Explanation>,
+    pub shadow: Vec<ShadowResult>,
+    pub trace: Vec<RuleTrace>,
+}
+
+/// Assesses a call to `scope` of `tool` (None: not registered). Arguments that break the tool's
+/// input schema are denied before any rule is read; a rule counts only for a scope its tool
+/// still has.
+pub fn assess(tool: Option<&ToolPolicy>, scope: &str, facts: &Facts, with_trace: bool) -> Assessment {
+    use crate::decision::ToolLookup;
+    let Some(tool) = tool else {
+        return Assessment { lookup: ToolLookup::Unknown, explanation: None, shadow: Vec::new(), trace: Vec::new() };
+    };
+    if let Some(schema) = &tool.schema {
+        if let Err(why) = schema.check(facts.arguments) {
+            let explanation = Explanation {
+                rule_id: None,
+                effect: None,
+                condition: None,
+                message: format!("the arguments do not fit the tool's input_schema: {why}"),
+            };
+            return Assessment {
+                lookup: ToolLookup::Known(Verdicts::Deny(ReasonCode::InvalidArguments)),
+                explanation: Some(explanation),
+                shadow: Vec::new(),
+                trace: Vec::new(),
+            };
+        }
+    }
+    let granted = tool.scopes.iter().any(|s| s == scope);
+    let rules = tool.rules.iter().filter(|(s, _)| granted && s == scope).map(|(_, r)| r);
+    let e = evaluate(rules, facts, with_trace);
+    Assessment { lookup: ToolLookup::Known(e.verdict), explanation: e.explanation, shadow: e.shadow, trace: e.trace }
+}
