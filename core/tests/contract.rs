@@ -2,9 +2,12 @@
 //!
 //! For every object schema of the spec there is a Rust value here, once with every `Option` set
 //! (its JSON must have exactly the schema's `properties`) and once with every `Option` at `None`
-//! (its JSON must have exactly the schema's `required` properties). The walk follows `$ref`,
-//! `oneOf`, arrays and maps into nested schemas, checks each JSON type and that a `null` is one the
-//! schema allows, and each closed set of names in the spec equals the Rust enum's `ALL`. So a
+//! (its JSON must have exactly the schema's `required` properties, plus any property with a
+//! `default` that Rust writes out: the default made explicit, as `source` of a condition test).
+//! The walk follows `$ref`, `oneOf` (of objects: the one branch whose properties the JSON has),
+//! arrays and maps into nested schemas, checks each JSON type and that a `null` is one the
+//! schema allows (a schema without `type` takes any JSON value, null included), and each closed
+//! set of names in the spec equals the Rust enum's `ALL`. So a
 //! property added, removed, renamed or made optional in the spec without the same change in
 //! `core/src/wire.rs` fails here, and so does a new object schema nobody samples.
 //!
@@ -68,9 +71,29 @@ impl Walk<'_> {
         match schema.get("type") {
             Some(Value::String(t)) if t == "null" => return true,
             Some(Value::Array(ts)) if ts.iter().any(|t| t == "null") => return true,
-            _ => {}
+            Some(_) => {}
+            // No type, no oneOf, no enum, no const: any JSON value (`ConditionResult.observed`).
+            None if ["oneOf", "enum", "const", "properties"].iter().all(|k| schema.get(k).is_none()) => return true,
+            None => {}
         }
         schema.get("oneOf").and_then(Value::as_array).is_some_and(|bs| bs.iter().any(|b| self.allows_null(b)))
+    }
+
+    /// The branch of a `oneOf` of object schemas that `fields` is an instance of: the one whose
+    /// properties include every written field and whose required properties are all written.
+    fn pick_object_branch<'s>(&self, branches: &[&'s Value], fields: &Map<String, Value>) -> Option<&'s Value> {
+        let fits = |b: &&&Value| {
+            let b = self.resolve(b);
+            let Some(props) = b.get("properties").and_then(Value::as_object) else { return false };
+            let required = b.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+            fields.keys().all(|k| props.contains_key(k))
+                && required.iter().filter_map(Value::as_str).all(|r| fields.contains_key(r))
+        };
+        let fitting: Vec<_> = branches.iter().filter(fits).collect();
+        match fitting[..] {
+            [only] => Some(*only),
+            _ => None,
+        }
     }
 
     fn type_matches(value: &Value, ty: &str) -> bool {
@@ -100,7 +123,19 @@ impl Walk<'_> {
             if let [only] = non_null[..] {
                 return self.check(at, only, value, sample);
             }
-            panic!("{at}: no sample walks a oneOf of several object schemas");
+            let Some(fields) = value.as_object() else {
+                self.errors.push(format!("{at}: Rust writes {value}, the spec has a oneOf of objects"));
+                return;
+            };
+            match self.pick_object_branch(&non_null, fields) {
+                Some(branch) => return self.check(at, branch, value, sample),
+                None => {
+                    let keys: Vec<_> = fields.keys().collect();
+                    self.errors
+                        .push(format!("{at}: Rust writes the fields {keys:?}, which fit no one branch of the oneOf"));
+                    return;
+                }
+            }
         }
         let types: Vec<&str> = match schema.get("type") {
             Some(Value::String(t)) => vec![t.as_str()],
@@ -151,9 +186,14 @@ impl Walk<'_> {
             .unwrap_or_default();
         let declared: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
         let written: BTreeSet<&str> = fields.keys().map(String::as_str).collect();
+        // A property with a default that Rust writes even when unset: the default, made explicit.
+        let defaulted: BTreeSet<&str> =
+            properties.iter().filter(|(_, p)| p.get("default").is_some()).map(|(k, _)| k.as_str()).collect();
+        let minimal: BTreeSet<&str> =
+            required.iter().copied().chain(written.intersection(&defaulted).copied()).collect();
         let (expected, what) = match sample {
             Sample::Full => (&declared, "properties"),
-            Sample::Minimal => (&required, "required"),
+            Sample::Minimal => (&minimal, "required"),
         };
         if &written != expected {
             self.errors.push(format!(
@@ -209,7 +249,11 @@ fn agent() -> Agent {
     }
 }
 
-fn tool() -> Tool {
+fn input_schema() -> Value {
+    json!({ "type": "object", "properties": { "amount": { "type": "number" } }, "required": ["amount"] })
+}
+
+fn tool(some: bool) -> Tool {
     Tool {
         id: "tool_1".into(),
         agent_id: "agt_1".into(),
@@ -217,21 +261,131 @@ fn tool() -> Tool {
         description: "The CRM".into(),
         scopes: vec!["read".into()],
         risk_level: RiskLevel::Write,
+        input_schema: some.then(input_schema),
         created_at: T.into(),
         updated_at: T.into(),
     }
 }
 
-fn rule() -> Rule {
+/// A test with every field set, or with `value` and `time_zone` unset (`source` is still written).
+fn test_of(some: bool) -> Test {
+    if some {
+        Test {
+            source: Source::Request,
+            pointer: "/time".into(),
+            op: Operator::Gte,
+            value: json!("18:00"),
+            on_missing: OnMissing::Deny,
+            time_zone: Some("Europe/Berlin".into()),
+        }
+    } else {
+        Test {
+            source: Source::Arguments,
+            pointer: "/amount".into(),
+            op: Operator::Exists,
+            value: Value::Null,
+            on_missing: OnMissing::Skip,
+            time_zone: None,
+        }
+    }
+}
+
+fn conditions(some: bool) -> Vec<Condition> {
+    let test = || Condition::Test(test_of(some));
+    vec![test(), Condition::AnyOf(vec![test(), Condition::Not(Box::new(test()))]), Condition::AllOf(vec![test()])]
+}
+
+fn rule(some: bool) -> Rule {
     Rule {
         id: "rule_1".into(),
         agent_id: "agt_1".into(),
         tool_id: "tool_1".into(),
         tool: "crm".into(),
         scope: "read".into(),
+        effect: Effect::Allow,
         require_reasoning: ReasoningPolicy::Soft,
+        conditions: conditions(some),
+        mode: RuleMode::Shadow,
+        description: "small amounts only".into(),
         created_at: T.into(),
         updated_at: T.into(),
+    }
+}
+
+fn condition_result(some: bool) -> ConditionResult {
+    ConditionResult {
+        path: "conditions[1].any_of[0]".into(),
+        source: Source::Arguments,
+        pointer: "/amount".into(),
+        op: Operator::Lt,
+        expected: json!(500),
+        observed: some.then(|| json!(900)),
+        holds: false,
+        error: (!some).then(|| "/amount is missing".into()),
+    }
+}
+
+fn explanation(some: bool) -> Explanation {
+    Explanation {
+        rule_id: some.then(|| "rule_1".into()),
+        effect: some.then_some(Effect::Allow),
+        condition: some.then(|| condition_result(some)),
+        message: "amount 900 is not below 500".into(),
+    }
+}
+
+fn shadow() -> ShadowResult {
+    ShadowResult { rule_id: "rule_2".into(), would: Effect::Deny }
+}
+
+fn rule_trace(some: bool) -> RuleTrace {
+    RuleTrace {
+        rule_id: "rule_1".into(),
+        effect: Effect::Allow,
+        mode: RuleMode::Enforce,
+        outcome: if some { RuleOutcome::NotMatched } else { RuleOutcome::Matched },
+        condition: some.then(|| condition_result(some)),
+    }
+}
+
+fn arguments() -> Map<String, Value> {
+    json!({ "amount": 900, "to": "https://api.example.com/pay" }).as_object().unwrap().clone()
+}
+
+fn validate_request(some: bool) -> ValidateRequest {
+    ValidateRequest {
+        tool: "crm".into(),
+        scope: "read".into(),
+        reasoning: some.then(|| "why".into()),
+        context: some.then(context),
+        arguments: some.then(arguments),
+    }
+}
+
+fn draft_rule(some: bool) -> DraftRule {
+    DraftRule {
+        id: some.then(|| "draft_a".into()),
+        tool: "crm".into(),
+        scope: "read".into(),
+        effect: some.then_some(Effect::Deny),
+        require_reasoning: some.then_some(ReasoningPolicy::Hard),
+        conditions: some.then(|| conditions(some)),
+        mode: some.then_some(RuleMode::Shadow),
+    }
+}
+
+fn replay_change(some: bool) -> ReplayChange {
+    ReplayChange {
+        decision_id: "dec_1".into(),
+        created_at: T.into(),
+        tool: "crm".into(),
+        scope: "read".into(),
+        before: ReasonCode::Allowed,
+        after: ReasonCode::ConditionsNotMet,
+        allowed_before: true,
+        allowed_after: false,
+        explanation: some.then(|| explanation(some)),
+        approximate: some,
     }
 }
 
@@ -252,6 +406,9 @@ fn log_entry(some: bool) -> LogEntry {
         reasoning_required: ReasoningPolicy::None,
         reasoning_provided: some,
         context: some.then(context),
+        arguments: some.then(arguments),
+        explanation: some.then(|| explanation(some)),
+        shadow: if some { vec![shadow()] } else { vec![] },
         latency_ms: 3,
         created_at: T.into(),
     }
@@ -328,15 +485,7 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
             ErrorBody { error: ErrorDetail { code: ErrorCode::NotFound.as_str().into(), message: "no".into() } }
         );
         check!("Health", Health { status: "ok".into(), version: "0.1.0".into() });
-        check!(
-            "ValidateRequest",
-            ValidateRequest {
-                tool: "crm".into(),
-                scope: "read".into(),
-                reasoning: opt("why"),
-                context: some.then(context)
-            }
-        );
+        check!("ValidateRequest", validate_request(some));
         check!("RateLimitState", RateLimitState { limit: 60, remaining: 59, reset: 1 });
         check!(
             "ValidateResponse",
@@ -348,6 +497,7 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
                 reasoning_required: ReasoningPolicy::Soft,
                 reasoning_provided: false,
                 rate_limit: some.then_some(RateLimitState { limit: 60, remaining: 59, reset: 1 }),
+                explanation: some.then(|| explanation(some)),
             }
         );
         check!("RateLimitConfig", rate_limit());
@@ -374,14 +524,15 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
             AgentWithKey { agent: agent(), api_key: "oak_secret".into(), previous_key_expires_at: opt(T) }
         );
         check!("AgentList", AgentList { agents: vec![agent()], next_cursor: opt("50") });
-        check!("Tool", tool());
+        check!("Tool", tool(some));
         check!(
             "CreateTool",
             CreateTool {
                 name: "crm".into(),
                 description: opt("The CRM"),
                 scopes: vec!["read".into()],
-                risk_level: RiskLevel::Read
+                risk_level: RiskLevel::Read,
+                input_schema: some.then(input_schema),
             }
         );
         check!(
@@ -391,20 +542,73 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
                 description: opt("The CRM"),
                 scopes: some.then(|| vec!["read".into()]),
                 risk_level: some.then_some(RiskLevel::Destructive),
+                input_schema: some.then(|| Some(input_schema())),
             }
         );
-        check!("ToolList", ToolList { tools: vec![tool()], next_cursor: opt("50") });
-        check!("Rule", rule());
+        check!("ToolList", ToolList { tools: vec![tool(some)], next_cursor: opt("50") });
+        check!("Condition", Condition::Test(test_of(some)));
+        check!("ConditionTest", test_of(some));
+        check!("ConditionAllOf", Condition::AllOf(vec![Condition::Test(test_of(some))]));
+        check!("ConditionAnyOf", Condition::AnyOf(conditions(some)));
+        check!("ConditionNot", Condition::Not(Box::new(Condition::Test(test_of(some)))));
+        check!("Rule", rule(some));
         check!(
             "CreateRule",
             CreateRule {
                 tool: "crm".into(),
                 scope: "read".into(),
-                require_reasoning: some.then_some(ReasoningPolicy::Hard)
+                effect: some.then_some(Effect::Deny),
+                require_reasoning: some.then_some(ReasoningPolicy::Hard),
+                conditions: some.then(|| conditions(some)),
+                mode: some.then_some(RuleMode::Shadow),
+                description: opt("no big payments"),
             }
         );
-        check!("UpdateRule", UpdateRule { require_reasoning: ReasoningPolicy::None });
-        check!("RuleList", RuleList { rules: vec![rule()], next_cursor: opt("50") });
+        check!(
+            "UpdateRule",
+            UpdateRule {
+                effect: some.then_some(Effect::Allow),
+                require_reasoning: some.then_some(ReasoningPolicy::None),
+                conditions: some.then(|| conditions(some)),
+                mode: some.then_some(RuleMode::Enforce),
+                description: opt("small amounts only"),
+            }
+        );
+        check!("RuleList", RuleList { rules: vec![rule(some)], next_cursor: opt("50") });
+        check!("ConditionResult", condition_result(some));
+        check!("Explanation", explanation(some));
+        check!("ShadowResult", shadow());
+        check!("RuleTrace", rule_trace(some));
+        check!("DraftRule", draft_rule(some));
+        check!(
+            "SimulateRequest",
+            SimulateRequest {
+                agent_id: "agt_1".into(),
+                request: validate_request(some),
+                rules: some.then(|| vec![draft_rule(some)]),
+                client_ip: opt("10.0.0.7"),
+                at: opt(T),
+            }
+        );
+        check!(
+            "SimulateResponse",
+            SimulateResponse {
+                allowed: false,
+                reason: ReasonCode::ConditionsNotMet,
+                message: "no rule's conditions hold".into(),
+                reasoning_required: ReasoningPolicy::None,
+                reasoning_provided: some,
+                explanation: some.then(|| explanation(some)),
+                shadow: if some { vec![shadow()] } else { vec![] },
+                trace: vec![rule_trace(some)],
+            }
+        );
+        check!(
+            "ReplayRequest",
+            ReplayRequest { agent_id: "agt_1".into(), rules: vec![draft_rule(some)], limit: some.then_some(100) }
+        );
+        check!("ReplayChange", replay_change(some));
+        check!("ReplayResponse", ReplayResponse { replayed: 100, changed: vec![replay_change(some)] });
         check!("LogEntry", log_entry(some));
         check!("LogList", LogList { logs: vec![log_entry(some)], next_cursor: opt("1.2") });
         check!("Stats", stats(some));
@@ -464,6 +668,35 @@ fn every_closed_set_of_names_in_the_spec_equals_its_rust_enum() {
         ),
         ("RiskLevel", spec_enum(&schemas, &["RiskLevel"]), rust_names(&RiskLevel::ALL, RiskLevel::as_str)),
         ("ErrorCode", spec_enum(&schemas, &["ErrorCode"]), rust_names(&ErrorCode::ALL, ErrorCode::as_str)),
+        ("Effect", spec_enum(&schemas, &["Effect"]), rust_names(&[Effect::Allow, Effect::Deny], Effect::as_str)),
+        (
+            "RuleMode",
+            spec_enum(&schemas, &["RuleMode"]),
+            rust_names(&[RuleMode::Enforce, RuleMode::Shadow], RuleMode::as_str),
+        ),
+        (
+            "ConditionSource",
+            spec_enum(&schemas, &["ConditionSource"]),
+            rust_names(&[Source::Arguments, Source::Context, Source::Request], Source::as_str),
+        ),
+        ("Operator", spec_enum(&schemas, &["Operator"]), rust_names(&Operator::ALL, Operator::as_str)),
+        (
+            "OnMissing",
+            spec_enum(&schemas, &["OnMissing"]),
+            rust_names(&[OnMissing::Deny, OnMissing::Skip], |m| match m {
+                OnMissing::Deny => "deny",
+                OnMissing::Skip => "skip",
+            }),
+        ),
+        (
+            "RuleOutcome",
+            spec_enum(&schemas, &["RuleOutcome"]),
+            rust_names(&[RuleOutcome::Matched, RuleOutcome::NotMatched, RuleOutcome::Error], |o| match o {
+                RuleOutcome::Matched => "matched",
+                RuleOutcome::NotMatched => "not_matched",
+                RuleOutcome::Error => "error",
+            }),
+        ),
         (
             "AdminEvent.action",
             spec_enum(&schemas, &["AdminEvent", "properties", "action"]),

@@ -24,6 +24,24 @@ export const REASONS: { code: ReasonCode; label: string; allowed: boolean; expla
     allowed: false,
     explain: "OakAuth could not reach the agent's state or record the decision, so it denied (fail closed).",
   },
+  {
+    code: 'denied_by_rule',
+    label: 'Denied by rule',
+    allowed: false,
+    explain: "A deny rule's conditions held, or a rule's condition could not be evaluated.",
+  },
+  {
+    code: 'conditions_not_met',
+    label: 'Conditions not met',
+    allowed: false,
+    explain: 'Allow rules exist for the scope, but none of their conditions held.',
+  },
+  {
+    code: 'invalid_arguments',
+    label: 'Invalid arguments',
+    allowed: false,
+    explain: "The call's arguments do not conform to the tool's input schema.",
+  },
 ];
 
 export function reasonInfo(code: string) {

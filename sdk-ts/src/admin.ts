@@ -16,9 +16,13 @@ import type {
   LogList,
   Me,
   PageParams,
+  ReplayRequest,
+  ReplayResponse,
   RotateKey,
   Rule,
   RuleList,
+  SimulateRequest,
+  SimulateResponse,
   Stats,
   StatsRange,
   Tool,
@@ -111,7 +115,10 @@ export class OakAuthAdmin {
     return this.#list(`/v1/admin/agents/${seg(agentId)}/tools`, 'tools', page);
   }
 
-  /** Registers a tool for the agent, with its scopes and risk level. */
+  /**
+   * Registers a tool for the agent, with its scopes, risk level and optionally the JSON Schema of its
+   * arguments (`input_schema`): calls whose arguments do not conform are denied (`invalid_arguments`).
+   */
   async createTool(agentId: string, body: CreateTool): Promise<Tool> {
     return this.#json('POST', `/v1/admin/agents/${seg(agentId)}/tools`, { body });
   }
@@ -120,7 +127,10 @@ export class OakAuthAdmin {
     return this.#json('GET', `/v1/admin/agents/${seg(agentId)}/tools/${seg(toolId)}`);
   }
 
-  /** Changes a tool. Replacing `scopes` deletes the rules of scopes no longer listed. */
+  /**
+   * Changes a tool. Replacing `scopes` deletes the rules of scopes no longer listed. `input_schema:
+   * null` removes the schema; leaving it out keeps it.
+   */
   async updateTool(agentId: string, toolId: string, body: UpdateTool): Promise<Tool> {
     return this.#json('PATCH', `/v1/admin/agents/${seg(agentId)}/tools/${seg(toolId)}`, { body });
   }
@@ -135,7 +145,12 @@ export class OakAuthAdmin {
     return this.#list(`/v1/admin/agents/${seg(agentId)}/rules`, 'rules', page);
   }
 
-  /** Grants the agent a tool's scope (`tool` is the tool's name), with a reasoning requirement. */
+  /**
+   * Adds a rule for a tool's scope (`tool` is the tool's name): an `effect` (default `allow`),
+   * `conditions` on the call's arguments, context or request, a `mode` (`enforce`, the default, or
+   * `shadow`), a description and a reasoning requirement. Several rules may exist for one tool and
+   * scope. A malformed condition throws {@link OakAuthValidationError} naming it (`conditions[0]…`).
+   */
   async createRule(agentId: string, body: CreateRule): Promise<Rule> {
     return this.#json('POST', `/v1/admin/agents/${seg(agentId)}/rules`, { body });
   }
@@ -144,7 +159,7 @@ export class OakAuthAdmin {
     return this.#json('GET', `/v1/admin/agents/${seg(agentId)}/rules/${seg(ruleId)}`);
   }
 
-  /** Changes a rule's reasoning requirement. */
+  /** Changes a rule's effect, conditions, mode, description or reasoning requirement; fields left out stay. */
   async updateRule(agentId: string, ruleId: string, body: UpdateRule): Promise<Rule> {
     return this.#json('PATCH', `/v1/admin/agents/${seg(agentId)}/rules/${seg(ruleId)}`, { body });
   }
@@ -180,6 +195,30 @@ export class OakAuthAdmin {
   /** One decision's full record. */
   async getLog(decisionId: string): Promise<LogEntry> {
     return this.#json('GET', `/v1/admin/logs/${seg(decisionId)}`);
+  }
+
+  /**
+   * Decides a call as `/v1/validate` would, with the agent's saved rules or with draft `rules` in
+   * their place, and shows every rule's part (`trace`). Nothing is counted against the rate limit
+   * and nothing is logged. Throws {@link OakAuthNotFoundError} for an unknown agent.
+   *
+   * ```ts
+   * const sim = await admin.simulate({ agent_id, request: { tool: 'payments', scope: 'send', arguments: { amount: 900 } } });
+   * console.log(sim.allowed, sim.reason, sim.explanation?.message);
+   * ```
+   */
+  async simulate(body: SimulateRequest): Promise<SimulateResponse> {
+    // Writes nothing, so it is safe to repeat.
+    return this.#json('POST', '/v1/admin/simulate', { body, retry: 'always' });
+  }
+
+  /**
+   * Replays the agent's latest audited calls (`limit`, default 100, at most 1000) against draft
+   * `rules` and lists the calls whose decision would change. A change from a row whose stored
+   * arguments were cut or redacted is marked `approximate`.
+   */
+  async replay(body: ReplayRequest): Promise<ReplayResponse> {
+    return this.#json('POST', '/v1/admin/simulate/replay', { body, retry: 'always' });
   }
 
   /** Counts over a time range (default: today, UTC). */
@@ -261,11 +300,11 @@ export class OakAuthAdmin {
   async #json<T>(
     method: string,
     path: string,
-    options: { body?: unknown; query?: Record<string, string | number | boolean | undefined> } = {},
+    options: { body?: unknown; query?: Record<string, string | number | boolean | undefined>; retry?: RetryPolicy } = {},
   ): Promise<T> {
     // Creating something is not repeated after it may have reached the service.
-    const retry: RetryPolicy = method === 'POST' ? 'connect-only' : 'always';
-    const answer = await this.#http.request(method, path, { ...options, retry });
+    const retry: RetryPolicy = options.retry ?? (method === 'POST' ? 'connect-only' : 'always');
+    const answer = await this.#http.request(method, path, { body: options.body, query: options.query, retry });
     const body = answer.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new OakAuthMalformedResponseError(`OakAuth answered ${method} ${path} with HTTP ${answer.status} and no JSON object`, answer.status, answer.text, answer.requestId);

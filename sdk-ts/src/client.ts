@@ -11,6 +11,7 @@ import type {
   AllowDecision,
   AllowReasonCode,
   DenyReasonCode,
+  Explanation,
   Health,
   ReasonCode,
   ValidateRequest,
@@ -48,8 +49,12 @@ const DENY_REASONS: ReadonlySet<string> = new Set<DenyReasonCode>([
   'reasoning_required',
   'rate_limited',
   'unavailable',
+  'denied_by_rule',
+  'conditions_not_met',
+  'invalid_arguments',
 ]);
 const POLICIES: ReadonlySet<string> = new Set(['none', 'soft', 'hard']);
+const EFFECTS: ReadonlySet<string> = new Set(['allow', 'deny']);
 
 /**
  * Whether a decision lets the action run: `allowed` is exactly `true` and the reason is one of the
@@ -65,10 +70,13 @@ export function isAllowed(decision: ValidateResponse): decision is AllowDecision
  * ```ts
  * const oak = new OakAuth({ apiKey: process.env.OAKAUTH_API_KEY, baseUrl: 'https://oakauth.example.com' });
  * const files = await oak.guard(
- *   { tool: 'filesystem', scope: 'read', reasoning: 'list the files the user asked about' },
+ *   { tool: 'filesystem', scope: 'read', reasoning: 'list the files the user asked about', arguments: { path: '.' } },
  *   () => readdir('.'),
  * );
  * ```
+ *
+ * Send the tool call's real `arguments` when the agent's rules have conditions on them: a rule
+ * that tests an argument that was not sent denies (or does not apply, as its `on_missing` says).
  */
 export class OakAuth {
   readonly #http: Http;
@@ -87,8 +95,9 @@ export class OakAuth {
   }
 
   /**
-   * Asks whether the agent may use `tool` with `scope`, and returns the decision (an allow or a
-   * deny; check it with {@link isAllowed}). Throws {@link OakAuthRateLimitError} when the agent is
+   * Asks whether the agent may use `tool` with `scope` (with the call's `arguments`, when given), and
+   * returns the decision (an allow or a deny; check it with {@link isAllowed}; a deny by a rule
+   * carries an `explanation`). Throws {@link OakAuthRateLimitError} when the agent is
    * rate limited, and a typed error when no trustworthy decision was had.
    */
   async validate(request: ValidateRequest): Promise<ValidateResponse> {
@@ -97,7 +106,7 @@ export class OakAuth {
 
   /**
    * Validates, then runs `action` only on a well-formed allow and returns its result. On a deny it
-   * throws {@link OakAuthDeniedError}; on a rate limit {@link OakAuthRateLimitError}; on a timeout, a
+   * throws {@link OakAuthDeniedError} (with the decision's `explanation`, when a rule decided); on a rate limit {@link OakAuthRateLimitError}; on a timeout, a
    * transport error, a 5xx after the retries or a malformed answer another {@link OakAuthError}. In
    * every one of those cases the action does not run.
    */
@@ -127,6 +136,12 @@ export class OakAuth {
     const body: ValidateRequest = { tool: request.tool, scope: request.scope };
     if (request.reasoning !== undefined) body.reasoning = request.reasoning;
     if (request.context !== undefined) body.context = request.context;
+    if (request.arguments !== undefined) {
+      if (request.arguments !== null && !isObject(request.arguments)) {
+        throw new TypeError('OakAuth: validate `arguments` must be an object (the tool call\'s arguments by name)');
+      }
+      body.arguments = request.arguments;
+    }
 
     const answer = await this.#http.request('POST', '/v1/validate', { body, retry: 'always', accept: [429] });
     if (answer.status === 429) {
@@ -155,6 +170,9 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
   const rateLimitOk =
     rl === null ||
     (isObject(rl) && isCount(rl.limit) && isCount(rl.remaining) && isCount(rl.reset));
+  // Absent on most decisions; when sent, it must be the documented shape.
+  const ex = b.explanation as Record<string, unknown> | null | undefined;
+  const explanationOk = ex === undefined || ex === null || isExplanation(ex);
   const wellFormed =
     typeof b.allowed === 'boolean' &&
     typeof b.reason === 'string' &&
@@ -165,9 +183,10 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
     typeof b.reasoning_required === 'string' &&
     POLICIES.has(b.reasoning_required) &&
     typeof b.reasoning_provided === 'boolean' &&
-    rateLimitOk;
+    rateLimitOk &&
+    explanationOk;
   if (!wellFormed) return undefined;
-  return {
+  const decision: ValidateResponse = {
     allowed: b.allowed as boolean,
     reason: b.reason as ReasonCode,
     message: b.message as string,
@@ -176,6 +195,19 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
     reasoning_provided: b.reasoning_provided as boolean,
     rate_limit: rl === null ? null : { limit: rl!.limit as number, remaining: rl!.remaining as number, reset: rl!.reset as number },
   };
+  if (isObject(ex)) decision.explanation = ex as unknown as Explanation;
+  return decision;
+}
+
+/** Whether `value` has the shape of an explanation (its `condition` is passed on as sent). */
+function isExplanation(value: unknown): boolean {
+  if (!isObject(value)) return false;
+  return (
+    typeof value.message === 'string' &&
+    (value.rule_id === null || typeof value.rule_id === 'string') &&
+    (value.effect === null || (typeof value.effect === 'string' && EFFECTS.has(value.effect))) &&
+    (value.condition === null || (isObject(value.condition) && typeof value.condition.path === 'string' && typeof value.condition.holds === 'boolean'))
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

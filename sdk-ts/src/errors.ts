@@ -1,4 +1,4 @@
-import type { DenyReasonCode, ValidateResponse } from './types.js';
+import type { DenyReasonCode, Explanation, ValidateResponse } from './types.js';
 
 /**
  * The base class of every error this package throws. Whatever the subclass, a `guard()` that throws
@@ -25,24 +25,36 @@ export class OakAuthConfigurationError extends OakAuthError {
   override name: string = 'OakAuthConfigurationError';
 }
 
-/** OakAuth answered with a deny. Carries the reason code, the tool, the scope and the decision id. */
+/**
+ * OakAuth answered with a deny. Carries the reason code, the tool, the scope, the decision id and,
+ * when a rule decided (`denied_by_rule`, `conditions_not_met`, `invalid_arguments`), the explanation.
+ */
 export class OakAuthDeniedError extends OakAuthError {
   override name: string = 'OakAuthDeniedError';
   readonly reason: DenyReasonCode;
   readonly tool: string;
   readonly scope: string;
   readonly decisionId: string;
+  /** Why a rule decided: the rule, the test that decided and a sentence. Undefined for other denials. */
+  readonly explanation: Explanation | undefined;
   /** The full decision as OakAuth sent it. */
   readonly decision: ValidateResponse;
 
   constructor(decision: ValidateResponse & { reason: DenyReasonCode }, tool: string, scope: string, requestId?: string) {
-    super(`OakAuth denied ${tool}:${scope} (${decision.reason}): ${decision.message}`, { requestId });
+    super(`OakAuth denied ${tool}:${scope} (${decision.reason}): ${withExplanation(decision)}`, { requestId });
     this.reason = decision.reason;
     this.tool = tool;
     this.scope = scope;
     this.decisionId = decision.decision_id;
+    this.explanation = decision.explanation ?? undefined;
     this.decision = decision;
   }
+}
+
+/** The decision's message, followed by its explanation's sentence when that says more. */
+export function withExplanation(decision: ValidateResponse): string {
+  const more = decision.explanation?.message;
+  return more && more !== decision.message ? `${decision.message} (${more})` : decision.message;
 }
 
 /** An HTTP answer with an error status (4xx, 5xx). */
@@ -75,7 +87,7 @@ export class OakAuthNotFoundError extends OakAuthAPIError {
   override name: string = 'OakAuthNotFoundError';
 }
 
-/** A name already in use, or a rule that already exists (409). */
+/** A name already in use, or a rule that names a tool or scope the agent does not have (409). */
 export class OakAuthConflictError extends OakAuthAPIError {
   override name: string = 'OakAuthConflictError';
 }

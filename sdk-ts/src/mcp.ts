@@ -1,8 +1,8 @@
 // oakauth/mcp: puts OakAuth in front of every tool of a `@modelcontextprotocol/sdk` McpServer.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { OakAuth, isAllowed, type OakAuthOptions } from './client.js';
-import { OakAuthRateLimitError } from './errors.js';
-import type { ValidateResponse } from './types.js';
+import { OakAuthRateLimitError, withExplanation } from './errors.js';
+import type { ValidateRequest, ValidateResponse } from './types.js';
 
 /** The OakAuth tool and scope that calls of an MCP tool are checked as. Missing parts take the defaults. */
 export interface ToolTarget {
@@ -26,8 +26,9 @@ export interface WithOakAuthOptions extends OakAuthOptions {
   reasoningArgument?: string;
   /**
    * Leave out of `tools/list` the tools the agent may not use at all (unknown tool, scope not
-   * granted, agent disabled, or OakAuth unreachable). A listing validates each tool without
-   * reasoning: each check is logged (context `{"mcp": "tools/list"}`) and takes a token from the
+   * granted, an unconditional deny rule, agent disabled, or OakAuth unreachable). A tool whose
+   * rules test the call's arguments stays listed: a listing validates each tool without reasoning
+   * and without arguments: each check is logged (context `{"mcp": "tools/list"}`) and takes a token from the
    * agent's rate limit, and its answer is kept for `listCacheTtl`. A call of a hidden tool answers
    * exactly like a call of a tool the server does not have (`Tool <name> not found`), so calls
    * cannot tell hidden tools from missing ones. Default false.
@@ -64,6 +65,8 @@ const REASONING_DESCRIPTION =
  *   (`"call"`), unless `toolMapping` says otherwise.
  * - Each tool advertises an optional string argument `_reasoning` (see `reasoningArgument`); the
  *   wrapper sends it to OakAuth as the reasoning and removes it before the tool sees its arguments.
+ * - The call's other arguments are sent to OakAuth as the call's `arguments`, for rules whose
+ *   conditions test them (and the tool's `input_schema`, when it has one registered in OakAuth).
  * - A deny, a rate limit or any failure to get an allow answers the call with `isError: true` and
  *   a sentence that tells the model why; the tool does not run.
  *
@@ -131,7 +134,9 @@ export function withOakAuth<S extends McpServer>(server: S, options: WithOakAuth
 
     let decision: ValidateResponse;
     try {
-      decision = await client.validate({ tool, scope, reasoning, context: { mcp_tool: name } });
+      const request: ValidateRequest = { tool, scope, reasoning, context: { mcp_tool: name } };
+      if (isObject(args)) request.arguments = args;
+      decision = await client.validate(request);
     } catch (err) {
       // With hideDeniedTools, what a listing would hide answers as a tool the server does not have,
       // and a rate limit does not name the OakAuth tool (its mapping would tell that the tool exists).
@@ -197,9 +202,22 @@ async function mayUse(client: OakAuth, tool: string, scope: string): Promise<boo
   }
 }
 
-/** Whether a decision leaves the tool in a listing: an allow, or a deny that reasoning would lift. */
+/**
+ * Whether a decision leaves the tool in a listing: an allow, or a deny that reasoning or the call's
+ * arguments could lift (a rule's conditions or the tool's input schema decided, not an
+ * unconditional deny rule).
+ */
 function keepListed(decision: ValidateResponse): boolean {
-  return isAllowed(decision) || decision.reason === 'reasoning_required';
+  switch (decision.reason) {
+    case 'reasoning_required':
+    case 'conditions_not_met':
+    case 'invalid_arguments':
+      return true;
+    case 'denied_by_rule':
+      return decision.explanation?.condition != null;
+    default:
+      return isAllowed(decision);
+  }
 }
 
 function refusal(text: string): RefusalResult {
@@ -216,7 +234,7 @@ function explainDeny(decision: ValidateResponse, tool: string, scope: string, re
   if (decision.reason === 'reasoning_required') {
     return `OakAuth denied ${tool}:${scope}: reasoning required. Call the tool again with a \`${reasoningArgument}\` argument that says why you need it. (${decision.message})`;
   }
-  return `OakAuth denied ${tool}:${scope} (${decision.reason}): ${decision.message} The tool did not run.`;
+  return `OakAuth denied ${tool}:${scope} (${decision.reason}): ${withExplanation(decision)} The tool did not run.`;
 }
 
 /** `what` names the call: the OakAuth `tool:scope`, or the MCP tool name when tools are hidden. */

@@ -39,14 +39,23 @@ export type ErrorBody = Schemas['Error'];
 /** `GET /health` answer. */
 export type Health = Schemas['Health'];
 
-/** `POST /v1/validate` body. */
+/**
+ * `POST /v1/validate` body. `arguments` are the tool call's arguments, which rule conditions may
+ * test and the tool's `input_schema` checks.
+ */
 export type ValidateRequest = Schemas['ValidateRequest'];
 
 /** The agent's token bucket after a request. */
 export type RateLimitState = Schemas['RateLimitState'];
 
-/** `POST /v1/validate` answer: a decision. */
+/** `POST /v1/validate` answer: a decision. `explanation` says why a rule decided, on the denials by a rule. */
 export type ValidateResponse = Schemas['ValidateResponse'];
+
+/** Why a rule decided: the rule, its effect, the test that decided, and a sentence. */
+export type Explanation = Schemas['Explanation'];
+
+/** How one test of a condition came out: what it compared, what it saw (redacted), whether it held. */
+export type ConditionResult = Schemas['ConditionResult'];
 
 /** A decision that lets the action run. */
 export type AllowDecision = ValidateResponse & { allowed: true; reason: AllowReasonCode };
@@ -71,9 +80,51 @@ export type Tool = Schemas['Tool'];
 export type CreateTool = Schemas['CreateTool'];
 export type UpdateTool = Schemas['UpdateTool'];
 
+/** Whether a rule allows or denies when its conditions hold. */
+export type Effect = Schemas['Effect'];
+
+/** Whether a rule decides (`enforce`) or is only evaluated and logged (`shadow`). */
+export type RuleMode = Schemas['RuleMode'];
+
+/**
+ * A rule's condition: a test of one value (`{pointer, op, value, on_missing}`), or `{all_of: [...]}`,
+ * `{any_of: [...]}`, `{not: ...}`.
+ */
+export type Condition = Schemas['Condition'];
+export type ConditionTest = Schemas['ConditionTest'];
+/** Where a test's pointer points: the call's `arguments` (the default), its `context`, or the `request`. */
+export type ConditionSource = Schemas['ConditionSource'];
+/** A test's operator. */
+export type Operator = Schemas['Operator'];
+/** What a test means when its pointer finds no value: the rule denies, or does not apply. */
+export type OnMissing = Schemas['OnMissing'];
+
 export type Rule = Schemas['Rule'];
 export type CreateRule = Schemas['CreateRule'];
 export type UpdateRule = Schemas['UpdateRule'];
+
+/** What a rule in shadow mode would have done, had it been enforced. */
+export type ShadowResult = Schemas['ShadowResult'];
+
+/** A rule that is not saved, for {@link SimulateRequest} and {@link ReplayRequest}. */
+export type DraftRule = Schemas['DraftRule'];
+
+/** `POST /v1/admin/simulate` body: a call as the agent would send it, with optional draft rules. */
+export type SimulateRequest = Schemas['SimulateRequest'];
+
+/** `POST /v1/admin/simulate` answer: the decision and every rule's part in it. Nothing is logged or counted. */
+export type SimulateResponse = Schemas['SimulateResponse'];
+
+/** One rule's part in a simulated decision. */
+export type RuleTrace = Schemas['RuleTrace'];
+export type RuleOutcome = Schemas['RuleOutcome'];
+
+/** `POST /v1/admin/simulate/replay` body. */
+export type ReplayRequest = Schemas['ReplayRequest'];
+
+/** `POST /v1/admin/simulate/replay` answer: how many calls were replayed, and those whose decision would change. */
+export type ReplayResponse = Schemas['ReplayResponse'];
+export type ReplayChange = Schemas['ReplayChange'];
 
 /** One audit-log row: one decision. */
 export type LogEntry = Schemas['LogEntry'];
@@ -87,7 +138,7 @@ export type LogList = Schemas['LogList'];
 /** Page parameters of the list endpoints. */
 export type PageParams = Query<'listAgents'>;
 
-/** Filters of `GET /v1/admin/logs`. */
+/** Filters of `GET /v1/admin/logs`; `shadow: 'deny'` keeps the decisions a shadow rule would have denied. */
 export type LogFilters = Refine<Query<'listLogs'>, { allowed?: boolean }>;
 
 /** What an admin did: the `action` of an {@link AdminEvent}. A closed set. */

@@ -6,8 +6,10 @@ import {
   OakAuthAdmin,
   OakAuthConnectionError,
   OakAuthMalformedResponseError,
+  OakAuthNotFoundError,
   OakAuthRateLimitError,
   OakAuthServerError,
+  OakAuthValidationError,
 } from 'oakauth';
 import { json, refused, reset, scriptedFetch } from './support/fake-fetch.mjs';
 
@@ -161,5 +163,86 @@ describe('admin events and audit verification', () => {
     const { fetch, calls } = scriptedFetch(json(200, { ok: true, agents: [] }));
     await assert.rejects(admin(fetch).verifyAudit({ agent_id: '' }), TypeError);
     assert.equal(calls.length, 0);
+  });
+});
+
+describe('rules with conditions, input schemas, simulate and replay', () => {
+  const condition = { any_of: [{ pointer: '/amount', op: 'lt', value: 500, on_missing: 'deny' }, { not: { source: 'request', pointer: '/weekday', op: 'in', value: ['sat', 'sun'], on_missing: 'skip' } }] };
+  const rule = {
+    id: 'rule_1', agent_id: 'agt_1', tool_id: 'tool_1', tool: 'payments', scope: 'send', effect: 'deny', require_reasoning: 'none',
+    conditions: [condition], mode: 'shadow', description: 'no big payments', created_at: 't', updated_at: 't',
+  };
+
+  it('createRule and updateRule send effect, conditions, mode and description as given', async () => {
+    const { fetch, calls } = scriptedFetch(json(201, rule), json(200, { ...rule, mode: 'enforce' }));
+    const body = { tool: 'payments', scope: 'send', effect: 'deny', conditions: [condition], mode: 'shadow', description: 'no big payments' };
+    assert.deepEqual(await admin(fetch).createRule('agt_1', body), rule);
+    await admin(fetch).updateRule('agt_1', 'rule_1', { mode: 'enforce' });
+    assert.equal(new URL(calls[0].url).pathname, '/v1/admin/agents/agt_1/rules');
+    assert.deepEqual(calls[0].body, body);
+    assert.equal(calls[1].init.method, 'PATCH');
+    assert.deepEqual(calls[1].body, { mode: 'enforce' });
+  });
+
+  it('a malformed condition is an OakAuthValidationError naming it', async () => {
+    const message = 'conditions[0].any_of[1]: unknown operator "like"';
+    const { fetch } = scriptedFetch(json(400, { error: { code: 'invalid_request', message } }));
+    const err = await admin(fetch).createRule('agt_1', { tool: 'payments', scope: 'send', conditions: [{ pointer: '/a', op: 'like', on_missing: 'deny' }] }).catch((e) => e);
+    assert.ok(err instanceof OakAuthValidationError, err?.name);
+    assert.equal(err.code, 'invalid_request');
+    assert.match(err.message, /conditions\[0\]\.any_of\[1\]/);
+  });
+
+  it('updateTool sends input_schema: null to remove the schema', async () => {
+    const tool = { id: 'tool_1', agent_id: 'agt_1', name: 'payments', description: '', scopes: ['send'], risk_level: 'write', input_schema: null, created_at: 't', updated_at: 't' };
+    const { fetch, calls } = scriptedFetch(json(200, tool));
+    await admin(fetch).updateTool('agt_1', 'tool_1', { input_schema: null });
+    assert.deepEqual(calls[0].body, { input_schema: null });
+  });
+
+  it('listLogs passes the shadow filter', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, { logs: [], next_cursor: null }));
+    await admin(fetch).listLogs({ agent_id: 'agt_1', shadow: 'deny' });
+    assert.equal(new URL(calls[0].url).search, '?agent_id=agt_1&shadow=deny');
+  });
+
+  it('simulate posts the request and returns the decision with its trace', async () => {
+    const answer = {
+      allowed: false, reason: 'denied_by_rule', message: 'denied', reasoning_required: 'none', reasoning_provided: false,
+      explanation: { rule_id: 'rule_1', effect: 'deny', condition: null, message: 'rule_1 denies' }, shadow: [],
+      trace: [{ rule_id: 'rule_1', effect: 'deny', mode: 'enforce', outcome: 'matched', condition: null }],
+    };
+    const body = { agent_id: 'agt_1', request: { tool: 'payments', scope: 'send', arguments: { amount: 900 } }, rules: [{ tool: 'payments', scope: 'send', effect: 'deny' }], at: '2026-01-02T03:04:05Z' };
+    const { fetch, calls } = scriptedFetch(json(200, answer));
+    assert.deepEqual(await admin(fetch).simulate(body), answer);
+    assert.equal(calls[0].init.method, 'POST');
+    assert.equal(new URL(calls[0].url).pathname, '/v1/admin/simulate');
+    assert.deepEqual(calls[0].body, body);
+  });
+
+  it('simulate writes nothing, so a 500 is retried; an unknown agent is OakAuthNotFoundError', async () => {
+    const answer = { allowed: true, reason: 'allowed', message: 'ok', reasoning_required: 'none', reasoning_provided: false, explanation: null, shadow: [], trace: [] };
+    const { fetch, calls } = scriptedFetch(serverError, json(200, answer));
+    assert.deepEqual(await admin(fetch).simulate({ agent_id: 'agt_1', request: { tool: 't', scope: 's' } }), answer);
+    assert.equal(calls.length, 2);
+    const missing = scriptedFetch(json(404, { error: { code: 'not_found', message: 'no such agent' } }));
+    await assert.rejects(admin(missing.fetch).simulate({ agent_id: 'agt_x', request: { tool: 't', scope: 's' } }), OakAuthNotFoundError);
+  });
+
+  it('replay posts the draft rules and returns the changes', async () => {
+    const answer = {
+      replayed: 2,
+      changed: [{ decision_id: 'dec_1', created_at: 't', tool: 'payments', scope: 'send', before: 'allowed', after: 'denied_by_rule', allowed_before: true, allowed_after: false, explanation: null, approximate: true }],
+    };
+    const body = { agent_id: 'agt_1', rules: [{ tool: 'payments', scope: 'send', effect: 'deny', conditions: [condition] }], limit: 2 };
+    const { fetch, calls } = scriptedFetch(json(200, answer));
+    assert.deepEqual(await admin(fetch).replay(body), answer);
+    assert.equal(new URL(calls[0].url).pathname, '/v1/admin/simulate/replay');
+    assert.deepEqual(calls[0].body, body);
+  });
+
+  it('a simulate answer that is not a JSON object is malformed', async () => {
+    const { fetch } = scriptedFetch(json(200, '[]'));
+    await assert.rejects(admin(fetch).simulate({ agent_id: 'agt_1', request: { tool: 't', scope: 's' } }), OakAuthMalformedResponseError);
   });
 });

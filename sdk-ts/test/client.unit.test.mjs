@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
   OakAuth,
+  OakAuthDeniedError,
   OakAuthConfigurationError,
   OakAuthConnectionError,
   OakAuthError,
@@ -14,6 +15,7 @@ import {
   OakAuthServerError,
   OakAuthTimeoutError,
   OakAuthValidationError,
+  isAllowed,
 } from 'oakauth';
 import { decision, hang, json, refused, scriptedFetch, stallBody } from './support/fake-fetch.mjs';
 
@@ -138,6 +140,87 @@ describe('server errors', () => {
   });
 });
 
+const EXPLANATION = {
+  rule_id: 'rule_1',
+  effect: 'allow',
+  condition: {
+    path: 'conditions[0]',
+    source: 'arguments',
+    pointer: '/amount',
+    op: 'lt',
+    expected: 500,
+    observed: 900,
+    holds: false,
+    error: null,
+  },
+  message: 'conditions[0]: /amount is 900, not below 500',
+};
+
+describe('arguments and explanations', () => {
+  const ARGS = { amount: 900, to: 'acct_7', nested: { list: [1, 2] } };
+
+  it('validate() sends the arguments as given, next to reasoning and context', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, decision()));
+    await client(fetch).validate({ ...REQUEST, context: { ticket: 1 }, arguments: ARGS });
+    assert.deepEqual(calls[0].body, { ...REQUEST, context: { ticket: 1 }, arguments: ARGS });
+  });
+
+  it('guard() sends the arguments and runs the action on an allow', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, decision()));
+    const action = recorder();
+    assert.equal(await client(fetch).guard({ ...REQUEST, arguments: ARGS }, action), 'ran');
+    assert.deepEqual(calls[0].body.arguments, ARGS);
+    assert.equal(action.runs.length, 1);
+  });
+
+  it('without arguments, none are sent', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, decision()));
+    await client(fetch).validate(REQUEST);
+    assert.equal(Object.hasOwn(calls[0].body, 'arguments'), false);
+  });
+
+  it('arguments that are not an object are refused before anything is sent', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, decision()));
+    for (const bad of [[1, 2], 'amount=5', 7]) {
+      await assert.rejects(client(fetch).guard({ ...REQUEST, arguments: bad }, recorder()), TypeError);
+    }
+    assert.equal(calls.length, 0);
+  });
+
+  it('validate() keeps the explanation of a deny by a rule', async () => {
+    const body = decision({ allowed: false, reason: 'conditions_not_met', message: 'no allow rule holds', explanation: EXPLANATION });
+    const { fetch } = scriptedFetch(json(200, body));
+    const got = await client(fetch).validate({ ...REQUEST, arguments: ARGS });
+    assert.equal(isAllowed(got), false);
+    assert.deepEqual(got.explanation, EXPLANATION);
+  });
+
+  it('a decision without explanation has none', async () => {
+    const { fetch } = scriptedFetch(json(200, decision()));
+    const got = await client(fetch).validate(REQUEST);
+    assert.equal(Object.hasOwn(got, 'explanation'), false);
+  });
+
+  for (const reason of ['denied_by_rule', 'conditions_not_met', 'invalid_arguments']) {
+    it(`${reason} is a deny: guard() throws OakAuthDeniedError with the explanation, the action does not run`, async () => {
+      const explanation = reason === 'invalid_arguments' ? { ...EXPLANATION, rule_id: null, effect: null, condition: null, message: '/amount: expected number' } : EXPLANATION;
+      const { fetch, calls } = scriptedFetch(json(200, decision({ allowed: false, reason, message: `denied: ${reason}`, explanation })));
+      const err = await assertBlocked(client(fetch), OakAuthDeniedError, { ...REQUEST, arguments: ARGS });
+      assert.equal(err.reason, reason);
+      assert.deepEqual(err.explanation, explanation);
+      assert.deepEqual(err.decision.explanation, explanation);
+      assert.ok(err.message.includes(explanation.message), err.message);
+      assert.equal(calls.length, 1, 'a deny is not retried');
+    });
+  }
+
+  it('a deny without explanation has an undefined one', async () => {
+    const { fetch } = scriptedFetch(json(200, decision({ allowed: false, reason: 'scope_not_granted' })));
+    const err = await assertBlocked(client(fetch), OakAuthDeniedError);
+    assert.equal(err.explanation, undefined);
+  });
+});
+
 describe('malformed answers never allow', () => {
   const cases = {
     'a body that is not JSON': json(200, 'not json{'),
@@ -156,6 +239,12 @@ describe('malformed answers never allow', () => {
     'JSON null': json(200, 'null'),
     'a 201 with a decision': json(201, decision()),
     'a 204 without a body': () => new Response(null, { status: 204 }),
+    'an explanation that is not an object': json(200, decision({ explanation: 'because' })),
+    'an explanation without its message': json(200, decision({ allowed: false, reason: 'denied_by_rule', explanation: { rule_id: 'rule_1', effect: 'deny', condition: null } })),
+    'an explanation with an unknown effect': json(200, decision({ allowed: false, reason: 'denied_by_rule', explanation: { ...EXPLANATION, effect: 'maybe' } })),
+    'allowed: true with denied_by_rule': json(200, decision({ allowed: true, reason: 'denied_by_rule', explanation: EXPLANATION })),
+    'allowed: true with conditions_not_met': json(200, decision({ allowed: true, reason: 'conditions_not_met' })),
+    'allowed: true with invalid_arguments': json(200, decision({ allowed: true, reason: 'invalid_arguments' })),
   };
   for (const field of ['allowed', 'reason', 'message', 'decision_id', 'reasoning_required', 'reasoning_provided', 'rate_limit']) {
     const body = decision();

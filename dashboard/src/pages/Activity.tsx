@@ -23,6 +23,7 @@ const ACTIONS: Record<AdminAction, { label: string; tone: 'create' | 'change' | 
   'rule.create': { label: 'Rule added', tone: 'create' },
   'rule.update': { label: 'Rule changed', tone: 'change' },
   'rule.delete': { label: 'Rule removed', tone: 'delete' },
+  'rule.mode_change': { label: 'Rule mode changed', tone: 'change' },
 };
 
 function actionInfo(action: string) {

@@ -33,8 +33,13 @@ export interface paths {
         /**
          * Ask whether the calling agent may use a tool with a scope.
          * @description Checks, in order: the agent is enabled, its rate limit, the tool is registered for the agent,
-         *     a rule grants the scope, the rule's reasoning policy. Writes exactly one audit-log row before
-         *     answering. A decision (allow or deny) is HTTP 200; a rate-limited decision is HTTP 429 with
+         *     the call's `arguments` conform to the tool's `input_schema` (else `invalid_arguments`), the
+         *     rules for the tool and scope (an enforced deny rule whose conditions hold, or whose conditions
+         *     cannot be evaluated, denies with `denied_by_rule`; otherwise an allow rule whose conditions
+         *     hold must exist: `conditions_not_met` when allow rules exist but none holds,
+         *     `scope_not_granted` when there is none), the matching rule's reasoning policy. Rules in
+         *     `shadow` mode never decide; what they would have done is logged. Denials by a rule carry an
+         *     `explanation`. Writes exactly one audit-log row before answering. A decision (allow or deny) is HTTP 200; a rate-limited decision is HTTP 429 with
          *     `Retry-After` and the same body. Fail closed: when the agent's state (its Durable Object or
          *     the database) cannot be reached, or the decision's row cannot be written to the database,
          *     the answer is a deny with reason `unavailable` (HTTP 200, `Retry-After: 1`), never a 5xx.
@@ -175,7 +180,12 @@ export interface paths {
         /** The agent's rules, oldest first. */
         get: operations["listRules"];
         put?: never;
-        /** Grant the agent a tool's scope, with a reasoning requirement. */
+        /**
+         * Add a rule for a tool's scope, with its effect, conditions, mode and reasoning requirement.
+         * @description Several rules may exist for the same tool and scope. A condition that is malformed or does
+         *     not fit the tool's `input_schema` answers 400 `invalid_request` with a message naming it
+         *     (`conditions[0].any_of[1]: unknown operator …`).
+         */
         post: operations["createRule"];
         delete?: never;
         options?: never;
@@ -201,7 +211,7 @@ export interface paths {
         delete: operations["deleteRule"];
         options?: never;
         head?: never;
-        /** Change a rule's reasoning requirement. */
+        /** Change a rule's effect, conditions, mode, description or reasoning requirement. Unset fields stay as they are. */
         patch: operations["updateRule"];
         trace?: never;
     };
@@ -235,6 +245,49 @@ export interface paths {
         get: operations["getLog"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide a call as /v1/validate would, with the agent's rules or draft ones, and show every rule's part.
+         * @description Nothing is counted against the rate limit and nothing is written to the audit log. With
+         *     `rules`, the draft rules replace the agent's saved rules for this one decision.
+         */
+        post: operations["simulate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/simulate/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay the agent's latest audited calls against a draft rule set and list the decisions that would change.
+         * @description Each call is decided again from its audit-log row with the draft `rules` in place of the
+         *     agent's saved ones. Stored arguments are redacted and long strings cut, so a changed
+         *     decision from such a row is marked `approximate`. Nothing is written.
+         */
+        post: operations["replay"];
         delete?: never;
         options?: never;
         head?: never;
@@ -315,7 +368,7 @@ export interface components {
          *     - `forbidden` (403): a key of the wrong kind for this route.
          *     - `not_found` (404): no such route, or no such resource in your organization.
          *     - `method_not_allowed` (405): the route exists but not with this method; see `Allow`.
-         *     - `conflict` (409): a name already in use, or a rule that already exists.
+         *     - `conflict` (409): a name already in use, or a rule naming a tool or scope the agent does not have.
          *     - `payload_too_large` (413): the body is over the endpoint's limit.
          *     - `unsupported_media_type` (415): the body is not `application/json`.
          *     - `rate_limited` (429): too many requests.
@@ -356,9 +409,199 @@ export interface components {
          *       state (its Durable Object or the database) or could not record the decision, so nothing
          *       was allowed. The decision has an audit row (written once the database is back) when the
          *       agent's Durable Object could store one. Retry shortly.
+         *     - `denied_by_rule` (denied): an enforced deny rule's conditions hold, or a rule's condition
+         *       could not be evaluated (a missing value with `on_missing: deny`, a type mismatch). See
+         *       `explanation`.
+         *     - `conditions_not_met` (denied): allow rules exist for the tool and scope, but none of their
+         *       conditions hold. See `explanation`.
+         *     - `invalid_arguments` (denied): the call's `arguments` do not conform to the tool's
+         *       `input_schema`. See `explanation`.
          * @enum {string}
          */
-        ReasonCode: "allowed" | "reasoning_missing_soft" | "agent_disabled" | "unknown_tool" | "scope_not_granted" | "reasoning_required" | "rate_limited" | "unavailable";
+        ReasonCode: "allowed" | "reasoning_missing_soft" | "agent_disabled" | "unknown_tool" | "scope_not_granted" | "reasoning_required" | "rate_limited" | "unavailable" | "denied_by_rule" | "conditions_not_met" | "invalid_arguments";
+        /**
+         * @description Whether a rule allows or denies when its conditions hold.
+         * @enum {string}
+         */
+        Effect: "allow" | "deny";
+        /**
+         * @description `enforce`: the rule decides. `shadow`: it is only evaluated, and what it would have done is logged.
+         * @enum {string}
+         */
+        RuleMode: "enforce" | "shadow";
+        /**
+         * @description Where a test's pointer points: the call's `arguments`, its free `context`, or facts of the
+         *     `request`: `/client_ip` (the caller's address), `/time` (`HH:MM` in the test's `time_zone`,
+         *     default UTC) and `/weekday` (`mon` … `sun` there).
+         * @enum {string}
+         */
+        ConditionSource: "arguments" | "context" | "request";
+        /**
+         * @description - `eq`, `ne`: equal (not equal) to a JSON value; numbers compare as exact decimals.
+         *     - `lt`, `lte`, `gt`, `gte`: compared with a number, or with a `HH:MM` time for `/time`.
+         *     - `in`, `not_in`: one (none) of a list of 1 to 256 JSON values.
+         *     - `prefix`, `suffix`: a string that starts (ends) with the given string.
+         *     - `contains`: a string containing the given string, or an array containing the given value.
+         *     - `matches`: a string matching a regular expression (at most 512 bytes, linear-time engine),
+         *       anywhere unless anchored with `^…$`.
+         *     - `len_max`: a string (in characters) or array (in items) at most this long.
+         *     - `path_under`: a path at or under the given directory, after resolving `.`, `..`, repeated
+         *       separators and percent-encoding.
+         *     - `host_in`: a URL, e-mail address or host name whose host is one of the given hosts
+         *       (`*.example.com` matches the subdomains of example.com).
+         *     - `cidr`: an IP address inside one of the given CIDR blocks.
+         *     - `exists`: the value is present (`true`, the default) or absent (`false`).
+         * @enum {string}
+         */
+        Operator: "eq" | "ne" | "lt" | "lte" | "gt" | "gte" | "in" | "not_in" | "prefix" | "suffix" | "contains" | "matches" | "len_max" | "path_under" | "host_in" | "cidr" | "exists";
+        /**
+         * @description What a test means when its pointer finds no value. `deny`: the rule denies (an evaluation
+         *     error, explained). `skip`: the rule does not apply (an allow rule does not allow, a deny
+         *     rule does not deny).
+         * @enum {string}
+         */
+        OnMissing: "deny" | "skip";
+        /**
+         * @description A test of one value, or a combination of conditions. Checked when a rule is saved; an error
+         *     names the condition's place (`conditions[0].any_of[1]: …`).
+         */
+        Condition: components["schemas"]["ConditionTest"] | components["schemas"]["ConditionAllOf"] | components["schemas"]["ConditionAnyOf"] | components["schemas"]["ConditionNot"];
+        ConditionTest: {
+            /** @default arguments */
+            source?: components["schemas"]["ConditionSource"];
+            /** @description A JSON Pointer (RFC 6901) into the source; `""` is the whole source. */
+            pointer: string;
+            op: components["schemas"]["Operator"];
+            /** @description What the operator compares with (any JSON value; for `exists`: `true` or `false`, default `true`). Null is the same as leaving it out. */
+            value?: unknown;
+            on_missing: components["schemas"]["OnMissing"];
+            /** @description IANA time zone for `/time` and `/weekday` (default `UTC`). */
+            time_zone?: string | null;
+        };
+        ConditionAllOf: {
+            /** @description Every one holds. */
+            all_of: components["schemas"]["Condition"][];
+        };
+        ConditionAnyOf: {
+            /** @description At least one holds. */
+            any_of: components["schemas"]["Condition"][];
+        };
+        ConditionNot: {
+            /** @description It does not hold. */
+            not: components["schemas"]["Condition"];
+        };
+        /** @description How one test of a condition came out. */
+        ConditionResult: {
+            /** @description Where the test is in the rule, such as `conditions[1].any_of[0]`. */
+            path: string;
+            source: components["schemas"]["ConditionSource"];
+            pointer: string;
+            op: components["schemas"]["Operator"];
+            /** @description The test's `value`. */
+            expected: unknown;
+            /** @description The value found (redacted, long strings cut); null when it was missing. */
+            observed: unknown;
+            holds: boolean;
+            /** @description Why the test could not be evaluated (a missing value with `on_missing` deny, a type mismatch); the rule then denies. */
+            error: string | null;
+        };
+        /** @description Why a rule decided. */
+        Explanation: {
+            /** @description The deciding rule (null for `invalid_arguments`). */
+            rule_id: string | null;
+            effect: components["schemas"]["Effect"] | null;
+            /**
+             * @description The test that decided: the one that held (a deny rule), failed (an allow rule whose
+             *     conditions do not hold) or could not be evaluated.
+             */
+            condition: components["schemas"]["ConditionResult"] | null;
+            /** @description The same in one sentence. */
+            message: string;
+        };
+        /** @description What a rule in `shadow` mode would have done, had it been enforced. */
+        ShadowResult: {
+            rule_id: string;
+            would: components["schemas"]["Effect"];
+        };
+        /**
+         * @description `matched`: its conditions hold (an allow rule allows, a deny rule denies). `not_matched`: they
+         *     do not (or a missing value with `on_missing: skip`), so it does not apply. `error`: a
+         *     condition could not be evaluated, and the rule denies.
+         * @enum {string}
+         */
+        RuleOutcome: "matched" | "not_matched" | "error";
+        /** @description One rule's part in a simulated decision. */
+        RuleTrace: {
+            rule_id: string;
+            effect: components["schemas"]["Effect"];
+            mode: components["schemas"]["RuleMode"];
+            outcome: components["schemas"]["RuleOutcome"];
+            /** @description The test that settled the outcome, when there are conditions. */
+            condition: components["schemas"]["ConditionResult"] | null;
+        };
+        /** @description A rule that is not saved, for simulate and replay. Optional fields default as in `CreateRule`. */
+        DraftRule: {
+            /** @description An id to name it by in the answer (default `draft_<n>`). */
+            id?: string | null;
+            tool: components["schemas"]["Name"];
+            scope: components["schemas"]["Name"];
+            effect?: components["schemas"]["Effect"] | null;
+            require_reasoning?: components["schemas"]["ReasoningPolicy"] | null;
+            conditions?: components["schemas"]["Condition"][] | null;
+            mode?: components["schemas"]["RuleMode"] | null;
+        };
+        SimulateRequest: {
+            agent_id: string;
+            /** @description The call, as the agent would send it to `/v1/validate`. */
+            request: components["schemas"]["ValidateRequest"];
+            /** @description Rules to decide with instead of the agent's saved ones. */
+            rules?: components["schemas"]["DraftRule"][] | null;
+            /** @description The caller's address, for `request` conditions on `/client_ip`. */
+            client_ip?: string | null;
+            /** @description The time of the call (RFC 3339, default now), for `/time` and `/weekday`. */
+            at?: components["schemas"]["Timestamp"] | null;
+        };
+        /** @description The decision and every rule's part in it. */
+        SimulateResponse: {
+            allowed: boolean;
+            reason: components["schemas"]["ReasonCode"];
+            message: string;
+            reasoning_required: components["schemas"]["ReasoningPolicy"];
+            reasoning_provided: boolean;
+            explanation: components["schemas"]["Explanation"] | null;
+            shadow: components["schemas"]["ShadowResult"][];
+            /** @description Each rule for the call's tool and scope, in id order. */
+            trace: components["schemas"]["RuleTrace"][];
+        };
+        ReplayRequest: {
+            agent_id: string;
+            /** @description The draft rule set, in place of the agent's saved rules. */
+            rules: components["schemas"]["DraftRule"][];
+            /**
+             * @description How many of the agent's latest audited calls to replay.
+             * @default 100
+             */
+            limit?: number | null;
+        };
+        /** @description One replayed call whose decision would change. */
+        ReplayChange: {
+            decision_id: string;
+            created_at: components["schemas"]["Timestamp"];
+            tool: string;
+            scope: string;
+            before: components["schemas"]["ReasonCode"];
+            after: components["schemas"]["ReasonCode"];
+            allowed_before: boolean;
+            allowed_after: boolean;
+            explanation: components["schemas"]["Explanation"] | null;
+            /** @description The stored arguments were cut or redacted, so the replay may differ from the real call. */
+            approximate: boolean;
+        };
+        ReplayResponse: {
+            /** @description How many audited calls were replayed. */
+            replayed: number;
+            changed: components["schemas"]["ReplayChange"][];
+        };
         ValidateRequest: {
             tool: components["schemas"]["Name"];
             scope: components["schemas"]["Name"];
@@ -366,6 +609,12 @@ export interface components {
             reasoning?: string | null;
             /** @description Free-form details (at most 8 KiB as JSON, 8 levels deep). Secrets are redacted before storage. */
             context?: Record<string, unknown> | null;
+            /**
+             * @description The tool call's arguments (at most 32 KiB as JSON, 16 levels deep), which rule conditions
+             *     may test and the tool's `input_schema` checks. Stored with secrets redacted and strings
+             *     longer than 256 characters cut and followed by their SHA-256.
+             */
+            arguments?: Record<string, unknown> | null;
         };
         RateLimitState: {
             /** @description Bucket capacity. */
@@ -386,6 +635,8 @@ export interface components {
             reasoning_provided: boolean;
             /** @description Null when the bucket was not consulted (a disabled agent). */
             rate_limit: components["schemas"]["RateLimitState"] | null;
+            /** @description Why a rule decided. Present on `denied_by_rule`, `conditions_not_met` and `invalid_arguments`. */
+            explanation?: components["schemas"]["Explanation"];
         };
         ValidateRateLimited: components["schemas"]["ValidateResponse"] | components["schemas"]["Error"];
         RateLimitConfig: {
@@ -447,6 +698,8 @@ export interface components {
             description: string;
             scopes: components["schemas"]["Name"][];
             risk_level: components["schemas"]["RiskLevel"];
+            /** @description The JSON Schema of the tool's arguments (an MCP tool's `inputSchema`), or null. */
+            input_schema: Record<string, unknown> | null;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
@@ -455,12 +708,20 @@ export interface components {
             description?: string | null;
             scopes: components["schemas"]["Name"][];
             risk_level: components["schemas"]["RiskLevel"];
+            /**
+             * @description The JSON Schema of the tool's arguments (draft 2020-12 by default, at most 32 KiB as JSON,
+             *     no external references). Calls whose `arguments` do not conform are denied
+             *     (`invalid_arguments`), and rule conditions are checked against it when saved.
+             */
+            input_schema?: Record<string, unknown> | null;
         };
         UpdateTool: {
             name?: components["schemas"]["Name"] | null;
             description?: string | null;
             scopes?: components["schemas"]["Name"][] | null;
             risk_level?: components["schemas"]["RiskLevel"] | null;
+            /** @description A new input schema. Unlike the other fields, `null` removes the schema; leave the field out to keep it. */
+            input_schema?: Record<string, unknown> | null;
         };
         ToolList: {
             tools: components["schemas"]["Tool"][];
@@ -470,21 +731,50 @@ export interface components {
             id: string;
             agent_id: string;
             tool_id: string;
+            /** @description The tool's name. */
             tool: components["schemas"]["Name"];
             scope: components["schemas"]["Name"];
+            effect: components["schemas"]["Effect"];
+            /** @description For allow rules: the reasoning the call must carry (`none` for deny rules). */
             require_reasoning: components["schemas"]["ReasoningPolicy"];
+            /** @description All must hold for the rule to apply; empty, it always applies. */
+            conditions: components["schemas"]["Condition"][];
+            mode: components["schemas"]["RuleMode"];
+            description: string;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
-        /** @description A `tool` not registered for the agent, or a `scope` that is not one of the tool's scopes, answers 409 conflict. */
+        /**
+         * @description A `tool` not registered for the agent, or a `scope` that is not one of the tool's scopes,
+         *     answers 409 conflict. Several rules may exist for one tool and scope. Optional fields may
+         *     be null, which means the same as leaving them out.
+         */
         CreateRule: {
+            /** @description The tool's name (it must be registered for the agent). */
             tool: components["schemas"]["Name"];
+            /** @description One of the tool's scopes. */
             scope: components["schemas"]["Name"];
-            /** @description Default from the tool's risk level: read → none, write → soft, destructive → hard. */
+            /** @description Default `allow`. */
+            effect?: components["schemas"]["Effect"] | null;
+            /** @description Allow rules only. Default from the tool's risk level: read → none, write → soft, destructive → hard. */
             require_reasoning?: components["schemas"]["ReasoningPolicy"] | null;
+            /**
+             * @description All must hold for the rule to apply (default none: it always applies). At most 32 tests
+             *     and combinators in all, nested at most 5 deep.
+             */
+            conditions?: components["schemas"]["Condition"][] | null;
+            /** @description Default `enforce`. */
+            mode?: components["schemas"]["RuleMode"] | null;
+            description?: string | null;
         };
+        /** @description Changes to a rule; fields left out (or null) stay as they are. */
         UpdateRule: {
-            require_reasoning: components["schemas"]["ReasoningPolicy"];
+            effect?: components["schemas"]["Effect"] | null;
+            require_reasoning?: components["schemas"]["ReasoningPolicy"] | null;
+            /** @description Replaces the conditions (an empty list removes them). */
+            conditions?: components["schemas"]["Condition"][] | null;
+            mode?: components["schemas"]["RuleMode"] | null;
+            description?: string | null;
         };
         RuleList: {
             rules: components["schemas"]["Rule"][];
@@ -504,6 +794,15 @@ export interface components {
             reasoning_provided: boolean;
             /** @description As given, with secrets replaced by `[REDACTED]`. */
             context: Record<string, unknown> | null;
+            /**
+             * @description The tool call's arguments, redacted like `context`; a string longer than 256 characters is
+             *     cut, marked with `…`, and followed by its SHA-256 (`[sha256:…]`).
+             */
+            arguments: Record<string, unknown> | null;
+            /** @description Why a rule decided (see `ValidateResponse.explanation`). */
+            explanation: components["schemas"]["Explanation"] | null;
+            /** @description What rules in shadow mode would have done. */
+            shadow: components["schemas"]["ShadowResult"][];
             latency_ms: number;
             created_at: components["schemas"]["Timestamp"];
         };
@@ -549,8 +848,11 @@ export interface components {
             request_id: string;
             /** @description The visible prefix of the admin key that acted. */
             actor: string;
-            /** @enum {string} */
-            action: "agent.create" | "agent.update" | "agent.enable" | "agent.disable" | "agent.rotate_key" | "agent.delete" | "tool.create" | "tool.update" | "tool.delete" | "rule.create" | "rule.update" | "rule.delete";
+            /**
+             * @description `rule.mode_change`: a rule turned from `shadow` to `enforce` or back (detail: `{"from": …, "to": …}`).
+             * @enum {string}
+             */
+            action: "agent.create" | "agent.update" | "agent.enable" | "agent.disable" | "agent.rotate_key" | "agent.delete" | "tool.create" | "tool.update" | "tool.delete" | "rule.create" | "rule.update" | "rule.delete" | "rule.mode_change";
             agent_id: string | null;
             target_id: string;
             /** @description The fields that were set. Never a key. */
@@ -633,7 +935,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The name is taken, the rule exists already, or a new rule names a tool or scope the agent does not have (`conflict`). */
+        /** @description The name is taken, or a new rule names a tool or scope the agent does not have (`conflict`). */
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -643,7 +945,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The body exceeds the endpoint's limit (`payload_too_large`): 32 KiB for validate, 64 KiB for admin. */
+        /** @description The body exceeds the endpoint's limit (`payload_too_large`): 64 KiB for validate and for admin. */
         PayloadTooLarge: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1311,6 +1613,8 @@ export interface operations {
                 scope?: components["schemas"]["Name"];
                 allowed?: "true" | "false";
                 reason?: components["schemas"]["ReasonCode"];
+                /** @description `deny`: only decisions where a rule in shadow mode would have denied. */
+                shadow?: "deny";
                 /** @description Inclusive lower bound (RFC 3339). */
                 since?: string;
                 /** @description Exclusive upper bound (RFC 3339). */
@@ -1366,6 +1670,70 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    simulate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SimulateRequest"];
+            };
+        };
+        responses: {
+            /** @description The decision and its trace. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimulateResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    replay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description How many calls were replayed and those whose decision would change. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyFailures"];
         };
     };
