@@ -171,6 +171,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     if !value.is_object() {
         return Err(ApiError::invalid_request("request body must be a JSON object"));
     }
+    oakauth_core::condition::check_body(&value)?;
     serde_json::from_value(value).map_err(|e| ApiError::invalid_request(shape_message(&e)))
 }
 

@@ -44,6 +44,9 @@ async fn agent_of_key(req: &Request, env: &Env, key: &str, hash: &str) -> ApiRes
     // A key this isolate does not know: the client's throttle first (429 before any D1 read),
     // then D1; a key that matches nothing is counted as a failure.
     let lookup = async {
+        if crate::injected_fault("key_lookup") {
+            return Err(crate::http::ApiError::internal("injected fault: key lookup failed"));
+        }
         let database = db::database(env)?;
         let owner: Option<KeyOwner> =
             db::first(&database, "SELECT agent_id FROM agent_keys WHERE key_hash = ?1", &[Arg::from(hash)]).await?;

@@ -282,9 +282,26 @@ impl<'de> Deserialize<'de> for Condition {
     }
 }
 
-/// Reads a rule's `conditions` list, naming the failing one as `conditions[i]…`.
-pub fn conditions_from_json(values: &[Value]) -> Result<Vec<Condition>, crate::Error> {
-    values.iter().enumerate().map(|(i, v)| Condition::from_json(v, &format!("conditions[{i}]"))).collect()
+/// Reads a rule's `conditions` list, naming the failing one as `{prefix}conditions[i]…`.
+pub fn conditions_from_json(values: &[Value], prefix: &str) -> Result<Vec<Condition>, crate::Error> {
+    values.iter().enumerate().map(|(i, v)| Condition::from_json(v, &format!("{prefix}conditions[{i}]"))).collect()
+}
+
+/// Checks every `conditions` list of a request body (at its top, and in each item of its
+/// `rules`), so that a shape error names its place (`conditions[0].any_of[1]: …`,
+/// `rules[2].conditions[0]: …`) instead of serde's generic message.
+pub fn check_body(body: &Value) -> Result<(), crate::Error> {
+    let check = |v: &Value, prefix: &str| match v.get("conditions") {
+        Some(Value::Array(list)) => conditions_from_json(list, prefix).map(|_| ()),
+        _ => Ok(()),
+    };
+    check(body, "")?;
+    if let Some(Value::Array(rules)) = body.get("rules") {
+        for (i, r) in rules.iter().enumerate() {
+            check(r, &format!("rules[{i}]."))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -322,5 +339,15 @@ mod tests {
         assert!(e(json!({"pointer": "/a", "op": "eq", "value": 1, "on_missing": "deny", "extra": true}))
             .contains("unknown field"));
         assert!(e(json!("amount < 5")).contains("must be an object"));
+    }
+
+    #[test]
+    fn a_body_names_the_place_of_a_bad_condition() {
+        let bad = json!({"pointer": "/a", "op": "between", "value": 1, "on_missing": "deny"});
+        let top = check_body(&json!({"tool": "t", "conditions": [{"all_of": [bad.clone()]}]})).unwrap_err();
+        assert!(top.to_string().starts_with("conditions[0].all_of[0]: unknown operator"), "{top}");
+        let draft = check_body(&json!({"rules": [{"tool": "t"}, {"conditions": [bad]}]})).unwrap_err();
+        assert!(draft.to_string().starts_with("rules[1].conditions[0]:"), "{draft}");
+        assert!(check_body(&json!({"conditions": "not a list"})).is_ok(), "left to the typed parse");
     }
 }

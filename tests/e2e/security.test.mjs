@@ -303,17 +303,16 @@ test('a throttled address is refused before any database read: 429 even while th
   const statuses = await failFrom(Array(21).fill(address));
   assert.deepEqual(statuses, [...Array(20).fill(401), 429], statuses.join(','));
   const [key] = randomKeys(1);
-  await d1(worker.persistDir, 'ALTER TABLE agent_keys RENAME TO agent_keys_away');
-  let throttled, elsewhere;
-  try {
-    throttled = await from(key, address);
-    elsewhere = await from(key, '203.0.113.52');
-  } finally {
-    await d1(worker.persistDir, 'ALTER TABLE agent_keys_away RENAME TO agent_keys');
-  }
-  // Had the key been looked up first, the broken database would have answered `unavailable`.
+  // The key lookup is made to fail by the test fault `key_lookup` (armed for one lookup), not by
+  // breaking the local database with wrangler: that takes seconds under load, long enough for
+  // the throttle to refill a try (one per 6 s) and the check to race the clock.
+  const broken = { 'X-OakAuth-Test-Fault': 'key_lookup=1' };
+  const throttled = await raw('POST', '/v1/validate', { tool: 'filesystem', scope: 'read' }, { key, headers: { 'CF-Connecting-IP': address, ...broken } });
+  // Had the key been looked up first, the failing lookup would have answered `unavailable`.
   throttledAnswer(throttled);
-  // The database really was broken: a client that is not throttled reaches it and gets the unavailable deny.
+  // The fault was still armed, so the lookup really fails: a client that is not throttled reaches it
+  // and gets the unavailable deny.
+  const elsewhere = await raw('POST', '/v1/validate', { tool: 'filesystem', scope: 'read' }, { key, headers: { 'CF-Connecting-IP': '203.0.113.52' } });
   assertUnavailable(elsewhere);
 });
 
