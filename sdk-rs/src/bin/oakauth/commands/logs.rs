@@ -94,6 +94,7 @@ pub async fn run(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
             None
         },
         reason: args.reason,
+        shadow: None,
         since: args.since,
         until: args.until,
         limit: Some(args.limit),

@@ -67,7 +67,7 @@ pub async fn run(admin: &Admin, out: &Out, cmd: RulesCmd) -> Outcome {
         }
         RulesCmd::Create { agent, tool, scope, reasoning } => {
             let agent = resolve_agent(admin, &agent).await?;
-            let body = CreateRule { tool, scope, require_reasoning: reasoning };
+            let body = CreateRule { require_reasoning: reasoning, ..CreateRule::allow(tool, scope) };
             let rule = admin.create_rule(&agent.id, &body).await?;
             out.print(&rule, show_rule);
         }
@@ -78,7 +78,7 @@ pub async fn run(admin: &Admin, out: &Out, cmd: RulesCmd) -> Outcome {
         }
         RulesCmd::Update { agent, rule, reasoning } => {
             let agent = resolve_agent(admin, &agent).await?;
-            let body = UpdateRule { require_reasoning: reasoning };
+            let body = UpdateRule { require_reasoning: Some(reasoning), ..Default::default() };
             let rule = admin.update_rule(&agent.id, &rule, &body).await?;
             out.print(&rule, show_rule);
         }
