@@ -11,8 +11,12 @@
 //! schema, so models know they can say why they call it. The guard sends it to OakAuth as the
 //! reasoning and removes it from the arguments before the tool sees them.
 //!
+//! **Arguments.** The call's other arguments are sent to OakAuth as the request's `arguments`, for
+//! rules whose conditions test them.
+//!
 //! **Hiding tools.** With [`McpGuard::hide_denied_tools`], `tools/list` leaves out the tools the
-//! agent may not use at all (unknown tool, scope not granted, agent disabled). It finds out by
+//! agent may not use at all (unknown tool, scope not granted, agent disabled, a deny rule without
+//! conditions); a deny that depends on the arguments does not hide a tool. It finds out by
 //! validating each tool without reasoning (each check logged, with context
 //! `{"mcp": "tools/list"}`, and each taking a token from the agent's bucket). A tool whose check
 //! fails for any other reason than a deny is hidden too. Each tool's answer is reused for
