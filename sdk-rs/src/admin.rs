@@ -7,8 +7,8 @@ use crate::error::Error;
 use crate::http::{seg, Call, Http, Retry};
 use crate::wire::{
     AdminEvent, AdminEventList, Agent, AgentList, AgentWithKey, AuditVerification, CreateAgent, CreateRule, CreateTool,
-    LogEntry, LogList, Me, ReasonCode, RotateKey, Rule, RuleList, Stats, Tool, ToolList, UpdateAgent, UpdateRule,
-    UpdateTool,
+    Effect, LogEntry, LogList, Me, ReasonCode, ReplayRequest, ReplayResponse, RotateKey, Rule, RuleList,
+    SimulateRequest, SimulateResponse, Stats, Tool, ToolList, UpdateAgent, UpdateRule, UpdateTool,
 };
 
 /// The admin client: every endpoint under `/v1/admin`, with an admin key (`oakadm_…`).
@@ -32,11 +32,10 @@ use crate::wire::{
 ///         description: None,
 ///         scopes: vec!["read".into(), "close".into()],
 ///         risk_level: RiskLevel::Write,
+///         input_schema: None,
 ///     })
 ///     .await?;
-/// admin
-///     .create_rule(&agent, &CreateRule { tool: "tickets".into(), scope: "read".into(), require_reasoning: None })
-///     .await?;
+/// admin.create_rule(&agent, &CreateRule::allow("tickets", "read")).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -95,6 +94,9 @@ pub struct LogQuery {
     pub allowed: Option<bool>,
     /// Only decisions with this reason.
     pub reason: Option<ReasonCode>,
+    /// `Some(Effect::Deny)`: only decisions that a rule in `shadow` mode would have denied
+    /// (`shadow=deny`), to see what enforcing it would change.
+    pub shadow: Option<Effect>,
     /// Inclusive lower bound, RFC 3339.
     pub since: Option<String>,
     /// Exclusive upper bound, RFC 3339.
@@ -124,6 +126,9 @@ impl LogQuery {
         }
         if let Some(reason) = self.reason {
             q.push(("reason", reason.as_str().to_owned()));
+        }
+        if let Some(shadow) = self.shadow {
+            q.push(("shadow", shadow.as_str().to_owned()));
         }
         if let Some(limit) = self.limit {
             q.push(("limit", limit.to_string()));
@@ -168,6 +173,8 @@ impl EventQuery {
 const READ: Retry = Retry::Always;
 const WRITE_ONCE: Retry = Retry::OnlyIfUnsent;
 const IDEMPOTENT: Retry = Retry::Always;
+/// A POST that only computes an answer (simulate, replay): it writes nothing, so it is retried like a read.
+const COMPUTE: Retry = Retry::Always;
 
 impl Admin {
     /// An admin client with an admin key (`oakadm_…`) and the default settings (see [`Builder`]):
@@ -392,6 +399,50 @@ impl Admin {
         Ok(AuditVerification { ok: agents.iter().all(|a| a.ok), agents, next_cursor: None })
     }
 
+    // Simulation
+
+    /// Decides a call as `/v1/validate` would, with the agent's saved rules or with draft rules
+    /// (`rules`), and says what every rule of the call's tool and scope did (`trace`). Nothing is
+    /// counted against the rate limit or written to the audit log.
+    ///
+    /// ```no_run
+    /// use oakauth::wire::{Condition, DraftRule, Operator, SimulateRequest};
+    /// use oakauth::ValidateRequest;
+    /// use serde_json::json;
+    ///
+    /// # async fn run(admin: oakauth::Admin, agent_id: String) -> Result<(), oakauth::Error> {
+    /// let arguments = json!({"amount": 900}).as_object().cloned().unwrap();
+    /// let answer = admin
+    ///     .simulate(&SimulateRequest {
+    ///         agent_id,
+    ///         request: ValidateRequest::new("payments", "send").with_arguments(arguments),
+    ///         rules: Some(vec![DraftRule {
+    ///             id: None,
+    ///             tool: "payments".into(),
+    ///             scope: "send".into(),
+    ///             effect: None,
+    ///             require_reasoning: None,
+    ///             conditions: Some(vec![Condition::test("/amount", Operator::Lt, json!(500))]),
+    ///             mode: None,
+    ///         }]),
+    ///         client_ip: None,
+    ///         at: None,
+    ///     })
+    ///     .await?;
+    /// println!("{} {}", answer.reason.as_str(), answer.explanation.map(|e| e.message).unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
+    pub async fn simulate(&self, body: &SimulateRequest) -> Result<SimulateResponse, Error> {
+        self.http.json(Call::new(Method::POST, "/v1/admin/simulate", COMPUTE).body(body)).await
+    }
+
+    /// Decides the agent's latest audited calls (`limit`, default 100) again with a draft rule set
+    /// in place of its saved rules, and lists the calls whose decision would change. Nothing is
+    /// written.
+    pub async fn replay(&self, body: &ReplayRequest) -> Result<ReplayResponse, Error> {
+        self.http.json(Call::new(Method::POST, "/v1/admin/simulate/replay", COMPUTE).body(body)).await
+    }
+
     /// Counts over `[since, until)` (RFC 3339; defaults: today's midnight UTC, and now).
     pub async fn stats(&self, since: Option<&str>, until: Option<&str>) -> Result<Stats, Error> {
         let mut q = Vec::new();
@@ -457,8 +508,10 @@ agent_children!("tools": Tool, ToolList, CreateTool, UpdateTool,
      "Changes a tool. Replacing `scopes` deletes the rules of scopes no longer listed.", "Deletes a tool and its rules."]);
 agent_children!("rules": Rule, RuleList, CreateRule, UpdateRule,
     [list_rules, rules, create_rule, get_rule, update_rule, delete_rule],
-    ["Grants the agent a scope of one of its tools (named by the tool's name).",
-     "Changes a rule's reasoning requirement.", "Deletes a rule; the scope is denied from the next request on."]);
+    ["Adds a rule for one of the agent's tools (by name) and scopes: an allow (the default) or a deny, \
+      with optional conditions on the call's arguments, in `enforce` or `shadow` mode.",
+     "Changes a rule: its effect, reasoning requirement, conditions (replaced as a whole), mode or description.",
+     "Deletes a rule; from the next request on, the scope is decided by the rules left."]);
 
 /// A page of a list endpoint: its items and the cursor of the next page.
 trait Listed: DeserializeOwned + Send + 'static {

@@ -202,6 +202,7 @@ impl Decision {
             reason: r.reason,
             message: r.message,
             decision_id: r.decision_id,
+            explanation: r.explanation.map(Box::new),
         })
     }
 }

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::wire::ReasonCode;
+use crate::wire::{Explanation, ReasonCode};
 
 /// The one error type of this crate.
 ///
@@ -11,7 +11,7 @@ use crate::wire::ReasonCode;
 #[non_exhaustive]
 pub enum Error {
     /// The service answered with a deny.
-    #[error("denied {tool}:{scope} ({}): {message}", reason.as_str())]
+    #[error("denied {tool}:{scope} ({}): {message}{}", reason.as_str(), explained(message, explanation.as_deref()))]
     Denied {
         /// The tool that was asked for.
         tool: String,
@@ -23,6 +23,9 @@ pub enum Error {
         message: String,
         /// The id of the audit-log row of this decision.
         decision_id: String,
+        /// Which rule decided and which condition settled it, on `denied_by_rule`,
+        /// `conditions_not_met` and `invalid_arguments`.
+        explanation: Option<Box<Explanation>>,
     },
 
     /// Too many requests: the agent's token bucket (on validate) or the service's limit is empty.
@@ -116,6 +119,14 @@ pub enum Error {
     Config(String),
 }
 
+/// The explanation's sentence after a deny's message, unless the message already says it.
+fn explained(message: &str, explanation: Option<&Explanation>) -> String {
+    match explanation {
+        Some(e) if !e.message.is_empty() && !message.contains(&e.message) => format!(" ({})", e.message),
+        _ => String::new(),
+    }
+}
+
 /// The `{"error": {"code", "message"}}` body of a failed request, with the response's request id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -183,6 +194,7 @@ mod tests {
             reason,
             message: String::new(),
             decision_id: "dec_x".into(),
+            explanation: None,
         };
         assert!(deny(ReasonCode::Unavailable).is_transient());
         for reason in [
@@ -194,5 +206,33 @@ mod tests {
         ] {
             assert!(!deny(reason).is_transient(), "{reason:?}");
         }
+    }
+
+    #[test]
+    fn a_deny_says_why_the_rule_decided() {
+        let explanation = Explanation {
+            rule_id: Some("rul_1".into()),
+            effect: Some(crate::wire::Effect::Allow),
+            condition: None,
+            message: "/amount is 900, not less than 500".into(),
+        };
+        let deny = |message: &str, explanation: Option<Explanation>| Error::Denied {
+            tool: "payments".into(),
+            scope: "send".into(),
+            reason: ReasonCode::ConditionsNotMet,
+            message: message.into(),
+            decision_id: "dec_x".into(),
+            explanation: explanation.map(Box::new),
+        };
+        assert_eq!(
+            deny("No rule allows this call.", Some(explanation.clone())).to_string(),
+            "denied payments:send (conditions_not_met): No rule allows this call. (/amount is 900, not less than 500)"
+        );
+        // Not said twice when the message already carries it, nor at all without one.
+        assert_eq!(
+            deny("Denied: /amount is 900, not less than 500", Some(explanation)).to_string(),
+            "denied payments:send (conditions_not_met): Denied: /amount is 900, not less than 500"
+        );
+        assert_eq!(deny("No.", None).to_string(), "denied payments:send (conditions_not_met): No.");
     }
 }

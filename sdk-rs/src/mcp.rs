@@ -11,8 +11,12 @@
 //! schema, so models know they can say why they call it. The guard sends it to OakAuth as the
 //! reasoning and removes it from the arguments before the tool sees them.
 //!
+//! **Arguments.** The call's other arguments are sent to OakAuth as the request's `arguments`, for
+//! rules whose conditions test them.
+//!
 //! **Hiding tools.** With [`McpGuard::hide_denied_tools`], `tools/list` leaves out the tools the
-//! agent may not use at all (unknown tool, scope not granted, agent disabled). It finds out by
+//! agent may not use at all (unknown tool, scope not granted, agent disabled, a deny rule without
+//! conditions); a deny that depends on the arguments does not hide a tool. It finds out by
 //! validating each tool without reasoning (each check logged, with context
 //! `{"mcp": "tools/list"}`, and each taking a token from the agent's bucket). A tool whose check
 //! fails for any other reason than a deny is hidden too. Each tool's answer is reused for
@@ -208,28 +212,43 @@ impl McpGuard {
         if router.get(&request.name).is_none() {
             return Err(tool_not_found());
         }
-        let reasoning = match request.arguments.as_mut().and_then(|args| args.remove(&self.reasoning_argument)) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) => Some(text),
-            Some(_) => {
-                // Whether the tool is hidden is told before anything else about it.
-                if self.hide_denied_tools && !self.listed(&request.name).await {
-                    return Err(tool_not_found());
-                }
-                return Ok(refusal(format!(
-                    "The `{}` argument must be a string that says why you need this call; the tool did not run.",
-                    self.reasoning_argument
-                )));
+        let Ok(check) = self.check_for(&request.name, &mut request.arguments) else {
+            // Whether the tool is hidden is told before anything else about it.
+            if self.hide_denied_tools && !self.listed(&request.name).await {
+                return Err(tool_not_found());
             }
+            return Ok(refusal(format!(
+                "The `{}` argument must be a string that says why you need this call; the tool did not run.",
+                self.reasoning_argument
+            )));
         };
         let (tool, scope) = self.target(&request.name);
-        let mut check = ValidateRequest::new(tool, scope).with_context(mcp_context("mcp_tool", &request.name));
-        check.reasoning = reasoning;
         match self.oak.guard(check, std::future::ready(())).await {
             Ok(()) => router.call(ToolCallContext::new(service, request, context)).await,
             Err(err) if self.hide_denied_tools && hides(&err) => Err(tool_not_found()),
             Err(err) => Ok(refusal(explain(&err, tool, scope, &self.reasoning_argument))),
         }
+    }
+
+    /// What to ask OakAuth about a call of `mcp_tool`: its tool and scope, the reasoning, and the
+    /// call's arguments (for rules whose conditions test them). The reasoning argument is taken out
+    /// of `arguments`, so neither OakAuth's `arguments` nor the tool see it. Fails when the
+    /// reasoning argument is there but not a string.
+    fn check_for(
+        &self,
+        mcp_tool: &str,
+        arguments: &mut Option<Map<String, Value>>,
+    ) -> Result<ValidateRequest, BadReasoning> {
+        let reasoning = match arguments.as_mut().and_then(|args| args.remove(&self.reasoning_argument)) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text),
+            Some(_) => return Err(BadReasoning),
+        };
+        let (tool, scope) = self.target(mcp_tool);
+        let mut check = ValidateRequest::new(tool, scope).with_context(mcp_context("mcp_tool", mcp_tool));
+        check.reasoning = reasoning;
+        check.arguments = arguments.clone();
+        Ok(check)
     }
 
     /// The router's tools, each with the reasoning argument added to its input schema, and
@@ -288,10 +307,22 @@ impl McpGuard {
     }
 }
 
+/// The reasoning argument of a call is not a string.
+struct BadReasoning;
+
 /// Whether a failure to get an allow means the agent may not use the tool at all, so that
-/// hiding leaves it out: anything but a deny that reasoning would lift, or a rate limit.
+/// hiding leaves it out: anything but a deny that reasoning, other arguments or waiting would
+/// lift. A listing check sends no arguments, so a deny that depends on them (a rule condition,
+/// the tool's input schema) does not hide the tool; a deny rule without conditions does.
 fn hides(err: &Error) -> bool {
-    !matches!(err, Error::Denied { reason: ReasonCode::ReasoningRequired, .. } | Error::RateLimited { .. })
+    match err {
+        Error::Denied { reason: ReasonCode::ReasoningRequired, .. } | Error::RateLimited { .. } => false,
+        Error::Denied { reason: ReasonCode::ConditionsNotMet | ReasonCode::InvalidArguments, .. } => false,
+        Error::Denied { reason: ReasonCode::DeniedByRule, explanation, .. } => {
+            explanation.as_ref().is_none_or(|e| e.condition.is_none())
+        }
+        _ => true,
+    }
 }
 
 /// The answer for a tool that does not exist, and (when hiding) for one the agent may not use.
@@ -316,13 +347,105 @@ fn explain(err: &Error, tool: &str, scope: &str, reasoning_argument: &str) -> St
             "OakAuth denied {tool}:{scope}: reasoning required. Call the tool again with a `{reasoning_argument}` \
              argument that says why you need it. ({message})"
         ),
-        Error::Denied { reason, message, .. } => {
-            format!("OakAuth denied {tool}:{scope} ({}): {message} The tool did not run.", reason.as_str())
+        Error::Denied { reason, message, explanation, .. } => {
+            let why = match explanation {
+                Some(e) if !e.message.is_empty() && !message.contains(&e.message) => format!(" {}", e.message),
+                _ => String::new(),
+            };
+            format!("OakAuth denied {tool}:{scope} ({}): {message}{why} The tool did not run.", reason.as_str())
         }
         Error::RateLimited { retry_after, .. } => format!(
             "OakAuth rate limit reached for {tool}:{scope}; retry in {} seconds. The tool did not run.",
             retry_after.as_secs().max(1)
         ),
         other => format!("OakAuth could not check {tool}:{scope} ({other}), so the tool did not run."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{ConditionResult, Effect, Explanation, Operator, Source};
+
+    fn guard() -> McpGuard {
+        let oak = OakAuth::builder("oak_example").base_url("https://oakauth.example.com").build().unwrap();
+        McpGuard::new(oak).map_tool("pay", "payments", "send")
+    }
+
+    fn object(v: Value) -> Option<Map<String, Value>> {
+        v.as_object().cloned()
+    }
+
+    #[test]
+    fn the_call_s_arguments_are_sent_without_the_reasoning() {
+        let mut arguments = object(json!({"amount": 900, "to": "a@example.com", "_reasoning": "invoice 7"}));
+        let check = guard().check_for("pay", &mut arguments).ok().unwrap();
+        assert_eq!((check.tool.as_str(), check.scope.as_str()), ("payments", "send"));
+        assert_eq!(check.reasoning.as_deref(), Some("invoice 7"));
+        assert_eq!(check.arguments, object(json!({"amount": 900, "to": "a@example.com"})));
+        assert_eq!(arguments, check.arguments, "the tool does not see the reasoning argument either");
+        assert_eq!(check.context, object(json!({"mcp_tool": "pay"})));
+
+        let mut none = None;
+        let check = guard().check_for("search", &mut none).ok().unwrap();
+        assert_eq!((check.arguments, check.reasoning), (None, None));
+
+        let mut bad = object(json!({"_reasoning": 5}));
+        assert!(guard().check_for("pay", &mut bad).is_err());
+    }
+
+    #[test]
+    fn only_denies_that_no_arguments_could_lift_hide_a_tool() {
+        let deny = |reason, condition: Option<ConditionResult>| Error::Denied {
+            tool: "payments".into(),
+            scope: "send".into(),
+            reason,
+            message: "denied".into(),
+            decision_id: "dec_x".into(),
+            explanation: Some(Box::new(Explanation {
+                rule_id: Some("rul_1".into()),
+                effect: Some(Effect::Deny),
+                condition,
+                message: "/amount is missing".into(),
+            })),
+        };
+        let tested = ConditionResult {
+            path: "conditions[0]".into(),
+            source: Source::Arguments,
+            pointer: "/amount".into(),
+            op: Operator::Lt,
+            expected: json!(500),
+            observed: None,
+            holds: false,
+            error: Some("missing".into()),
+        };
+        assert!(!hides(&deny(ReasonCode::ConditionsNotMet, Some(tested.clone()))));
+        assert!(!hides(&deny(ReasonCode::InvalidArguments, None)));
+        assert!(!hides(&deny(ReasonCode::DeniedByRule, Some(tested))));
+        assert!(hides(&deny(ReasonCode::DeniedByRule, None)), "a deny rule without conditions always denies");
+        assert!(hides(&deny(ReasonCode::ScopeNotGranted, None)));
+        assert!(!hides(&deny(ReasonCode::ReasoningRequired, None)));
+    }
+
+    #[test]
+    fn a_refusal_tells_the_model_which_condition_failed() {
+        let err = Error::Denied {
+            tool: "payments".into(),
+            scope: "send".into(),
+            reason: ReasonCode::ConditionsNotMet,
+            message: "No allow rule's conditions hold.".into(),
+            decision_id: "dec_x".into(),
+            explanation: Some(Box::new(Explanation {
+                rule_id: Some("rul_1".into()),
+                effect: Some(Effect::Allow),
+                condition: None,
+                message: "/amount is 900, not less than 500.".into(),
+            })),
+        };
+        assert_eq!(
+            explain(&err, "payments", "send", "_reasoning"),
+            "OakAuth denied payments:send (conditions_not_met): No allow rule's conditions hold. \
+             /amount is 900, not less than 500. The tool did not run."
+        );
     }
 }

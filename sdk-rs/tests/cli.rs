@@ -578,6 +578,27 @@ fn addresses_that_cannot_work_get_plain_words_and_a_hint() {
 }
 
 #[test]
+fn a_bad_when_is_a_usage_error_that_shows_the_form_and_the_operators() {
+    // Refused while reading the command line: no service needed.
+    for when in ["amount lt 500", "/amount < 500", "/amount lt", "/amount"] {
+        let out = run(bare_oakauth().args(["rules", "create", "a", "t", "s", "--when", when]));
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{when:?}: {text}");
+        assert!(text.contains("'/amount lt 500'") && text.contains("path_under, host_in, cidr, exists"), "{text}");
+    }
+    for args in [
+        &["rules", "create", "a", "t", "s", "--when-skip-missing"][..],
+        &["rules", "update", "a", "r", "--when", "/a eq 1", "--clear-conditions"],
+        &["rules", "create", "a", "t", "s", "--effect", "maybe"],
+        &["rules", "update", "a", "r", "--mode", "dry-run"],
+        &["simulate", "a", "--tool", "t"],
+    ] {
+        let out = run(bare_oakauth().args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
 fn bad_command_lines_exit_2_and_a_bad_time_lists_the_accepted_forms() {
     for args in [
         &["logs", "--since", "yesterday"][..],
@@ -586,6 +607,10 @@ fn bad_command_lines_exit_2_and_a_bad_time_lists_the_accepted_forms() {
         &["validate", "t", "s", "--context", "[1]"],
         &["agents", "update", "whoever"],
         &["tools", "update", "whoever", "t"],
+        &["rules", "update", "whoever", "rul_x"],
+        &["rules", "create", "a", "t", "s", "--conditions-file", "/nonexistent/conditions.json"],
+        &["simulate", "a", "--tool", "t", "--scope", "s", "--arguments", "[1]"],
+        &["validate", "t", "s", "--arguments", "5"],
         &["tools", "create", "a", "t", "--scopes", "x", "--risk", "extreme"],
         &["no-such-command"],
     ] {

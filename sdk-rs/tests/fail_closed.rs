@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oakauth::wire::CreateAgent;
-use oakauth::{Admin, Error, OakAuth, Page, ReasonCode, ValidateRequest};
+use oakauth::wire::{CreateAgent, Effect, ReplayRequest, SimulateRequest};
+use oakauth::{Admin, Error, LogQuery, OakAuth, Page, ReasonCode, ValidateRequest};
 use stub::{decision, Reply, Stub};
 
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -264,6 +264,62 @@ async fn a_create_that_may_have_reached_the_server_is_not_retried() {
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[1].path, "/v1/admin/agents?limit=5");
     assert_eq!(seen[1].header("authorization"), Some("Bearer oakadm_test"));
+}
+
+#[tokio::test]
+async fn arguments_are_sent_and_a_deny_by_a_condition_carries_its_explanation() {
+    let explanation = r#"{"rule_id":"rul_1","effect":"allow","condition":{"path":"conditions[0]","source":"arguments","pointer":"/amount","op":"lt","expected":500,"observed":900,"holds":false,"error":null},"message":"/amount is 900, not less than 500."}"#;
+    let body = decision(false, "conditions_not_met").replacen('{', &format!(r#"{{"explanation":{explanation},"#), 1);
+    let stub = Stub::start(vec![Reply::json(200, body)]).await;
+    let arguments = serde_json::json!({"amount": 900}).as_object().unwrap().clone();
+    let request = ValidateRequest::new("payments", "send").with_arguments(arguments);
+    let err = client(&stub, 0).guard(request, async {}).await.unwrap_err();
+    let Error::Denied { reason, explanation: Some(why), .. } = &err else { panic!("{err:?}") };
+    assert_eq!(*reason, ReasonCode::ConditionsNotMet);
+    assert_eq!(
+        (why.rule_id.as_deref(), why.condition.as_ref().unwrap().observed.clone()),
+        (Some("rul_1"), Some(900.into()))
+    );
+    assert!(err.to_string().ends_with("(/amount is 900, not less than 500.)"), "{err}");
+    let sent: serde_json::Value = serde_json::from_str(&stub.seen()[0].body).unwrap();
+    assert_eq!(sent, serde_json::json!({"tool": "payments", "scope": "send", "arguments": {"amount": 900}}));
+}
+
+#[tokio::test]
+async fn simulate_and_replay_are_posts_retried_like_reads_and_logs_filter_on_shadow() {
+    let simulated = r#"{"allowed":true,"reason":"allowed","message":"ok","reasoning_required":"none","reasoning_provided":false,"explanation":null,"shadow":[{"rule_id":"rul_2","would":"deny"}],"trace":[]}"#;
+    let stub = Stub::start(vec![Reply::json(503, ""), Reply::json(200, simulated)]).await;
+    let admin = admin_client(&stub);
+    let body = SimulateRequest {
+        agent_id: "agt_x".into(),
+        request: ValidateRequest::new("payments", "send"),
+        rules: None,
+        client_ip: None,
+        at: None,
+    };
+    let answer = admin.simulate(&body).await.unwrap();
+    assert_eq!((answer.shadow[0].rule_id.as_str(), answer.shadow[0].would), ("rul_2", Effect::Deny));
+    let seen = stub.seen();
+    assert_eq!(seen.len(), 2, "a simulation writes nothing, so it is retried");
+    assert_eq!((seen[1].method.as_str(), seen[1].path.as_str()), ("POST", "/v1/admin/simulate"));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&seen[1].body).unwrap(),
+        serde_json::json!({"agent_id": "agt_x", "request": {"tool": "payments", "scope": "send"}})
+    );
+
+    let stub = Stub::start(vec![Reply::json(502, ""), Reply::json(200, r#"{"replayed":3,"changed":[]}"#)]).await;
+    let replay = admin_client(&stub)
+        .replay(&ReplayRequest { agent_id: "agt_x".into(), rules: vec![], limit: Some(3) })
+        .await
+        .unwrap();
+    assert_eq!((replay.replayed, replay.changed.len()), (3, 0));
+    let seen = stub.seen();
+    assert_eq!((seen.len(), seen[1].path.as_str()), (2, "/v1/admin/simulate/replay"));
+
+    let stub = Stub::start(vec![Reply::json(200, r#"{"logs":[],"next_cursor":null}"#)]).await;
+    let query = LogQuery { shadow: Some(Effect::Deny), limit: Some(5), ..Default::default() };
+    admin_client(&stub).list_logs(&query).await.unwrap();
+    assert_eq!(stub.seen()[0].path, "/v1/admin/logs?shadow=deny&limit=5");
 }
 
 /// A stub that answers every request with `status` and a `Location` on another origin, and that

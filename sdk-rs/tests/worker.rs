@@ -42,10 +42,13 @@ async fn an_allowed_call_runs_and_a_denied_one_does_not() {
 
     let (result, runs) = run_guarded(&agent.oak, ValidateRequest::new("database", "drop")).await;
     assert_eq!(runs, 0);
-    let Err(Error::Denied { reason, decision_id, tool, scope, message }) = result else { panic!("{result:?}") };
+    let Err(Error::Denied { reason, decision_id, tool, scope, message, explanation }) = result else {
+        panic!("{result:?}")
+    };
     assert_eq!(reason, ReasonCode::ScopeNotGranted);
     assert_eq!((tool.as_str(), scope.as_str()), ("database", "drop"));
     assert!(!message.is_empty());
+    assert_eq!(explanation, None, "a scope without a rule has no rule to explain");
 
     // The deny is in the audit log under its decision id.
     let entry = worker().admin().get_log(&decision_id).await.unwrap();
@@ -227,28 +230,32 @@ async fn tools_and_rules_can_be_managed() {
                 description: Some("customer records".into()),
                 scopes: vec!["read".into(), "write".into()],
                 risk_level: RiskLevel::Write,
+                input_schema: None,
             },
         )
         .await
         .unwrap();
     assert_eq!((tool.agent_id.as_str(), tool.description.as_str()), (agent.id.as_str(), "customer records"));
-    let dup =
-        CreateTool { name: "crm".into(), description: None, scopes: vec!["x".into()], risk_level: RiskLevel::Read };
+    let dup = CreateTool {
+        name: "crm".into(),
+        description: None,
+        scopes: vec!["x".into()],
+        risk_level: RiskLevel::Read,
+        input_schema: None,
+    };
     assert!(matches!(admin.create_tool(&agent.id, &dup).await, Err(Error::Conflict { .. })));
     let bad = CreateTool {
         name: "no spaces allowed".into(),
         description: None,
         scopes: vec!["x".into()],
         risk_level: RiskLevel::Read,
+        input_schema: None,
     };
     let err = admin.create_tool(&agent.id, &bad).await.unwrap_err();
     assert!(matches!(err, Error::BadRequest { status: 400, .. }), "{err:?}");
 
     // A rule without a policy takes the tool's risk default (write: soft).
-    let rule = admin
-        .create_rule(&agent.id, &CreateRule { tool: "crm".into(), scope: "write".into(), require_reasoning: None })
-        .await
-        .unwrap();
+    let rule = admin.create_rule(&agent.id, &CreateRule::allow("crm", "write")).await.unwrap();
     assert_eq!((rule.tool.as_str(), rule.tool_id.as_str(), rule.require_reasoning), ("crm", tool.id.as_str(), Soft));
     assert_eq!(admin.get_rule(&agent.id, &rule.id).await.unwrap(), rule);
     let rules: Vec<_> = admin.rules(&agent.id).try_collect().await.unwrap();
@@ -256,7 +263,10 @@ async fn tools_and_rules_can_be_managed() {
 
     let check = ValidateRequest::new("crm", "write");
     assert_eq!(agent.oak.validate(&check).await.unwrap().reason, ReasonCode::ReasoningMissingSoft);
-    let hard = admin.update_rule(&agent.id, &rule.id, &UpdateRule { require_reasoning: Hard }).await.unwrap();
+    let hard = admin
+        .update_rule(&agent.id, &rule.id, &UpdateRule { require_reasoning: Some(Hard), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(hard.require_reasoning, Hard);
     assert_eq!(agent.oak.validate(&check).await.unwrap().reason, ReasonCode::ReasoningRequired);
 
@@ -357,6 +367,7 @@ async fn admin_events_say_who_did_what_to_which_target_newest_first() {
                 description: None,
                 scopes: vec!["read".into(), "write".into()],
                 risk_level: RiskLevel::Write,
+                input_schema: None,
             },
         )
         .await
@@ -365,11 +376,11 @@ async fn admin_events_say_who_did_what_to_which_target_newest_first() {
         .update_tool(&agent, &tool.id, &UpdateTool { description: Some("customers".into()), ..Default::default() })
         .await
         .unwrap();
-    let rule = admin
-        .create_rule(&agent, &CreateRule { tool: "crm".into(), scope: "write".into(), require_reasoning: None })
+    let rule = admin.create_rule(&agent, &CreateRule::allow("crm", "write")).await.unwrap();
+    admin
+        .update_rule(&agent, &rule.id, &UpdateRule { require_reasoning: Some(Hard), ..Default::default() })
         .await
         .unwrap();
-    admin.update_rule(&agent, &rule.id, &UpdateRule { require_reasoning: Hard }).await.unwrap();
     admin.update_agent(&agent, &UpdateAgent { enabled: Some(false), ..Default::default() }).await.unwrap();
     admin.update_agent(&agent, &UpdateAgent { enabled: Some(true), ..Default::default() }).await.unwrap();
     let limit = RateLimitConfig { capacity: 9, refill_per_second: 1.0 };

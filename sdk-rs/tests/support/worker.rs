@@ -193,6 +193,7 @@ pub async fn agent_with(rate_limit: Option<RateLimitConfig>, tools: &[ToolSpec<'
                     description: None,
                     scopes: scopes.iter().map(|(s, _)| s.to_string()).collect(),
                     risk_level: *risk,
+                    input_schema: None,
                 },
             )
             .await
@@ -203,9 +204,8 @@ pub async fn agent_with(rate_limit: Option<RateLimitConfig>, tools: &[ToolSpec<'
                     .create_rule(
                         &id,
                         &CreateRule {
-                            tool: tool.to_string(),
-                            scope: scope.to_string(),
                             require_reasoning: Some(*policy),
+                            ..CreateRule::allow(tool.to_string(), scope.to_string())
                         },
                     )
                     .await

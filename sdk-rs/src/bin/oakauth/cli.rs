@@ -4,7 +4,7 @@
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 
-use crate::commands::{agents, audit, events, logs, rules, stats, tools, validate};
+use crate::commands::{agents, audit, events, logs, rules, simulate, stats, tools, validate};
 
 /// Printed after `--help`: where keys and the service address come from.
 const KEYS_HELP: &str = "\
@@ -56,7 +56,8 @@ pub enum Command {
     /// Register and manage an agent's tools and their scopes.
     #[command(subcommand)]
     Tools(tools::ToolsCmd),
-    /// Grant scopes to an agent, with a reasoning requirement.
+    /// Allow or deny an agent's tool scopes, with reasoning requirements, conditions on the call's
+    /// arguments, and shadow mode.
     #[command(subcommand)]
     Rules(rules::RulesCmd),
     /// Read the audit log, newest first; `--follow` keeps printing new decisions.
@@ -71,6 +72,9 @@ pub enum Command {
     /// Ask OakAuth as an agent whether a call would be allowed (it is logged like any other).
     /// Exits 0 when allowed, 3 when denied, 1 on an error.
     Validate(validate::ValidateArgs),
+    /// Decide a call as the service would, with the agent's rules or draft ones (--rules-file),
+    /// and show each rule's part; nothing is logged. Exits 0 when allowed, 3 when denied, 1 on an error.
+    Simulate(simulate::SimulateArgs),
     /// Show the organization of the admin key.
     Whoami,
 }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use commands::{agents, audit, events, logs, rules, stats, tools, validate, whoami, Failure, Outcome};
+use commands::{agents, audit, events, logs, rules, simulate, stats, tools, validate, whoami, Failure, Outcome};
 use output::Out;
 
 /// Exit status of a command line that asks for something impossible (clap's own errors too).
@@ -56,6 +56,7 @@ async fn run(cli: Cli) -> Outcome {
         Command::Events(args) => events::run(&admin, &out, args).await,
         Command::Audit(cmd) => audit::run(&admin, &out, cmd).await,
         Command::Stats(args) => stats::run(&admin, &out, args).await,
+        Command::Simulate(args) => simulate::run(&admin, &out, args).await,
         Command::Whoami => whoami::run(&admin, &out).await,
         Command::Validate(_) => unreachable!("handled above"),
     };

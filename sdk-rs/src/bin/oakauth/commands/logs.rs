@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use futures_util::TryStreamExt;
-use oakauth::wire::LogEntry;
+use oakauth::wire::{Effect, LogEntry};
 use oakauth::{Admin, LogQuery, ReasonCode};
 
+use super::conditions::explanation_fields;
 use super::{agent_filter, agent_names, when, AgentNames, Outcome};
 use crate::output::{clip, fields, fixed, Out, Table};
 
@@ -35,6 +36,9 @@ pub struct LogsArgs {
     /// Only this reason (e.g. reasoning_required).
     #[arg(long, value_parser = parse_reason)]
     reason: Option<ReasonCode>,
+    /// Only decisions that a rule in shadow mode would have denied: what enforcing it would change.
+    #[arg(long)]
+    shadow_deny: bool,
     /// Start (RFC 3339, a date, or an age such as 30m, 2h, 7d).
     #[arg(long, value_parser = when)]
     since: Option<String>,
@@ -94,6 +98,7 @@ pub async fn run(admin: &Admin, out: &Out, args: LogsArgs) -> Outcome {
             None
         },
         reason: args.reason,
+        shadow: args.shadow_deny.then_some(Effect::Deny),
         since: args.since,
         until: args.until,
         limit: Some(args.limit),
@@ -186,8 +191,27 @@ fn reasoning(text: &str) -> String {
     }
 }
 
+const LOG_HEADERS: [&str; 8] = ["TIME", "DECISION", "AGENT", "TOOL:SCOPE", "RESULT", "REASON", "REASONING", "WHY"];
+
 fn log_columns() -> Table {
-    Table::new(&["TIME", "DECISION", "AGENT", "TOOL:SCOPE", "RESULT", "REASON", "REASONING"])
+    Table::new(&LOG_HEADERS)
+}
+
+/// Why a rule decided (a deny's explanation), and what shadow rules would have denied.
+fn why(e: &LogEntry) -> String {
+    let mut parts = Vec::new();
+    if let Some(x) = e.explanation.as_ref().filter(|_| !e.allowed) {
+        parts.push(x.message.clone());
+    }
+    let shadow: Vec<&str> = e.shadow.iter().filter(|s| s.would == Effect::Deny).map(|s| s.rule_id.as_str()).collect();
+    if !shadow.is_empty() {
+        parts.push(format!("shadow deny: {}", shadow.join(", ")));
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        clip(&parts.join("; "), 80)
+    }
 }
 
 fn log_cells(e: &LogEntry, names: &AgentNames) -> Vec<String> {
@@ -199,6 +223,7 @@ fn log_cells(e: &LogEntry, names: &AgentNames) -> Vec<String> {
         if e.allowed { "allowed" } else { "DENIED" }.into(),
         e.reason.as_str().into(),
         e.reasoning.as_deref().map(|r| clip(&reasoning(r), 60)).unwrap_or_else(|| "-".into()),
+        why(e),
     ]
 }
 
@@ -212,12 +237,11 @@ fn log_table<'a>(entries: impl Iterator<Item = &'a LogEntry>, names: &AgentNames
 
 /// Column widths for `--follow`, where rows are printed before later ones are known: wide enough
 /// for timestamps, ids and reason codes; longer names push their row's later columns right.
-const FOLLOW_WIDTHS: [usize; 6] = [24, 24, 20, 28, 7, 22];
+const FOLLOW_WIDTHS: [usize; 7] = [24, 24, 20, 28, 7, 22, 30];
 
 /// The header line for `--follow`.
 fn log_header() -> String {
-    let cells = ["TIME", "DECISION", "AGENT", "TOOL:SCOPE", "RESULT", "REASON", "REASONING"].map(str::to_owned);
-    fixed(&cells, &FOLLOW_WIDTHS)
+    fixed(&LOG_HEADERS.map(str::to_owned), &FOLLOW_WIDTHS)
 }
 
 /// One entry as a line for `--follow`.
@@ -226,7 +250,10 @@ fn log_row(e: &LogEntry, names: &AgentNames) -> String {
 }
 
 fn show_log(e: &LogEntry) -> String {
-    fields(&[
+    let object = |m: &Option<serde_json::Map<String, serde_json::Value>>| {
+        m.as_ref().map(|c| serde_json::Value::Object(c.clone()).to_string()).unwrap_or_else(|| "-".into())
+    };
+    let mut pairs = vec![
         ("decision", e.decision_id.clone()),
         ("request", e.request_id.clone()),
         ("time", e.created_at.clone()),
@@ -238,10 +265,13 @@ fn show_log(e: &LogEntry) -> String {
         ("reasoning required", e.reasoning_required.as_str().into()),
         ("reasoning provided", e.reasoning_provided.to_string()),
         ("reasoning", e.reasoning.as_deref().map(reasoning).unwrap_or_else(|| "-".into())),
-        (
-            "context",
-            e.context.as_ref().map(|c| serde_json::Value::Object(c.clone()).to_string()).unwrap_or_else(|| "-".into()),
-        ),
-        ("latency", format!("{} ms", e.latency_ms)),
-    ])
+        ("context", object(&e.context)),
+        ("arguments", object(&e.arguments)),
+    ];
+    pairs.extend(e.explanation.iter().flat_map(explanation_fields));
+    for s in &e.shadow {
+        pairs.push(("shadow", format!("{} would {}", s.rule_id, s.would.as_str())));
+    }
+    pairs.push(("latency", format!("{} ms", e.latency_ms)));
+    fields(&pairs)
 }

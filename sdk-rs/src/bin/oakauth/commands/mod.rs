@@ -3,9 +3,11 @@
 
 pub mod agents;
 pub mod audit;
+pub mod conditions;
 pub mod events;
 pub mod logs;
 pub mod rules;
+pub mod simulate;
 pub mod stats;
 pub mod tools;
 pub mod validate;
@@ -63,6 +65,17 @@ pub async fn agent_filter(admin: &Admin, agent: &str) -> Result<String, Failure>
         return Ok(agent.to_owned());
     }
     Ok(resolve_agent(admin, agent).await?.id)
+}
+
+/// Exit status of `validate` and `simulate` when the answer is a deny (0 is an allow, 1 any error).
+pub const EXIT_DENIED: u8 = 3;
+
+/// A JSON object given on the command line (`--context`, `--arguments`).
+pub fn json_object(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str(raw) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(format!("not a JSON object such as '{{\"ticket\": 4411}}': {raw:?}")),
+    }
 }
 
 /// Agent ids to names, for showing rows by name (a deleted agent keeps its id).

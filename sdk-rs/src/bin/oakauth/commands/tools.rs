@@ -84,7 +84,7 @@ pub async fn run(admin: &Admin, out: &Out, cmd: ToolsCmd) -> Outcome {
         }
         ToolsCmd::Create { agent, name, scopes, risk, description } => {
             let agent = resolve_agent(admin, &agent).await?;
-            let body = CreateTool { name, description, scopes, risk_level: risk };
+            let body = CreateTool { name, description, scopes, risk_level: risk, input_schema: None };
             let tool = admin.create_tool(&agent.id, &body).await?;
             out.print(&tool, show_tool);
         }
@@ -94,7 +94,7 @@ pub async fn run(admin: &Admin, out: &Out, cmd: ToolsCmd) -> Outcome {
             out.print(&tool, show_tool);
         }
         ToolsCmd::Update { agent, tool, name, description, scopes, risk } => {
-            let body = UpdateTool { name, description, scopes, risk_level: risk };
+            let body = UpdateTool { name, description, scopes, risk_level: risk, input_schema: None };
             if body == UpdateTool::default() {
                 return Err(Failure::Usage("nothing to change: pass --name, --description, --scopes or --risk".into()));
             }

@@ -5,11 +5,9 @@ use std::process::ExitCode;
 use clap::Args;
 use oakauth::{OakAuth, ValidateRequest};
 
-use super::Outcome;
+use super::conditions::explanation_fields;
+use super::{json_object, Outcome, EXIT_DENIED};
 use crate::output::{fields, Out};
-
-/// Exit status of `validate` when the answer is a deny (0 is an allow, 1 any error).
-const EXIT_DENIED: u8 = 3;
 
 #[derive(Args)]
 pub struct ValidateArgs {
@@ -23,6 +21,10 @@ pub struct ValidateArgs {
     /// A JSON object recorded (with secrets redacted) in the log.
     #[arg(long, value_parser = json_object)]
     context: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The tool call's arguments, a JSON object such as '{"amount": 900}', for rules whose
+    /// conditions test them (logged redacted).
+    #[arg(long, value_parser = json_object)]
+    arguments: Option<serde_json::Map<String, serde_json::Value>>,
     /// Deprecated, visible to other users via `ps`: set OAKAUTH_API_KEY or type the key at the
     /// prompt instead. Agent key (`oak_…`).
     #[arg(long, value_name = "KEY")]
@@ -33,16 +35,20 @@ pub async fn run(oak: &OakAuth, out: &Out, args: ValidateArgs) -> Outcome {
     let mut request = ValidateRequest::new(args.tool, args.scope);
     request.reasoning = args.reasoning;
     request.context = args.context;
+    request.arguments = args.arguments;
     let decision = oak.validate(&request).await?;
     out.print(&decision.response, |d| {
         let mut pairs = vec![
             ("result", if decision.is_allowed() { "allowed" } else { "DENIED" }.to_owned()),
             ("reason", d.reason.as_str().into()),
             ("message", d.message.clone()),
+        ];
+        pairs.extend(d.explanation.iter().flat_map(explanation_fields));
+        pairs.extend([
             ("decision", d.decision_id.clone()),
             ("reasoning required", d.reasoning_required.as_str().into()),
             ("reasoning provided", d.reasoning_provided.to_string()),
-        ];
+        ]);
         if let Some(rl) = &d.rate_limit {
             pairs.push(("rate limit", format!("{} of {} left, full in {}s", rl.remaining, rl.limit, rl.reset)));
         }
@@ -52,11 +58,4 @@ pub async fn run(oak: &OakAuth, out: &Out, args: ValidateArgs) -> Outcome {
         fields(&pairs)
     });
     Ok(if decision.is_allowed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_DENIED) })
-}
-
-fn json_object(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
-    match serde_json::from_str(raw) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        _ => Err(format!("not a JSON object such as '{{\"ticket\": 4411}}': {raw:?}")),
-    }
 }
