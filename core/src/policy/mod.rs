@@ -45,6 +45,8 @@ pub const MAX_REGEX_LEN: usize = 512;
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 /// Longest observed string shown in an explanation, in characters.
 const MAX_OBSERVED_CHARS: usize = 120;
+/// Longest evaluation error shown in an explanation, in characters.
+const MAX_ERROR_CHARS: usize = 200;
 
 /// A rule ready to evaluate: its conditions checked, patterns compiled, time zones resolved.
 #[derive(Debug, Clone)]
@@ -367,7 +369,9 @@ impl CompiledTest {
             expected: self.test.value.clone(),
             observed: observed.map(shown),
             holds: verdict == Verdict::Holds,
-            error,
+            // An error may quote the observed value (`"…" is not an IP address`): it is shown
+            // the way the value is, redacted and cut.
+            error: error.map(|e| clip(crate::redact::text(&e), MAX_ERROR_CHARS)),
         };
         Outcome { verdict, why: Some(why) }
     }
@@ -447,17 +451,19 @@ fn order(op: Operator, o: std::cmp::Ordering) -> bool {
 /// A value as an explanation shows it: strings redacted and cut, containers summarised.
 fn shown(v: &Value) -> Value {
     match v {
-        Value::String(s) => {
-            let red = crate::redact::text(s);
-            if red.chars().count() > MAX_OBSERVED_CHARS {
-                Value::String(red.chars().take(MAX_OBSERVED_CHARS).collect::<String>() + "…")
-            } else {
-                Value::String(red)
-            }
-        }
+        Value::String(s) => Value::String(clip(crate::redact::text(s), MAX_OBSERVED_CHARS)),
         Value::Array(a) => Value::String(format!("[an array of {} items]", a.len())),
         Value::Object(o) => Value::String(format!("[an object of {} fields]", o.len())),
         other => other.clone(),
+    }
+}
+
+/// `s` cut to `max` characters, marked with `…` when cut.
+fn clip(s: String, max: usize) -> String {
+    if s.chars().count() > max {
+        s.chars().take(max).collect::<String>() + "…"
+    } else {
+        s
     }
 }
 
