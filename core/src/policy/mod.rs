@@ -253,6 +253,18 @@ fn compile_test(t: &Test, path: &str, schema: Option<&Value>) -> Result<Compiled
             _ => return Err(bad("`exists` takes true, false or no value".into())),
         },
     };
+    if t.source == Source::Request {
+        // The request facts are strings: a test that could only ever be a type error is refused.
+        let strings_only = match t.op {
+            Operator::Lt | Operator::Lte | Operator::Gt | Operator::Gte => is_time,
+            Operator::Eq | Operator::Ne | Operator::Contains => t.value.is_string(),
+            Operator::In | Operator::NotIn => t.value.as_array().is_some_and(|a| a.iter().any(Value::is_string)),
+            _ => true,
+        };
+        if !strings_only {
+            return Err(bad(format!("{} is a string; `{op}` with {} can never hold", t.pointer, t.value)));
+        }
+    }
     if t.source == Source::Arguments {
         if let Some(schema) = schema {
             schema::check_pointer(schema, &t.pointer, t.op, &t.value).map_err(bad)?;

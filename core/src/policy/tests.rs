@@ -421,9 +421,25 @@ fn weekday_in_a_time_zone() {
     assert_eq!(request_outcome(weekend("America/New_York"), None, ms(2026, 1, 5, 3, 0)), Yes, "still Sunday there");
     let wed = json!({"source": "request", "pointer": "/weekday", "op": "eq", "value": "wed", "on_missing": "deny"});
     assert_eq!(request_outcome(wed, None, ms(2026, 7, 1, 12, 0)), Yes);
-    // A number against the weekday is a type error.
-    let bad = json!({"source": "request", "pointer": "/weekday", "op": "eq", "value": 3, "on_missing": "deny"});
-    assert_eq!(request_outcome(bad, None, ms(2026, 7, 1, 12, 0)), Err_);
+}
+
+#[test]
+fn request_facts_are_strings_at_save_time() {
+    let r = |pointer: &str, op: &str, value: Value| json!({"source": "request", "pointer": pointer, "op": op, "value": value, "on_missing": "deny"});
+    for c in [
+        r("/weekday", "eq", json!(3)),
+        r("/weekday", "lt", json!(3)),
+        r("/client_ip", "gte", json!(10)),
+        r("/client_ip", "in", json!([1, 2])),
+        r("/time", "ne", json!(1800)),
+        r("/client_ip", "contains", json!(10)),
+    ] {
+        let e = compile_err(std::slice::from_ref(&c));
+        assert!(e.contains("is a string") && e.contains("can never hold"), "{c}: {e}");
+    }
+    allow("r1", &[r("/weekday", "in", json!(["sat", 1]))]);
+    allow("r1", &[r("/client_ip", "prefix", json!("10."))]);
+    allow("r1", &[r("/time", "lt", json!("09:00"))]);
 }
 
 #[test]
