@@ -274,7 +274,7 @@ fn compile_test(t: &Test, path: &str, schema: Option<&Value>) -> Result<Compiled
 }
 
 fn last_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_owned()
+    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_owned()
 }
 
 fn is_scalar(v: &Value) -> bool {
@@ -590,20 +590,16 @@ pub fn evaluate<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>, facts: &F
             continue;
         }
         match would {
-            Some(Effect::Deny) => {
-                if denier.as_ref().is_none_or(|(d, _, _)| rule.id < d.id) {
-                    denier = Some((rule, outcome, why));
-                }
+            Some(Effect::Deny) if denier.as_ref().is_none_or(|(d, _, _)| rule.id < d.id) => {
+                denier = Some((rule, outcome, why));
             }
             Some(Effect::Allow) => {
                 allow_policy = Some(allow_policy.map_or(rule.reasoning, |p| p.min(rule.reasoning)));
             }
-            None if rule.effect == Effect::Allow => {
-                if unmet.as_ref().is_none_or(|(u, _)| rule.id < u.id) {
-                    unmet = Some((rule, why));
-                }
+            None if rule.effect == Effect::Allow && unmet.as_ref().is_none_or(|(u, _)| rule.id < u.id) => {
+                unmet = Some((rule, why));
             }
-            None => {}
+            _ => {}
         }
     }
     shadow.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));

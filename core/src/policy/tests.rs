@@ -893,7 +893,7 @@ fn no_rules_means_scope_not_granted_and_the_least_demanding_allow_wins() {
     let soft =
         compile("r2", Effect::Allow, RuleMode::Enforce, ReasoningPolicy::Soft, &conds(&[t("eq", json!(1))]), None)
             .unwrap();
-    assert_eq!(run(&[hard.clone()], json!({})).verdict, Verdicts::Allow(ReasoningPolicy::Hard));
+    assert_eq!(run(std::slice::from_ref(&hard), json!({})).verdict, Verdicts::Allow(ReasoningPolicy::Hard));
     assert_eq!(run(&[hard.clone(), soft.clone()], json!({"v": 1})).verdict, Verdicts::Allow(ReasoningPolicy::Soft));
     assert_eq!(run(&[hard, soft], json!({"v": 2})).verdict, Verdicts::Allow(ReasoningPolicy::Hard));
     // A deny rule never asks for reasoning.
@@ -921,7 +921,7 @@ fn shadow_rules_never_decide_but_are_reported() {
         ]
     );
     // Only shadow rules: nothing is granted, whatever they would do.
-    let e = run(&[shadow_allow.clone()], json!({}));
+    let e = run(std::slice::from_ref(&shadow_allow), json!({}));
     assert_eq!(e.verdict, Verdicts::Deny(ReasonCode::ScopeNotGranted));
     assert_eq!(e.shadow, vec![ShadowResult { rule_id: "s2".into(), would: Effect::Allow }]);
     // A shadow allow does not rescue an unmet enforced allow, nor explain it.
