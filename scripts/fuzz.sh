@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Long fuzzing runs of the parsers with cargo-fuzz (libFuzzer, nightly Rust): request parsing and
 # bounds, key parsing and checksums, redaction (a key placed anywhere in the input is never in
-# the output), reasoning classification, RFC 3339 parsing. Writes fuzz/RESULTS.md.
+# the output), reasoning classification, RFC 3339 parsing, rule conditions (parse, compile against
+# an input_schema, evaluate: no panic, and the policy engine's invariants hold). Writes fuzz/RESULTS.md.
 # Usage: scripts/fuzz.sh [seconds per target, default 600] [target ...]
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT/fuzz"
 SECONDS_PER_TARGET="${1:-600}"
 shift || true
 TARGETS=("$@")
-(( ${#TARGETS[@]} )) || TARGETS=(validate_request keys redact reasoning rfc3339)
+(( ${#TARGETS[@]} )) || TARGETS=(validate_request keys redact reasoning rfc3339 conditions)
 
 rustup toolchain list | grep -q '^nightly' || die "cargo fuzz needs the nightly toolchain (rustup toolchain install nightly)"
 if ! "$TOOLS_DIR/bin/cargo-fuzz" --version >/dev/null 2>&1; then

@@ -3,8 +3,8 @@
 //! Rule `i` grants scope `scope_{i % 64}` of tool `tool_{i / 64}` (64 is the documented bound on
 //! scopes per tool); every eighth rule has the `hard` reasoning policy, the rest `none`.
 //! OakAuth's side is what the worker does with an agent's rules once they are in memory: one hash
-//! table from `tool\nscope` to the rule's policy (plus the set of tool names, consulted only when no
-//! rule matches), then `oakauth_core::decision::decide`. Cedar's side is
+//! table from `tool\nscope` to the compiled rules of that scope (plus the set of tool names,
+//! consulted only when no rule matches), `policy::evaluate`, then `decision::decide`. Cedar's side is
 //! one `permit` policy per rule, hard rules with a `when { context.reasoning_provided }` condition,
 //! evaluated by `cedar_policy::Authorizer`.
 
@@ -13,8 +13,11 @@ use std::str::FromStr;
 
 use cedar_policy::{Authorizer, Context, Decision, Entities, EntityId, EntityTypeName, EntityUid, PolicySet, Request};
 use oakauth_core::decision::{self, BucketOutcome, ToolLookup};
+use oakauth_core::policy::{self, CompiledRule, Facts, Verdicts};
 use oakauth_core::reasoning;
-use oakauth_core::wire::ReasoningPolicy;
+use oakauth_core::wire::{Effect, Explanation, ReasonCode, ReasoningPolicy, RuleMode};
+
+pub mod conditions;
 
 pub const SCOPES_PER_TOOL: usize = 64;
 
@@ -55,50 +58,75 @@ pub fn queries(rules: usize, count: usize) -> Vec<Query> {
     out
 }
 
-/// Longest tool or scope name (`oakauth_core::limits`): a `tool\nscope` key fits on the stack.
-const MAX_NAME: usize = 128;
-
-/// OakAuth's in-memory rule index for one agent. One probe of one table answers the common case
-/// (a granted scope); a nested tool → scopes map would cost a second, dependent, cache miss.
+/// OakAuth's in-memory rule index for one agent: `tool\nscope` → the compiled rules of that
+/// scope (here one each, without conditions: today's decision), plus the set of tool names,
+/// consulted only when no rule matches. The rules go through `policy::evaluate` and
+/// `decision::decide`, as the worker does.
 pub struct OakRules {
-    rules: HashMap<String, ReasoningPolicy>,
-    tools: HashSet<String>,
+    index: RuleIndex,
 }
 
 impl OakRules {
     pub fn new(rules: usize) -> Self {
-        let mut index = HashMap::with_capacity(rules);
-        let mut tools = HashSet::new();
+        let mut index = RuleIndex::default();
         for i in 0..rules {
             let (tool, scope) = rule_name(i);
-            index.insert(format!("{tool}\n{scope}"), rule_policy(i));
-            tools.insert(tool);
+            let rule =
+                policy::compile(&format!("rule_{i}"), Effect::Allow, RuleMode::Enforce, rule_policy(i), &[], None)
+                    .expect("a rule without conditions compiles");
+            index.insert(&tool, &scope, rule);
         }
-        Self { rules: index, tools }
+        Self { index }
     }
 
-    /// What storage would say about this tool and scope.
-    pub fn lookup(&self, tool: &str, scope: &str) -> ToolLookup {
+    /// The decision for an enabled agent whose bucket had a token: true when allowed.
+    pub fn check(&self, q: &Query) -> bool {
+        self.index.check(&q.tool, &q.scope, q.reasoning.as_deref(), &Facts::default())
+    }
+}
+
+/// Longest tool or scope name (`oakauth_core::limits`): a `tool\nscope` key fits on the stack.
+const MAX_NAME: usize = 128;
+
+/// One probe of one table answers the common case (a granted scope); a nested tool → scopes map
+/// would cost a second, dependent, cache miss.
+#[derive(Default)]
+pub struct RuleIndex {
+    rules: HashMap<String, Vec<CompiledRule>>,
+    tools: HashSet<String>,
+}
+
+impl RuleIndex {
+    pub fn insert(&mut self, tool: &str, scope: &str, rule: CompiledRule) {
+        self.rules.entry(format!("{tool}\n{scope}")).or_default().push(rule);
+        self.tools.insert(tool.to_owned());
+    }
+
+    /// What storage and the rules say about this tool and scope.
+    pub fn lookup(&self, tool: &str, scope: &str, facts: &Facts) -> (ToolLookup, Option<Explanation>) {
         let mut buf = [0u8; 2 * MAX_NAME + 1];
         let (t, s) = (tool.as_bytes(), scope.as_bytes());
         if t.len() > MAX_NAME || s.len() > MAX_NAME {
-            return ToolLookup::Unknown; // longer names are refused before any lookup
+            return (ToolLookup::Unknown, None); // longer names are refused before any lookup
         }
         buf[..t.len()].copy_from_slice(t);
         buf[t.len()] = b'\n';
         buf[t.len() + 1..t.len() + 1 + s.len()].copy_from_slice(s);
         let key = std::str::from_utf8(&buf[..t.len() + 1 + s.len()]).unwrap_or("");
         match self.rules.get(key) {
-            Some(policy) => ToolLookup::Known { rule: Some(*policy) },
-            None if self.tools.contains(tool) => ToolLookup::Known { rule: None },
-            None => ToolLookup::Unknown,
+            Some(rules) => {
+                let e = policy::evaluate(rules, facts, false);
+                (ToolLookup::Known(e.verdict), e.explanation)
+            }
+            None if self.tools.contains(tool) => (ToolLookup::Known(Verdicts::Deny(ReasonCode::ScopeNotGranted)), None),
+            None => (ToolLookup::Unknown, None),
         }
     }
 
     /// The decision for an enabled agent whose bucket had a token: true when allowed.
-    pub fn check(&self, q: &Query) -> bool {
-        let lookup = self.lookup(&q.tool, &q.scope);
-        decision::decide(true, BucketOutcome::Allowed, lookup, q.reasoning.as_deref()).allowed()
+    pub fn check(&self, tool: &str, scope: &str, reasoning: Option<&str>, facts: &Facts) -> bool {
+        let (lookup, explanation) = self.lookup(tool, scope, facts);
+        decision::decide(true, BucketOutcome::Allowed, lookup, explanation, reasoning).allowed()
     }
 }
 

@@ -45,6 +45,8 @@ pub const MAX_REGEX_LEN: usize = 512;
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 /// Longest observed string shown in an explanation, in characters.
 const MAX_OBSERVED_CHARS: usize = 120;
+/// Longest evaluation error shown in an explanation, in characters.
+const MAX_ERROR_CHARS: usize = 200;
 
 /// A rule ready to evaluate: its conditions checked, patterns compiled, time zones resolved.
 #[derive(Debug, Clone)]
@@ -251,6 +253,18 @@ fn compile_test(t: &Test, path: &str, schema: Option<&Value>) -> Result<Compiled
             _ => return Err(bad("`exists` takes true, false or no value".into())),
         },
     };
+    if t.source == Source::Request {
+        // The request facts are strings: a test that could only ever be a type error is refused.
+        let strings_only = match t.op {
+            Operator::Lt | Operator::Lte | Operator::Gt | Operator::Gte => is_time,
+            Operator::Eq | Operator::Ne | Operator::Contains => t.value.is_string(),
+            Operator::In | Operator::NotIn => t.value.as_array().is_some_and(|a| a.iter().any(Value::is_string)),
+            _ => true,
+        };
+        if !strings_only {
+            return Err(bad(format!("{} is a string; `{op}` with {} can never hold", t.pointer, t.value)));
+        }
+    }
     if t.source == Source::Arguments {
         if let Some(schema) = schema {
             schema::check_pointer(schema, &t.pointer, t.op, &t.value).map_err(bad)?;
@@ -367,7 +381,9 @@ impl CompiledTest {
             expected: self.test.value.clone(),
             observed: observed.map(shown),
             holds: verdict == Verdict::Holds,
-            error,
+            // An error may quote the observed value (`"…" is not an IP address`): it is shown
+            // the way the value is, redacted and cut.
+            error: error.map(|e| clip(crate::redact::text(&e), MAX_ERROR_CHARS)),
         };
         Outcome { verdict, why: Some(why) }
     }
@@ -447,17 +463,19 @@ fn order(op: Operator, o: std::cmp::Ordering) -> bool {
 /// A value as an explanation shows it: strings redacted and cut, containers summarised.
 fn shown(v: &Value) -> Value {
     match v {
-        Value::String(s) => {
-            let red = crate::redact::text(s);
-            if red.chars().count() > MAX_OBSERVED_CHARS {
-                Value::String(red.chars().take(MAX_OBSERVED_CHARS).collect::<String>() + "…")
-            } else {
-                Value::String(red)
-            }
-        }
+        Value::String(s) => Value::String(clip(crate::redact::text(s), MAX_OBSERVED_CHARS)),
         Value::Array(a) => Value::String(format!("[an array of {} items]", a.len())),
         Value::Object(o) => Value::String(format!("[an object of {} fields]", o.len())),
         other => other.clone(),
+    }
+}
+
+/// `s` cut to `max` characters, marked with `…` when cut.
+fn clip(s: String, max: usize) -> String {
+    if s.chars().count() > max {
+        s.chars().take(max).collect::<String>() + "…"
+    } else {
+        s
     }
 }
 
@@ -582,7 +600,7 @@ pub fn evaluate<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>, facts: &F
             None if rule.effect == Effect::Allow && unmet.as_ref().is_none_or(|(u, _)| rule.id < u.id) => {
                 unmet = Some((rule, why));
             }
-            None => {}
+            _ => {}
         }
     }
     shadow.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
