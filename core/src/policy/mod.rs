@@ -17,6 +17,7 @@ pub mod schema;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use chrono::{Datelike, TimeZone, Timelike};
@@ -304,17 +305,21 @@ pub struct Facts<'a> {
     pub now_ms: i64,
 }
 
-impl Facts<'_> {
-    fn lookup(&self, t: &CompiledTest) -> Option<Value> {
-        let from_map = |map: Option<&Map<String, Value>>| {
+impl<'a> Facts<'a> {
+    fn lookup(&self, t: &CompiledTest) -> Option<Cow<'a, Value>> {
+        let from_map = |map: Option<&'a Map<String, Value>>| -> Option<Cow<'a, Value>> {
             let map = map?;
             let rest = &t.test.pointer[1..];
             let (first, tail) = match rest.find('/') {
                 Some(i) => (&rest[..i], &rest[i..]),
                 None => (rest, ""),
             };
-            let first = first.replace("~1", "/").replace("~0", "~");
-            map.get(&first)?.pointer(tail).cloned()
+            let value = if first.contains('~') {
+                map.get(&first.replace("~1", "/").replace("~0", "~"))?
+            } else {
+                map.get(first)?
+            };
+            value.pointer(tail).map(Cow::Borrowed)
         };
         match t.test.source {
             Source::Arguments => from_map(self.arguments),
@@ -330,6 +335,7 @@ impl Facts<'_> {
                     }),
                     _ => None,
                 }
+                .map(Cow::Owned)
             }
         }
     }
@@ -346,46 +352,51 @@ enum Verdict {
     Error,
 }
 
-/// The verdict and the test that settled it.
-struct Outcome {
+/// The verdict and the test that settled it (explained only when it is wanted: see
+/// [`CompiledTest::explain`]).
+struct Outcome<'c> {
     verdict: Verdict,
-    why: Option<ConditionResult>,
+    why: Option<&'c CompiledTest>,
 }
 
 impl CompiledTest {
-    fn evaluate(&self, facts: &Facts) -> Outcome {
+    /// The verdict, the value found and the error, if any.
+    fn judge<'f>(&self, facts: &Facts<'f>) -> (Verdict, Option<Cow<'f, Value>>, Option<String>) {
         let observed = facts.lookup(self);
         let result = match &observed {
             None => match (&self.expected, self.test.on_missing) {
                 (Expected::Exists(want), _) => Ok(!*want),
-                (_, OnMissing::Skip) => {
-                    return self.outcome(Verdict::Skip, None, Some("missing (on_missing: skip)".into()))
-                }
+                (_, OnMissing::Skip) => return (Verdict::Skip, None, Some("missing (on_missing: skip)".into())),
                 (_, OnMissing::Deny) => Err("missing (on_missing: deny)".to_string()),
             },
             Some(v) => self.apply(v),
         };
         match result {
-            Ok(true) => self.outcome(Verdict::Holds, observed.as_ref(), None),
-            Ok(false) => self.outcome(Verdict::Fails, observed.as_ref(), None),
-            Err(e) => self.outcome(Verdict::Error, observed.as_ref(), Some(e)),
+            Ok(true) => (Verdict::Holds, observed, None),
+            Ok(false) => (Verdict::Fails, observed, None),
+            Err(e) => (Verdict::Error, observed, Some(e)),
         }
     }
 
-    fn outcome(&self, verdict: Verdict, observed: Option<&Value>, error: Option<String>) -> Outcome {
-        let why = ConditionResult {
+    fn evaluate(&self, facts: &Facts) -> Outcome<'_> {
+        Outcome { verdict: self.judge(facts).0, why: Some(self) }
+    }
+
+    /// How this test came out, for an explanation or a trace.
+    fn explain(&self, facts: &Facts) -> ConditionResult {
+        let (verdict, observed, error) = self.judge(facts);
+        ConditionResult {
             path: self.path.clone(),
             source: self.test.source,
             pointer: self.test.pointer.clone(),
             op: self.test.op,
             expected: self.test.value.clone(),
-            observed: observed.map(shown),
+            observed: observed.as_deref().map(shown),
             holds: verdict == Verdict::Holds,
             // An error may quote the observed value (`"…" is not an IP address`): it is shown
             // the way the value is, redacted and cut.
             error: error.map(|e| clip(crate::redact::text(&e), MAX_ERROR_CHARS)),
-        };
-        Outcome { verdict, why: Some(why) }
+        }
     }
 
     fn apply(&self, v: &Value) -> Result<bool, String> {
@@ -480,7 +491,7 @@ fn clip(s: String, max: usize) -> String {
 }
 
 impl Node {
-    fn evaluate(&self, facts: &Facts) -> Outcome {
+    fn evaluate(&self, facts: &Facts) -> Outcome<'_> {
         match self {
             Node::Test(t) => t.evaluate(facts),
             Node::Not(inner) => {
@@ -500,7 +511,7 @@ impl Node {
 
 /// All parts (`decisive` = Fails: one failing part fails the whole) or any part (`decisive` =
 /// Holds). An error anywhere is an error: it is never hidden by another part's result.
-fn combine(parts: impl Iterator<Item = Outcome>, decisive: Verdict) -> Outcome {
+fn combine<'c>(parts: impl Iterator<Item = Outcome<'c>>, decisive: Verdict) -> Outcome<'c> {
     let mut error = None;
     let mut decided = None;
     let mut skip = None;
@@ -530,6 +541,12 @@ fn combine(parts: impl Iterator<Item = Outcome>, decisive: Verdict) -> Outcome {
 impl CompiledRule {
     /// How this rule comes out for a call, with the test that settled it.
     pub fn outcome(&self, facts: &Facts) -> (RuleOutcome, Option<ConditionResult>) {
+        let (outcome, why) = self.settle(facts);
+        (outcome, why.map(|t| t.explain(facts)))
+    }
+
+    /// The outcome and the test that settled it, unexplained.
+    fn settle(&self, facts: &Facts) -> (RuleOutcome, Option<&CompiledTest>) {
         let o = combine(self.conditions.iter().map(|c| c.evaluate(facts)), Verdict::Fails);
         let outcome = match o.verdict {
             Verdict::Holds => RuleOutcome::Matched,
@@ -562,20 +579,20 @@ pub struct Evaluation {
 /// Decides with the rules for the call's tool and scope.
 pub fn evaluate<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>, facts: &Facts, with_trace: bool) -> Evaluation {
     // (rule, outcome, why) of the enforced deniers and allowers, and the first failing allow rule.
-    let mut denier: Option<(&CompiledRule, RuleOutcome, Option<ConditionResult>)> = None;
+    let mut denier: Option<(&CompiledRule, RuleOutcome, Option<&CompiledTest>)> = None;
     let mut allow_policy: Option<ReasoningPolicy> = None;
-    let mut unmet: Option<(&CompiledRule, Option<ConditionResult>)> = None;
+    let mut unmet: Option<(&CompiledRule, Option<&CompiledTest>)> = None;
     let mut shadow = Vec::new();
     let mut trace = Vec::new();
     for rule in rules {
-        let (outcome, why) = rule.outcome(facts);
+        let (outcome, why) = rule.settle(facts);
         if with_trace {
             trace.push(RuleTrace {
                 rule_id: rule.id.clone(),
                 effect: rule.effect,
                 mode: rule.mode,
                 outcome,
-                condition: why.clone(),
+                condition: why.map(|t| t.explain(facts)),
             });
         }
         let would = match (outcome, rule.effect) {
@@ -607,6 +624,7 @@ pub fn evaluate<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>, facts: &F
     shadow.dedup();
     trace.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
     let (verdict, explanation) = if let Some((rule, outcome, why)) = denier {
+        let why = why.map(|t| t.explain(facts));
         let message = match (&why, outcome) {
             (Some(w), RuleOutcome::Error) => {
                 format!(
@@ -624,6 +642,7 @@ pub fn evaluate<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>, facts: &F
     } else if let Some(policy) = allow_policy {
         (Verdicts::Allow(policy), None)
     } else if let Some((rule, why)) = unmet {
+        let why = why.map(|t| t.explain(facts));
         let message = match &why {
             Some(w) if w.error.is_some() => format!(
                 "no allow rule applies; rule {} does not: {} ({})",

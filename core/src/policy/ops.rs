@@ -10,6 +10,13 @@ use serde_json::Value;
 /// A JSON number as an exact decimal: `0.1` is one tenth, not the float nearest it. Numbers
 /// beyond 28 significant digits or ±7.9e28 are refused rather than rounded.
 pub fn decimal(n: &serde_json::Number) -> Result<Decimal, String> {
+    // Integers convert exactly without text (the common case, and the fast one).
+    if let Some(i) = n.as_i64() {
+        return Ok(Decimal::from(i));
+    }
+    if let Some(u) = n.as_u64() {
+        return Ok(Decimal::from(u));
+    }
     let text = n.to_string();
     let parsed =
         if text.contains(['e', 'E']) { Decimal::from_scientific(&text) } else { Decimal::from_str_exact(&text) };
