@@ -58,7 +58,7 @@ test('JSON of the wrong shape gets 400 invalid_request naming the problem', asyn
 });
 
 test('oversized bodies get 413 before they are parsed', async () => {
-  const big = JSON.stringify({ tool: 'filesystem', scope: 'read', reasoning: 'x'.repeat(40 * 1024) });
+  const big = JSON.stringify({ tool: 'filesystem', scope: 'read', reasoning: 'x'.repeat(70 * 1024) });
   const r = await raw('POST', '/v1/validate', undefined, { key: agentKey, raw: big, headers: { 'Content-Type': 'application/json' } });
   assertCleanError(r, 413, 'payload_too_large');
   const huge = 'x'.repeat(70 * 1024);
@@ -157,6 +157,8 @@ test('every operation in openapi.yaml is served (not 404/405) and answers as doc
     createRule: { tool: 'filesystem', scope: 'write' },
     updateRule: { require_reasoning: 'soft' },
     rotateAgentKey: { overlap_seconds: 0 },
+    simulate: { agent_id: agent.id, request: { tool: 'filesystem', scope: 'read' } },
+    replay: { agent_id: agent.id, rules: [{ tool: 'filesystem', scope: 'read' }] },
   };
   const ops = [];
   for (const [tpl, item] of Object.entries(spec.paths)) {
