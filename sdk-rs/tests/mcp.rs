@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use oakauth::mcp::McpGuard;
-use oakauth::wire::{ReasoningPolicy, RiskLevel};
-use oakauth::{LogQuery, OakAuth};
+use oakauth::wire::{Condition, CreateRule, Operator, ReasoningPolicy, RiskLevel};
+use oakauth::{LogQuery, OakAuth, ReasonCode};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
@@ -325,5 +325,106 @@ async fn a_listing_check_is_made_again_after_the_cache_time() {
     client.list_all_tools().await.unwrap();
     client.list_all_tools().await.unwrap();
     assert_eq!(rows(&agent, "mcp", "tools/list").await, 6);
+    client.cancel().await.unwrap();
+}
+
+/// An agent whose only rule allows `filesystem:write` under `/work` (docs/policies.md, "Work
+/// folder"), and that rule's id.
+async fn work_folder_agent() -> (TestAgent, String) {
+    let agent = agent_with(None, &[("filesystem", RiskLevel::Write, &[("write", None)])]).await;
+    let rule = worker()
+        .admin()
+        .create_rule(
+            &agent.id,
+            &CreateRule {
+                require_reasoning: Some(ReasoningPolicy::None),
+                conditions: Some(vec![Condition::test("/path", Operator::PathUnder, json!("/work"))]),
+                ..CreateRule::allow("filesystem", "write")
+            },
+        )
+        .await
+        .expect("create rule");
+    (agent, rule.id)
+}
+
+#[tokio::test]
+async fn a_call_with_a_forbidden_argument_is_denied_and_the_tool_never_runs() {
+    let (agent, rule_id) = work_folder_agent().await;
+    let (client, calls) = connect(guard(agent.oak.clone())).await;
+
+    let why = "the user asked for a report";
+    let written =
+        call(&client, "write_file", json!({"path": "/work/report.md", "content": "1", "_reasoning": why})).await;
+    assert_eq!((written.is_error, text(&written).as_str()), (Some(false), "written"));
+
+    // `..` leaves /work: no allow rule applies.
+    let escaped =
+        call(&client, "write_file", json!({"path": "/work/../etc/passwd", "content": "x", "_reasoning": "cleanup"}))
+            .await;
+    assert_eq!(escaped.is_error, Some(true));
+    let message = text(&escaped);
+    assert!(message.contains("OakAuth denied filesystem:write (conditions_not_met)"), "{message}");
+    assert!(message.contains("did not run"), "{message}");
+    // A relative path cannot be tested against /work: the condition errs, and the rule denies.
+    let relative = call(&client, "write_file", json!({"path": "report.md", "content": "x"})).await;
+    assert_eq!(relative.is_error, Some(true));
+    assert!(text(&relative).contains("OakAuth denied filesystem:write (denied_by_rule)"), "{}", text(&relative));
+
+    assert_eq!(
+        calls.lock().unwrap().clone(),
+        vec![("write_file".to_owned(), json!({"path": "/work/report.md", "content": "1"}))],
+        "the tool ran for the allowed call only"
+    );
+
+    // The log holds what OakAuth decided on: the call's arguments, without the reasoning argument.
+    let mut logs: Vec<_> = worker()
+        .admin()
+        .logs(LogQuery { agent_id: Some(agent.id.clone()), ..Default::default() })
+        .try_collect()
+        .await
+        .unwrap();
+    logs.reverse();
+    let decided: Vec<_> = logs.iter().map(|e| (e.reason, e.arguments.clone().map(Value::Object))).collect();
+    assert_eq!(
+        decided,
+        vec![
+            (ReasonCode::Allowed, Some(json!({"path": "/work/report.md", "content": "1"}))),
+            (ReasonCode::ConditionsNotMet, Some(json!({"path": "/work/../etc/passwd", "content": "x"}))),
+            (ReasonCode::DeniedByRule, Some(json!({"path": "report.md", "content": "x"}))),
+        ]
+    );
+    assert_eq!(logs[0].reasoning.as_deref(), Some(why));
+    // Each refusal tells the model the explanation OakAuth logged, naming the rule and the value.
+    for (entry, result) in [(&logs[1], &escaped), (&logs[2], &relative)] {
+        let explanation = entry.explanation.as_ref().expect("a deny by a rule is explained");
+        assert_eq!(explanation.rule_id.as_deref(), Some(rule_id.as_str()));
+        assert_eq!(explanation.condition.as_ref().unwrap().pointer, "/path");
+        assert!(text(result).contains(&explanation.message), "{} lacks: {}", text(result), explanation.message);
+    }
+    assert!(
+        logs[2].explanation.as_ref().unwrap().condition.as_ref().unwrap().error.is_some(),
+        "a relative path is an error"
+    );
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn hiding_keeps_a_tool_whose_rule_tests_the_arguments_and_still_refuses_a_forbidden_call() {
+    let (agent, _) = work_folder_agent().await;
+    let (client, calls) = connect(guard(agent.oak.clone()).hide_denied_tools(true)).await;
+    // A listing sends no arguments, so the rule denies (`on_missing: deny`), but other arguments
+    // could lift that: write_file stays. echo and delete_everything are unknown to OakAuth.
+    let names: Vec<_> = client.list_all_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(names, ["write_file"]);
+
+    let denied = call(&client, "write_file", json!({"path": "/etc/passwd", "content": "x"})).await;
+    assert_eq!(denied.is_error, Some(true));
+    assert!(text(&denied).contains("(conditions_not_met)"), "{}", text(&denied));
+    let written = call(&client, "write_file", json!({"path": "/work/a", "content": "x"})).await;
+    assert_eq!((written.is_error, text(&written).as_str()), (Some(false), "written"));
+    assert_eq!(
+        calls.lock().unwrap().clone(),
+        vec![("write_file".to_owned(), json!({"path": "/work/a", "content": "x"}))]
+    );
     client.cancel().await.unwrap();
 }

@@ -189,6 +189,87 @@ describe('tool calls through withOakAuth', () => {
   });
 });
 
+describe('rules that test the call\'s arguments', () => {
+  // Its own agent: filesystem:write is allowed only under /work (docs/policies.md, "Work folder").
+  let policyKey;
+  let policyAgentId;
+  let rule;
+  before(async () => {
+    const created = await admin.createAgent({ name: 'mcp-policies', rate_limit: { capacity: 1000, refill_per_second: 100 } });
+    policyKey = created.api_key;
+    policyAgentId = created.agent.id;
+    await admin.createTool(policyAgentId, { name: 'filesystem', scopes: ['read', 'write', 'delete'], risk_level: 'write' });
+    rule = await admin.createRule(policyAgentId, {
+      tool: 'filesystem',
+      scope: 'write',
+      require_reasoning: 'none',
+      conditions: [{ pointer: '/path', op: 'path_under', value: '/work', on_missing: 'deny' }],
+    });
+  });
+
+  /** The audit-log entries of the policy agent written after `since`, newest first. */
+  const policyLogs = async (since) => (await admin.listLogs({ agent_id: policyAgentId, since, limit: 200 })).logs;
+
+  it('a call with an allowed argument runs; one with a forbidden argument is denied and the tool never runs', async () => {
+    const env = await setup({}, policyKey);
+    const since = new Date().toISOString();
+
+    const allowed = await env.client.callTool({ name: 'write_file', arguments: { path: '/work/report.md', text: 'draft', _reasoning: 'the user asked for a report' } });
+    assert.equal(allowed.isError, undefined, text(allowed));
+    assert.equal(text(allowed), 'write_file ran');
+    assert.deepEqual(env.ran, [{ name: 'write_file', args: { path: '/work/report.md', text: 'draft' } }]);
+
+    // `..` leaves /work: no allow rule applies.
+    const escaped = await env.client.callTool({ name: 'write_file', arguments: { path: '/work/../etc/passwd', text: 'x', _reasoning: 'cleanup' } });
+    assert.equal(escaped.isError, true);
+    assert.match(text(escaped), /OakAuth denied filesystem:write \(conditions_not_met\)/);
+    assert.match(text(escaped), /did not run/);
+    // A relative path cannot be tested against /work: the condition errs, and the rule denies.
+    const relative = await env.client.callTool({ name: 'write_file', arguments: { path: 'report.md', text: 'x' } });
+    assert.equal(relative.isError, true);
+    assert.match(text(relative), /OakAuth denied filesystem:write \(denied_by_rule\)/);
+    assert.equal(env.ran.length, 1, 'the tool ran for the allowed call only');
+
+    // The log holds what OakAuth decided on: the call's arguments, without _reasoning.
+    const entries = (await policyLogs(since)).filter((e) => e.context?.mcp_tool === 'write_file').reverse();
+    assert.deepEqual(
+      entries.map((e) => [e.reason, e.arguments]),
+      [
+        ['allowed', { path: '/work/report.md', text: 'draft' }],
+        ['conditions_not_met', { path: '/work/../etc/passwd', text: 'x' }],
+        ['denied_by_rule', { path: 'report.md', text: 'x' }],
+      ],
+    );
+    assert.equal(entries[0].reasoning, 'the user asked for a report');
+    // Each refusal tells the model the explanation OakAuth logged, naming the rule and the value.
+    for (const [entry, result] of [[entries[1], escaped], [entries[2], relative]]) {
+      assert.equal(entry.explanation.rule_id, rule.id);
+      assert.equal(entry.explanation.condition.pointer, '/path');
+      assert.ok(text(result).includes(entry.explanation.message), `${text(result)}\nlacks: ${entry.explanation.message}`);
+      const logged = await admin.getLog(entry.decision_id);
+      assert.deepEqual(logged.arguments, entry.arguments);
+      assert.ok(!('_reasoning' in logged.arguments));
+    }
+    assert.equal(entries[2].explanation.condition.error !== null, true, 'a relative path is an evaluation error');
+    await env.client.close();
+  });
+
+  it('hideDeniedTools keeps a tool whose rule tests the arguments, and still refuses a forbidden call', async () => {
+    const env = await setup({ hideDeniedTools: true }, policyKey);
+    const { tools } = await env.client.listTools();
+    // write_file: a listing sends no arguments, so its rule denies (on_missing: deny), but other
+    // arguments could lift that. read_file, delete_file (no rule), echo and shell (unknown) go.
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['write_file']);
+    const denied = await env.client.callTool({ name: 'write_file', arguments: { path: '/etc/passwd', text: 'x' } });
+    assert.equal(denied.isError, true);
+    assert.match(text(denied), /OakAuth denied filesystem:write \(conditions_not_met\)/);
+    const ok = await env.client.callTool({ name: 'write_file', arguments: { path: '/work/a', text: 'x' } });
+    assert.equal(text(ok), 'write_file ran');
+    assert.deepEqual(env.ran, [{ name: 'write_file', args: { path: '/work/a', text: 'x' } }]);
+    await env.client.close();
+  });
+});
+
 describe('hideDeniedTools', () => {
   it('leaves out of tools/list the tools the agent may not use at all', async () => {
     const env = await setup({ hideDeniedTools: true });

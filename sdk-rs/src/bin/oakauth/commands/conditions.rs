@@ -67,7 +67,7 @@ fn parse_conditions(text: &str) -> Result<Vec<Condition>, String> {
                     \"value\": 500, \"on_missing\": \"deny\"}]"
             .into());
     };
-    oakauth_core::condition::conditions_from_json(&items).map_err(|e| e.to_string())
+    oakauth_core::condition::conditions_from_json(&items, "").map_err(|e| e.to_string())
 }
 
 /// A test as `[source:]pointer op value`, `(missing: skip)` when a missing value skips the rule.
