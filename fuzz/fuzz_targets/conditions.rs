@@ -21,7 +21,7 @@ const MAX_INPUT: usize = 64 * 1024;
 
 fn compile_rule(i: usize, spec: &Value, schema: Option<&Value>) -> Option<CompiledRule> {
     let conditions = spec.get("conditions").and_then(Value::as_array).cloned().unwrap_or_default();
-    let conditions: Vec<Condition> = match conditions_from_json(&conditions) {
+    let conditions: Vec<Condition> = match conditions_from_json(&conditions, "") {
         Ok(c) => c,
         Err(e) => {
             assert!(

@@ -197,7 +197,7 @@ test('simulate and replay use the production evaluator: they agree with validate
   assert.equal(replay.body.changed[0].after, 'allowed');
 
   const bad = await admin('POST', '/v1/admin/simulate/replay', { agent_id: id, rules: [{ tool: 'nope', scope: 'x' }] });
-  assert.equal(bad.status, 400);
+  assert.equal(bad.status, 409);
   assert.match(bad.body.error.message, /rules\[0\].*not registered/);
   const unknown = await admin('POST', '/v1/admin/simulate', { agent_id: 'agt_00000000000000000000', request: { tool: 'a', scope: 'b' } });
   assert.equal(unknown.status, 404);

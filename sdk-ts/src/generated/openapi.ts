@@ -469,7 +469,7 @@ export interface components {
         ConditionTest: {
             /** @default arguments */
             source?: components["schemas"]["ConditionSource"];
-            /** @description A JSON Pointer (RFC 6901) into the source; `""` is the whole source. */
+            /** @description A JSON Pointer (RFC 6901) into the source, such as `/amount`; `request` tests address `/client_ip`, `/time` or `/weekday`. */
             pointer: string;
             op: components["schemas"]["Operator"];
             /** @description What the operator compares with (any JSON value; for `exists`: `true` or `false`, default `true`). Null is the same as leaving it out. */
@@ -1700,6 +1700,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyFailures"];
@@ -1732,6 +1733,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyFailures"];
