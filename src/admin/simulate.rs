@@ -37,10 +37,13 @@ fn with_draft(mut tools: Tools, draft: &[DraftRule]) -> ApiResult<Tools> {
         let at = |msg: String| ApiError::invalid_request(format!("rules[{i}]: {msg}"));
         limits::check_name("tool", &d.tool).map_err(|e| at(e.to_string()))?;
         let id = d.id.clone().unwrap_or_else(|| format!("draft_{i}"));
-        let tool =
-            tools.get_mut(&d.tool).ok_or_else(|| at(format!("tool {:?} is not registered for this agent", d.tool)))?;
+        // As when saving a rule: a tool or scope the agent does not have is a conflict (409).
+        let conflict = |msg: String| ApiError::conflict(format!("rules[{i}]: {msg}"));
+        let tool = tools
+            .get_mut(&d.tool)
+            .ok_or_else(|| conflict(format!("tool {:?} is not registered for this agent", d.tool)))?;
         if !tool.scopes.contains(&d.scope) {
-            return Err(at(format!("scope {:?} is not one of tool {:?}'s scopes", d.scope, d.tool)));
+            return Err(conflict(format!("scope {:?} is not one of tool {:?}'s scopes", d.scope, d.tool)));
         }
         let effect = d.effect.unwrap_or_default();
         // A draft without a reasoning policy asks for none (a saved rule defaults from the risk level).
