@@ -5,6 +5,8 @@
 
 /** Control characters, zero-width and bidi controls, and the other invisible characters the CLI escapes. */
 const INVISIBLE = /[\p{Cc}\u200B-\u200F\u2028-\u202E\u2060-\u206F\u061C\u00AD\u180E\uFEFF\uFFF9-\uFFFB]/gu;
+/** The same, not global: for `test`, which would otherwise leave `lastIndex` behind for the next use. */
+const HAS_INVISIBLE = new RegExp(INVISIBLE.source, 'u');
 
 function escapeChar(c: string): string {
   if (c === '\n') return '\\n';
@@ -30,8 +32,7 @@ export function jsonText(value: unknown, indent: number | undefined = 2): string
  * it stands out from the text around it.
  */
 export function SafeText({ text }: { text: string }) {
-  INVISIBLE.lastIndex = 0;
-  if (!INVISIBLE.test(text)) return <>{text}</>;
+  if (!HAS_INVISIBLE.test(text)) return <>{text}</>;
   const parts: (string | preact.JSX.Element)[] = [];
   let last = 0;
   let n = 0;

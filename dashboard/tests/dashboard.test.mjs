@@ -482,7 +482,7 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     const test = deniedRow.getByTestId('explanation').getByTestId('condition-result');
     await test.getByText('arguments /amount lt').waitFor();
     await test.getByText('900', { exact: true }).waitFor();
-    await deniedRow.getByTestId('explanation').getByText(rule.id).waitFor();
+    await deniedRow.getByTestId('explanation').getByText(rule.id, { exact: true }).waitFor();
   });
 
   step('a shadow rule shows its badge, the shadow filter finds what it would have denied, and enforcing it takes a confirmation', async () => {
@@ -555,9 +555,18 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
   });
 
   step('the simulate panel shows the decision, its explanation and the trace, and writes nothing', async () => {
+    try {
+      await simulatePanel();
+    } finally {
+      // The later steps expect the first agent to be the organization's last.
+      if (payments.id) await admin.deleteAgent(payments.id);
+    }
+  });
+
+  async function simulatePanel() {
     const before = (await admin.listLogs({ agent_id: payments.id, limit: 200 })).logs.length;
     const panel = page.getByTestId('simulate');
-    await panel.getByText('Nothing is written').waitFor();
+    await panel.getByText('Nothing is written').first().waitFor();
     await panel.getByLabel('Simulated tool').fill('payments');
     await panel.getByLabel('Simulated scope').fill('send');
     await panel.getByLabel('Simulated reasoning').fill('paying the supplier');
@@ -591,8 +600,7 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     await trace.locator(`tr[data-rule-id="${payments.allowRule}"][data-outcome="matched"]`).waitFor();
 
     assert.equal((await admin.listLogs({ agent_id: payments.id, limit: 200 })).logs.length, before, 'simulating logged nothing');
-    await admin.deleteAgent(payments.id);
-  });
+  }
 
   step('fits a phone screen without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });

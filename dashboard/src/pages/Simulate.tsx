@@ -130,9 +130,11 @@ export function Simulate({ agentId }: { agentId: string }) {
           <h3>Result</h3>
           <p class="log-head">
             <Decision allowed={res.allowed} />
-            <span class="log-reason" data-testid="simulate-reason">
-              {reasonInfo(res.reason).label}
-            </span>
+            {res.reason !== 'allowed' && (
+              <span class="log-reason" data-testid="simulate-reason">
+                {reasonInfo(res.reason).label}
+              </span>
+            )}
             <code>{res.reason}</code>
           </p>
           <p data-testid="simulate-message">
