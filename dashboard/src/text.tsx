@@ -20,8 +20,8 @@ export function escapeText(text: string): string {
   return text.replace(INVISIBLE, escapeChar);
 }
 
-/** A JSON value, pretty-printed, with the invisible characters inside its strings escaped. */
-export function jsonText(value: unknown, indent: number | undefined = 2): string {
+/** A JSON value (on one line, or pretty-printed with `indent`), the invisible characters inside its strings escaped. */
+export function jsonText(value: unknown, indent?: number): string {
   const json = JSON.stringify(value, null, indent) ?? 'null';
   // A line feed in the output is JSON's own line break: one inside a string is already written `\n`.
   return json.replace(INVISIBLE, (c) => (c === '\n' ? c : escapeChar(c)));
@@ -53,7 +53,7 @@ export function SafeText({ text }: { text: string }) {
 export function JsonBlock({ value, testId }: { value: unknown; testId?: string }) {
   return (
     <pre class="json" data-testid={testId}>
-      {jsonText(value)}
+      {jsonText(value, 2)}
     </pre>
   );
 }

@@ -7,7 +7,7 @@ import { SafeText, jsonText } from '../text';
 /** A JSON value on one line, escaped: the expected and observed values of a test. */
 function Value({ value }: { value: unknown }) {
   if (value === null || value === undefined) return <span class="muted">none</span>;
-  return <code>{jsonText(value, undefined)}</code>;
+  return <code>{jsonText(value)}</code>;
 }
 
 /** One test's outcome: `arguments /amount lt 500`, expected, observed, holds, error. */
@@ -126,7 +126,7 @@ export function TraceTable({ trace, describe }: { trace: RuleTrace[]; describe?:
                   {t.condition ? (
                     <>
                       <code>
-                        <SafeText text={`${t.condition.source} ${t.condition.pointer} ${t.condition.op} ${jsonText(t.condition.expected ?? null, undefined)}`} />
+                        <SafeText text={`${t.condition.source} ${t.condition.pointer} ${t.condition.op} ${jsonText(t.condition.expected ?? null)}`} />
                       </code>
                       <span class="small block">
                         observed <Value value={t.condition.observed} />: {t.condition.holds ? 'holds' : 'does not hold'}
