@@ -593,6 +593,7 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     );
     assert.deepEqual(Object.fromEntries(outcomes), { [payments.allowRule]: 'not_matched', [payments.shadowRule]: 'matched' });
     await trace.locator(`tr[data-rule-id="${payments.shadowRule}"]`).getByText('Large payments').waitFor();
+    await trace.locator(`tr[data-rule-id="${payments.shadowRule}"]`).getByText('arguments /amount gte 200', { exact: true }).waitFor();
 
     await panel.getByLabel('Simulated arguments (JSON)').fill('{"amount": 50, "currency": "EUR"}');
     await panel.getByRole('button', { name: 'Simulate' }).click();
