@@ -10,14 +10,28 @@ export type {
   AuditVerification,
   BrokenLink,
   ChainVerification,
+  Condition,
+  ConditionResult,
+  ConditionSource,
+  ConditionTest,
+  CreateRule,
+  Effect,
+  Explanation,
   LogEntry,
   LogFilters,
   Me,
+  OnMissing,
+  Operator,
   RateLimitConfig,
   ReasonCode,
   ReasoningPolicy,
   RiskLevel,
   Rule,
+  RuleMode,
+  RuleTrace,
+  ShadowResult,
+  SimulateRequest,
+  SimulateResponse,
   Stats,
   Tool,
 } from 'oakauth';
@@ -44,4 +58,5 @@ export type AdminClient = Pick<
   | 'stats'
   | 'listEvents'
   | 'verifyAuditAll'
+  | 'simulate'
 >;

@@ -14,6 +14,7 @@ let sdk;
 let admin;
 const agent = { name: 'billing-bot', id: '', key: '', oldKey: '' };
 const decisions = { allowed: '', denied: '', blank: '' };
+const payments = { name: 'payments-bot', id: '', key: '', denied: '', allowRule: '', shadowRule: '' };
 const cspViolations = [];
 const REASONING = 'Branch feature/login was merged in PR 42; deleting it as the user asked.';
 
@@ -419,6 +420,188 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     await heading('Decision').waitFor();
     await main().getByText(decisions.denied, { exact: true }).waitFor();
   });
+
+  // Policies: a second agent whose rules have effects, conditions and modes. Made after the activity and audit
+  // steps (which count this organization's events and chains), and deleted at the end of these steps.
+  step('a rule with a condition built in the form denies a call that breaks it, and the logs explain why', async () => {
+    const created = await admin.createAgent({ name: payments.name });
+    payments.id = created.agent.id;
+    payments.key = created.api_key;
+    await admin.createTool(payments.id, { name: 'payments', scopes: ['send'], risk_level: 'read' });
+    await page.goto(`${dashboard.url}/#/agents/${payments.id}`);
+    await heading(payments.name).waitFor();
+    await page.getByTestId('tools-list').getByText('payments', { exact: true }).waitFor();
+
+    // The API checks the condition and names it: shown next to the form, nothing saved.
+    await page.getByRole('button', { name: 'Add condition' }).click();
+    await page.getByLabel('Condition 1 pointer').fill('amount');
+    await page.getByLabel('Condition 1 operator').selectOption('lt');
+    await page.getByLabel('Condition 1 value').fill('500');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.locator('form[aria-labelledby="add-rule-title"]').getByRole('alert').getByText(/conditions\[0\]/).waitFor();
+    assert.deepEqual((await admin.listRules(payments.id)).rules, []);
+
+    await page.getByLabel('Condition 1 pointer').fill('/amount');
+    await page.getByLabel('Effect', { exact: true }).selectOption('allow');
+    await page.getByLabel('Rule description').fill(`Small payments\u202Eonly`);
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    const row = page.getByTestId('rules-table').locator('tbody tr').first();
+    await row.getByText('arguments /amount lt 500', { exact: true }).waitFor();
+    // The bidi override in the description is shown escaped, not obeyed.
+    assert.equal(await row.getByTestId('rule-description').textContent(), 'Small payments\\u{202e}only');
+    await row.getByText('allow', { exact: true }).waitFor();
+    assert.equal(await row.getByTestId('shadow-badge').count(), 0);
+    const [rule] = (await admin.listRules(payments.id)).rules;
+    payments.allowRule = rule.id;
+    assert.equal(rule.effect, 'allow');
+    assert.equal(rule.mode, 'enforce');
+    assert.equal(rule.conditions.length, 1);
+    assert.deepEqual(
+      { pointer: rule.conditions[0].pointer, op: rule.conditions[0].op, value: rule.conditions[0].value, on_missing: rule.conditions[0].on_missing },
+      { pointer: '/amount', op: 'lt', value: 500, on_missing: 'deny' },
+    );
+
+    const denied = await validate(payments.key, { tool: 'payments', scope: 'send', arguments: { amount: 900, memo: 'invoice\u202Efdp.exe' } });
+    assert.equal(denied.allowed, false);
+    assert.equal(denied.reason, 'conditions_not_met');
+    assert.ok(denied.explanation?.message, 'the deny is explained');
+    payments.denied = denied.decision_id;
+    const allowed = await validate(payments.key, { tool: 'payments', scope: 'send', arguments: { amount: 100 } });
+    assert.equal(allowed.allowed, true);
+
+    await nav('Logs').click();
+    await heading('Logs').waitFor();
+    const deniedRow = logRow(payments.denied);
+    await deniedRow.getByTestId('log-reason').getByText('Conditions not met').waitFor();
+    assert.equal(await deniedRow.getByTestId('log-explanation').textContent(), denied.explanation.message);
+    assert.equal(await logRow(allowed.decision_id).getByTestId('log-explanation').count(), 0, 'an allowed row has no explanation');
+    await deniedRow.getByRole('button', { expanded: false }).click();
+    const shown = await deniedRow.getByTestId('log-arguments').textContent();
+    assert.ok(shown.includes('invoice\\u{202e}fdp.exe'), `arguments are shown escaped: ${shown}`);
+    assert.deepEqual(JSON.parse(shown.replace('\\u{202e}', '')), { amount: 900, memo: 'invoicefdp.exe' });
+    const test = deniedRow.getByTestId('explanation').getByTestId('condition-result');
+    await test.getByText('arguments /amount lt').waitFor();
+    await test.getByText('900', { exact: true }).waitFor();
+    await deniedRow.getByTestId('explanation').getByText(rule.id, { exact: true }).waitFor();
+  });
+
+  step('a shadow rule shows its badge, the shadow filter finds what it would have denied, and enforcing it takes a confirmation', async () => {
+    await page.goto(`${dashboard.url}/#/agents/${payments.id}`);
+    await heading(payments.name).waitFor();
+    await page.getByLabel('Effect', { exact: true }).selectOption('deny');
+    await page.getByLabel('Mode', { exact: true }).selectOption('shadow');
+    await page.getByLabel('Rule description').fill('Large payments');
+    // One test in the form, then the combinators as JSON.
+    await page.getByRole('button', { name: 'Add condition' }).click();
+    await page.getByLabel('Condition 1 pointer').fill('/amount');
+    await page.getByLabel('Condition 1 operator').selectOption('gte');
+    await page.getByLabel('Condition 1 value').fill('200');
+    await page.getByRole('checkbox', { name: 'Edit as JSON' }).check();
+    const json = page.getByLabel('Conditions as JSON');
+    assert.deepEqual(JSON.parse(await json.inputValue()), [{ source: 'arguments', pointer: '/amount', op: 'gte', value: 200, on_missing: 'deny' }]);
+    await json.fill(
+      JSON.stringify([
+        { any_of: [{ pointer: '/amount', op: 'gte', value: 200, on_missing: 'deny' }, { pointer: '/currency', op: 'not_in', value: ['EUR', 'USD'], on_missing: 'skip' }] },
+      ]),
+    );
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    const row = page.getByTestId('rules-table').locator('tr[data-mode="shadow"]');
+    await row.getByTestId('shadow-badge').getByText('shadow').waitFor();
+    await row.getByText('deny', { exact: true }).waitFor();
+    await row.getByText('Large payments').waitFor();
+    await row.getByText('any of (arguments /amount gte 200; arguments /currency not_in ["EUR","USD"] (skip if missing))').waitFor();
+    payments.shadowRule = await row.getAttribute('data-rule-id');
+    assert.equal((await admin.getRule(payments.id, payments.shadowRule)).mode, 'shadow');
+
+    // Allowed by the allow rule; the shadow deny rule would have denied it.
+    const shadowed = await validate(payments.key, { tool: 'payments', scope: 'send', arguments: { amount: 300 } });
+    assert.equal(shadowed.allowed, true);
+    const small = await validate(payments.key, { tool: 'payments', scope: 'send', arguments: { amount: 50, currency: 'EUR' } });
+    assert.equal(small.allowed, true);
+
+    await nav('Logs').click();
+    await logRow(small.decision_id).waitFor();
+    await page.getByRole('checkbox', { name: 'Would have been denied by a shadow rule' }).check();
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await logRow(small.decision_id).waitFor({ state: 'detached' });
+    assert.match(page.url(), /shadow=deny/);
+    const rows = page.getByTestId('log-list').locator(':scope > li');
+    assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.dataset.decisionId)), [shadowed.decision_id]);
+    const found = logRow(shadowed.decision_id);
+    await found.getByTestId('log-shadow-deny').waitFor();
+    await found.getByRole('button', { expanded: false }).click();
+    const shadowList = found.getByTestId('log-shadow');
+    await shadowList.getByText(payments.shadowRule).waitFor();
+    await shadowList.getByText('denied', { exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Clear', exact: true }).click();
+    await logRow(small.decision_id).waitFor();
+
+    // Enforcing it: one click, then a confirmation; cancelling changes nothing.
+    await page.goto(`${dashboard.url}/#/agents/${payments.id}`);
+    const shadowRow = page.getByTestId('rules-table').locator(`tr[data-rule-id="${payments.shadowRule}"]`);
+    await shadowRow.getByRole('button', { name: 'Enforce rule payments send' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Enforce this rule?' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal((await admin.getRule(payments.id, payments.shadowRule)).mode, 'shadow');
+    await shadowRow.getByRole('button', { name: 'Enforce rule payments send' }).click();
+    await dialog.getByRole('button', { name: 'Enforce rule' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await shadowRow.getByTestId('shadow-badge').waitFor({ state: 'detached' });
+    assert.equal(await shadowRow.getAttribute('data-mode'), 'enforce');
+    assert.equal((await admin.getRule(payments.id, payments.shadowRule)).mode, 'enforce');
+    const enforced = await validate(payments.key, { tool: 'payments', scope: 'send', arguments: { amount: 300 } });
+    assert.equal(enforced.reason, 'denied_by_rule');
+  });
+
+  step('the simulate panel shows the decision, its explanation and the trace, and writes nothing', async () => {
+    try {
+      await simulatePanel();
+    } finally {
+      // The later steps expect the first agent to be the organization's last.
+      if (payments.id) await admin.deleteAgent(payments.id);
+    }
+  });
+
+  async function simulatePanel() {
+    const before = (await admin.listLogs({ agent_id: payments.id, limit: 200 })).logs.length;
+    const panel = page.getByTestId('simulate');
+    await panel.getByText('Nothing is written').first().waitFor();
+    await panel.getByLabel('Simulated tool').fill('payments');
+    await panel.getByLabel('Simulated scope').fill('send');
+    await panel.getByLabel('Simulated reasoning').fill('paying the supplier');
+    await panel.getByLabel('Simulated arguments (JSON)').fill('{"amount": 900');
+    await panel.getByRole('button', { name: 'Simulate' }).click();
+    await panel.getByRole('alert').getByText('The arguments are not valid JSON').waitFor();
+    await panel.getByLabel('Simulated arguments (JSON)').fill('{"amount": 900}');
+    await panel.getByRole('button', { name: 'Simulate' }).click();
+
+    const result = panel.getByTestId('simulate-result');
+    await result.getByText('Denied', { exact: true }).waitFor();
+    await result.getByTestId('simulate-reason').getByText('Denied by rule').waitFor();
+    const sim = await admin.simulate({
+      agent_id: payments.id,
+      request: { tool: 'payments', scope: 'send', reasoning: 'paying the supplier', arguments: { amount: 900 } },
+    });
+    assert.equal(await result.getByTestId('simulate-message').textContent(), sim.message);
+    await result.getByTestId('explanation').getByText(sim.explanation.message).waitFor();
+    const trace = result.getByTestId('simulate-trace');
+    const outcomes = await trace.locator('tbody tr').evaluateAll((rows) => rows.map((r) => [r.dataset.ruleId, r.dataset.outcome]));
+    assert.deepEqual(
+      outcomes,
+      sim.trace.map((t) => [t.rule_id, t.outcome]),
+    );
+    assert.deepEqual(Object.fromEntries(outcomes), { [payments.allowRule]: 'not_matched', [payments.shadowRule]: 'matched' });
+    await trace.locator(`tr[data-rule-id="${payments.shadowRule}"]`).getByText('Large payments').waitFor();
+    await trace.locator(`tr[data-rule-id="${payments.shadowRule}"]`).getByText('arguments /amount gte 200', { exact: true }).waitFor();
+
+    await panel.getByLabel('Simulated arguments (JSON)').fill('{"amount": 50, "currency": "EUR"}');
+    await panel.getByRole('button', { name: 'Simulate' }).click();
+    await result.getByText('Allowed', { exact: true }).waitFor();
+    await trace.locator(`tr[data-rule-id="${payments.allowRule}"][data-outcome="matched"]`).waitFor();
+
+    assert.equal((await admin.listLogs({ agent_id: payments.id, limit: 200 })).logs.length, before, 'simulating logged nothing');
+  }
 
   step('fits a phone screen without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });

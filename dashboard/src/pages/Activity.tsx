@@ -2,7 +2,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { useAction, useApp, useLoad } from '../context';
 import { fmtDateTime, fmtNumber, fmtRate, fmtRelative } from '../format';
 import { href, navigate } from '../router';
-import type { AdminAction, AdminEvent, Agent, AuditVerification, ChainVerification } from '../types';
+import type { AdminAction, AdminEvent, Agent, AuditVerification, ChainVerification, Condition } from '../types';
+import { conditionText } from '../conditions';
+import { escapeText } from '../text';
 import { Empty, ErrorNotice, Loading, PageHeader } from '../ui';
 import { allAgents } from './Logs';
 
@@ -240,11 +242,15 @@ function detailValue(key: string, v: unknown): string {
   if (key === 'rate_limit' && v && typeof v === 'object' && 'capacity' in v) {
     return fmtRate(v as { capacity: number; refill_per_second: number });
   }
-  if (Array.isArray(v)) return v.join(', ');
+  // Stored text (names, descriptions, conditions' pointers and values) with invisible characters escaped.
+  if (key === 'conditions' && Array.isArray(v)) {
+    return v.length === 0 ? 'none' : escapeText(v.map((c) => conditionText(c as Condition)).join('; '));
+  }
+  if (Array.isArray(v)) return escapeText(v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x))).join(', '));
   if (v === null) return 'none';
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'object') return escapeText(JSON.stringify(v));
   if (v === '') return '(empty)';
-  return String(v);
+  return escapeText(String(v));
 }
 
 /** The "Verify audit log" card: checks every agent's hash chain and shows a broken one prominently. */

@@ -5,6 +5,7 @@ import { href, navigate } from '../router';
 import type { Agent, AgentWithKey } from '../types';
 import { ConfirmDialog, ErrorNotice, Loading, NewKeyPanel, PageHeader, StatusBadge } from '../ui';
 import { RateLimitFields, parseRateLimit } from './RateLimitFields';
+import { Simulate } from './Simulate';
 import { ToolsAndRules } from './ToolsAndRules';
 
 export function AgentDetail({ agentId }: { agentId: string }) {
@@ -38,6 +39,7 @@ export function AgentDetail({ agentId }: { agentId: string }) {
         <KeyCard agent={a} onRotated={(r) => setCurrent(r.agent)} />
       </div>
       <ToolsAndRules agentId={a.id} />
+      <Simulate agentId={a.id} />
       <DangerZone agent={a} />
     </>
   );

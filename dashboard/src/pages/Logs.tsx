@@ -3,11 +3,13 @@ import { useAction, useApp, useLoad } from '../context';
 import { REASONS, fmtDateTime, fmtRelative, isoToLocalInput, localInputToIso, reasonInfo } from '../format';
 import { href, navigate } from '../router';
 import type { Agent, AdminClient, LogEntry, LogFilters, ReasonCode } from '../types';
+import { JsonBlock, SafeText } from '../text';
 import { CopyButton, Decision, Empty, ErrorNotice, Loading, PageHeader } from '../ui';
+import { ExplanationView, ShadowList } from './Explain';
 
 const PAGE = 50;
 const LIVE_EVERY_MS = 5000;
-const FILTER_KEYS = ['agent_id', 'tool', 'scope', 'allowed', 'reason', 'since', 'until'] as const;
+const FILTER_KEYS = ['agent_id', 'tool', 'scope', 'allowed', 'reason', 'shadow', 'since', 'until'] as const;
 type FilterKey = (typeof FILTER_KEYS)[number];
 
 function filtersFrom(query: URLSearchParams): LogFilters {
@@ -19,6 +21,7 @@ function filtersFrom(query: URLSearchParams): LogFilters {
   const allowed = get('allowed');
   if (allowed === 'true' || allowed === 'false') f.allowed = allowed === 'true';
   f.reason = get('reason') as ReasonCode | undefined;
+  if (get('shadow') === 'deny') f.shadow = 'deny';
   f.since = get('since');
   f.until = get('until');
   return f;
@@ -159,10 +162,11 @@ function FilterForm({ query, agents }: { query: URLSearchParams; agents?: Map<st
     scope: query.get('scope') ?? '',
     allowed: query.get('allowed') ?? '',
     reason: query.get('reason') ?? '',
+    shadow: query.get('shadow') === 'deny',
     since: isoToLocalInput(query.get('since') ?? undefined),
     until: isoToLocalInput(query.get('until') ?? undefined),
   }));
-  const set = (k: keyof typeof v) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
+  const set = (k: Exclude<keyof typeof v, 'shadow'>) => (e: Event) => setV({ ...v, [k]: (e.currentTarget as HTMLInputElement).value });
   const agentList = agents ? [...agents.values()] : [];
   const current = query.get('agent_id');
   if (current && agents && !agents.has(current)) agentList.push({ id: current, name: `${current} (deleted)` } as Agent);
@@ -177,6 +181,7 @@ function FilterForm({ query, agents }: { query: URLSearchParams; agents?: Map<st
         scope: v.scope.trim(),
         allowed: v.allowed,
         reason: v.reason,
+        shadow: v.shadow ? 'deny' : undefined,
         since: localInputToIso(v.since),
         until: localInputToIso(v.until),
       },
@@ -224,6 +229,12 @@ function FilterForm({ query, agents }: { query: URLSearchParams; agents?: Map<st
           ))}
         </select>
       </div>
+      <div class="field field-check">
+        <label class="check" for="f-shadow">
+          <input id="f-shadow" type="checkbox" checked={v.shadow} onChange={(e) => setV({ ...v, shadow: e.currentTarget.checked })} />
+          <span>Would have been denied by a shadow rule</span>
+        </label>
+      </div>
       <div class="field">
         <label for="f-since">From</label>
         <input id="f-since" type="datetime-local" value={v.since} onInput={set('since')} />
@@ -267,11 +278,21 @@ function LogRow({ entry: l, agentName }: { entry: LogEntry; agentName?: string }
           <span class="log-call">
             <code>{l.tool}</code> · <code>{l.scope}</code>
           </span>
+          {l.shadow.some((s) => s.would === 'deny') && (
+            <span class="badge badge-shadow" data-testid="log-shadow-deny" title="A rule in shadow mode would have denied this call">
+              shadow: would deny
+            </span>
+          )}
           <span class="log-agent">{agentName ?? l.agent_id}</span>
           <time class="log-time" dateTime={l.created_at} title={fmtDateTime(l.created_at)}>
             {fmtRelative(l.created_at)}
           </time>
         </span>
+        {!l.allowed && l.explanation && (
+          <span class="log-explanation" data-testid="log-explanation">
+            <SafeText text={l.explanation.message} />
+          </span>
+        )}
         <Reasoning entry={l} />
       </button>
       {open && <LogDetails id={detailsId} entry={l} agentName={agentName} />}
@@ -285,7 +306,7 @@ function Reasoning({ entry: l, full = false }: { entry: LogEntry; full?: boolean
   if (text.trim()) {
     return (
       <span class={`log-reasoning ${full ? 'full' : ''}`} data-testid="log-reasoning">
-        “{text}”
+        “<SafeText text={text} />”
         {!l.reasoning_provided && <span class="not-counted"> — not counted as reasoning{policy}</span>}
       </span>
     );
@@ -304,6 +325,7 @@ function LogDetails({ id, entry: l, agentName }: { id: string; entry: LogEntry; 
       <p class="log-explain">
         <strong>{l.allowed ? 'Allowed' : 'Denied'}</strong> — {reason.explain || l.reason}
       </p>
+      {l.explanation && <ExplanationView explanation={l.explanation} />}
       <dl class="kv">
         <dt>Reasoning</dt>
         <dd>
@@ -339,15 +361,13 @@ function LogDetails({ id, entry: l, agentName }: { id: string; entry: LogEntry; 
         <dd>
           <code>{l.request_id}</code>
         </dd>
+        <dt>Arguments</dt>
+        <dd>{l.arguments ? <JsonBlock value={l.arguments} testId="log-arguments" /> : <span class="muted">None</span>}</dd>
         <dt>Context</dt>
+        <dd>{l.context ? <JsonBlock value={l.context} testId="log-context" /> : <span class="muted">None</span>}</dd>
+        <dt>Shadow rules</dt>
         <dd>
-          {l.context ? (
-            <pre class="json" data-testid="log-context">
-              {JSON.stringify(l.context, null, 2)}
-            </pre>
-          ) : (
-            <span class="muted">None</span>
-          )}
+          <ShadowList shadow={l.shadow} />
         </dd>
       </dl>
       <p class="small">
