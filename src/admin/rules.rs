@@ -214,7 +214,8 @@ pub async fn update(admin: &Admin, agent_id: &str, rule_id: &str, mut req: Reque
         AdminAction::RuleUpdate,
         Some(agent_id),
         rule_id,
-        json!({"tool": rule.tool, "scope": rule.scope, "set": body,
+        json!({"tool": rule.tool, "scope": rule.scope, "effect": effect, "require_reasoning": policy,
+               "conditions": conditions, "mode": mode, "set": body,
                "was": {"effect": rule.effect, "require_reasoning": rule.require_reasoning, "mode": rule.mode}}),
     )?);
     if mode != rule.mode() {
