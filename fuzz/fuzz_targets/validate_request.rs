@@ -48,6 +48,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(ctx) = &req.context {
         assert!(serde_json::to_string(ctx).unwrap().len() <= MAX_CONTEXT_BYTES);
     }
+    if let Some(args) = &req.arguments {
+        assert!(serde_json::to_string(args).unwrap().len() <= limits::MAX_ARGUMENTS_BYTES);
+    }
 
     let again: ValidateRequest = serde_json::from_str(&serde_json::to_string(&req).unwrap()).unwrap();
     assert_eq!(again, req);
@@ -60,5 +63,20 @@ fuzz_target!(|data: &[u8]| {
         let redacted = redact::context(ctx);
         // What is stored is still a JSON object that serializes.
         serde_json::to_string(&redacted).unwrap();
+    }
+    if let Some(args) = &req.arguments {
+        // Arguments as logged: redacted, long strings cut with their digest; still JSON, and
+        // no string in it is longer than the cut (plus the marker and the digest).
+        let (logged, _) = redact::arguments(args);
+        let text = serde_json::to_string(&logged).unwrap();
+        fn longest(v: &serde_json::Value) -> usize {
+            match v {
+                serde_json::Value::String(s) => s.chars().count(),
+                serde_json::Value::Array(a) => a.iter().map(longest).max().unwrap_or(0),
+                serde_json::Value::Object(o) => o.values().map(longest).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        assert!(longest(&serde_json::from_str(&text).unwrap()) <= redact::MAX_LOGGED_ARGUMENT_CHARS + 80);
     }
 });
