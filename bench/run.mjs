@@ -1,15 +1,17 @@
 // OakAuth's HTTP benchmarks, run by scripts/bench.sh: starts the real worker in local workerd
 // (local D1 and Durable Objects, the test harness's tests/support/worker.mjs), a Cerbos policy
 // decision point, loads each over loopback with wrk, alternating the variants, and writes
-// docs/benchmarks.md from the medians (with the criterion results of bench/benches/decision.rs).
+// docs/benchmarks.md from the medians (with the criterion results of bench/benches/decision.rs and
+// bench/benches/conditions.rs).
 //
 // Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS per run (default 3), BENCH_MAX requests per
 // wrk thread per run (default 50000), CERBOS_BIN (required), BENCH_CRITERION_DIR (criterion's
-// output, default bench/target/criterion), BENCH_OUT (default docs/benchmarks.md).
+// output, default $CARGO_TARGET_DIR/criterion or bench/target/criterion), BENCH_OUT (default
+// docs/benchmarks.md).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startWorker, freePort, ROOT } from '../tests/support/worker.mjs';
 import { startBenchWorker } from './workerd.mjs';
 import { client, makeAgent } from '../tests/support/api.mjs';
@@ -18,7 +20,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const MAX_PER_THREAD = Number(process.env.BENCH_MAX ?? 50000);
 const CERBOS_BIN = process.env.CERBOS_BIN;
-const CRITERION_DIR = process.env.BENCH_CRITERION_DIR ?? join(ROOT, 'bench', 'target', 'criterion');
+const CRITERION_DIR = process.env.BENCH_CRITERION_DIR ?? join(process.env.CARGO_TARGET_DIR ? resolve(ROOT, process.env.CARGO_TARGET_DIR) : join(ROOT, 'bench', 'target'), 'criterion');
 const OUT = process.env.BENCH_OUT ?? join(ROOT, 'docs', 'benchmarks.md');
 const LUA = join(ROOT, 'bench', 'wrk', 'load.lua');
 const WORK = join(ROOT, 'bench', 'target', 'http');
@@ -27,8 +29,18 @@ const LOG_SMALL = 10_000;
 const LOG_LARGE = 1_000_000;
 const FLEET = 1000;
 const BIG_RULES = 10_000;
+const COND_RULES = [10, 10_000]; // bench/benches/conditions.rs RULE_COUNTS
 const BIG_RATE = { capacity: 100000, refill_per_second: 100000 };
 const REASONING = 'list the files the user asked about';
+// The `conditions` case: a rule with three conditions on the call's arguments, and arguments that
+// satisfy all three (so every test is evaluated and the call is allowed). `allowed_args` sends the
+// same arguments to a rule without conditions.
+const CONDITIONS = [
+  { source: 'arguments', pointer: '/amount', op: 'lt', value: 1000, on_missing: 'deny' },
+  { source: 'arguments', pointer: '/region', op: 'in', value: ['eu-west-1', 'eu-central-1', 'us-east-1'], on_missing: 'deny' },
+  { source: 'arguments', pointer: '/path', op: 'path_under', value: '/work', on_missing: 'deny' },
+];
+const ARGUMENTS = { amount: 250, region: 'eu-central-1', path: '/work/reports/2026/q3.csv' };
 
 const log = (...a) => console.error('[bench]', ...a);
 mkdirSync(WORK, { recursive: true });
@@ -127,6 +139,8 @@ function measure(variants) {
   for (const [key, rs] of samples) {
     out.set(key, {
       rps: median(rs.map((r) => r.rps)),
+      rpsMin: Math.min(...rs.map((r) => r.rps)),
+      rpsMax: Math.max(...rs.map((r) => r.rps)),
       p50: median(rs.map((r) => r.p50)),
       p99: median(rs.map((r) => r.p99)),
       cpu: median(rs.map((r) => r.cpuMsPerReq)),
@@ -219,7 +233,7 @@ async function expectDecision(w, key, body, status, reason) {
   }
 }
 
-const validateBody = (tool, scope, reasoning) => JSON.stringify({ tool, scope, ...(reasoning ? { reasoning } : {}) });
+const validateBody = (tool, scope, reasoning, args) => JSON.stringify({ tool, scope, ...(reasoning ? { reasoning } : {}), ...(args ? { arguments: args } : {}) });
 
 async function validatePhase() {
   log('starting the worker, the worker under wrangler dev, and Cerbos');
@@ -234,6 +248,10 @@ async function validatePhase() {
     const gone = await makeAgent(admin, { name: 'bench-deleted', rules: { read: 'none' } });
     const del = await admin('DELETE', `/v1/admin/agents/${gone.agent.id}`);
     if (del.status !== 204 && del.status !== 200) throw new Error(`delete agent: ${del.status} ${del.text}`);
+    // The same agent as `main` (tool, rules, rate limit), except that its read rule has conditions.
+    const cond = await makeAgent(admin, { name: 'bench-conditions', rateLimit: BIG_RATE, rules: { delete: 'hard' } });
+    const condRule = await admin('POST', `/v1/admin/agents/${cond.agent.id}/rules`, { tool: 'filesystem', scope: 'read', require_reasoning: 'none', conditions: CONDITIONS });
+    if (condRule.status !== 201) throw new Error(`create rule with conditions: ${condRule.status} ${condRule.text}`);
 
     log(`agents with 10 and ${BIG_RULES} rules`);
     const small = await makeAgent(admin, { name: 'bench-rules-10', rateLimit: BIG_RATE, tool: 'unused', scopes: ['x'] });
@@ -262,7 +280,14 @@ async function validatePhase() {
     const small5 = validateBody('tool_0', 'scope_5', REASONING);
     const big5 = validateBody('tool_78', 'scope_8', REASONING);
     const fleet5 = validateBody('tool_0', 'scope_5', REASONING);
+    const withArgs = validateBody('filesystem', 'read', REASONING, ARGUMENTS);
     await expectDecision(w, main.key, allowed, 200, 'allowed');
+    await expectDecision(w, main.key, withArgs, 200, 'allowed');
+    await expectDecision(w, cond.key, withArgs, 200, 'allowed');
+    // The conditions are enforced: each one, broken alone, denies.
+    for (const broken of [{ amount: 1000 }, { region: 'ap-south-1' }, { path: '/work/../etc/passwd' }]) {
+      await expectDecision(w, cond.key, validateBody('filesystem', 'read', REASONING, { ...ARGUMENTS, ...broken }), 200, 'conditions_not_met');
+    }
     await expectDecision(wd, wdAgent.key, allowed, 200, 'allowed');
     await expectDecision(w, main.key, denied, 200, 'scope_not_granted');
     await expectDecision(w, main.key, hard, 200, 'reasoning_required');
@@ -286,6 +311,8 @@ async function validatePhase() {
     const variants = [
       { name: 'floor', server: w, path: '/health' },
       { name: 'allowed', server: w, ...post, body: allowed, key: main.key },
+      { name: 'allowed_args', server: w, ...post, body: withArgs, key: main.key },
+      { name: 'conditions', server: w, ...post, body: withArgs, key: cond.key },
       { name: 'denied', server: w, ...post, body: denied, key: main.key },
       { name: 'hard', server: w, ...post, body: hard, key: main.key },
       { name: 'limited', server: w, ...post, body: allowed, key: limited.key, expect: 429 },
@@ -389,6 +416,14 @@ function criterion() {
       if (existsSync(f)) out[`${engine}@${n}`] = JSON.parse(readFileSync(f, 'utf8')).median.point_estimate / per;
     }
   }
+  // bench/benches/conditions.rs: OakAuth's iterations answer all 65 calls of bench/src/conditions.rs
+  // `calls`; Cedar's one.
+  for (const [engine, dir, per] of [['plain', 'oakauth-plain-65', 65], ['cond', 'oakauth-conditions-65', 65], ['cedarcond', 'cedar-conditions', 1]]) {
+    for (const n of COND_RULES) {
+      const f = join(CRITERION_DIR, 'conditions', dir, String(n), 'new', 'estimates.json');
+      if (existsSync(f)) out[`${engine}@${n}`] = JSON.parse(readFileSync(f, 'utf8')).median.point_estimate / per;
+    }
+  }
   return out;
 }
 
@@ -428,6 +463,7 @@ function report({ validate, logs, crit, startedAt, loadBefore, loadAfter }) {
   const L = logs.results;
   const lg = (name, c) => L.get(`${name}@${c}`) ?? {};
   const m = machine();
+  const loaded = [loadBefore, loadAfter].some((l) => Number(l.split(' ')[0]) > Number(m.nproc));
   const rustc = sh('rustc', ['--version']);
   const lock = join(ROOT, 'bench', 'Cargo.lock');
   const versions = [
@@ -443,6 +479,8 @@ function report({ validate, logs, crit, startedAt, loadBefore, loadAfter }) {
   const rows = [
     ['floor', 'GET /health (same worker, no work)'],
     ['allowed', 'validate, allowed (warm agent, rule with policy none)'],
+    ['allowed_args', 'validate, allowed, with `arguments` (3 fields; same agent and rule as `allowed`, no conditions)'],
+    ['conditions', 'validate, allowed, the same `arguments`; the rule has 3 conditions on them (`lt`, `in`, `path_under`), all holding'],
     ['denied', 'validate, denied: scope not granted'],
     ['hard', 'validate, denied: hard reasoning policy, no reasoning'],
     ['limited', 'validate, rate-limited (429)'],
@@ -474,6 +512,16 @@ function report({ validate, logs, crit, startedAt, loadBefore, loadAfter }) {
   const ced = counts.map((n) => crit[`cedar@${n}`]);
   const oakFaster = counts.every((_, i) => oak[i] <= ced[i]);
   const flat = Math.max(...oak) / Math.min(...oak);
+  const cpu = (r) => (Number.isFinite(r.cpu) ? r.cpu.toFixed(2) : 'n/a');
+  const cond16 = g('conditions', 16), args16 = g('allowed_args', 16), cond1 = g('conditions', 1), args1 = g('allowed_args', 1);
+  const condRatio = cond16.rps / args16.rps;
+  const spread = (cases) => (cases.every(([, r]) => Number.isFinite(r.rpsMin))
+    ? `Throughput of the rounds at c=16: ${cases.map(([n, r]) => `\`${n}\` ${fmt(r.rpsMin)} to ${fmt(r.rpsMax)} req/s`).join(', ')}${cases.some(([, r]) => r.rpsMax / r.rpsMin > 1.1) ? ': the spread of one case is wider than the 10% the target allows, so read the ratio with the caveat at the end.' : '.'}`
+    : 'The throughput of one case varies from round to round on this shared machine by more than the 10% the target allows: read the ratio with the caveat at the end.');
+  const plain = COND_RULES.map((n) => crit[`plain@${n}`]);
+  const withCond = COND_RULES.map((n) => crit[`cond@${n}`]);
+  const cedarCond = COND_RULES.map((n) => crit[`cedarcond@${n}`]);
+  const condSlow = COND_RULES.map((_, i) => withCond[i] / plain[i]);
   const logRatio = Object.keys(logs.filters).map((f) => [f, lg(`logs_${f}_1m`, 1).p50 / lg(`logs_${f}_10k`, 1).p50, lg(`logs_${f}_1m`, 16).p50 / lg(`logs_${f}_10k`, 16).p50]);
 
   const targets = [
@@ -482,11 +530,13 @@ function report({ validate, logs, crit, startedAt, loadBefore, loadAfter }) {
     ['validate allowed throughput ≥ Cerbos check (c=16)', `${fmt(a16.rps)} vs ${fmt(c16.rps)} req/s = **${vsCerbos.toFixed(2)}×** (c=1: ${(a1.rps / c1.rps).toFixed(2)}×)`, verdict(vsCerbos >= 1)],
     ['in-process decision ≤ cedar-policy at 10 / 1k / 100k rules', counts.map((n, i) => `${ns(oak[i])} vs ${ns(ced[i])}`).join('; '), verdict(oakFaster)],
     ['in-process decision flat (≤ 20%) from 10 to 100k rules', `slowest / fastest = **${flat.toFixed(2)}×**`, verdict(flat <= 1.2)],
+    ['validate with conditions within 10% of validate without (throughput, c=16)', `${fmt(cond16.rps)} vs ${fmt(args16.rps)} req/s (\`conditions\` / \`allowed_args\`) = **${condRatio.toFixed(2)}×** (c=1: ${(cond1.rps / args1.rps).toFixed(2)}×); server CPU ${cpu(cond16)} vs ${cpu(args16)} ms/req; against \`allowed\` (no arguments): ${(cond16.rps / a16.rps).toFixed(2)}× (c=1: ${(cond1.rps / a1.rps).toFixed(2)}×)`, verdict(condRatio >= 0.9)],
+    ['in-process decision with conditions ≤ cedar-policy (same `when`) at 10 / 10k rules', COND_RULES.map((_, i) => `${ns(withCond[i])} vs ${ns(cedarCond[i])}`).join('; '), verdict(COND_RULES.every((_, i) => withCond[i] <= cedarCond[i]))],
+    ['in-process decision with conditions within 2× of the condition-less decision', COND_RULES.map((n, i) => `${fmt(n)} rules: ${ns(withCond[i])} vs ${ns(plain[i])} = **${condSlow[i].toFixed(1)}×**`).join('; '), verdict(condSlow.every((r) => r <= 2))],
     ...logRatio.map(([f, r1, r16]) => [`log first page (\`${f}\`) at 1M rows ≤ 2× at 10k`, `p50 ratio **${r1.toFixed(2)}×** (c=1), ${r16.toFixed(2)}× (c=16)`, verdict(r1 <= 2)]),
   ];
 
   const met = (i) => targets[i][2].includes('met');
-  const cpu = (r) => (Number.isFinite(r.cpu) ? r.cpu.toFixed(2) : 'n/a');
   const causes = [];
   if (!met(0) || !met(1)) {
     causes.push(`- **Validate against the floor.** The floor answers from the worker without any I/O; an allowed validate (with the agent's configuration cached in its Durable Object, so no D1 read in steady state) makes one Durable Object round trip whose storage writes (bucket, chain head, pending row) must commit before it answers, and one awaited D1 \`INSERT\` of the audit row (shared by concurrent calls of the same agent: group commit). ` +
@@ -502,13 +552,25 @@ function report({ validate, logs, crit, startedAt, loadBefore, loadAfter }) {
     causes.push(`- **In-process decision, ${ns(oak[0])} → ${ns(oak[2])}.** One probe of one hash table per question at every size, so the work is constant; the spread is memory. At 10 rules the index is a few cache lines; at 100,000 rules it is megabytes of table and key strings, and the 65 questions' entries sit on more pages than the first-level TLB holds, which costs a few nanoseconds per lookup. Cedar evaluates every policy, so its time grows with the rules (${(ced[2] / ced[0]).toFixed(0)}× over the same range).`);
   }
   logRatio.forEach(([f, r1], i) => {
-    if (met(5 + i)) return;
+    if (met(8 + i)) return;
     const plan = cleanPlan(logs.plans[f]);
     causes.push(`- **Log query \`${f}\`.** SQLite answers it with \`${plan}\`: it reads every row of the time window through the time index and sorts them by \`seq\`, so the cost grows with the rows in the window, not with the page. [scaling.md](scaling.md#the-audit-log) gives the index and ordering change that makes it a range read.`);
   });
 
+  if (!met(5)) {
+    causes.push(`- **Validate with conditions.** ${fmt(cond16.rps)} against ${fmt(args16.rps)} req/s at c=16 for the same body without conditions; the worker's CPU per request was ${cpu(cond16)} against ${cpu(args16)} ms. In process three conditions cost ${ns(withCond[0] - plain[0])} per decision (at 10 rules), a small fraction of a validate's CPU; see [the note under the table](#validate-the-floor-and-cerbos) for how far this machine's noise reaches.`);
+  }
+  if (!met(7)) {
+    causes.push(`- **Decisions with conditions, in process.** See [the section below](#decisions-with-conditions-in-process).`);
+  }
   const critLines = ['| rules | OakAuth (index + `decision::decide`) | cedar-policy `Authorizer::is_authorized` | Cedar / OakAuth |', '| ---: | ---: | ---: | ---: |'];
   counts.forEach((n, i) => critLines.push(`| ${fmt(n)} | ${ns(oak[i])} | ${ns(ced[i])} | ${fmt(ced[i] / oak[i])}× |`));
+
+  const condLines = ['| rules | OakAuth without conditions | OakAuth with 3 conditions per rule | cedar-policy with the same `when` | with / without | Cedar / with |', '| ---: | ---: | ---: | ---: | ---: | ---: |'];
+  COND_RULES.forEach((n, i) => condLines.push(`| ${fmt(n)} | ${ns(plain[i])} | ${ns(withCond[i])} | ${ns(cedarCond[i])} | ${condSlow[i].toFixed(1)}× | ${fmt(cedarCond[i] / withCond[i])}× |`));
+  const condWhy = condSlow.every((r) => r <= 2)
+    ? `The decision with conditions is within 2× of the one without (${condSlow.map((r) => `${r.toFixed(1)}×`).join(' and ')}).`
+    : `The decision with conditions is still more than 2× the one without (${condSlow.map((r) => `${r.toFixed(1)}×`).join(' and ')}): the target is missed.`;
 
   const logRows = [];
   for (const f of Object.keys(logs.filters)) {
@@ -527,7 +589,12 @@ alternated: each of ${ROUNDS} rounds runs every case at concurrency 1 and then 1
 round; the tables show the median of the rounds. Where a target is missed, [scaling.md](scaling.md)
 has the per-step breakdown of a validate call and the design change. Targets measured close to
 their line (p99, flatness) can flip between runs on this shared machine: read them with the caveat
-at the end.
+at the end.${loaded ? `
+
+**This run was taken on a loaded machine**: load average ${loadBefore.split(' ')[0]} before the HTTP
+cases and ${loadAfter.split(' ')[0]} after, on ${m.nproc} cores, so every absolute number below is
+lower (and every latency higher) than on an idle machine; compare cases within this run, not with
+other runs.` : ''}
 
 ## Targets
 
@@ -545,6 +612,16 @@ ${table(rows, g)}
 process), divided by the requests served; the clock tick is ${1000 / CLK_TCK} ms, so small values are coarse.
 The load generator's own CPU is not counted, but it runs on the same two cores.
 ${fmt(Number(validate.auditRows))} audit rows were written by the validate cases of this run, one per decision.
+
+\`conditions\` against \`allowed_args\` isolates the conditions: the same body (\`arguments\`:
+\`${JSON.stringify(ARGUMENTS)}\`), agents of the same shape, one rule for the tool and scope;
+only \`conditions\`' rule has the three conditions (\`${CONDITIONS.map((c) => `${c.pointer} ${c.op} ${JSON.stringify(c.value)}`).join('\`, \`')}\`),
+all of which hold, so every test is evaluated on every call (the run's setup checks that each
+condition, broken alone, denies). The tool has no \`input_schema\`. \`allowed\` is the same call
+without \`arguments\` (the audit row then stores none). In process, three conditions of this kind
+cost ${ns(withCond[0] - plain[0])} per decision (see [below](#decisions-with-conditions-in-process)), against
+${cpu(args16)} ms of worker CPU per validate at c=16: the difference between the two cases is expected
+to be far below what this run can resolve. ${spread([['conditions', cond16], ['allowed_args', args16]])}
 
 The worker runs in workerd through Miniflare, without \`wrangler dev\`'s inspector (see
 \`bench/workerd.mjs\`): wrangler dev enables the DevTools Network domain, so each subrequest (every D1
@@ -584,6 +661,33 @@ Cedar's time includes building its request, as a caller does per question.
 
 ${critLines.join('\n')}
 
+## Decisions with conditions, in process
+
+criterion (\`bench/benches/conditions.rs\`), median time per decision. Rule \`i\` grants
+\`tool_{i / 64}:scope_{i % 64}\` when three conditions hold: \`arguments /amount lt
+1000…1600\`, \`arguments /region in [3 regions]\`, \`request /client_ip cidr [10.0.0.0/8,
+192.168.0.0/16]\` (and every eighth needs reasoning). The 65 calls mix amounts, regions and client
+addresses, so some are allowed and some are denied by a condition (and one asks for a scope no
+rule grants). Cedar gets the same rules as \`permit … when { context.amount < … &&
+[...].contains(context.region) && (ip(context.client_ip).isInRange(…) || …) }\` and builds its
+request and context per call; a test in \`bench/src/conditions.rs\` checks that both engines agree
+on every call. "Without conditions" is the same rules with no conditions, through the same path
+(rule index → \`policy::evaluate\` → \`decision::decide\`). OakAuth answers a call with the rules of
+its tool and scope only (the index), Cedar with all its policies. OakAuth's iterations answer the
+65 calls and are divided by 65; Cedar's answer one.
+
+${condLines.join('\n')}
+
+${condWhy} The engine evaluates each test to a verdict and keeps a reference to the test that
+settled the rule; the explanation record (the rule's expected value, the path, the pointer, the
+observed value, redacted) is built only for the rule that decides a denial, or for every rule when
+a trace is asked for (simulate, replay). An allowed call builds none. Looked-up values are borrowed
+from the arguments, not cloned, and integers become exact decimals without going through text.
+What remains is the tests themselves: the pointer lookups, the exact decimal comparison, the list
+membership and the CIDR match, plus the explanation of the deciding condition for the calls this
+mix denies. Over HTTP the same kind of rule is the \`conditions\` case above: its cost is measured
+against a whole validate call, not against a ${ns(plain[0])} lookup.
+
 ## Machine, versions, commands
 
 | | |
@@ -591,7 +695,7 @@ ${critLines.join('\n')}
 | CPU | ${m.nproc} × ${m.cpu} |
 | memory | ${m.memory} |
 | kernel | ${m.kernel} |
-| load average | before the run ${loadBefore}, after ${loadAfter} |
+| load average | before the HTTP cases ${loadBefore}, after ${loadAfter} (the criterion benchmarks run just before them) |
 ${versions.map(([k, val]) => `| ${k} | ${val} |`).join('\n')}
 
 **Caveat: this machine is shared.** Other builds and test suites were running on the same 2 cores
@@ -604,6 +708,7 @@ Commands (\`PORT\` is a free port chosen per run, \`$KEY\` the agent's key, \`ke
 \`\`\`sh
 scripts/bench.sh      # all of the below; BENCH_ROUNDS, BENCH_SECONDS override the defaults
 cargo bench --manifest-path bench/Cargo.toml --bench decision
+cargo bench --manifest-path bench/Cargo.toml --bench conditions
 ${validate.cerbosCommand}
 ${[...commands.entries()].map(([name, cmd]) => `# ${name}\n${cmd}`).join('\n')}
 \`\`\`

@@ -38,9 +38,16 @@ function wranglerToml() {
     if (!m) throw new Error(`wrangler.toml: no ${what}`);
     return m[1];
   };
+  // Every Durable Object binding of wrangler.toml, SQLite-backed as its migrations declare them.
+  const durableObjects = {};
+  for (const m of text.matchAll(/\{\s*name\s*=\s*"([^"]+)"\s*,\s*class_name\s*=\s*"([^"]+)"\s*\}/g)) {
+    durableObjects[m[1]] = { className: m[2], useSQLite: true };
+  }
+  if (!Object.keys(durableObjects).length) throw new Error('wrangler.toml: no Durable Object bindings');
   return {
     compatibilityDate: get(/^compatibility_date\s*=\s*"([^"]+)"/m, 'compatibility_date'),
     databaseId: get(/^database_id\s*=\s*"([^"]+)"/m, 'database_id'),
+    durableObjects,
   };
 }
 
@@ -65,10 +72,7 @@ export async function startBenchWorker() {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: cfg.compatibilityDate,
     d1Databases: { DB: cfg.databaseId },
-    durableObjects: {
-      AGENT_BUCKET: { className: 'AgentBucket', useSQLite: true },
-      AUTH_THROTTLE: { className: 'AuthThrottle', useSQLite: true },
-    },
+    durableObjects: cfg.durableObjects,
     d1Persist: join(persistDir, 'v3', 'd1'),
     durableObjectsPersist: join(persistDir, 'v3', 'do'),
     bindings: { KEY_HASH_SECRET: TEST_KEY_HASH_SECRET, CORS_ORIGINS: LOCAL_CORS_ORIGINS },

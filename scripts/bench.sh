@@ -2,8 +2,8 @@
 # The benchmark command: regenerates docs/benchmarks.md. Not part of scripts/test.sh.
 #
 # Installs what it needs when missing (Debian's wrk and sqlite3, Cerbos from npm, the crates of the
-# bench/ workspace), builds the worker, runs the in-process decision benchmark (criterion, OakAuth
-# against cedar-policy), then bench/run.mjs: the worker in local workerd and Cerbos, both on
+# bench/ workspace), builds the worker, runs the in-process decision benchmarks (criterion, OakAuth
+# against cedar-policy, without and with conditions), then bench/run.mjs: the worker in local workerd and Cerbos, both on
 # 127.0.0.1, loaded by wrk over loopback, every run bounded in time and request count.
 #
 # Environment: BENCH_ROUNDS (default 3) and BENCH_SECONDS per run (default 3) trade time for noise;
@@ -43,6 +43,8 @@ bash scripts/build-worker.sh
 log "in-process decision benchmark: OakAuth against cedar-policy (criterion)"
 cargo test --quiet --release --manifest-path bench/Cargo.toml --lib
 cargo bench --manifest-path bench/Cargo.toml --bench decision
+log "in-process decisions with conditions: OakAuth with and without, against cedar-policy (criterion)"
+cargo bench --manifest-path bench/Cargo.toml --bench conditions
 
 log "HTTP benchmarks: the worker in local workerd, Cerbos, wrk"
 export OAKAUTH_SKIP_BUILD=1
