@@ -654,3 +654,72 @@ fn stored_text_is_escaped_blank_reasoning_is_named_and_colour_only_when_asked() 
     let no_color = ok(oakauth().env("CLICOLOR_FORCE", "1").env("NO_COLOR", "1").args(["logs", "--agent", &name]));
     assert!(!no_color.contains('\x1b'), "NO_COLOR wins: {no_color:?}");
 }
+
+#[test]
+fn a_rule_with_a_condition_and_a_tool_schema_decide_validate_and_simulate_as_written() {
+    let (name, _id, key) = create_agent();
+    let dir = std::env::temp_dir().join(unique("cli-schema"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let schema = dir.join("payments.schema.json");
+    std::fs::write(
+        &schema,
+        r#"{"type": "object", "properties": {"amount": {"type": "number"}}, "required": ["amount"], "additionalProperties": false}"#,
+    )
+    .unwrap();
+    let tool = json(
+        oakauth()
+            .args(["tools", "create", &name, "payments", "--scopes", "charge", "--risk", "write"])
+            .arg("--input-schema")
+            .arg(&schema),
+    );
+    assert_eq!(tool["input_schema"]["required"], serde_json::json!(["amount"]));
+
+    // A pointer the schema does not have is refused by the service, naming the condition.
+    let out = run(oakauth().args(["rules", "create", &name, "payments", "charge", "--when", "/amout lt 500"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("conditions[0]") && stderr(&out).contains("/amout"), "{}", stderr(&out));
+
+    let rule = json(oakauth().args([
+        "rules",
+        "create",
+        &name,
+        "payments",
+        "charge",
+        "--reasoning",
+        "none",
+        "--when",
+        "/amount lt 500",
+    ]));
+    assert_eq!(rule["conditions"][0]["op"], "lt");
+    let validate = |arguments: &str| {
+        run(oakauth().env("OAKAUTH_API_KEY", &key).args(["validate", "payments", "charge", "--arguments", arguments]))
+    };
+    assert_eq!(validate(r#"{"amount": 20}"#).status.code(), Some(0));
+    let big = validate(r#"{"amount": 900}"#);
+    assert_eq!(big.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&big.stdout).contains("conditions_not_met"));
+    let bad = validate(r#"{"amount": 20, "memo": "x"}"#);
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("invalid_arguments"));
+
+    // simulate decides the same (exit status 3 for a deny, like validate).
+    let sim = run(oakauth().args([
+        "simulate",
+        &name,
+        "--tool",
+        "payments",
+        "--scope",
+        "charge",
+        "--arguments",
+        r#"{"amount": 900}"#,
+        "--json",
+    ]));
+    assert_eq!(sim.status.code(), Some(3));
+    let sim: Value = serde_json::from_slice(&sim.stdout).unwrap();
+    assert_eq!(sim["reason"], "conditions_not_met");
+    assert_eq!(sim["trace"][0]["rule_id"], rule["id"]);
+
+    let removed = json(oakauth().args(["tools", "update", &name, "payments", "--no-input-schema"]));
+    assert_eq!(removed["input_schema"], Value::Null);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,5 +1,6 @@
 //! `oakauth tools`: register and manage an agent's tools and their scopes.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -32,6 +33,10 @@ pub enum ToolsCmd {
         /// What the tool does.
         #[arg(long)]
         description: Option<String>,
+        /// A JSON file with the JSON Schema of the tool's arguments (an MCP tool's inputSchema):
+        /// calls whose arguments do not fit are denied, and rule conditions are checked against it.
+        #[arg(long, value_name = "FILE")]
+        input_schema: Option<PathBuf>,
     },
     /// Show one tool (by id or name).
     Show {
@@ -58,6 +63,12 @@ pub enum ToolsCmd {
         /// A new risk level.
         #[arg(long, value_enum)]
         risk: Option<RiskLevel>,
+        /// A JSON file with a new input schema.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_input_schema")]
+        input_schema: Option<PathBuf>,
+        /// Remove the input schema.
+        #[arg(long)]
+        no_input_schema: bool,
     },
     /// Delete a tool and its rules.
     Delete {
@@ -82,9 +93,10 @@ pub async fn run(admin: &Admin, out: &Out, cmd: ToolsCmd) -> Outcome {
                 vec![tool.id.clone(), tool.name.clone(), risk, tool.scopes.join(","), clip(&tool.description, 50)]
             });
         }
-        ToolsCmd::Create { agent, name, scopes, risk, description } => {
+        ToolsCmd::Create { agent, name, scopes, risk, description, input_schema } => {
+            let input_schema = input_schema.as_deref().map(read_schema).transpose()?;
             let agent = resolve_agent(admin, &agent).await?;
-            let body = CreateTool { name, description, scopes, risk_level: risk, input_schema: None };
+            let body = CreateTool { name, description, scopes, risk_level: risk, input_schema };
             let tool = admin.create_tool(&agent.id, &body).await?;
             out.print(&tool, show_tool);
         }
@@ -93,10 +105,18 @@ pub async fn run(admin: &Admin, out: &Out, cmd: ToolsCmd) -> Outcome {
             let tool = resolve_tool(admin, &agent.id, &tool).await?;
             out.print(&tool, show_tool);
         }
-        ToolsCmd::Update { agent, tool, name, description, scopes, risk } => {
-            let body = UpdateTool { name, description, scopes, risk_level: risk, input_schema: None };
+        ToolsCmd::Update { agent, tool, name, description, scopes, risk, input_schema, no_input_schema } => {
+            let input_schema = match (input_schema, no_input_schema) {
+                (Some(path), _) => Some(Some(read_schema(&path)?)),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
+            let body = UpdateTool { name, description, scopes, risk_level: risk, input_schema };
             if body == UpdateTool::default() {
-                return Err(Failure::Usage("nothing to change: pass --name, --description, --scopes or --risk".into()));
+                return Err(Failure::Usage(
+                    "nothing to change: pass --name, --description, --scopes, --risk, --input-schema or --no-input-schema"
+                        .into(),
+                ));
             }
             let agent = resolve_agent(admin, &agent).await?;
             let tool = resolve_tool(admin, &agent.id, &tool).await?;
@@ -128,9 +148,22 @@ fn show_tool(t: &Tool) -> String {
         ("risk", t.risk_level.as_str().into()),
         ("scopes", t.scopes.join(", ")),
         ("description", t.description.clone()),
+        ("input schema", t.input_schema.as_ref().map_or_else(|| "-".into(), |s| s.to_string())),
         ("created", t.created_at.clone()),
         ("updated", t.updated_at.clone()),
     ])
+}
+
+/// A JSON Schema from a file (the service checks that it compiles).
+fn read_schema(path: &Path) -> Result<serde_json::Value, Failure> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Failure::Usage(format!("--input-schema {}: {e}", path.display())))?;
+    let schema: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Failure::Usage(format!("--input-schema {}: not JSON: {e}", path.display())))?;
+    if !schema.is_object() {
+        return Err(Failure::Usage(format!("--input-schema {}: a JSON Schema is an object", path.display())));
+    }
+    Ok(schema)
 }
 
 /// A tool by id, or else by name.
