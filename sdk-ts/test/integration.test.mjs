@@ -106,8 +106,8 @@ describe('guard against the real worker', () => {
     await assert.rejects(oak().guard({ tool: 'filesystem', scope: 'read' }, () => { throw boom; }), (e) => e === boom);
   });
 
-  it('a body over 32 KiB is refused with 413 and the action does not run', async () => {
-    const { ran, error } = await attempt(oak(), { tool: 'filesystem', scope: 'read', context: { blob: 'x'.repeat(40_000) } });
+  it('a body over 64 KiB is refused with 413 and the action does not run', async () => {
+    const { ran, error } = await attempt(oak(), { tool: 'filesystem', scope: 'read', context: { blob: 'x'.repeat(70_000) } });
     assert.equal(ran, false);
     assert.ok(error instanceof OakAuthValidationError, error?.name);
     assert.equal(error.status, 413);

@@ -416,14 +416,14 @@ impl CompiledTest {
                 if !is_scalar(v) {
                     return Err(format!("expected a single value, found {}", ops::type_name(v)));
                 }
-                let comparable: Vec<&Value> =
-                    items.iter().filter(|i| std::mem::discriminant(*i) == std::mem::discriminant(v)).collect();
-                if comparable.is_empty() {
-                    return Err(format!("found {}, which no value of the list is", ops::type_name(v)));
-                }
+                let mut comparable = false;
                 let mut found = false;
-                for i in comparable {
+                for i in items.iter().filter(|i| std::mem::discriminant(*i) == std::mem::discriminant(v)) {
+                    comparable = true;
                     found |= ops::equal(i, v)?;
+                }
+                if !comparable {
+                    return Err(format!("found {}, which no value of the list is", ops::type_name(v)));
                 }
                 Ok(if op == Operator::In { found } else { !found })
             }
