@@ -1008,7 +1008,7 @@ pub struct ReplayRequest {
     /// The draft rule set, in place of the agent's saved rules.
     pub rules: Vec<DraftRule>,
     /// How many of the agent's latest audited calls to replay (default 100, at most 1000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_whole_u32")]
     pub limit: Option<u32>,
 }
 

@@ -171,6 +171,20 @@ pub async fn verify(admin: &Admin, req: &Request, env: &Env) -> ApiResult<Respon
             return Err(ApiError::invalid_request(format!("unknown query parameter {k:?}")));
         }
     }
+    // Checked whether or not they are used (with `agent_id` they are not): a malformed page
+    // parameter is an error, never silently ignored.
+    let limit = match query_param(&url, "limit")? {
+        None => DEFAULT_AGENTS,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=MAX_AGENTS).contains(&n) => n,
+            _ => return Err(ApiError::invalid_request(format!("limit must be between 1 and {MAX_AGENTS}"))),
+        },
+    };
+    let after = match query_param(&url, "cursor")? {
+        None => String::new(),
+        Some(c) if oakauth_core::ids::is_id("agt", &c) => c,
+        Some(_) => return Err(ApiError::invalid_request("cursor is not a cursor this API returned")),
+    };
     let (agent_ids, next_cursor) = match query_param(&url, "agent_id")? {
         Some(id) if oakauth_core::ids::is_id("agt", &id) => {
             #[derive(Deserialize)]
@@ -192,21 +206,7 @@ pub async fn verify(admin: &Admin, req: &Request, env: &Env) -> ApiResult<Respon
             (vec![id], None)
         }
         Some(_) => return Err(ApiError::not_found("no such agent")),
-        None => {
-            let limit = match query_param(&url, "limit")? {
-                None => DEFAULT_AGENTS,
-                Some(l) => match l.parse::<u32>() {
-                    Ok(n) if (1..=MAX_AGENTS).contains(&n) => n,
-                    _ => return Err(ApiError::invalid_request(format!("limit must be between 1 and {MAX_AGENTS}"))),
-                },
-            };
-            let after = match query_param(&url, "cursor")? {
-                None => String::new(),
-                Some(c) if oakauth_core::ids::is_id("agt", &c) => c,
-                Some(_) => return Err(ApiError::invalid_request("cursor is not a cursor this API returned")),
-            };
-            agents_page(admin, env, &after, limit).await?
-        }
+        None => agents_page(admin, env, &after, limit).await?,
     };
     let mut agents = Vec::with_capacity(agent_ids.len());
     for id in &agent_ids {

@@ -122,6 +122,11 @@ test("deleting an agent and its rows in D1 does not hide its chain from verifica
   const one = await admin('GET', `/v1/admin/audit/verify?agent_id=${agent.id}`);
   assert.equal(one.status, 200, 'a chain known only to the registry can still be verified by id');
   assert.equal(one.body.ok, false);
+  // Page parameters are checked even where they do not apply (found by schemathesis).
+  for (const q of ['cursor=%C2%B21', 'limit=0']) {
+    const bad = await admin('GET', `/v1/admin/audit/verify?agent_id=${agent.id}&${q}`);
+    assert.equal(bad.status, 400, q);
+  }
 });
 
 test('a different row already in place of a decision is an integrity alarm that verify reports, with every break', async () => {
