@@ -719,6 +719,21 @@ fn a_rule_with_a_condition_and_a_tool_schema_decide_validate_and_simulate_as_wri
     assert_eq!(sim["reason"], "conditions_not_met");
     assert_eq!(sim["trace"][0]["rule_id"], rule["id"]);
 
+    // replay: with a limit of 1000, exactly the call of 900 would be decided differently.
+    let draft = dir.join("draft.json");
+    std::fs::write(
+        &draft,
+        r#"[{"tool": "payments", "scope": "charge", "conditions": [{"pointer": "/amount", "op": "lt", "value": 1000, "on_missing": "deny"}]}]"#,
+    )
+    .unwrap();
+    let replayed = json(oakauth().args(["replay", &name, "--limit", "50", "--rules-file"]).arg(&draft));
+    assert_eq!(replayed["replayed"], 3, "{replayed}");
+    assert_eq!(replayed["changed"].as_array().unwrap().len(), 1, "{replayed}");
+    assert_eq!(replayed["changed"][0]["before"], "conditions_not_met");
+    assert_eq!(replayed["changed"][0]["after"], "allowed");
+    let text = ok(oakauth().args(["replay", &name, "--rules-file"]).arg(&draft));
+    assert!(text.contains("Replayed 3 audited calls; 1 would be decided differently."), "{text}");
+
     let removed = json(oakauth().args(["tools", "update", &name, "payments", "--no-input-schema"]));
     assert_eq!(removed["input_schema"], Value::Null);
     std::fs::remove_dir_all(&dir).ok();

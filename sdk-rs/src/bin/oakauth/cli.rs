@@ -75,6 +75,9 @@ pub enum Command {
     /// Decide a call as the service would, with the agent's rules or draft ones (--rules-file),
     /// and show each rule's part; nothing is logged. Exits 0 when allowed, 3 when denied, 1 on an error.
     Simulate(simulate::SimulateArgs),
+    /// Decide the agent's latest audited calls again with draft rules (--rules-file) and show
+    /// the calls whose decision would change; nothing is logged.
+    Replay(simulate::ReplayArgs),
     /// Show the organization of the admin key.
     Whoami,
 }

@@ -57,6 +57,7 @@ async fn run(cli: Cli) -> Outcome {
         Command::Audit(cmd) => audit::run(&admin, &out, cmd).await,
         Command::Stats(args) => stats::run(&admin, &out, args).await,
         Command::Simulate(args) => simulate::run(&admin, &out, args).await,
+        Command::Replay(args) => simulate::replay(&admin, &out, args).await,
         Command::Whoami => whoami::run(&admin, &out).await,
         Command::Validate(_) => unreachable!("handled above"),
     };

@@ -1,11 +1,14 @@
 //! `oakauth simulate`: decide a call as the service would, with the agent's rules or draft ones,
-//! and show every rule's part in the decision. Nothing is logged or counted.
+//! and show every rule's part in the decision; `oakauth replay`: decide the agent's latest audited
+//! calls again with draft rules and show those that would change. Nothing is logged or counted.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use oakauth::wire::{DraftRule, RuleOutcome, RuleTrace, SimulateRequest, SimulateResponse};
+use oakauth::wire::{
+    DraftRule, ReplayRequest, ReplayResponse, RuleOutcome, RuleTrace, SimulateRequest, SimulateResponse,
+};
 use oakauth::{Admin, ValidateRequest};
 use serde_json::{Map, Value};
 
@@ -64,6 +67,57 @@ pub async fn run(admin: &Admin, out: &Out, args: SimulateArgs) -> Outcome {
     let answer = admin.simulate(&body).await?;
     out.print(&answer, show);
     Ok(if answer.allowed && answer.reason.is_allow() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_DENIED) })
+}
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// Agent id or name.
+    agent: String,
+    /// The draft rules to replay with (the format of `simulate --rules-file`).
+    #[arg(long, value_name = "FILE")]
+    rules_file: PathBuf,
+    /// How many of the agent's latest audited calls to replay (1 to 1000, default 100).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    limit: Option<u32>,
+}
+
+pub async fn replay(admin: &Admin, out: &Out, args: ReplayArgs) -> Outcome {
+    let rules = read_rules_file(&args.rules_file).map_err(Failure::Usage)?;
+    let body = ReplayRequest { agent_id: agent_filter(admin, &args.agent).await?, rules, limit: args.limit };
+    let answer = admin.replay(&body).await?;
+    out.print(&answer, show_replay);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show_replay(r: &ReplayResponse) -> String {
+    let mut text = format!(
+        "Replayed {} audited call{}; {} would be decided differently.\n",
+        r.replayed,
+        if r.replayed == 1 { "" } else { "s" },
+        r.changed.len()
+    );
+    if r.changed.iter().any(|c| c.approximate) {
+        text.push_str(
+            "(~: the log kept those arguments redacted or cut, so the replay may differ from the real call)\n",
+        );
+    }
+    if !r.changed.is_empty() {
+        let mut t = Table::new(&["TIME", "DECISION", "TOOL:SCOPE", "BEFORE", "AFTER", "WHY"]);
+        for c in &r.changed {
+            let mark = if c.approximate { "~" } else { "" };
+            t.row(vec![
+                c.created_at.clone(),
+                format!("{}{mark}", c.decision_id),
+                format!("{}:{}", c.tool, c.scope),
+                c.before.as_str().into(),
+                c.after.as_str().into(),
+                c.explanation.as_ref().map(|e| e.message.clone()).unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        text.push('\n');
+        text.push_str(&t.render());
+    }
+    text
 }
 
 /// The draft rules of `--rules-file`.
