@@ -427,10 +427,18 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     const created = await admin.createAgent({ name: payments.name });
     payments.id = created.agent.id;
     payments.key = created.api_key;
-    await admin.createTool(payments.id, { name: 'payments', scopes: ['send'], risk_level: 'read' });
+    const inputSchema = {
+      type: 'object',
+      properties: { amount: { type: 'number' }, memo: { type: 'string' }, currency: { type: 'string' } },
+      additionalProperties: false,
+    };
+    await admin.createTool(payments.id, { name: 'payments', scopes: ['send'], risk_level: 'read', input_schema: inputSchema });
     await page.goto(`${dashboard.url}/#/agents/${payments.id}`);
     await heading(payments.name).waitFor();
     await page.getByTestId('tools-list').getByText('payments', { exact: true }).waitFor();
+    // The tool's input schema is shown on request.
+    await page.getByTestId('tools-list').getByText('Input schema: arguments that do not fit it are denied').click();
+    assert.deepEqual(JSON.parse(await page.getByTestId('tool-input-schema').textContent()), inputSchema);
 
     // The API checks the condition and names it: shown next to the form, nothing saved.
     await page.getByRole('button', { name: 'Add condition' }).click();

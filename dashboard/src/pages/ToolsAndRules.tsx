@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { useAction, useApp, useLoad } from '../context';
 import { LIST_OPS, OPERATORS, SOURCES, TEXT_OPS, conditionText, conditionToRow, emptyRow, rowToCondition, type TestRow } from '../conditions';
 import { POLICIES, RISK_LEVELS, defaultPolicyFor } from '../format';
-import { SafeText } from '../text';
+import { JsonBlock, SafeText } from '../text';
 import type {
   Condition,
   ConditionSource,
@@ -79,6 +79,12 @@ function ToolList({ agentId, tools, onChange }: { agentId: string; tools: Tool[]
                 <p class="muted small">
                   <SafeText text={t.description} />
                 </p>
+              )}
+              {t.input_schema && (
+                <details class="small">
+                  <summary>Input schema: arguments that do not fit it are denied</summary>
+                  <JsonBlock value={t.input_schema} testId="tool-input-schema" />
+                </details>
               )}
               <p class="chips" aria-label="Scopes">
                 {t.scopes.map((s) => (
