@@ -438,7 +438,7 @@ impl AgentBucket {
             None => None,
         };
         let arguments = match &req.arguments {
-            Some(args) => Some(serde_json::to_string(&redact::arguments(args).0).map_err(ApiError::internal)?),
+            Some(args) => Some(serde_json::to_string(&redact::arguments(args)).map_err(ApiError::internal)?),
             None => None,
         };
         let explanation = match &decision.explanation {

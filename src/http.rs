@@ -112,9 +112,20 @@ pub fn empty_response(status: u16) -> Response {
 /// Reads a JSON body of at most `limit` bytes into `T`, rejecting unknown fields (via `T`),
 /// wrong content types and malformed JSON with the documented codes.
 pub async fn read_json<T: DeserializeOwned>(req: &mut Request, limit: usize) -> ApiResult<T> {
+    read_json_checked(req, limit, |_| Ok(())).await
+}
+
+/// Like [`read_json`], with `check` run on the parsed JSON before it is read as `T`: for bodies
+/// whose parts deserve a more precise error than serde's (rule conditions, which name the
+/// condition at fault).
+pub async fn read_json_checked<T: DeserializeOwned>(
+    req: &mut Request,
+    limit: usize,
+    check: impl Fn(&serde_json::Value) -> Result<(), oakauth_core::Error>,
+) -> ApiResult<T> {
     let bytes = read_body(req, limit).await?;
     require_json_content_type(req)?;
-    parse_json(&bytes)
+    parse_json(&bytes, check)
 }
 
 /// Like [`read_json`], but an empty body (with no content type) means `T::default()`.
@@ -124,7 +135,7 @@ pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Request
         return Ok(T::default());
     }
     require_json_content_type(req)?;
-    parse_json(&bytes)
+    parse_json(&bytes, |_| Ok(()))
 }
 
 async fn read_body(req: &mut Request, limit: usize) -> ApiResult<Vec<u8>> {
@@ -163,7 +174,10 @@ fn require_json_content_type(req: &Request) -> ApiResult<()> {
     }
 }
 
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+fn parse_json<T: DeserializeOwned>(
+    bytes: &[u8],
+    check: impl Fn(&serde_json::Value) -> Result<(), oakauth_core::Error>,
+) -> ApiResult<T> {
     let text = std::str::from_utf8(bytes).map_err(|_| ApiError::invalid_json("request body is not valid UTF-8"))?;
     // Parse to a value first so syntax errors and shape errors get different codes.
     let value: serde_json::Value = serde_json::from_str(text)
@@ -171,7 +185,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     if !value.is_object() {
         return Err(ApiError::invalid_request("request body must be a JSON object"));
     }
-    oakauth_core::condition::check_body(&value)?;
+    check(&value)?;
     serde_json::from_value(value).map_err(|e| ApiError::invalid_request(shape_message(&e)))
 }
 

@@ -253,20 +253,6 @@ impl Condition {
             Condition::Not(c) => 1 + c.size(),
         }
     }
-
-    /// Every test, with its path below `path`.
-    pub fn tests<'a>(&'a self, path: &str, out: &mut Vec<(String, &'a Test)>) {
-        match self {
-            Condition::Test(t) => out.push((path.to_owned(), t)),
-            Condition::AllOf(cs) => {
-                cs.iter().enumerate().for_each(|(i, c)| c.tests(&format!("{path}.all_of[{i}]"), out))
-            }
-            Condition::AnyOf(cs) => {
-                cs.iter().enumerate().for_each(|(i, c)| c.tests(&format!("{path}.any_of[{i}]"), out))
-            }
-            Condition::Not(c) => c.tests(&format!("{path}.not"), out),
-        }
-    }
 }
 
 impl Serialize for Condition {

@@ -173,26 +173,22 @@ pub const MAX_LOGGED_ARGUMENT_CHARS: usize = 256;
 
 /// The tool call's arguments as the audit log keeps them: redacted like [`context`], and each
 /// string longer than [`MAX_LOGGED_ARGUMENT_CHARS`] cut, marked with `…` and followed by the
-/// SHA-256 of the whole string (`[sha256:…]`). The flag says whether anything was changed (a
-/// replay of such a call may then differ from the real one).
-pub fn arguments(args: &Map<String, Value>) -> (Map<String, Value>, bool) {
-    fn cut(v: Value, changed: &mut bool) -> Value {
+/// SHA-256 of the whole string (`[sha256:…]`). (A replay reads those two marks to know that a
+/// logged call may differ from the real one.)
+pub fn arguments(args: &Map<String, Value>) -> Map<String, Value> {
+    fn cut(v: Value) -> Value {
         match v {
             Value::String(s) if s.chars().count() > MAX_LOGGED_ARGUMENT_CHARS => {
-                *changed = true;
                 let digest = crate::keys::hex(&sha2::Sha256::digest(s.as_bytes()));
                 let head: String = s.chars().take(MAX_LOGGED_ARGUMENT_CHARS).collect();
                 Value::String(format!("{head}… [sha256:{digest}]"))
             }
-            Value::Array(items) => Value::Array(items.into_iter().map(|i| cut(i, changed)).collect()),
-            Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, cut(v, changed))).collect()),
+            Value::Array(items) => Value::Array(items.into_iter().map(cut).collect()),
+            Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, cut(v))).collect()),
             other => other,
         }
     }
-    let redacted = context(args);
-    let mut changed = redacted != *args;
-    let out = redacted.into_iter().map(|(k, v)| (k, cut(v, &mut changed))).collect();
-    (out, changed)
+    context(args).into_iter().map(|(k, v)| (k, cut(v))).collect()
 }
 
 fn value(v: &Value) -> Value {

@@ -1,6 +1,7 @@
 //! `/v1/admin/agents/{agent_id}/rules…`: what an agent may do with its tools' scopes, under which
 //! conditions, and how much reasoning each needs (see docs/policies.md).
 
+use oakauth_core::condition;
 use oakauth_core::ids;
 use oakauth_core::limits;
 use oakauth_core::policy;
@@ -12,7 +13,7 @@ use worker::{Request, Response};
 
 use super::{agent_page, agents, find_one, now_ms, tools, Admin};
 use crate::db::{self, Arg};
-use crate::http::{empty_response, json_response, read_json, ApiError, ApiResult};
+use crate::http::{empty_response, json_response, read_json_checked, ApiError, ApiResult};
 use oakauth_core::wire::AdminAction;
 
 #[derive(Deserialize)]
@@ -101,7 +102,7 @@ fn check(
 }
 
 pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResult<Response> {
-    let body: CreateRule = read_json(&mut req, limits::MAX_ADMIN_BODY).await?;
+    let body: CreateRule = read_json_checked(&mut req, limits::MAX_ADMIN_BODY, condition::check_body).await?;
     limits::check_create_rule(&body)?;
     agents::find(admin, agent_id).await?;
     let tool = tools::find_by_name(admin, agent_id, &body.tool)
@@ -172,7 +173,7 @@ pub async fn get(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<Resp
 }
 
 pub async fn update(admin: &Admin, agent_id: &str, rule_id: &str, mut req: Request) -> ApiResult<Response> {
-    let body: UpdateRule = read_json(&mut req, limits::MAX_ADMIN_BODY).await?;
+    let body: UpdateRule = read_json_checked(&mut req, limits::MAX_ADMIN_BODY, condition::check_body).await?;
     body.description.as_deref().map_or(Ok(()), limits::check_description)?;
     agents::find(admin, agent_id).await?;
     let rule = find(admin, agent_id, rule_id).await?;

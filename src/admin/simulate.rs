@@ -2,6 +2,7 @@
 //! ([`oakauth_core::policy`] and [`oakauth_core::decision`]) on a call, or on an agent's recent
 //! audited calls, with its saved rules or a draft set. Touches no bucket, writes no audit row.
 
+use oakauth_core::condition;
 use oakauth_core::decision::{self, BucketOutcome};
 use oakauth_core::limits;
 use oakauth_core::policy::{self, Facts};
@@ -15,7 +16,7 @@ use worker::{Request, Response};
 
 use super::{agents, now_ms, Admin};
 use crate::db::{self, Arg};
-use crate::http::{json_response, read_json, ApiError, ApiResult};
+use crate::http::{json_response, read_json_checked, ApiError, ApiResult};
 use crate::policy::Tools;
 
 /// Most audited calls one replay reads.
@@ -77,7 +78,8 @@ fn decide(
 }
 
 pub async fn simulate(admin: &Admin, mut req: Request) -> ApiResult<Response> {
-    let body: SimulateRequest = read_json(&mut req, limits::MAX_VALIDATE_BODY + limits::MAX_ADMIN_BODY).await?;
+    let body: SimulateRequest =
+        read_json_checked(&mut req, limits::MAX_VALIDATE_BODY + limits::MAX_ADMIN_BODY, condition::check_body).await?;
     limits::check_validate(&body.request)?;
     let now = match &body.at {
         Some(at) => parse_rfc3339(at).map_err(|e| ApiError::invalid_request(format!("at: {e}")))?,
@@ -136,7 +138,7 @@ fn decided_by_rules(r: ReasonCode) -> bool {
 }
 
 pub async fn replay(admin: &Admin, mut req: Request) -> ApiResult<Response> {
-    let body: ReplayRequest = read_json(&mut req, limits::MAX_ADMIN_BODY).await?;
+    let body: ReplayRequest = read_json_checked(&mut req, limits::MAX_ADMIN_BODY, condition::check_body).await?;
     let limit = body.limit.unwrap_or(DEFAULT_REPLAY);
     if !(1..=MAX_REPLAY).contains(&limit) {
         return Err(ApiError::invalid_request(format!("limit must be 1 to {MAX_REPLAY}")));
