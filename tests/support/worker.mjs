@@ -49,8 +49,11 @@ async function wrangler(args, persistDir) {
   return run(WRANGLER, [...args, '--persist-to', persistDir], { cwd: ROOT, env: baseEnv(), maxBuffer: 64 << 20 });
 }
 
-/** Runs SQL against the local D1 database of a state directory. */
-/** The running worker may hold the database's write lock for a moment: such attempts are retried. */
+/**
+ * Runs SQL against the local D1 database of a state directory. Retried: when the running worker
+ * holds the database's write lock for a moment, and when wrangler's local runtime fails to start
+ * under load (it then reports only the internal assertion `false == true`, before running any SQL).
+ */
 export async function d1(persistDir, sql) {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -58,7 +61,7 @@ export async function d1(persistDir, sql) {
       return JSON.parse(stdout);
     } catch (e) {
       const output = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim();
-      if (attempt < 5 && /SQLITE_BUSY|database is locked/.test(output)) {
+      if (attempt < 5 && /SQLITE_BUSY|database is locked|"false == true"/.test(output)) {
         await new Promise((r) => setTimeout(r, 200 * attempt));
         continue;
       }
