@@ -2,6 +2,7 @@
 //! JavaScript runtime. The worker is a thin adapter over this crate; the Rust SDK shares its
 //! [`wire`] types.
 
+pub mod approval;
 pub mod audit;
 pub mod audit_writer;
 pub mod bucket;
