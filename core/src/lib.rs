@@ -17,6 +17,7 @@ pub mod policy;
 pub mod reasoning;
 pub mod redact;
 pub mod time;
+pub mod webhook;
 pub mod wire;
 
 /// The one error type of this crate.
