@@ -29,8 +29,8 @@
 //! refuse to send if any `A`/`AAAA` answer fails [`check_ip`]; never follow redirects (a `3xx` is
 //! a failed attempt, see [`super::DeliveryOutcome`]); and keep [`check_url`] in force on every
 //! delivery, not only at registration. Even then a resolver answering differently to the check
-//! and to `fetch()` stays possible; what bounds the harm is that the platform's outbound network
-//! is the public internet, not a private one.
+//! and to `fetch()` stays possible; what bounds the harm then is that a worker's subrequests
+//! leave from the platform's network, not from inside the customer's or ours.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -22,6 +22,23 @@ fn the_reference_vector_signs_and_verifies() {
     assert_eq!(check(&reference(), REF_SIGNATURE, REF_BODY, REF_TIMESTAMP), Ok(()));
 }
 
+/// A second vector, made with the `standardwebhooks` npm package (1.1.1): a 32-byte secret (so
+/// padded base64, as [`Secret::generate`] makes) and a body with non-ASCII characters.
+#[test]
+fn a_vector_from_the_npm_library_matches() {
+    let secret = Secret::parse("whsec_AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09o=").unwrap();
+    let body = r#"{"type":"approval.requested","timestamp":"2023-11-14T22:13:20.123Z","data":{"note":"café ✓"}}"#;
+    let expected = "v1,kqxUnpX+sUzaFxPDRCJE7nSOVcfLfgWAYiwJqjbpnNE=";
+    assert_eq!(
+        sign(std::slice::from_ref(&secret), "msg_2LJoT3cWZUumFRvH8KfY", 1_700_000_000, body.as_bytes()),
+        expected
+    );
+    let headers = ("msg_2LJoT3cWZUumFRvH8KfY", "1700000000");
+    assert_eq!(verify(&secret, headers.0, headers.1, expected, body.as_bytes(), 1_700_000_000), Ok(()));
+    let key: Vec<u8> = (0..32u8).map(|i| i * 7 + 1).collect();
+    assert_eq!(Secret::from_bytes(&key).unwrap().expose(), secret.expose());
+}
+
 #[test]
 fn any_change_to_the_message_fails_verification() {
     let secret = reference();
