@@ -354,6 +354,230 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/approvals/{approval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Where one of the calling agent's approvals stands, optionally waiting for a decision.
+         * @description Agent key. Only the calling agent's own approvals are found (404 otherwise). With `wait`
+         *     (1 to 25 seconds), a pending approval is answered when it is decided, cancelled or expires,
+         *     or when `wait` seconds have passed, whichever comes first: a long poll that stays under
+         *     common client time-outs. Without it, or for an approval that is no longer pending, the
+         *     answer is immediate.
+         */
+        get: operations["getApproval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/approvals/{approval_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw one of the calling agent's pending approvals.
+         * @description Agent key. A pending approval becomes `cancelled` (its call then answers
+         *     `approval_cancelled` until it would have expired). An approval that is no longer pending
+         *     answers 409 `conflict`, naming its status.
+         */
+        post: operations["cancelApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's approvals, newest first. */
+        get: operations["listApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/approvals/{approval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalId"];
+            };
+            cookie?: never;
+        };
+        /** One approval, with the call it is for. */
+        get: operations["getAdminApproval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/approvals/{approval_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or deny a pending approval, with an optional comment for the agent.
+         * @description Records who decided (the admin key's prefix) in the approval and in the admin events
+         *     (`approval.approve` / `approval.deny`). An approval that is no longer pending (decided,
+         *     cancelled, expired or used) answers 409 `conflict`, naming its status; nothing changes.
+         */
+        post: operations["decideApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's webhook endpoints, oldest first. */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register an endpoint; its signing secret is in this answer only.
+         * @description The URL must be `https` and may not name a private, loopback, link-local or otherwise
+         *     internal address (`http://127.0.0.1` and `http://localhost` are accepted only when the
+         *     deployment sets `WEBHOOK_ALLOW_HTTP_LOOPBACK`, for local work). A refused URL answers 400
+         *     `invalid_request` saying why.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /** One endpoint (never its secret). */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /** Delete an endpoint and its delivery log; nothing more is sent to it. */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an endpoint's URL, event types, description, or enable or disable it.
+         * @description Enabling an endpoint that a `410 Gone` disabled clears `disabled_reason`.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{webhook_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give the endpoint a new secret; the old one keeps signing too for an overlap.
+         * @description During the overlap (default 24 hours, 0 to 7 days) every delivery carries two signatures,
+         *     one per secret, so receivers can switch at their own pace. The new secret is in this
+         *     answer only.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /** The endpoint's delivery log, newest first. */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: components["parameters"]["WebhookId"];
+                delivery_id: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a message again, now, with a fresh series of attempts (same `webhook-id`).
+         * @description A disabled endpoint answers 409 `conflict`; enable it first.
+         */
+        post: operations["redeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -416,14 +640,27 @@ export interface components {
          *       conditions hold. See `explanation`.
          *     - `invalid_arguments` (denied): the call's `arguments` do not conform to the tool's
          *       `input_schema`. See `explanation`.
+         *     - `approval_required` (denied, for now): a `require_approval` rule applies; a person must
+         *       approve this exact call. `approval` says which approval (the same one while it is
+         *       pending) and when to ask again. Once approved, the identical call is allowed once.
+         *     - `approval_denied` (denied): a person denied this call's approval (`approval.comment`
+         *       says why, if they said).
+         *     - `approval_expired` (denied): nobody decided in time, or the approved call was not made
+         *       in time. Not a denial by a person. The next identical call asks again.
+         *     - `approval_cancelled` (denied): the agent withdrew the approval.
+         *     - `approval_consumed` (denied): the approval was already used by an identical call.
+         *     - `approval_mismatch` (denied): `approval_id` names no approval of this agent, or one
+         *       for another call (other tool, scope or arguments, or a rule changed since).
          * @enum {string}
          */
-        ReasonCode: "allowed" | "reasoning_missing_soft" | "agent_disabled" | "unknown_tool" | "scope_not_granted" | "reasoning_required" | "rate_limited" | "unavailable" | "denied_by_rule" | "conditions_not_met" | "invalid_arguments";
+        ReasonCode: "allowed" | "reasoning_missing_soft" | "agent_disabled" | "unknown_tool" | "scope_not_granted" | "reasoning_required" | "rate_limited" | "unavailable" | "denied_by_rule" | "conditions_not_met" | "invalid_arguments" | "approval_required" | "approval_denied" | "approval_expired" | "approval_cancelled" | "approval_consumed" | "approval_mismatch";
         /**
-         * @description Whether a rule allows or denies when its conditions hold.
+         * @description What a rule does when its conditions hold: allow, deny, or ask a person
+         *     (`require_approval`). Among enforced rules that apply, deny wins over require_approval,
+         *     which wins over allow.
          * @enum {string}
          */
-        Effect: "allow" | "deny";
+        Effect: "allow" | "deny" | "require_approval";
         /**
          * @description `enforce`: the rule decides. `shadow`: it is only evaluated, and what it would have done is logged.
          * @enum {string}
@@ -615,6 +852,12 @@ export interface components {
              *     longer than 256 characters cut and followed by their SHA-256.
              */
             arguments?: Record<string, unknown> | null;
+            /**
+             * @description The approval this call means to use. Optional: without it, the latest approval for the
+             *     identical call is used. With it, the call must be the one approved
+             *     (`approval_mismatch` otherwise).
+             */
+            approval_id?: string | null;
         };
         RateLimitState: {
             /** @description Bucket capacity. */
@@ -637,6 +880,11 @@ export interface components {
             rate_limit: components["schemas"]["RateLimitState"] | null;
             /** @description Why a rule decided. Present on `denied_by_rule`, `conditions_not_met` and `invalid_arguments`. */
             explanation?: components["schemas"]["Explanation"];
+            /**
+             * @description The approval this call needs or used: present on the `approval_*` reasons, and on an
+             *     allow that used an approval (status `consumed`).
+             */
+            approval?: components["schemas"]["ApprovalTicket"];
         };
         ValidateRateLimited: components["schemas"]["ValidateResponse"] | components["schemas"]["Error"];
         RateLimitConfig: {
@@ -741,6 +989,8 @@ export interface components {
             conditions: components["schemas"]["Condition"][];
             mode: components["schemas"]["RuleMode"];
             description: string;
+            /** @description `require_approval` rules: how long an approval waits for a person, then how long an approved call may be made (null for other rules). */
+            approval_expiry_seconds: number | null;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
@@ -766,6 +1016,8 @@ export interface components {
             /** @description Default `enforce`. */
             mode?: components["schemas"]["RuleMode"] | null;
             description?: string | null;
+            /** @description `require_approval` rules only: 60 seconds to 7 days, default 900 (15 minutes). */
+            approval_expiry_seconds?: number | null;
         };
         /** @description Changes to a rule; fields left out (or null) stay as they are. */
         UpdateRule: {
@@ -775,6 +1027,8 @@ export interface components {
             conditions?: components["schemas"]["Condition"][] | null;
             mode?: components["schemas"]["RuleMode"] | null;
             description?: string | null;
+            /** @description `require_approval` rules only. */
+            approval_expiry_seconds?: number | null;
         };
         RuleList: {
             rules: components["schemas"]["Rule"][];
@@ -852,7 +1106,7 @@ export interface components {
              * @description `rule.mode_change`: a rule turned from `shadow` to `enforce` or back (detail: `{"from": …, "to": …}`).
              * @enum {string}
              */
-            action: "agent.create" | "agent.update" | "agent.enable" | "agent.disable" | "agent.rotate_key" | "agent.delete" | "tool.create" | "tool.update" | "tool.delete" | "rule.create" | "rule.update" | "rule.delete" | "rule.mode_change";
+            action: "agent.create" | "agent.update" | "agent.enable" | "agent.disable" | "agent.rotate_key" | "agent.delete" | "tool.create" | "tool.update" | "tool.delete" | "rule.create" | "rule.update" | "rule.delete" | "rule.mode_change" | "approval.approve" | "approval.deny" | "webhook.create" | "webhook.update" | "webhook.delete" | "webhook.rotate_secret" | "webhook.redeliver";
             agent_id: string | null;
             target_id: string;
             /** @description The fields that were set. Never a key. */
@@ -891,6 +1145,140 @@ export interface components {
                 /** @description Breaks found beyond those listed. */
                 breaks_omitted: number;
             }[];
+        };
+        /**
+         * @description `pending`: waiting for a person. `approved`: the identical call may run once. `denied`: a
+         *     person said no. `expired`: nobody answered in time (or an approved call was not made in
+         *     time); never reported as denied. `cancelled`: the agent withdrew it. `consumed`: approved and
+         *     used by the identical call.
+         * @enum {string}
+         */
+        ApprovalStatus: "pending" | "approved" | "denied" | "expired" | "cancelled" | "consumed";
+        /** @description An approval as the agent that asked for it sees it. */
+        ApprovalTicket: {
+            /** @description `apr_…` */
+            id: string;
+            status: components["schemas"]["ApprovalStatus"];
+            tool: string;
+            scope: string;
+            expires_at: components["schemas"]["Timestamp"];
+            /** @description How long to wait before asking again (0 once the approval is final). */
+            poll_after_ms: number;
+            decided_at: components["schemas"]["Timestamp"] | null;
+            /** @description The deciding person's comment. */
+            comment: string | null;
+        };
+        /** @description An approval as admins see it, with the call it is for. */
+        Approval: {
+            id: string;
+            agent_id: string;
+            /** @description Null once the agent is deleted. */
+            agent_name: string | null;
+            tool: string;
+            scope: string;
+            /** @description The call's arguments, redacted as in the audit log. */
+            arguments: Record<string, unknown> | null;
+            /** @description SHA-256 (hex) of the RFC 8785 canonical JSON of the call's full arguments (`{}` when none). */
+            arguments_digest: string;
+            /** @description The agent's reasoning */
+            reasoning: string | null;
+            /** @description The rule that asked for approval. */
+            rule_id: string;
+            /** @description The rule's `updated_at` when it asked: a changed rule asks again. */
+            rule_version: components["schemas"]["Timestamp"];
+            status: components["schemas"]["ApprovalStatus"];
+            created_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+            decided_at: components["schemas"]["Timestamp"] | null;
+            /** @description The admin key prefix that decided. */
+            decided_by: string | null;
+            comment: string | null;
+            consumed_at: components["schemas"]["Timestamp"] | null;
+            /** @description The decision (audit-log id) that used it. */
+            consumed_by: string | null;
+            /** @description The decision (audit-log id) that asked for it. */
+            requested_by: string;
+        };
+        ApprovalList: {
+            approvals: components["schemas"]["Approval"][];
+            next_cursor: string | null;
+        };
+        ApprovalDecision: {
+            /** @enum {string} */
+            decision: "approve" | "deny";
+            /** @description Shown to the agent. No control characters other than newlines. */
+            comment?: string | null;
+        };
+        /**
+         * @description `approval.requested`: a call needs approval. `approval.decided`: a person approved or denied.
+         *     `approval.expired`: nobody decided in time. `decision.denied`: any denied validate call (opt
+         *     in; can be loud). `key.rotated`: an agent's key was rotated. `agent.changed`: an agent was
+         *     created, changed, enabled, disabled or deleted.
+         * @enum {string}
+         */
+        EventType: "approval.requested" | "approval.decided" | "approval.expired" | "decision.denied" | "key.rotated" | "agent.changed";
+        Webhook: {
+            /** @description `whk_…` */
+            id: string;
+            url: string;
+            event_types: components["schemas"]["EventType"][];
+            enabled: boolean;
+            /** @description Why OakAuth disabled it (a `410 Gone` answer). */
+            disabled_reason: string | null;
+            description: string;
+            /** @description Until when the previous secret signs too, after a rotation. */
+            secret_rotating_until: components["schemas"]["Timestamp"] | null;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        WebhookWithSecret: {
+            /** @description `whsec_…`, shown only in this answer. */
+            secret: string;
+        } & components["schemas"]["Webhook"];
+        WebhookList: {
+            webhooks: components["schemas"]["Webhook"][];
+            next_cursor: string | null;
+        };
+        CreateWebhook: {
+            url: string;
+            event_types: components["schemas"]["EventType"][];
+            /** @description Default true. */
+            enabled?: boolean | null;
+            description?: string | null;
+        };
+        UpdateWebhook: {
+            url?: string | null;
+            event_types?: components["schemas"]["EventType"][] | null;
+            enabled?: boolean | null;
+            description?: string | null;
+        };
+        RotateWebhookSecret: {
+            /** @description How long the previous secret keeps signing (default 86400). */
+            overlap_seconds?: number | null;
+        };
+        /**
+         * @description `pending`: not yet delivered, attempts remain. `delivered`: a 2xx answer. `failed`: attempts exhausted, or the endpoint was disabled.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "delivered" | "failed";
+        Delivery: {
+            /** @description `msg_…`, the `webhook-id` header of every attempt. */
+            id: string;
+            webhook_id: string;
+            event_type: components["schemas"]["EventType"];
+            status: components["schemas"]["DeliveryStatus"];
+            attempts: number;
+            next_attempt_at: components["schemas"]["Timestamp"] | null;
+            last_status_code: number | null;
+            last_error: string | null;
+            created_at: components["schemas"]["Timestamp"];
+            delivered_at: components["schemas"]["Timestamp"] | null;
+            /** @description The body sent: `{type, timestamp, data}`. */
+            payload: Record<string, unknown>;
+        };
+        DeliveryList: {
+            deliveries: components["schemas"]["Delivery"][];
+            next_cursor: string | null;
         };
     };
     responses: {
@@ -935,7 +1323,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The name is taken, or a new rule names a tool or scope the agent does not have (`conflict`). */
+        /** @description The name is taken, a new rule names a tool or scope the agent does not have, or an approval or endpoint is not in a state that allows this (`conflict`). */
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1003,6 +1391,9 @@ export interface components {
         AgentId: string;
         ToolId: string;
         RuleId: string;
+        ApprovalId: string;
+        WebhookId: string;
+        DeliveryId: string;
     };
     requestBodies: never;
     headers: {
@@ -1831,6 +2222,404 @@ export interface operations {
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyFailures"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    getApproval: {
+        parameters: {
+            query?: {
+                /** @description Seconds to wait for a pending approval to change, 0 to 25 (default 0). */
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The approval as the agent sees it. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalTicket"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    cancelApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled approval. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalTicket"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    listApprovals: {
+        parameters: {
+            query?: {
+                /** @description Only approvals with this status, as of now (a pending approval past its expiry is `expired`). */
+                status?: components["schemas"]["ApprovalStatus"];
+                agent_id?: string;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of approvals. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    getAdminApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The approval. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    decideApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: components["parameters"]["ApprovalId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecision"];
+            };
+        };
+        responses: {
+            /** @description The decided approval. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description The endpoint and its secret (`whsec_…`), shown once. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhook"];
+            };
+        };
+        responses: {
+            /** @description The updated endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateWebhookSecret"];
+            };
+        };
+        responses: {
+            /** @description The endpoint and its new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    redeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: components["parameters"]["WebhookId"];
+                delivery_id: components["parameters"]["DeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, queued again. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyFailures"];
         };
     };
 }
