@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::wire::{ApprovalTicket, ReasonCode};
 use crate::Error;
 
 /// How long an approval waits for a decision when its rule does not say.
@@ -55,6 +56,7 @@ pub struct Binding {
 /// Where an approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Status {
     Pending,
     Approved,
@@ -75,6 +77,12 @@ impl Status {
             Status::Cancelled => "cancelled",
             Status::Consumed => "consumed",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Status::Pending, Status::Approved, Status::Denied, Status::Expired, Status::Cancelled, Status::Consumed]
+            .into_iter()
+            .find(|st| st.as_str() == s)
     }
 
     /// Whether nothing can change it any more.
@@ -193,6 +201,89 @@ impl Approval {
             Status::Expired => Err(UseRefusal::Expired),
             Status::Cancelled => Err(UseRefusal::Cancelled),
             Status::Consumed => Err(UseRefusal::Consumed),
+        }
+    }
+}
+
+/// How long an agent should wait between polls of a pending approval.
+pub const POLL_AFTER_MS: u64 = 2000;
+
+/// What a call that needs approval does with the approval found for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// It is approved for this call: consume it (atomically; if another call got there first,
+    /// look again) and allow.
+    Consume,
+    /// Nothing governs this call any more: request a new approval.
+    Request,
+    /// Answer with this reason and the approval found (none for a mismatch without an approval).
+    Answer(ReasonCode),
+}
+
+/// The rule for a call that a `require_approval` rule holds. `found` is the approval the call
+/// named (`named`), or else the latest approval for the identical call. The latest approval for
+/// a call governs it until it expires: pending answers `approval_required` (the same approval, no
+/// duplicate), approved is consumed once, and denied, cancelled or consumed answer so until its
+/// `expires_at`; after that, or when there is none, the call asks anew. A named approval always
+/// answers for itself, so an agent that names an expired approval learns it expired.
+pub fn step(found: Option<&Approval>, named: bool, call: &Binding, now_ms: i64) -> Step {
+    let Some(approval) = found else {
+        return if named { Step::Answer(ReasonCode::ApprovalMismatch) } else { Step::Request };
+    };
+    let mut probe = approval.clone();
+    match probe.consume(call, "", now_ms) {
+        Ok(()) => Step::Consume,
+        Err(UseRefusal::Mismatch) => Step::Answer(ReasonCode::ApprovalMismatch),
+        Err(UseRefusal::Pending) => Step::Answer(ReasonCode::ApprovalRequired),
+        Err(_) if !named && now_ms >= approval.expires_ms => Step::Request,
+        Err(refusal) => Step::Answer(refusal.reason()),
+    }
+}
+
+impl UseRefusal {
+    /// The reason code a call refused for this gets.
+    pub fn reason(self) -> ReasonCode {
+        match self {
+            UseRefusal::Pending => ReasonCode::ApprovalRequired,
+            UseRefusal::Denied => ReasonCode::ApprovalDenied,
+            UseRefusal::Expired => ReasonCode::ApprovalExpired,
+            UseRefusal::Cancelled => ReasonCode::ApprovalCancelled,
+            UseRefusal::Consumed => ReasonCode::ApprovalConsumed,
+            UseRefusal::Mismatch => ReasonCode::ApprovalMismatch,
+        }
+    }
+}
+
+impl Binding {
+    /// The SHA-256 (hex) of everything the approval is bound to: the index by which the latest
+    /// approval for an identical call is found.
+    pub fn key(&self) -> String {
+        let text = serde_json::to_vec(&(
+            &self.agent_id,
+            &self.tool,
+            &self.scope,
+            &self.arguments_digest,
+            &self.rule_id,
+            self.rule_version,
+        ))
+        .expect("strings and numbers serialize");
+        crate::keys::hex(&Sha256::digest(&text))
+    }
+}
+
+impl Approval {
+    /// What the agent sees of it at `now_ms`.
+    pub fn ticket(&self, now_ms: i64) -> ApprovalTicket {
+        let status = self.status_at(now_ms);
+        ApprovalTicket {
+            id: self.id.clone(),
+            status,
+            tool: self.binding.tool.clone(),
+            scope: self.binding.scope.clone(),
+            expires_at: crate::time::format_ms(self.expires_ms),
+            poll_after_ms: if status == Status::Pending { POLL_AFTER_MS } else { 0 },
+            decided_at: self.decided_ms.map(crate::time::format_ms),
+            comment: self.comment.clone(),
         }
     }
 }

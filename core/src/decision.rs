@@ -3,9 +3,9 @@
 //! Deny by default: only a rule that names the tool and scope can allow, and only an enabled agent
 //! with tokens in its bucket gets as far as the rules. What the rules say is [`crate::policy`]'s.
 
-use crate::policy::Verdicts;
+use crate::policy::{Ask, Verdicts};
 use crate::reasoning;
-use crate::wire::{Explanation, RateLimitState, ReasonCode, ReasoningPolicy, ValidateResponse};
+use crate::wire::{ApprovalTicket, Explanation, RateLimitState, ReasonCode, ReasoningPolicy, ValidateResponse};
 
 /// What storage knows about the requested tool for this agent.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +33,10 @@ pub struct Decision {
     pub reasoning_provided: bool,
     /// Why a rule (or the input schema) decided, when one did.
     pub explanation: Option<Explanation>,
+    /// The rule that asks for approval (reason `approval_required` before approvals are looked up).
+    pub ask: Option<Ask>,
+    /// The approval the call needs or used, once looked up.
+    pub approval: Option<ApprovalTicket>,
 }
 
 impl Decision {
@@ -53,6 +57,7 @@ impl Decision {
         let (tool, scope) = request;
         // The explanation belongs to the decided reason; an allow answered `unavailable` has none.
         let explanation = if answered == self.reason { self.explanation.clone() } else { None };
+        let approval = if answered == self.reason { self.approval.clone() } else { None };
         let mut message = message(answered, tool, scope, retry_after);
         if let Some(e) = &explanation {
             message = format!("{message}: {}", e.message);
@@ -66,6 +71,7 @@ impl Decision {
             reasoning_provided: self.reasoning_provided,
             rate_limit,
             explanation,
+            approval,
         }
     }
 }
@@ -77,6 +83,8 @@ pub fn unavailable(tool: &str, scope: &str, decision_id: String, reasoning_text:
         reasoning_required: ReasoningPolicy::None,
         reasoning_provided: reasoning::provided(reasoning_text),
         explanation: None,
+        ask: None,
+        approval: None,
     };
     nothing.response(ReasonCode::Unavailable, (tool, scope), decision_id, 1, None)
 }
@@ -90,10 +98,12 @@ pub fn decide(
     reasoning_text: Option<&str>,
 ) -> Decision {
     let reasoning_provided = reasoning::provided(reasoning_text);
-    let policy = match tool {
-        ToolLookup::Known(Verdicts::Allow(policy)) => policy,
+    let policy = match &tool {
+        ToolLookup::Known(Verdicts::Allow(policy)) => *policy,
+        ToolLookup::Known(Verdicts::RequireApproval(ask)) => ask.reasoning,
         _ => ReasoningPolicy::None,
     };
+    let mut ask = None;
     let reason = if !agent_enabled {
         ReasonCode::AgentDisabled
     } else if bucket != BucketOutcome::Allowed {
@@ -120,13 +130,25 @@ pub fn decide(
                     ReasonCode::ReasoningRequired
                 }
             }
+            // A person is not asked about a call that lacks the reasoning its rule demands.
+            ToolLookup::Known(Verdicts::RequireApproval(a)) => {
+                if a.reasoning == ReasoningPolicy::Hard && !reasoning_provided {
+                    ReasonCode::ReasoningRequired
+                } else {
+                    ask = Some(a);
+                    ReasonCode::ApprovalRequired
+                }
+            }
         }
     };
     let explanation = match reason {
-        ReasonCode::DeniedByRule | ReasonCode::ConditionsNotMet | ReasonCode::InvalidArguments => explanation,
+        ReasonCode::DeniedByRule
+        | ReasonCode::ConditionsNotMet
+        | ReasonCode::InvalidArguments
+        | ReasonCode::ApprovalRequired => explanation,
         _ => None,
     };
-    Decision { reason, reasoning_required: policy, reasoning_provided, explanation }
+    Decision { reason, reasoning_required: policy, reasoning_provided, explanation, ask, approval: None }
 }
 
 /// A sentence explaining a decision, fit to show to a model or a person.
@@ -149,6 +171,23 @@ pub fn message(reason: ReasonCode, tool: &str, scope: &str, retry_after: u64) ->
         ReasonCode::DeniedByRule => format!("denied: a rule denies {tool}:{scope}"),
         ReasonCode::ConditionsNotMet => format!("denied: no rule's conditions allow this call to {tool}:{scope}"),
         ReasonCode::InvalidArguments => format!("denied: the arguments do not fit the input schema of {tool}"),
+        ReasonCode::ApprovalRequired => format!(
+            "denied for now: approval required for {tool}:{scope}: an administrator must approve this exact call; \
+             call again with the same arguments once approved"
+        ),
+        ReasonCode::ApprovalDenied => format!("denied: a person denied the approval of this call to {tool}:{scope}"),
+        ReasonCode::ApprovalExpired => format!(
+            "denied: the approval of this call to {tool}:{scope} expired before it was decided or used \
+             (nobody denied it); calling again asks anew"
+        ),
+        ReasonCode::ApprovalCancelled => format!("denied: the approval of this call to {tool}:{scope} was cancelled"),
+        ReasonCode::ApprovalConsumed => format!(
+            "denied: the approval of this call to {tool}:{scope} was already used; an approval allows one call"
+        ),
+        ReasonCode::ApprovalMismatch => format!(
+            "denied: the approval named is not for this call to {tool}:{scope} (another agent, tool, scope, \
+             arguments or rule version)"
+        ),
     }
 }
 
@@ -258,5 +297,23 @@ mod tests {
         assert!(r.message.contains("nothing was allowed"));
         let u = unavailable("payments", "send", "dec_2".into(), Some("  "));
         assert!(!u.allowed && !u.reasoning_provided && u.rate_limit.is_none());
+    }
+
+    #[test]
+    fn a_rule_asking_for_approval_asks_only_with_the_reasoning_it_demands() {
+        let ask = |reasoning| Ask { rule_id: "r1".into(), rule_version: 3, expiry_seconds: 900, reasoning };
+        let lookup = |r| ToolLookup::Known(Verdicts::RequireApproval(ask(r)));
+        let d = decide(true, Allowed, lookup(Hard), Option::None);
+        assert_eq!((d.reason, d.ask.is_none()), (ReasonCode::ReasoningRequired, true));
+        let d = decide(true, Allowed, lookup(Hard), Some("paying the invoice the user approved"));
+        assert_eq!(d.reason, ReasonCode::ApprovalRequired);
+        assert_eq!(d.ask, Some(ask(Hard)));
+        assert!(!d.allowed());
+        let d = decide(true, Allowed, lookup(Soft), Option::None);
+        assert_eq!(d.reason, ReasonCode::ApprovalRequired);
+        for code in ReasonCode::ALL.into_iter().filter(|c| c.as_str().starts_with("approval_")) {
+            assert!(!code.is_allow(), "{code:?}");
+            assert!(!message(code, "payments", "send", 0).is_empty());
+        }
     }
 }

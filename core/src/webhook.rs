@@ -191,6 +191,7 @@ fn check_timestamp(timestamp: &str, now: i64) -> Result<(), Error> {
 /// What happened, as a webhook's `type`. The names are part of the public contract: receivers
 /// switch on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum EventType {
     /// A call waits for a person's approval.
     #[serde(rename = "approval.requested")]

@@ -9,6 +9,15 @@ use serde_json::{Map, Value};
 
 pub use crate::condition::{Condition, OnMissing, Operator, Source, Test};
 
+mod approvals;
+mod webhooks;
+
+pub use approvals::{Approval, ApprovalDecision, ApprovalList, ApprovalStatus, ApprovalTicket, Decision};
+pub use webhooks::{
+    CreateWebhook, Delivery, DeliveryList, DeliveryStatus, EventType, RotateWebhookSecret, UpdateWebhook, Webhook,
+    WebhookList, WebhookWithSecret,
+};
+
 /// Reads a whole number that JSON may spell as `12` or `12.0` (both are integers to JSON Schema).
 fn whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let n = f64::deserialize(d)?;
@@ -127,10 +136,22 @@ pub enum ReasonCode {
     ConditionsNotMet,
     /// The call's `arguments` do not conform to the tool's `input_schema` (see `explanation`).
     InvalidArguments,
+    /// A `require_approval` rule applies: a person must approve this exact call (see `approval`).
+    ApprovalRequired,
+    /// A person denied this call's approval.
+    ApprovalDenied,
+    /// Nobody decided in time, or the approved call was not made in time. Not a person's denial.
+    ApprovalExpired,
+    /// The agent withdrew the approval.
+    ApprovalCancelled,
+    /// The approval was already used by an identical call.
+    ApprovalConsumed,
+    /// `approval_id` names no approval of this agent, or one for another call.
+    ApprovalMismatch,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 11] = [
+    pub const ALL: [ReasonCode; 17] = [
         ReasonCode::Allowed,
         ReasonCode::ReasoningMissingSoft,
         ReasonCode::AgentDisabled,
@@ -142,6 +163,12 @@ impl ReasonCode {
         ReasonCode::DeniedByRule,
         ReasonCode::ConditionsNotMet,
         ReasonCode::InvalidArguments,
+        ReasonCode::ApprovalRequired,
+        ReasonCode::ApprovalDenied,
+        ReasonCode::ApprovalExpired,
+        ReasonCode::ApprovalCancelled,
+        ReasonCode::ApprovalConsumed,
+        ReasonCode::ApprovalMismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -157,6 +184,12 @@ impl ReasonCode {
             ReasonCode::DeniedByRule => "denied_by_rule",
             ReasonCode::ConditionsNotMet => "conditions_not_met",
             ReasonCode::InvalidArguments => "invalid_arguments",
+            ReasonCode::ApprovalRequired => "approval_required",
+            ReasonCode::ApprovalDenied => "approval_denied",
+            ReasonCode::ApprovalExpired => "approval_expired",
+            ReasonCode::ApprovalCancelled => "approval_cancelled",
+            ReasonCode::ApprovalConsumed => "approval_consumed",
+            ReasonCode::ApprovalMismatch => "approval_mismatch",
         }
     }
 
@@ -184,12 +217,29 @@ pub struct ValidateRequest {
     /// truncated with their SHA-256).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<Map<String, Value>>,
+    /// The approval this call means to use; without it, the latest approval for the identical
+    /// call is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
 }
 
 impl ValidateRequest {
     /// A request for `tool` with `scope`, without reasoning, context or arguments.
     pub fn new(tool: impl Into<String>, scope: impl Into<String>) -> Self {
-        ValidateRequest { tool: tool.into(), scope: scope.into(), reasoning: None, context: None, arguments: None }
+        ValidateRequest {
+            tool: tool.into(),
+            scope: scope.into(),
+            reasoning: None,
+            context: None,
+            arguments: None,
+            approval_id: None,
+        }
+    }
+
+    /// Names the approval this call means to use.
+    pub fn with_approval(mut self, approval_id: impl Into<String>) -> Self {
+        self.approval_id = Some(approval_id.into());
+        self
     }
 
     /// Sets the tool call's arguments, for rules whose conditions test them.
@@ -239,6 +289,10 @@ pub struct ValidateResponse {
     /// Why a rule decided: set on `denied_by_rule`, `conditions_not_met` and `invalid_arguments`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
+    /// The approval this call needs or used: set on the `approval_*` reasons and on an allow that
+    /// used an approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalTicket>,
 }
 
 /// The `code` of an error body: what went wrong, one per HTTP status the API answers with.
@@ -489,6 +543,8 @@ pub enum Effect {
     #[default]
     Allow,
     Deny,
+    /// Ask a person: the call is held until an admin approves or denies it.
+    RequireApproval,
 }
 
 impl Effect {
@@ -496,11 +552,12 @@ impl Effect {
         match self {
             Effect::Allow => "allow",
             Effect::Deny => "deny",
+            Effect::RequireApproval => "require_approval",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Effect::Allow, Effect::Deny].into_iter().find(|e| e.as_str() == s)
+        [Effect::Allow, Effect::Deny, Effect::RequireApproval].into_iter().find(|e| e.as_str() == s)
     }
 }
 
@@ -542,6 +599,9 @@ pub struct Rule {
     pub conditions: Vec<Condition>,
     pub mode: RuleMode,
     pub description: String,
+    /// `require_approval` rules: how long an approval waits (null for other rules).
+    #[serde(default)]
+    pub approval_expiry_seconds: Option<u32>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -567,6 +627,9 @@ pub struct CreateRule {
     pub mode: Option<RuleMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `require_approval` rules only: 60 seconds to 7 days, default 900.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_whole_u32")]
+    pub approval_expiry_seconds: Option<u32>,
 }
 
 impl CreateRule {
@@ -580,6 +643,7 @@ impl CreateRule {
             conditions: None,
             mode: None,
             description: None,
+            approval_expiry_seconds: None,
         }
     }
 }
@@ -599,6 +663,8 @@ pub struct UpdateRule {
     pub mode: Option<RuleMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_whole_u32")]
+    pub approval_expiry_seconds: Option<u32>,
 }
 
 /// How one test of a condition came out: what it compared, what it saw (redacted), and whether
@@ -773,10 +839,24 @@ pub enum AdminAction {
     /// A rule turned from `shadow` to `enforce` or back (detail: `{"from": …, "to": …}`).
     #[serde(rename = "rule.mode_change")]
     RuleModeChange,
+    #[serde(rename = "approval.approve")]
+    ApprovalApprove,
+    #[serde(rename = "approval.deny")]
+    ApprovalDeny,
+    #[serde(rename = "webhook.create")]
+    WebhookCreate,
+    #[serde(rename = "webhook.update")]
+    WebhookUpdate,
+    #[serde(rename = "webhook.delete")]
+    WebhookDelete,
+    #[serde(rename = "webhook.rotate_secret")]
+    WebhookRotateSecret,
+    #[serde(rename = "webhook.redeliver")]
+    WebhookRedeliver,
 }
 
 impl AdminAction {
-    pub const ALL: [AdminAction; 13] = [
+    pub const ALL: [AdminAction; 20] = [
         AdminAction::AgentCreate,
         AdminAction::AgentUpdate,
         AdminAction::AgentEnable,
@@ -790,6 +870,13 @@ impl AdminAction {
         AdminAction::RuleUpdate,
         AdminAction::RuleDelete,
         AdminAction::RuleModeChange,
+        AdminAction::ApprovalApprove,
+        AdminAction::ApprovalDeny,
+        AdminAction::WebhookCreate,
+        AdminAction::WebhookUpdate,
+        AdminAction::WebhookDelete,
+        AdminAction::WebhookRotateSecret,
+        AdminAction::WebhookRedeliver,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -807,6 +894,13 @@ impl AdminAction {
             AdminAction::RuleUpdate => "rule.update",
             AdminAction::RuleDelete => "rule.delete",
             AdminAction::RuleModeChange => "rule.mode_change",
+            AdminAction::ApprovalApprove => "approval.approve",
+            AdminAction::ApprovalDeny => "approval.deny",
+            AdminAction::WebhookCreate => "webhook.create",
+            AdminAction::WebhookUpdate => "webhook.update",
+            AdminAction::WebhookDelete => "webhook.delete",
+            AdminAction::WebhookRotateSecret => "webhook.rotate_secret",
+            AdminAction::WebhookRedeliver => "webhook.redeliver",
         }
     }
 

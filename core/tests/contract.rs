@@ -307,6 +307,7 @@ fn rule(some: bool) -> Rule {
         conditions: conditions(some),
         mode: RuleMode::Shadow,
         description: "small amounts only".into(),
+        approval_expiry_seconds: some.then_some(900),
         created_at: T.into(),
         updated_at: T.into(),
     }
@@ -359,6 +360,7 @@ fn validate_request(some: bool) -> ValidateRequest {
         reasoning: some.then(|| "why".into()),
         context: some.then(context),
         arguments: some.then(arguments),
+        approval_id: some.then(|| "apr_1".into()),
     }
 }
 
@@ -469,6 +471,73 @@ fn audit_verification(some: bool) -> AuditVerification {
 }
 
 /// Runs every sample in both forms and returns the schemas they covered and what disagreed.
+fn ticket(some: bool) -> ApprovalTicket {
+    ApprovalTicket {
+        id: "apr_1".into(),
+        status: ApprovalStatus::Denied,
+        tool: "payments".into(),
+        scope: "send".into(),
+        expires_at: T.into(),
+        poll_after_ms: 0,
+        decided_at: some.then(|| T.into()),
+        comment: some.then(|| "too much".into()),
+    }
+}
+
+fn approval(some: bool) -> Approval {
+    Approval {
+        id: "apr_1".into(),
+        agent_id: "agt_1".into(),
+        agent_name: some.then(|| "bot".into()),
+        tool: "payments".into(),
+        scope: "send".into(),
+        arguments: some.then(arguments),
+        arguments_digest: "ab".repeat(32),
+        reasoning: some.then(|| "pay the invoice".into()),
+        rule_id: "rule_1".into(),
+        rule_version: T.into(),
+        status: ApprovalStatus::Consumed,
+        created_at: T.into(),
+        expires_at: T.into(),
+        decided_at: some.then(|| T.into()),
+        decided_by: some.then(|| "oakadm_ab".into()),
+        comment: some.then(|| "ok".into()),
+        consumed_at: some.then(|| T.into()),
+        consumed_by: some.then(|| "dec_2".into()),
+        requested_by: "dec_1".into(),
+    }
+}
+
+fn webhook(some: bool) -> Webhook {
+    Webhook {
+        id: "whk_1".into(),
+        url: "https://hooks.example.com/oak".into(),
+        event_types: vec![EventType::ApprovalRequested, EventType::ApprovalDecided],
+        enabled: true,
+        disabled_reason: some.then(|| "the endpoint answered 410 Gone".into()),
+        description: "approvals".into(),
+        secret_rotating_until: some.then(|| T.into()),
+        created_at: T.into(),
+        updated_at: T.into(),
+    }
+}
+
+fn delivery(some: bool) -> Delivery {
+    Delivery {
+        id: "msg_1".into(),
+        webhook_id: "whk_1".into(),
+        event_type: EventType::ApprovalDecided,
+        status: DeliveryStatus::Pending,
+        attempts: 2,
+        next_attempt_at: some.then(|| T.into()),
+        last_status_code: some.then_some(503),
+        last_error: some.then(|| "HTTP 503".into()),
+        created_at: T.into(),
+        delivered_at: some.then(|| T.into()),
+        payload: json!({"type": "approval.decided", "timestamp": T, "data": {}}),
+    }
+}
+
 fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static str>, Vec<String>) {
     let mut walk = Walk { schemas, errors: vec![] };
     let mut covered = BTreeSet::new();
@@ -498,8 +567,40 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
                 reasoning_provided: false,
                 rate_limit: some.then_some(RateLimitState { limit: 60, remaining: 59, reset: 1 }),
                 explanation: some.then(|| explanation(some)),
+                approval: some.then(|| ticket(some)),
             }
         );
+        check!("ApprovalTicket", ticket(some));
+        check!("Approval", approval(some));
+        check!("ApprovalList", ApprovalList { approvals: vec![approval(some)], next_cursor: opt("50") });
+        check!(
+            "ApprovalDecision",
+            ApprovalDecision { decision: Decision::Deny, comment: opt("not this month") }
+        );
+        check!("Webhook", webhook(some));
+        check!("WebhookWithSecret", WebhookWithSecret { webhook: webhook(some), secret: "whsec_abc".into() });
+        check!("WebhookList", WebhookList { webhooks: vec![webhook(some)], next_cursor: opt("50") });
+        check!(
+            "CreateWebhook",
+            CreateWebhook {
+                url: "https://hooks.example.com/oak".into(),
+                event_types: vec![EventType::ApprovalRequested],
+                enabled: some.then_some(true),
+                description: opt("approvals to chat"),
+            }
+        );
+        check!(
+            "UpdateWebhook",
+            UpdateWebhook {
+                url: opt("https://hooks.example.com/oak"),
+                event_types: some.then(|| vec![EventType::KeyRotated]),
+                enabled: some.then_some(false),
+                description: opt("approvals to chat"),
+            }
+        );
+        check!("RotateWebhookSecret", RotateWebhookSecret { overlap_seconds: some.then_some(3600) });
+        check!("Delivery", delivery(some));
+        check!("DeliveryList", DeliveryList { deliveries: vec![delivery(some)], next_cursor: opt("50") });
         check!("RateLimitConfig", rate_limit());
         check!("Organization", Organization { id: "org_1".into(), name: "Acme".into() });
         check!(
@@ -562,6 +663,7 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
                 conditions: some.then(|| conditions(some)),
                 mode: some.then_some(RuleMode::Shadow),
                 description: opt("no big payments"),
+                approval_expiry_seconds: some.then_some(3600),
             }
         );
         check!(
@@ -572,6 +674,7 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
                 conditions: some.then(|| conditions(some)),
                 mode: some.then_some(RuleMode::Enforce),
                 description: opt("small amounts only"),
+                approval_expiry_seconds: some.then_some(600),
             }
         );
         check!("RuleList", RuleList { rules: vec![rule(some)], next_cursor: opt("50") });
@@ -668,7 +771,32 @@ fn every_closed_set_of_names_in_the_spec_equals_its_rust_enum() {
         ),
         ("RiskLevel", spec_enum(&schemas, &["RiskLevel"]), rust_names(&RiskLevel::ALL, RiskLevel::as_str)),
         ("ErrorCode", spec_enum(&schemas, &["ErrorCode"]), rust_names(&ErrorCode::ALL, ErrorCode::as_str)),
-        ("Effect", spec_enum(&schemas, &["Effect"]), rust_names(&[Effect::Allow, Effect::Deny], Effect::as_str)),
+        (
+            "Effect",
+            spec_enum(&schemas, &["Effect"]),
+            rust_names(&[Effect::Allow, Effect::Deny, Effect::RequireApproval], Effect::as_str),
+        ),
+        (
+            "ApprovalStatus",
+            spec_enum(&schemas, &["ApprovalStatus"]),
+            rust_names(
+                &[
+                    ApprovalStatus::Pending,
+                    ApprovalStatus::Approved,
+                    ApprovalStatus::Denied,
+                    ApprovalStatus::Expired,
+                    ApprovalStatus::Cancelled,
+                    ApprovalStatus::Consumed,
+                ],
+                ApprovalStatus::as_str,
+            ),
+        ),
+        ("EventType", spec_enum(&schemas, &["EventType"]), rust_names(&EventType::ALL, EventType::as_str)),
+        (
+            "DeliveryStatus",
+            spec_enum(&schemas, &["DeliveryStatus"]),
+            rust_names(&[DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed], DeliveryStatus::as_str),
+        ),
         (
             "RuleMode",
             spec_enum(&schemas, &["RuleMode"]),

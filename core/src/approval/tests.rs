@@ -165,3 +165,70 @@ fn comments_are_bounded() {
     assert!(check_comment(&"x".repeat(MAX_COMMENT_CHARS + 1)).is_err());
     assert!(check_comment("a\u{7}b").is_err());
 }
+
+#[test]
+fn step_follows_the_latest_approval_until_it_expires_then_asks_anew() {
+    let t0 = 1_000_000;
+    let call = binding(json!({"amount": 10, "to": "ana"}));
+    assert_eq!(step(None, false, &call, t0), Step::Request);
+    assert_eq!(step(None, true, &call, t0), Step::Answer(ReasonCode::ApprovalMismatch));
+
+    let mut a = pending(t0);
+    assert_eq!(step(Some(&a), false, &call, t0), Step::Answer(ReasonCode::ApprovalRequired));
+    a.decide(true, "oakadm_x", None, t0 + 1).unwrap();
+    assert_eq!(step(Some(&a), false, &call, t0 + 2), Step::Consume);
+    assert_eq!(step(Some(&a), true, &call, t0 + 2), Step::Consume);
+    a.consume(&call, "dec_1", t0 + 2).unwrap();
+    assert_eq!(step(Some(&a), false, &call, t0 + 3), Step::Answer(ReasonCode::ApprovalConsumed));
+    // Past its window the identical call asks anew; naming it still says what it was.
+    let end = a.expires_ms;
+    assert_eq!(step(Some(&a), false, &call, end), Step::Request);
+    assert_eq!(step(Some(&a), true, &call, end), Step::Answer(ReasonCode::ApprovalConsumed));
+
+    let mut d = pending(t0);
+    d.decide(false, "oakadm_x", Some("too much"), t0 + 1).unwrap();
+    assert_eq!(step(Some(&d), false, &call, t0 + 2), Step::Answer(ReasonCode::ApprovalDenied));
+    let mut c = pending(t0);
+    c.cancel(t0 + 1).unwrap();
+    assert_eq!(step(Some(&c), false, &call, t0 + 2), Step::Answer(ReasonCode::ApprovalCancelled));
+
+    // Expired (never decided) is its own answer, never "denied".
+    let e = pending(t0);
+    assert_eq!(step(Some(&e), true, &call, e.expires_ms), Step::Answer(ReasonCode::ApprovalExpired));
+    assert_eq!(step(Some(&e), false, &call, e.expires_ms), Step::Request);
+
+    // Another call naming this approval: mismatch, whatever its status.
+    let other = binding(json!({"amount": 10000, "to": "ana"}));
+    assert_eq!(step(Some(&a), true, &other, t0 + 3), Step::Answer(ReasonCode::ApprovalMismatch));
+}
+
+#[test]
+fn the_binding_key_changes_with_every_bound_field() {
+    let base = binding(json!({"amount": 10}));
+    let k = base.key();
+    assert_eq!(k.len(), 64);
+    let variants = [
+        Binding { agent_id: "agt_2".into(), ..base.clone() },
+        Binding { tool: "payment".into(), ..base.clone() },
+        Binding { scope: "refund".into(), ..base.clone() },
+        binding(json!({"amount": 11})),
+        Binding { rule_id: "rule_2".into(), ..base.clone() },
+        Binding { rule_version: 8, ..base.clone() },
+    ];
+    for v in variants {
+        assert_ne!(v.key(), k, "{v:?}");
+    }
+}
+
+#[test]
+fn the_ticket_tells_the_agent_when_to_poll() {
+    let t0 = 5_000;
+    let mut a = pending(t0);
+    let t = a.ticket(t0);
+    assert_eq!((t.status, t.poll_after_ms), (Status::Pending, POLL_AFTER_MS));
+    assert_eq!(a.ticket(a.expires_ms).status, Status::Expired);
+    a.decide(false, "oakadm_x", Some("no"), t0 + 1).unwrap();
+    let t = a.ticket(t0 + 2);
+    assert_eq!((t.status, t.poll_after_ms, t.comment.as_deref()), (Status::Denied, 0, Some("no")));
+    assert!(t.decided_at.is_some());
+}

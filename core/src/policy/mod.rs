@@ -55,8 +55,12 @@ pub struct CompiledRule {
     pub id: String,
     pub effect: Effect,
     pub mode: RuleMode,
-    /// What an allow rule asks of the call's reasoning.
+    /// What an allow (or require_approval) rule asks of the call's reasoning.
     pub reasoning: ReasoningPolicy,
+    /// The rule's version (its `updated_at`, in ms): an approval is bound to it. 0 for drafts.
+    pub version: i64,
+    /// How long an approval this rule asks for waits ([`crate::approval::expiry_seconds`]).
+    pub approval_expiry_seconds: u32,
     conditions: Vec<Node>,
 }
 
@@ -123,7 +127,15 @@ pub fn compile(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let reasoning = if effect == Effect::Deny { ReasoningPolicy::None } else { reasoning };
-    Ok(CompiledRule { id: id.to_owned(), effect, mode, reasoning, conditions: compiled })
+    Ok(CompiledRule {
+        id: id.to_owned(),
+        effect,
+        mode,
+        reasoning,
+        version: 0,
+        approval_expiry_seconds: crate::approval::DEFAULT_EXPIRY_SECONDS,
+        conditions: compiled,
+    })
 }
 
 fn compile_node(c: &Condition, path: &str, schema: Option<&Value>) -> Result<Node, Error> {
@@ -563,8 +575,21 @@ pub enum Verdicts {
     /// An enforced allow rule's conditions hold; the reasoning policy is the least demanding of
     /// those rules'.
     Allow(ReasoningPolicy),
+    /// No enforced deny rule applies, and an enforced require_approval rule's conditions hold: a
+    /// person must approve the exact call (the rule with the lowest id asks).
+    RequireApproval(Ask),
     /// `denied_by_rule`, `conditions_not_met` or `scope_not_granted` (no enforced allow rule).
     Deny(ReasonCode),
+}
+
+/// The rule that asks for approval, as the approval is bound to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    pub rule_id: String,
+    pub rule_version: i64,
+    pub expiry_seconds: u32,
+    /// What the rule asks of the call's reasoning before a person is asked.
+    pub reasoning: ReasoningPolicy,
 }
 
 /// The rules' decision, why, what shadow rules would have done, and (when asked) every rule's part.
@@ -581,6 +606,7 @@ pub fn evaluate<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>, facts: &F
     // (rule, outcome, why) of the enforced deniers and allowers, and the first failing allow rule.
     let mut denier: Option<(&CompiledRule, RuleOutcome, Option<&CompiledTest>)> = None;
     let mut allow_policy: Option<ReasoningPolicy> = None;
+    let mut asker: Option<&CompiledRule> = None;
     let mut unmet: Option<(&CompiledRule, Option<&CompiledTest>)> = None;
     let mut shadow = Vec::new();
     let mut trace = Vec::new();
@@ -597,7 +623,7 @@ pub fn evaluate<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>, facts: &F
         }
         let would = match (outcome, rule.effect) {
             (RuleOutcome::Error, _) | (RuleOutcome::Matched, Effect::Deny) => Some(Effect::Deny),
-            (RuleOutcome::Matched, Effect::Allow) => Some(Effect::Allow),
+            (RuleOutcome::Matched, e) => Some(e),
             (RuleOutcome::NotMatched, _) => None,
         };
         if rule.mode == RuleMode::Shadow {
@@ -614,6 +640,8 @@ pub fn evaluate<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>, facts: &F
             Some(Effect::Allow) => {
                 allow_policy = Some(allow_policy.map_or(rule.reasoning, |p| p.min(rule.reasoning)));
             }
+            Some(Effect::RequireApproval) if asker.is_none_or(|a| rule.id < a.id) => asker = Some(rule),
+            Some(Effect::RequireApproval) => {}
             None if rule.effect == Effect::Allow && unmet.as_ref().is_none_or(|(u, _)| rule.id < u.id) => {
                 unmet = Some((rule, why));
             }
@@ -639,6 +667,20 @@ pub fn evaluate<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>, facts: &F
         };
         let exp = Explanation { rule_id: Some(rule.id.clone()), effect: Some(rule.effect), condition: why, message };
         (Verdicts::Deny(ReasonCode::DeniedByRule), Some(exp))
+    } else if let Some(rule) = asker {
+        let ask = Ask {
+            rule_id: rule.id.clone(),
+            rule_version: rule.version,
+            expiry_seconds: rule.approval_expiry_seconds,
+            reasoning: rule.reasoning,
+        };
+        let exp = Explanation {
+            rule_id: Some(rule.id.clone()),
+            effect: Some(Effect::RequireApproval),
+            condition: None,
+            message: format!("rule {} requires a person's approval of this call", rule.id),
+        };
+        (Verdicts::RequireApproval(ask), Some(exp))
     } else if let Some(policy) = allow_policy {
         (Verdicts::Allow(policy), None)
     } else if let Some((rule, why)) = unmet {
@@ -678,6 +720,8 @@ pub fn unreadable(id: &str) -> CompiledRule {
         effect: Effect::Deny,
         mode: RuleMode::Enforce,
         reasoning: ReasoningPolicy::None,
+        version: 0,
+        approval_expiry_seconds: crate::approval::DEFAULT_EXPIRY_SECONDS,
         conditions: Vec::new(),
     }
 }

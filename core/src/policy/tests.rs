@@ -1140,3 +1140,51 @@ mod properties {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// require_approval
+
+fn approval_rule(id: &str, cs: &[Value]) -> CompiledRule {
+    rule_with(id, Effect::RequireApproval, RuleMode::Enforce, cs)
+}
+
+#[test]
+fn deny_wins_over_require_approval_which_wins_over_allow() {
+    let args = obj(json!({"amount": 600}));
+    let facts = args_facts(&args);
+    let over_500 = json!({"source": "arguments", "pointer": "/amount", "op": "gt", "value": 500, "on_missing": "deny"});
+    let ask = approval_rule("r2", &[over_500.clone()]);
+    let rules = [allow("r1", &[]), ask.clone()];
+    match evaluate(&rules, &facts, false).verdict {
+        Verdicts::RequireApproval(a) => {
+            assert_eq!(a.rule_id, "r2");
+            assert_eq!(a.expiry_seconds, crate::approval::DEFAULT_EXPIRY_SECONDS);
+        }
+        v => panic!("{v:?}"),
+    }
+    let with_deny = [allow("r1", &[]), ask.clone(), deny("r3", &[])];
+    assert_eq!(evaluate(&with_deny, &facts, false).verdict, Verdicts::Deny(ReasonCode::DeniedByRule));
+    // Its conditions do not hold: the allow rule decides alone.
+    let small = obj(json!({"amount": 20}));
+    assert_eq!(evaluate(&rules, &args_facts(&small), false).verdict, Verdicts::Allow(ReasoningPolicy::None));
+    // Alone and not holding: nothing allows.
+    assert!(matches!(evaluate([&ask], &args_facts(&small), false).verdict, Verdicts::Deny(_)));
+    // In shadow mode it only logs what it would have done.
+    let shadow = rule_with("r4", Effect::RequireApproval, RuleMode::Shadow, &[]);
+    let e = evaluate([&allow("r1", &[]), &shadow], &facts, false);
+    assert_eq!(e.verdict, Verdicts::Allow(ReasoningPolicy::None));
+    assert_eq!(e.shadow, vec![ShadowResult { rule_id: "r4".into(), would: Effect::RequireApproval }]);
+}
+
+#[test]
+fn the_lowest_rule_id_asks_and_carries_its_version() {
+    let mut a = approval_rule("r5", &[]);
+    a.version = 42;
+    a.approval_expiry_seconds = 3600;
+    let b = approval_rule("r7", &[]);
+    let args = obj(json!({}));
+    match evaluate([&b, &a], &args_facts(&args), false).verdict {
+        Verdicts::RequireApproval(ask) => assert_eq!((ask.rule_id.as_str(), ask.rule_version, ask.expiry_seconds), ("r5", 42, 3600)),
+        v => panic!("{v:?}"),
+    }
+}

@@ -1231,10 +1231,20 @@ export interface components {
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
+        /** @description An endpoint and its secret, the answer to creating it or rotating its secret only. */
         WebhookWithSecret: {
+            id: string;
+            url: string;
+            event_types: components["schemas"]["EventType"][];
+            enabled: boolean;
+            disabled_reason: string | null;
+            description: string;
+            secret_rotating_until: components["schemas"]["Timestamp"] | null;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
             /** @description `whsec_…`, shown only in this answer. */
             secret: string;
-        } & components["schemas"]["Webhook"];
+        };
         WebhookList: {
             webhooks: components["schemas"]["Webhook"][];
             next_cursor: string | null;
