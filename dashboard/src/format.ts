@@ -1,4 +1,4 @@
-import type { ReasonCode, ReasoningPolicy, RiskLevel } from './types';
+import type { ApprovalStatus, DeliveryStatus, EventType, ReasonCode, ReasoningPolicy, RiskLevel } from './types';
 
 export const REASONS: { code: ReasonCode; label: string; allowed: boolean; explain: string }[] = [
   { code: 'allowed', label: 'Allowed', allowed: true, explain: 'A rule grants the scope and its reasoning policy is met.' },
@@ -42,6 +42,32 @@ export const REASONS: { code: ReasonCode; label: string; allowed: boolean; expla
     allowed: false,
     explain: "The call's arguments do not conform to the tool's input schema.",
   },
+  {
+    code: 'approval_required',
+    label: 'Approval required',
+    allowed: false,
+    explain: 'A require_approval rule applies: a person must approve this exact call, which is then allowed once.',
+  },
+  { code: 'approval_denied', label: 'Approval denied', allowed: false, explain: "A person denied this call's approval." },
+  {
+    code: 'approval_expired',
+    label: 'Approval expired',
+    allowed: false,
+    explain: 'Nobody decided in time, or the approved call was not made in time. Not a denial by a person.',
+  },
+  { code: 'approval_cancelled', label: 'Approval cancelled', allowed: false, explain: 'The agent withdrew the approval.' },
+  {
+    code: 'approval_consumed',
+    label: 'Approval already used',
+    allowed: false,
+    explain: 'The approval was already used by an identical call: each approval allows one call.',
+  },
+  {
+    code: 'approval_mismatch',
+    label: 'Approval mismatch',
+    allowed: false,
+    explain: 'The approval named is for another call (other tool, scope or arguments, or a changed rule).',
+  },
 ];
 
 export function reasonInfo(code: string) {
@@ -52,6 +78,34 @@ export const POLICIES: { value: ReasoningPolicy; label: string; explain: string 
   { value: 'none', label: 'None', explain: 'Reasoning is recorded if given.' },
   { value: 'soft', label: 'Soft', explain: 'Allowed without reasoning, but flagged as missing.' },
   { value: 'hard', label: 'Hard', explain: 'Denied without real reasoning.' },
+];
+
+export const APPROVAL_STATUSES: { status: ApprovalStatus; label: string; tone: 'allow' | 'deny' | 'muted' | 'pending'; explain: string }[] = [
+  { status: 'pending', label: 'Pending', tone: 'pending', explain: 'Waiting for a person.' },
+  { status: 'approved', label: 'Approved', tone: 'allow', explain: 'The identical call may run once.' },
+  { status: 'consumed', label: 'Used', tone: 'allow', explain: 'Approved, and used by the identical call.' },
+  { status: 'denied', label: 'Denied', tone: 'deny', explain: 'A person said no.' },
+  { status: 'expired', label: 'Expired', tone: 'muted', explain: 'Nobody decided in time, or the approved call was not made in time.' },
+  { status: 'cancelled', label: 'Cancelled', tone: 'muted', explain: 'The agent withdrew it.' },
+];
+
+export function approvalStatusInfo(status: string) {
+  return APPROVAL_STATUSES.find((s) => s.status === status) ?? { status, label: status, tone: 'muted' as const, explain: '' };
+}
+
+export const EVENT_TYPES: { type: EventType; explain: string; default: boolean }[] = [
+  { type: 'approval.requested', explain: 'A call needs a person’s approval.', default: true },
+  { type: 'approval.decided', explain: 'A person approved or denied a call.', default: true },
+  { type: 'approval.expired', explain: 'Nobody decided an approval in time.', default: true },
+  { type: 'decision.denied', explain: 'Every denied validate call. Can be loud.', default: false },
+  { type: 'key.rotated', explain: 'An agent’s key was rotated.', default: false },
+  { type: 'agent.changed', explain: 'An agent was created, changed, enabled, disabled or deleted.', default: false },
+];
+
+export const DELIVERY_STATUSES: { status: DeliveryStatus; label: string; tone: 'allow' | 'deny' | 'pending' }[] = [
+  { status: 'pending', label: 'Pending', tone: 'pending' },
+  { status: 'delivered', label: 'Delivered', tone: 'allow' },
+  { status: 'failed', label: 'Failed', tone: 'deny' },
 ];
 
 export const RISK_LEVELS: RiskLevel[] = ['read', 'write', 'destructive'];
@@ -81,6 +135,25 @@ export function fmtRelative(iso: string, now = Date.now()): string {
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
   return `${Math.floor(s / 86_400)}d ago`;
+}
+
+/** How long until `iso`: "in 14m", "in 2h", or "now" once it has passed. */
+export function fmtUntil(iso: string, now = Date.now()): string {
+  const s = Math.round((new Date(iso).getTime() - now) / 1000);
+  if (s <= 0) return 'now';
+  if (s < 60) return `in ${s}s`;
+  if (s < 3600) return `in ${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `in ${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `in ${Math.floor(s / 86_400)}d`;
+}
+
+/** A number of seconds as the largest whole unit it fills: "15 minutes", "1 hour", "7 days". */
+export function fmtDuration(seconds: number): string {
+  const unit = (n: number, word: string) => `${fmtNumber(n)} ${word}${n === 1 ? '' : 's'}`;
+  if (seconds % 86_400 === 0) return unit(seconds / 86_400, 'day');
+  if (seconds % 3600 === 0) return unit(seconds / 3600, 'hour');
+  if (seconds % 60 === 0) return unit(seconds / 60, 'minute');
+  return unit(seconds, 'second');
 }
 
 export function fmtRate(r: { capacity: number; refill_per_second: number }): string {
