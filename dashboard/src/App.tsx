@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { createClient, describeError, isAuthFailure } from './api';
-import { App as AppCtx, type AppContext } from './context';
+import { App as AppCtx, type AppContext, type PendingApprovals, usePendingApprovals } from './context';
 import { href, useRoute } from './router';
 import { clearSession, loadSession, saveSession, type Session } from './session';
 import type { Me } from './types';
@@ -11,6 +11,11 @@ import { Agents } from './pages/Agents';
 import { AgentDetail } from './pages/AgentDetail';
 import { LogRecord, Logs } from './pages/Logs';
 import { Activity } from './pages/Activity';
+import { ApprovalPage, Approvals } from './pages/Approvals';
+import { WebhookDetail, Webhooks } from './pages/Webhooks';
+
+/** How often the navigation counts pending approvals. */
+const PENDING_EVERY_MS = 15_000;
 
 type State =
   | { kind: 'signed-out'; notice?: string }
@@ -48,18 +53,21 @@ export function App() {
     return () => clearTimeout(t);
   }, [toast]);
 
+  const client = useMemo(() => (state.kind === 'signed-in' ? createClient(state.session) : undefined), [state]);
+  const pending = usePendingApprovals(client, PENDING_EVERY_MS);
   const ctx = useMemo<AppContext | null>(
     () =>
-      state.kind === 'signed-in'
+      state.kind === 'signed-in' && client
         ? {
-            client: createClient(state.session),
+            client,
             session: state.session,
             me: state.me,
             signOut,
             notify: (text) => setToast({ id: Date.now(), text }),
+            pending,
           }
         : null,
-    [state, signOut],
+    [state, client, signOut, pending],
   );
 
   if (state.kind === 'signed-out') {
@@ -99,6 +107,7 @@ export function App() {
     <AppCtx.Provider value={ctx}>
       <Shell
         me={state.me}
+        pending={pending}
         onSignOut={() => {
           // Forget where this admin was: the next sign-in may be another organization's.
           history.replaceState(null, '', window.location.pathname + window.location.search);
@@ -119,11 +128,26 @@ export function App() {
 const NAV = [
   { path: 'overview', label: 'Overview' },
   { path: 'agents', label: 'Agents' },
+  { path: 'approvals', label: 'Approvals' },
   { path: 'logs', label: 'Logs' },
   { path: 'activity', label: 'Activity' },
+  { path: 'webhooks', label: 'Webhooks' },
 ];
 
-function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
+/** The number of pending approvals next to "Approvals"; nothing when there are none. */
+function PendingBadge({ pending }: { pending: PendingApprovals }) {
+  if (!pending.count) return null;
+  const n = `${pending.count}${pending.more ? '+' : ''}`;
+  return (
+    <span class="nav-badge" data-testid="pending-count" title={`${n} pending approval${n === '1' ? '' : 's'}`}>
+      <span class="sr-only"> (</span>
+      {n}
+      <span class="sr-only"> pending)</span>
+    </span>
+  );
+}
+
+function Shell({ me, pending, onSignOut }: { me: Me; pending: PendingApprovals; onSignOut: () => void }) {
   const route = useRoute();
   const [section = 'overview', id] = route.path;
   return (
@@ -141,6 +165,7 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
               <li key={n.path}>
                 <a href={href(n.path)} aria-current={section === n.path ? 'page' : undefined}>
                   {n.label}
+                  {n.path === 'approvals' && <PendingBadge pending={pending} />}
                 </a>
               </li>
             ))}
@@ -166,6 +191,14 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
           <Logs query={route.query} />
         ) : section === 'activity' ? (
           <Activity query={route.query} />
+        ) : section === 'approvals' && id ? (
+          <ApprovalPage key={id} approvalId={id} />
+        ) : section === 'approvals' ? (
+          <Approvals query={route.query} />
+        ) : section === 'webhooks' && id ? (
+          <WebhookDetail key={id} webhookId={id} query={route.query} />
+        ) : section === 'webhooks' ? (
+          <Webhooks />
         ) : (
           <Overview />
         )}

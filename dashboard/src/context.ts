@@ -1,5 +1,5 @@
 import { createContext } from 'preact';
-import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { describeError, isAuthFailure } from './api';
 import type { Session } from './session';
 import type { AdminClient, Me } from './types';
@@ -11,7 +11,48 @@ export interface AppContext {
   /** Ends the session (the key was refused mid-session, or the user signed out). */
   signOut(message?: string): void;
   notify(message: string): void;
+  /** The organization's pending approvals, counted for the navigation's badge. */
+  pending: PendingApprovals;
 }
+
+export interface PendingApprovals {
+  /** How many approvals wait for a person (undefined until first counted). */
+  count?: number;
+  /** More are pending than were counted. */
+  more: boolean;
+  /** Counts again now (after a decision, or when a page shows the pending list). */
+  refresh(): void;
+}
+
+/** Counts pending approvals now, every `everyMs`, and when the tab comes back into view. */
+export function usePendingApprovals(client: AdminClient | undefined, everyMs: number): PendingApprovals {
+  const [state, setState] = useState<{ count?: number; more: boolean }>({ more: false });
+  const [nonce, setNonce] = useState(0);
+  useEffect(() => {
+    if (!client) return;
+    let stopped = false;
+    const count = () =>
+      client.listApprovals({ status: 'pending', limit: PENDING_COUNT_LIMIT }).then(
+        (page) => !stopped && setState({ count: page.approvals.length, more: page.next_cursor !== null }),
+        // A count that failed keeps the last one: the page the admin is on says what went wrong.
+        () => {},
+      );
+    void count();
+    const timer = setInterval(count, everyMs);
+    const onVisible = () => document.visibilityState === 'visible' && void count();
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }, [client, everyMs, nonce]);
+  const refresh = useCallback(() => setNonce((n) => n + 1), []);
+  return useMemo(() => ({ ...state, refresh }), [state, refresh]);
+}
+
+/** The badge counts up to this many pending approvals, then says "N+". */
+export const PENDING_COUNT_LIMIT = 100;
 
 export const App = createContext<AppContext | null>(null);
 

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import type { Effect } from './types';
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (
@@ -34,6 +35,13 @@ export function Empty({ title, children }: { title: string; children?: Component
 
 export function Decision({ allowed }: { allowed: boolean }) {
   return <span class={`badge ${allowed ? 'badge-allow' : 'badge-deny'}`}>{allowed ? 'Allowed' : 'Denied'}</span>;
+}
+
+const EFFECT_BADGE: Record<Effect, string> = { allow: 'badge-allow', deny: 'badge-deny', require_approval: 'badge-pending' };
+
+/** A rule's effect: allow, deny or require_approval. */
+export function EffectBadge({ effect }: { effect: Effect }) {
+  return <span class={`badge ${EFFECT_BADGE[effect] ?? 'badge-muted'}`}>{effect}</span>;
 }
 
 export function StatusBadge({ enabled }: { enabled: boolean }) {
@@ -85,27 +93,57 @@ export function NewKeyPanel(props: {
   previousKeyExpiresAt?: string | null;
   onDone: () => void;
 }) {
-  const ref = useRef<HTMLElement>(null);
-  useEffect(() => ref.current?.focus(), []);
   return (
-    <section class="key-panel" aria-labelledby="new-key-title" tabIndex={-1} ref={ref}>
-      <h3 id="new-key-title">{props.title}</h3>
-      <p class="warning">
-        <strong>Copy this key now.</strong> It is shown only once: OakAuth stores a hash of it and cannot show it again.
-      </p>
-      <div class="key-row">
-        <code class="key" data-testid="new-api-key">
-          {props.apiKey}
-        </code>
-        <CopyButton text={props.apiKey} label="Copy key" />
-      </div>
+    <SecretPanel
+      title={props.title}
+      secret={props.apiKey}
+      noun="key"
+      why="OakAuth stores a hash of it and cannot show it again."
+      testId="new-api-key"
+      onDone={props.onDone}
+    >
       {props.previousKeyExpiresAt && (
         <p class="muted">
           The previous key keeps working until {new Date(props.previousKeyExpiresAt).toLocaleString()}.
         </p>
       )}
+    </SecretPanel>
+  );
+}
+
+/**
+ * A secret the API shows once (an agent key, a webhook signing secret): focused, with a copy button, a
+ * warning that it cannot be shown again, and `children` for what else to know.
+ */
+export function SecretPanel(props: {
+  title: string;
+  secret: string;
+  /** What the secret is called in the warning and the buttons: "key", "secret". */
+  noun: string;
+  /** Why it cannot be shown again. */
+  why: string;
+  testId: string;
+  onDone: () => void;
+  children?: ComponentChildren;
+}) {
+  const ref = useRef<HTMLElement>(null);
+  const titleId = useId();
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <section class="key-panel" aria-labelledby={titleId} tabIndex={-1} ref={ref}>
+      <h3 id={titleId}>{props.title}</h3>
+      <p class="warning">
+        <strong>Copy this {props.noun} now.</strong> It is shown only once: {props.why}
+      </p>
+      <div class="key-row">
+        <code class="key" data-testid={props.testId}>
+          {props.secret}
+        </code>
+        <CopyButton text={props.secret} label={`Copy ${props.noun}`} />
+      </div>
+      {props.children}
       <button type="button" class="btn" onClick={props.onDone}>
-        I have stored the key
+        I have stored the {props.noun}
       </button>
     </section>
   );

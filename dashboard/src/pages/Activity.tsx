@@ -26,6 +26,13 @@ const ACTIONS: Record<AdminAction, { label: string; tone: 'create' | 'change' | 
   'rule.update': { label: 'Rule changed', tone: 'change' },
   'rule.delete': { label: 'Rule removed', tone: 'delete' },
   'rule.mode_change': { label: 'Rule mode changed', tone: 'change' },
+  'approval.approve': { label: 'Approved', tone: 'create' },
+  'approval.deny': { label: 'Approval denied', tone: 'delete' },
+  'webhook.create': { label: 'Webhook added', tone: 'create' },
+  'webhook.update': { label: 'Webhook changed', tone: 'change' },
+  'webhook.delete': { label: 'Webhook deleted', tone: 'delete' },
+  'webhook.rotate_secret': { label: 'Webhook secret rotated', tone: 'change' },
+  'webhook.redeliver': { label: 'Webhook redelivered', tone: 'change' },
 };
 
 function actionInfo(action: string) {
@@ -82,8 +89,8 @@ export function Activity({ query }: { query: URLSearchParams }) {
       <section aria-labelledby="events-title">
         <h2 id="events-title">Admin events</h2>
         <p class="muted small">
-          Every change an admin made to agents, tools and rules, newest first, with the admin key that made it. Keys
-          themselves are never recorded.
+          Every change an admin made to agents, tools, rules and webhooks, and every approval decided, newest first, with
+          the admin key that made it. Keys and secrets themselves are never recorded.
         </p>
         <AgentFilter key={agentId ?? ''} current={agentId} agents={agents.data} currentName={agentId && agentName(agentId)} />
         {first.error && <ErrorNotice error={first.error} onRetry={first.reload} />}
@@ -187,6 +194,23 @@ function EventRow(props: {
         {agentLink && <> of {agentLink}</>}
       </>
     );
+  } else if (e.action.startsWith('approval.')) {
+    what = (
+      <>
+        {typeof d.tool === 'string' && typeof d.scope === 'string' && (
+          <>
+            <code>{d.tool}</code> · <code>{d.scope}</code>{' '}
+          </>
+        )}
+        <a href={href(`approvals/${encodeURIComponent(e.target_id)}`)}>
+          <code>{e.target_id}</code>
+        </a>
+        {agentLink && <> of {agentLink}</>}
+      </>
+    );
+  } else if (e.action.startsWith('webhook.')) {
+    const label = <code>{typeof d.url === 'string' ? escapeText(d.url) : e.target_id}</code>;
+    what = e.action === 'webhook.delete' ? label : <a href={href(`webhooks/${encodeURIComponent(e.target_id)}`)}>{label}</a>;
   } else if (e.action.startsWith('rule.')) {
     what = (
       <>
@@ -206,7 +230,8 @@ function EventRow(props: {
   // What the line already says (the rule's tool and scope, the enabled flag of an enable or disable) is not repeated.
   const shown = Object.entries(d).filter(
     ([k]) =>
-      !(e.action.startsWith('rule.') && (k === 'tool' || k === 'scope')) &&
+      !((e.action.startsWith('rule.') || e.action.startsWith('approval.')) && (k === 'tool' || k === 'scope')) &&
+      !(e.action.startsWith('webhook.') && k === 'url' && e.action !== 'webhook.update') &&
       !((e.action === 'agent.enable' || e.action === 'agent.disable') && k === 'enabled'),
   );
   return (

@@ -3,6 +3,7 @@
 // from the API goes through SafeText / jsonText (invisible characters escaped).
 import type { ConditionResult, Explanation, RuleTrace, ShadowResult } from '../types';
 import { SafeText, jsonText } from '../text';
+import { EffectBadge } from '../ui';
 
 /** A JSON value on one line, escaped: the expected and observed values of a test. */
 function Value({ value }: { value: unknown }) {
@@ -116,7 +117,7 @@ export function TraceTable({ trace, describe }: { trace: RuleTrace[]; describe?:
                   )}
                 </td>
                 <td data-label="Effect">
-                  <span class={`badge ${t.effect === 'allow' ? 'badge-allow' : 'badge-deny'}`}>{t.effect}</span>
+                  <EffectBadge effect={t.effect} />
                 </td>
                 <td data-label="Mode">
                   {t.mode === 'shadow' ? <span class="badge badge-shadow">shadow</span> : <span class="muted small">enforce</span>}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useAction, useApp, useLoad } from '../context';
 import { LIST_OPS, OPERATORS, SOURCES, TEXT_OPS, conditionText, conditionToRow, emptyRow, rowToCondition, type TestRow } from '../conditions';
-import { POLICIES, RISK_LEVELS, defaultPolicyFor } from '../format';
+import { POLICIES, RISK_LEVELS, defaultPolicyFor, fmtDuration } from '../format';
 import { JsonBlock, SafeText } from '../text';
 import type {
   Condition,
@@ -16,7 +16,7 @@ import type {
   RuleMode,
   Tool,
 } from '../types';
-import { ConfirmDialog, Empty, ErrorNotice, Loading } from '../ui';
+import { ConfirmDialog, EffectBadge, Empty, ErrorNotice, Loading } from '../ui';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/;
 
@@ -39,9 +39,9 @@ export function ToolsAndRules({ agentId }: { agentId: string }) {
       <section class="card span-2" aria-labelledby="rules-title">
         <h2 id="rules-title">Rules</h2>
         <p class="muted">
-          A rule allows or denies one scope of one tool when its conditions on the call hold; an allow rule also sets a
-          reasoning requirement. A deny rule wins over allow rules; a call no allow rule grants is denied. A rule in shadow
-          mode only logs what it would have done.
+          A rule allows, denies or asks a person to approve one scope of one tool when its conditions on the call hold; allow
+          and approval rules also set a reasoning requirement. A deny rule wins over approval rules, which win over allow
+          rules; a call no rule grants is denied. A rule in shadow mode only logs what it would have done.
         </p>
         {!d && data.loading && <Loading label="Loading rules…" />}
         {d && <RuleList agentId={agentId} rules={d.rules} onChange={data.reload} />}
@@ -201,9 +201,8 @@ function AddTool({ agentId, onAdded }: { agentId: string; onAdded: () => void })
   );
 }
 
-function EffectBadge({ effect }: { effect: Effect }) {
-  return <span class={`badge ${effect === 'allow' ? 'badge-allow' : 'badge-deny'}`}>{effect}</span>;
-}
+/** Rules whose reasoning requirement counts: allow rules, and approval rules (a call without the reasoning is not put to a person). */
+const hasReasoning = (effect: Effect) => effect !== 'deny';
 
 function ModeBadge({ mode }: { mode: RuleMode }) {
   return mode === 'shadow' ? (
@@ -293,7 +292,14 @@ function RuleList({ agentId, rules, onChange }: { agentId: string; rules: Rule[]
                   <code>{r.scope}</code>
                 </td>
                 <td data-label="Effect">
-                  <EffectBadge effect={r.effect} />
+                  <div>
+                    <EffectBadge effect={r.effect} />
+                    {r.effect === 'require_approval' && r.approval_expiry_seconds !== null && (
+                      <p class="muted small" data-testid="rule-approval-expiry">
+                        expires after {fmtDuration(r.approval_expiry_seconds)}
+                      </p>
+                    )}
+                  </div>
                 </td>
                 <td data-label="Conditions" class="rule-conditions">
                   <div>
@@ -306,7 +312,7 @@ function RuleList({ agentId, rules, onChange }: { agentId: string; rules: Rule[]
                   </div>
                 </td>
                 <td data-label="Reasoning">
-                  {r.effect === 'allow' ? (
+                  {hasReasoning(r.effect) ? (
                     <select
                       aria-label={`Reasoning requirement for ${r.tool} ${r.scope}`}
                       value={r.require_reasoning}
@@ -397,7 +403,17 @@ function RuleList({ agentId, rules, onChange }: { agentId: string; rules: Rule[]
 const EFFECT_HELP: Record<Effect, string> = {
   allow: 'Allows the call when every condition holds (with no conditions, always).',
   deny: 'Denies the call when every condition holds, whatever allow rules say.',
+  require_approval:
+    'Holds the call when every condition holds until a person approves it in Approvals; the identical call is then allowed once. Deny rules still win.',
 };
+
+/** How long an approval may wait for a person, in minutes: 1 minute to 7 days (the API takes 60 to 604800 seconds). */
+const APPROVAL_EXPIRY_DEFAULT_MINUTES = '15';
+function approvalExpirySeconds(minutes: string): number | string {
+  const n = Number(minutes.trim());
+  if (!Number.isInteger(n) || n < 1 || n > 10_080) return 'The approval expiry is a whole number of minutes, 1 to 10080 (7 days).';
+  return n * 60;
+}
 const MODE_HELP: Record<RuleMode, string> = {
   enforce: 'The rule decides.',
   shadow: 'The rule only is evaluated: what it would have done is logged with each decision, nothing is changed.',
@@ -412,6 +428,7 @@ function AddRule({ agentId, tools, onAdded }: { agentId: string; tools: Tool[]; 
   const [effect, setEffect] = useState<Effect>('allow');
   const [mode, setMode] = useState<RuleMode>('enforce');
   const [description, setDescription] = useState('');
+  const [expiry, setExpiry] = useState(APPROVAL_EXPIRY_DEFAULT_MINUTES);
   const [conditions, setConditions] = useState<ConditionsValue>(EMPTY_CONDITIONS);
   const tool = tools.find((t) => t.id === toolId) ?? tools[0];
   const effectiveScope = tool?.scopes.includes(scope) ? scope : tool?.scopes[0] ?? '';
@@ -423,13 +440,16 @@ function AddRule({ agentId, tools, onAdded }: { agentId: string; tools: Tool[]; 
     e.preventDefault();
     const parsed = conditionsFrom(conditions);
     if (typeof parsed === 'string') return action.setError(parsed);
+    const expirySeconds = effect === 'require_approval' ? approvalExpirySeconds(expiry) : undefined;
+    if (typeof expirySeconds === 'string') return action.setError(expirySeconds);
     const body: CreateRule = {
       tool: tool.name,
       scope: effectiveScope,
       effect,
       mode,
       conditions: parsed,
-      ...(effect === 'allow' ? { require_reasoning: effectivePolicy } : {}),
+      ...(hasReasoning(effect) ? { require_reasoning: effectivePolicy } : {}),
+      ...(expirySeconds !== undefined ? { approval_expiry_seconds: expirySeconds } : {}),
       ...(description.trim() ? { description: description.trim() } : {}),
     };
     const rule = await action.run(() => client.createRule(agentId, body));
@@ -437,6 +457,7 @@ function AddRule({ agentId, tools, onAdded }: { agentId: string; tools: Tool[]; 
       notify(`Rule ${rule.tool} · ${rule.scope} added${rule.mode === 'shadow' ? ' in shadow mode' : ''}.`);
       setPolicy('');
       setDescription('');
+      setExpiry(APPROVAL_EXPIRY_DEFAULT_MINUTES);
       setConditions(EMPTY_CONDITIONS);
       onAdded();
     }
@@ -471,6 +492,7 @@ function AddRule({ agentId, tools, onAdded }: { agentId: string; tools: Tool[]; 
           <select id="rule-effect" value={effect} aria-describedby="rule-effect-help" onChange={(e) => setEffect(e.currentTarget.value as Effect)}>
             <option value="allow">allow</option>
             <option value="deny">deny</option>
+            <option value="require_approval">require_approval</option>
           </select>
         </div>
         <div class="field">
@@ -480,7 +502,23 @@ function AddRule({ agentId, tools, onAdded }: { agentId: string; tools: Tool[]; 
             <option value="shadow">shadow</option>
           </select>
         </div>
-        {effect === 'allow' && (
+        {effect === 'require_approval' && (
+          <div class="field">
+            <label for="rule-approval-expiry">Approval expiry (minutes)</label>
+            <input
+              id="rule-approval-expiry"
+              type="number"
+              inputMode="numeric"
+              min={1}
+              max={10_080}
+              step={1}
+              value={expiry}
+              aria-describedby="rule-approval-expiry-help"
+              onInput={(e) => setExpiry(e.currentTarget.value)}
+            />
+          </div>
+        )}
+        {hasReasoning(effect) && (
           <div class="field">
             <label for="rule-reasoning">Reasoning</label>
             <select
@@ -500,7 +538,14 @@ function AddRule({ agentId, tools, onAdded }: { agentId: string; tools: Tool[]; 
       </div>
       <p class="help">
         <span id="rule-effect-help">{EFFECT_HELP[effect]}</span> <span id="rule-mode-help">{MODE_HELP[mode]}</span>{' '}
-        {effect === 'allow' && <span id="rule-reasoning-help">Reasoning: {POLICIES.find((p) => p.value === effectivePolicy)?.explain}</span>}
+        {hasReasoning(effect) && <span id="rule-reasoning-help">Reasoning: {POLICIES.find((p) => p.value === effectivePolicy)?.explain}</span>}
+        {effect === 'require_approval' && (
+          <span id="rule-approval-expiry-help">
+            {' '}
+            Expiry: how long a person has to decide (default 15 minutes, at most 7 days), and then how long the approved call
+            may be made; after it the agent is told the approval expired, never that it was denied.
+          </span>
+        )}
       </p>
       <div class="field">
         <label for="rule-description">Rule description</label>
