@@ -12,5 +12,7 @@ if (checked.status !== 0) {
   console.error('error: the dashboard does not type-check');
   process.exit(checked.status ?? 1);
 }
-const tests = spawnSync(process.execPath, ['--test', '--test-concurrency=1', 'tests/dashboard.test.mjs'], { cwd, stdio: 'inherit' });
+// One file at a time: each starts its own worker and serves the dashboard on the one port CORS allows.
+const files = ['tests/dashboard.test.mjs', 'tests/approvals.test.mjs'];
+const tests = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { cwd, stdio: 'inherit' });
 process.exit(tests.status ?? 1);

@@ -139,9 +139,9 @@ function PendingBadge({ pending }: { pending: PendingApprovals }) {
   if (!pending.count) return null;
   const n = `${pending.count}${pending.more ? '+' : ''}`;
   return (
-    <span class="nav-badge" data-testid="pending-count" title={`${n} pending approval${n === '1' ? '' : 's'}`}>
+    <span class="nav-badge" title={`${n} pending approval${n === '1' ? '' : 's'}`}>
       <span class="sr-only"> (</span>
-      {n}
+      <span data-testid="pending-count">{n}</span>
       <span class="sr-only"> pending)</span>
     </span>
   );

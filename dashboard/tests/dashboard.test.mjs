@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { clearArtifacts, launchBrowser, loadSdk, screenshot, startDashboard, startWorker } from './support/harness.mjs';
+import { clearArtifacts, launchBrowser, loadSdk, startDashboard, startWorker, stepper } from './support/harness.mjs';
 
 let worker;
 let dashboard;
@@ -19,18 +19,7 @@ const cspViolations = [];
 const REASONING = 'Branch feature/login was merged in PR 42; deleting it as the user asked.';
 
 /** A test that leaves a screenshot in test-artifacts/dashboard/ when it fails. */
-function step(name, fn) {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      const file = await screenshot(page, name);
-      err.message += `\n(screenshot: ${file})`;
-      throw err;
-    }
-    if (process.env.DASHBOARD_SCREENSHOTS) await screenshot(page, `ok-${name}`);
-  });
-}
+const step = stepper(it, () => page);
 
 const main = () => page.locator('main');
 const nav = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });

@@ -57,7 +57,7 @@ export function Approvals({ query }: { query: URLSearchParams }) {
 }
 
 function PendingList() {
-  const { client, pending, notify } = useApp();
+  const { client, pending } = useApp();
   const now = useNow(5_000);
   const [extra, setExtra] = useState<{ approvals: Approval[]; cursor: string | null }>({ approvals: [], cursor: null });
   const [outcome, setOutcome] = useState<{ kind: 'conflict' | 'done'; text: string }>();
@@ -91,7 +91,6 @@ function PendingList() {
       setOutcome({ kind: 'conflict', text: conflictText(conflict) });
     } else {
       setOutcome({ kind: 'done', text: doneText(a) });
-      notify(a.status === 'approved' ? `Approved ${a.tool} · ${a.scope}.` : `Denied ${a.tool} · ${a.scope}.`);
     }
     setExtra((x) => ({ ...x, approvals: x.approvals.filter((e) => e.id !== a.id) }));
     reload();
@@ -126,9 +125,14 @@ function PendingList() {
       )}
       {approvals.length > 0 && (
         <>
-          <p class="muted small" aria-live="polite">
-            {approvals.length} pending, newest first{first.loading ? ' (refreshing…)' : ''}.
-          </p>
+          <div class="section-head">
+            <p class="muted small" aria-live="polite">
+              {approvals.length} pending, newest first{first.loading ? ' (refreshing…)' : ''}.
+            </p>
+            <button type="button" class="btn btn-small" onClick={reload} disabled={first.loading}>
+              Refresh
+            </button>
+          </div>
           <ol class="approval-list" data-testid="approval-list">
             {approvals.map((a) => (
               <ApprovalCard key={a.id} approval={a} now={now} onDecided={decided} />

@@ -19,6 +19,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** The repository's one test-worker launcher (fresh state, two seeded organizations). */
 export { startWorker } from '../../../tests/support/worker.mjs';
+/**
+ * The end-to-end tests' HTTP client, `client(baseUrl, key)(method, path, body?)`, which checks every
+ * answer against docs/openapi.yaml: for the routes the SDK's admin client does not have yet.
+ */
+export { client as apiClient } from '../../../tests/support/api.mjs';
 
 /**
  * Builds the dashboard for the API at `apiUrl` (as `VITE_OAKAUTH_API_URL=… npm run build` does) into a
@@ -90,6 +95,24 @@ export async function loadSdk() {
 /** Empties test-artifacts/dashboard/ so that it only holds this run's failures. */
 export async function clearArtifacts() {
   await rm(ARTIFACTS, { recursive: true, force: true });
+}
+
+/**
+ * `step(name, fn)`: a test of the shared browser page (`getPage()`) that leaves a screenshot in
+ * test-artifacts/dashboard/ when it fails (and one of each step with DASHBOARD_SCREENSHOTS set).
+ */
+export function stepper(it, getPage) {
+  return (name, fn) =>
+    it(name, async () => {
+      try {
+        await fn();
+      } catch (err) {
+        const file = await screenshot(getPage(), name);
+        err.message += `\n(screenshot: ${file})`;
+        throw err;
+      }
+      if (process.env.DASHBOARD_SCREENSHOTS) await screenshot(getPage(), `ok-${name}`);
+    });
 }
 
 export async function screenshot(page, name) {
