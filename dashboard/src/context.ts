@@ -123,3 +123,41 @@ export function useAction() {
   );
   return { pending, error, setError, run };
 }
+
+/** One page of a list: its items and the cursor of the next page (null on the last). */
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface Paged<T> {
+  /** The first page and the pages loaded after it, in order. */
+  items: T[];
+  /** The first page's loading state; `reload()` starts again from it. */
+  first: Loaded<Page<T>>;
+  /** Loading the next page: its pending flag and error. */
+  more: ReturnType<typeof useAction>;
+  /** Whether there is a next page. */
+  hasMore: boolean;
+  loadMore(): Promise<void>;
+}
+
+/**
+ * A list the API pages: the first page loads when `deps` change, `loadMore()` appends the next one.
+ * `fetch(client, cursor)` gets one page.
+ */
+export function usePaged<T>(fetch: (client: AdminClient, cursor?: string) => Promise<Page<T>>, deps: unknown[]): Paged<T> {
+  const { client } = useApp();
+  const [extra, setExtra] = useState<{ items: T[]; cursor: string | null }>({ items: [], cursor: null });
+  const first = useLoad(async (c) => {
+    const page = await fetch(c);
+    setExtra({ items: [], cursor: page.next_cursor });
+    return page;
+  }, deps);
+  const more = useAction();
+  async function loadMore() {
+    const page = await more.run(() => fetch(client, extra.cursor ?? undefined));
+    if (page) setExtra((x) => ({ items: [...x.items, ...page.items], cursor: page.next_cursor }));
+  }
+  return { items: [...(first.data?.items ?? []), ...extra.items], first, more, hasMore: !!extra.cursor, loadMore };
+}

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { useAction } from './context';
 import type { Effect } from './types';
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
@@ -216,5 +217,51 @@ export function PageHeader({ title, children }: { title: string; children?: Comp
       </h1>
       {children && <div class="page-actions">{children}</div>}
     </div>
+  );
+}
+
+/** The last card of a page: what deleting removes, a button, and a confirmation before `remove()` runs. */
+export function DeleteCard(props: {
+  title: string;
+  intro: ComponentChildren;
+  /** The button that opens the confirmation. */
+  button: string;
+  dialogTitle: string;
+  confirmLabel: string;
+  /** The confirmation's text. */
+  children: ComponentChildren;
+  remove: () => Promise<unknown>;
+  onDeleted: () => void;
+}) {
+  const action = useAction();
+  const [open, setOpen] = useState(false);
+  const titleId = useId();
+  async function confirm() {
+    const done = await action.run(async () => (await props.remove(), true));
+    if (done) {
+      setOpen(false);
+      props.onDeleted();
+    }
+  }
+  return (
+    <section class="card danger" aria-labelledby={titleId}>
+      <h2 id={titleId}>{props.title}</h2>
+      <p>{props.intro}</p>
+      <button type="button" class="btn btn-danger" onClick={() => (action.setError(undefined), setOpen(true))}>
+        {props.button}
+      </button>
+      <ConfirmDialog
+        open={open}
+        title={props.dialogTitle}
+        confirmLabel={props.confirmLabel}
+        danger
+        pending={action.pending}
+        error={action.error}
+        onConfirm={confirm}
+        onCancel={() => setOpen(false)}
+      >
+        {props.children}
+      </ConfirmDialog>
+    </section>
   );
 }

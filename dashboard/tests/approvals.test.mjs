@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { apiClient, launchBrowser, startDashboard, startWorker, stepper } from './support/harness.mjs';
+import { apiClient, launchBrowser, startDashboard, startWorker, stepper, takeSecretOnce } from './support/harness.mjs';
 
 let worker;
 let dashboard;
@@ -24,7 +24,6 @@ const step = stepper(it, () => page);
 const main = () => page.locator('main');
 const navLink = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
 const heading = (name) => page.getByRole('heading', { level: 1, name, exact: true });
-const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
 const card = (approvalId) => page.locator(`li[data-approval-id="${approvalId}"]`);
 const badge = () => page.getByRole('navigation', { name: 'Main' }).getByTestId('pending-count');
 
@@ -250,16 +249,7 @@ describe('approvals and webhooks in a browser', { timeout: 10 * 60_000 }, () => 
     await page.getByRole('checkbox', { name: 'agent.changed' }).check();
     await page.getByLabel('Description (optional)').fill('on-call relay');
     await page.getByRole('button', { name: 'Create endpoint' }).click();
-    const shown = page.getByTestId('new-webhook-secret');
-    webhook.secret = (await shown.textContent()).trim();
-    assert.match(webhook.secret, /^whsec_[A-Za-z0-9+/=]+$/);
-    await page.getByText('It is shown only once').waitFor();
-    await page.getByRole('button', { name: 'Copy secret' }).click();
-    await page.getByRole('button', { name: 'Copied' }).waitFor();
-    assert.equal(await clipboard(), webhook.secret);
-    await page.getByRole('button', { name: 'I have stored the secret' }).click();
-    await shown.waitFor({ state: 'detached' });
-    assert.ok(!(await page.content()).includes(webhook.secret), 'the secret is gone from the page');
+    webhook.secret = await takeSecretOnce(page, { testId: 'new-webhook-secret', noun: 'secret', pattern: /^whsec_[A-Za-z0-9+/=]+$/ });
 
     const [stored] = (await ok(admin('GET', '/v1/admin/webhooks'))).webhooks;
     webhook.id = stored.id;

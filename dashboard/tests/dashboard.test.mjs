@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { clearArtifacts, launchBrowser, loadSdk, startDashboard, startWorker, stepper } from './support/harness.mjs';
+import { clearArtifacts, launchBrowser, loadSdk, startDashboard, startWorker, stepper, takeSecretOnce } from './support/harness.mjs';
 
 let worker;
 let dashboard;
@@ -101,17 +101,7 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     await page.getByLabel('Name').fill(agent.name);
     await page.getByRole('button', { name: 'Create agent' }).click();
 
-    const shown = page.getByTestId('new-api-key');
-    agent.key = (await shown.textContent()).trim();
-    assert.match(agent.key, /^oak_[A-Za-z0-9]+$/);
-    await page.getByText('It is shown only once').waitFor();
-    await page.getByRole('button', { name: 'Copy key' }).click();
-    await page.getByRole('button', { name: 'Copied' }).waitFor();
-    assert.equal(await clipboard(), agent.key);
-
-    await page.getByRole('button', { name: 'I have stored the key' }).click();
-    await shown.waitFor({ state: 'detached' });
-    assert.ok(!(await page.content()).includes(agent.key), 'the key is gone from the page');
+    agent.key = await takeSecretOnce(page, { testId: 'new-api-key', noun: 'key', pattern: /^oak_[A-Za-z0-9]+$/ });
 
     const row = page.getByTestId('agents-table').getByRole('row', { name: new RegExp(agent.name) });
     await row.getByText('Enabled').waitFor();

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { useAction, useApp, useLoad } from '../context';
+import { useAction, useApp, useLoad, usePaged } from '../context';
 import { fmtDateTime, fmtNumber, fmtRate, fmtRelative } from '../format';
 import { href, navigate } from '../router';
 import type { AdminAction, AdminEvent, Agent, AuditVerification, ChainVerification, Condition } from '../types';
@@ -52,15 +52,12 @@ function namesFrom(events: AdminEvent[]): Map<string, string> {
 /** Admin events (#/activity?agent_id=…) and the audit-log verification. */
 export function Activity({ query }: { query: URLSearchParams }) {
   const agentId = query.get('agent_id') || undefined;
-  const { client } = useApp();
   const agents = useLoad(allAgents, []);
-  const [extra, setExtra] = useState<{ events: AdminEvent[]; cursor: string | null }>({ events: [], cursor: null });
-  const first = useLoad(async (c) => {
-    const page = await c.listEvents({ agent_id: agentId, limit: PAGE });
-    setExtra({ events: [], cursor: page.next_cursor });
-    return page;
+  const list = usePaged(async (c, cursor) => {
+    const page = await c.listEvents({ agent_id: agentId, limit: PAGE, cursor });
+    return { items: page.events, next_cursor: page.next_cursor };
   }, [agentId]);
-  const more = useAction();
+  const { items: events, first, more, loadMore } = list;
   const [, setClock] = useState(0);
   // Re-render now and then so that "2m ago" stays true.
   useEffect(() => {
@@ -68,14 +65,8 @@ export function Activity({ query }: { query: URLSearchParams }) {
     return () => clearInterval(timer);
   }, []);
 
-  const events = [...(first.data?.events ?? []), ...extra.events];
   const names = namesFrom(events);
   const agentName = (id: string) => agents.data?.get(id)?.name ?? names.get(id);
-
-  async function loadMore() {
-    const page = await more.run(() => client.listEvents({ agent_id: agentId, limit: PAGE, cursor: extra.cursor ?? undefined }));
-    if (page) setExtra((x) => ({ events: [...x.events, ...page.events], cursor: page.next_cursor }));
-  }
 
   return (
     <>
@@ -116,7 +107,7 @@ export function Activity({ query }: { query: URLSearchParams }) {
               ))}
             </ol>
             {more.error && <ErrorNotice error={more.error} onRetry={loadMore} />}
-            {extra.cursor ? (
+            {list.hasMore ? (
               <button type="button" class="btn" onClick={loadMore} disabled={more.pending}>
                 {more.pending ? 'Loading…' : 'Load older events'}
               </button>

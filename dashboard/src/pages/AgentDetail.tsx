@@ -3,7 +3,7 @@ import { useAction, useApp, useLoad } from '../context';
 import { fmtDateTime, fmtRate } from '../format';
 import { href, navigate } from '../router';
 import type { Agent, AgentWithKey } from '../types';
-import { ConfirmDialog, ErrorNotice, Loading, NewKeyPanel, PageHeader, StatusBadge } from '../ui';
+import { ConfirmDialog, DeleteCard, ErrorNotice, Loading, NewKeyPanel, PageHeader, StatusBadge } from '../ui';
 import { RateLimitFields, parseRateLimit } from './RateLimitFields';
 import { Simulate } from './Simulate';
 import { ToolsAndRules } from './ToolsAndRules';
@@ -183,43 +183,23 @@ function KeyCard({ agent, onRotated }: { agent: Agent; onRotated: (r: AgentWithK
 
 function DangerZone({ agent }: { agent: Agent }) {
   const { client, notify } = useApp();
-  const action = useAction();
-  const [open, setOpen] = useState(false);
-
-  async function remove() {
-    const done = await action.run(async () => {
-      await client.deleteAgent(agent.id);
-      return true;
-    });
-    if (done) {
-      setOpen(false);
-      notify(`Agent ${agent.name} deleted.`);
-      navigate('agents');
-    }
-  }
-
   return (
-    <section class="card danger" aria-labelledby="danger-title">
-      <h2 id="danger-title">Delete agent</h2>
-      <p>Deleting an agent revokes its keys and removes its tools and rules. Its log entries are kept.</p>
-      <button type="button" class="btn btn-danger" onClick={() => (action.setError(undefined), setOpen(true))}>
-        Delete agent…
-      </button>
-      <ConfirmDialog
-        open={open}
-        title={`Delete ${agent.name}?`}
-        confirmLabel="Delete agent"
-        danger
-        pending={action.pending}
-        error={action.error}
-        onConfirm={remove}
-        onCancel={() => setOpen(false)}
-      >
-        <p>
-          Its key stops working at once and its tools and rules are deleted. This cannot be undone. Its log entries are
-          kept.
-        </p>
-      </ConfirmDialog>
-    </section>
+    <DeleteCard
+      title="Delete agent"
+      intro="Deleting an agent revokes its keys and removes its tools and rules. Its log entries are kept."
+      button="Delete agent…"
+      dialogTitle={`Delete ${agent.name}?`}
+      confirmLabel="Delete agent"
+      remove={() => client.deleteAgent(agent.id)}
+      onDeleted={() => {
+        notify(`Agent ${agent.name} deleted.`);
+        navigate('agents');
+      }}
+    >
+      <p>
+        Its key stops working at once and its tools and rules are deleted. This cannot be undone. Its log entries are
+        kept.
+      </p>
+    </DeleteCard>
   );
 }

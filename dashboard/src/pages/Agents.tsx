@@ -1,30 +1,21 @@
 import { useState } from 'preact/hooks';
-import { useAction, useApp, useLoad } from '../context';
+import { useAction, useApp, usePaged } from '../context';
 import { fmtDateTime, fmtRate } from '../format';
 import { href } from '../router';
-import type { Agent, AgentWithKey } from '../types';
+import type { AgentWithKey } from '../types';
 import { Empty, ErrorNotice, Loading, NewKeyPanel, PageHeader, StatusBadge } from '../ui';
 import { RateLimitFields, parseRateLimit } from './RateLimitFields';
 
 const PAGE = 100;
 
 export function Agents() {
-  const [extra, setExtra] = useState<{ agents: Agent[]; cursor: string | null }>({ agents: [], cursor: null });
-  const first = useLoad(async (c) => {
-    const page = await c.listAgents({ limit: PAGE });
-    setExtra({ agents: [], cursor: page.next_cursor });
-    return page;
+  const list = usePaged(async (c, cursor) => {
+    const page = await c.listAgents({ limit: PAGE, cursor });
+    return { items: page.agents, next_cursor: page.next_cursor };
   }, []);
-  const more = useAction();
-  const { client } = useApp();
+  const { items: agents, first, more } = list;
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<AgentWithKey>();
-
-  const agents = [...(first.data?.agents ?? []), ...extra.agents];
-  async function loadMore() {
-    const page = await more.run(() => client.listAgents({ limit: PAGE, cursor: extra.cursor ?? undefined }));
-    if (page) setExtra((x) => ({ agents: [...x.agents, ...page.agents], cursor: page.next_cursor }));
-  }
 
   return (
     <>
@@ -101,8 +92,8 @@ export function Agents() {
             </table>
           </div>
           {more.error && <ErrorNotice error={more.error} />}
-          {extra.cursor && (
-            <button type="button" class="btn" onClick={loadMore} disabled={more.pending}>
+          {list.hasMore && (
+            <button type="button" class="btn" onClick={list.loadMore} disabled={more.pending}>
               {more.pending ? 'Loading…' : 'Load more agents'}
             </button>
           )}

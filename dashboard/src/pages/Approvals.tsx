@@ -1,9 +1,9 @@
 import { useEffect, useId, useState } from 'preact/hooks';
-import { useAction, useApp, useErrorText, useLoad } from '../context';
+import { useApp, useErrorText, useLoad, usePaged } from '../context';
 import { APPROVAL_STATUSES, approvalStatusInfo, fmtDateTime, fmtRelative, fmtUntil } from '../format';
 import { href, navigate } from '../router';
 import { JsonBlock, SafeText } from '../text';
-import type { Agent, AdminClient, Approval, ApprovalStatus } from '../types';
+import type { Agent, Approval, ApprovalStatus } from '../types';
 import { Empty, ErrorNotice, Loading, PageHeader } from '../ui';
 import { allAgents } from './Logs';
 
@@ -57,16 +57,16 @@ export function Approvals({ query }: { query: URLSearchParams }) {
 }
 
 function PendingList() {
-  const { client, pending } = useApp();
+  const { pending } = useApp();
   const now = useNow(5_000);
-  const [extra, setExtra] = useState<{ approvals: Approval[]; cursor: string | null }>({ approvals: [], cursor: null });
   const [outcome, setOutcome] = useState<{ kind: 'conflict' | 'done'; text: string }>();
-  const first = useLoad(async (c) => {
-    const page = await c.listApprovals({ status: 'pending', limit: PAGE });
-    setExtra({ approvals: [], cursor: page.next_cursor });
-    return page;
+  // Decided here: hidden at once, whichever page they were loaded with.
+  const [gone, setGone] = useState<Set<string>>(new Set());
+  const list = usePaged(async (c, cursor) => {
+    const page = await c.listApprovals({ status: 'pending', limit: PAGE, cursor });
+    return { items: page.approvals, next_cursor: page.next_cursor };
   }, []);
-  const more = useAction();
+  const { first, more } = list;
   const { reload } = first;
   const refreshCount = pending.refresh;
 
@@ -80,19 +80,11 @@ function PendingList() {
     if (first.data) refreshCount();
   }, [first.data, refreshCount]);
 
-  const approvals = [...(first.data?.approvals ?? []), ...extra.approvals];
-  async function loadMore() {
-    const page = await more.run(() => client.listApprovals({ status: 'pending', limit: PAGE, cursor: extra.cursor ?? undefined }));
-    if (page) setExtra((x) => ({ approvals: [...x.approvals, ...page.approvals], cursor: page.next_cursor }));
-  }
+  const approvals = list.items.filter((a) => !gone.has(a.id));
 
   function decided(a: Approval, conflict?: Approval) {
-    if (conflict) {
-      setOutcome({ kind: 'conflict', text: conflictText(conflict) });
-    } else {
-      setOutcome({ kind: 'done', text: doneText(a) });
-    }
-    setExtra((x) => ({ ...x, approvals: x.approvals.filter((e) => e.id !== a.id) }));
+    setOutcome(conflict ? { kind: 'conflict', text: conflictText(conflict) } : { kind: 'done', text: doneText(a) });
+    setGone((g) => new Set(g).add(a.id));
     reload();
   }
 
@@ -138,9 +130,9 @@ function PendingList() {
               <ApprovalCard key={a.id} approval={a} now={now} onDecided={decided} />
             ))}
           </ol>
-          {more.error && <ErrorNotice error={more.error} onRetry={loadMore} />}
-          {extra.cursor && (
-            <button type="button" class="btn" onClick={loadMore} disabled={more.pending}>
+          {more.error && <ErrorNotice error={more.error} onRetry={list.loadMore} />}
+          {list.hasMore && (
+            <button type="button" class="btn" onClick={list.loadMore} disabled={more.pending}>
               {more.pending ? 'Loading…' : 'Load more'}
             </button>
           )}
@@ -456,23 +448,15 @@ const HISTORY_STATUSES = APPROVAL_STATUSES.filter((s) => s.status !== 'pending')
 function History({ query }: { query: URLSearchParams }) {
   const status = (HISTORY_STATUSES.find((s) => s.status === query.get('status'))?.status ?? undefined) as ApprovalStatus | undefined;
   const agentId = query.get('agent_id') || undefined;
-  const { client } = useApp();
   const now = useNow(30_000);
   const agents = useLoad(allAgents, []);
-  const [extra, setExtra] = useState<{ approvals: Approval[]; cursor: string | null }>({ approvals: [], cursor: null });
-  const fetchPage = (c: AdminClient, cursor?: string) => c.listApprovals({ status, agent_id: agentId, limit: PAGE, cursor });
-  const first = useLoad(async (c) => {
-    const page = await fetchPage(c);
-    setExtra({ approvals: [], cursor: page.next_cursor });
-    return page;
+  const list = usePaged(async (c, cursor) => {
+    const page = await c.listApprovals({ status, agent_id: agentId, limit: PAGE, cursor });
+    return { items: page.approvals, next_cursor: page.next_cursor };
   }, []);
-  const more = useAction();
+  const { first, more } = list;
   // Without a status filter the list has the pending approvals too: the inbox shows those.
-  const approvals = [...(first.data?.approvals ?? []), ...extra.approvals].filter((a) => statusAt(a, now) !== 'pending');
-  async function loadMore() {
-    const page = await more.run(() => fetchPage(client, extra.cursor ?? undefined));
-    if (page) setExtra((x) => ({ approvals: [...x.approvals, ...page.approvals], cursor: page.next_cursor }));
-  }
+  const approvals = list.items.filter((a) => statusAt(a, now) !== 'pending');
   return (
     <section aria-labelledby="history-title">
       <h2 id="history-title" class="sr-only">
@@ -481,7 +465,7 @@ function History({ query }: { query: URLSearchParams }) {
       <HistoryFilter status={status} agentId={agentId} agents={agents.data} />
       {first.error && <ErrorNotice error={first.error} onRetry={first.reload} />}
       {!first.data && first.loading && <Loading label="Loading the history…" />}
-      {first.data && approvals.length === 0 && !extra.cursor && (
+      {first.data && approvals.length === 0 && !list.hasMore && (
         <Empty title={status || agentId ? 'No approvals match these filters.' : 'No decided approvals yet.'}>
           <p>Approved, denied, expired, cancelled and used approvals are listed here, newest first.</p>
         </Empty>
@@ -493,10 +477,10 @@ function History({ query }: { query: URLSearchParams }) {
           ))}
         </ol>
       )}
-      {more.error && <ErrorNotice error={more.error} onRetry={loadMore} />}
+      {more.error && <ErrorNotice error={more.error} onRetry={list.loadMore} />}
       {first.data &&
-        (extra.cursor ? (
-          <button type="button" class="btn" onClick={loadMore} disabled={more.pending}>
+        (list.hasMore ? (
+          <button type="button" class="btn" onClick={list.loadMore} disabled={more.pending}>
             {more.pending ? 'Loading…' : 'Load older approvals'}
           </button>
         ) : (

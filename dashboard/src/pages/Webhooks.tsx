@@ -1,10 +1,10 @@
-import { useState } from 'preact/hooks';
-import { useAction, useApp, useLoad } from '../context';
+import { useEffect, useState } from 'preact/hooks';
+import { useAction, useApp, useLoad, usePaged } from '../context';
 import { DELIVERY_STATUSES, EVENT_TYPES, fmtDateTime, fmtRelative, fmtUntil } from '../format';
 import { href, navigate } from '../router';
 import { JsonBlock, SafeText } from '../text';
 import type { Delivery, EventType, Webhook, WebhookWithSecret } from '../types';
-import { ConfirmDialog, Empty, ErrorNotice, Loading, PageHeader, SecretPanel, StatusBadge } from '../ui';
+import { ConfirmDialog, DeleteCard, Empty, ErrorNotice, Loading, PageHeader, SecretPanel, StatusBadge } from '../ui';
 
 const PAGE = 100;
 const DELIVERY_PAGE = 50;
@@ -13,22 +13,13 @@ const SECRET_WHY = 'OakAuth keeps it only to sign deliveries and never shows it 
 
 /** The endpoint list (#/webhooks) and the form that registers one. */
 export function Webhooks() {
-  const [extra, setExtra] = useState<{ webhooks: Webhook[]; cursor: string | null }>({ webhooks: [], cursor: null });
-  const first = useLoad(async (c) => {
-    const page = await c.listWebhooks({ limit: PAGE });
-    setExtra({ webhooks: [], cursor: page.next_cursor });
-    return page;
+  const list = usePaged(async (c, cursor) => {
+    const page = await c.listWebhooks({ limit: PAGE, cursor });
+    return { items: page.webhooks, next_cursor: page.next_cursor };
   }, []);
-  const more = useAction();
-  const { client } = useApp();
+  const { items: webhooks, first, more } = list;
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<WebhookWithSecret>();
-  const webhooks = [...(first.data?.webhooks ?? []), ...extra.webhooks];
-
-  async function loadMore() {
-    const page = await more.run(() => client.listWebhooks({ limit: PAGE, cursor: extra.cursor ?? undefined }));
-    if (page) setExtra((x) => ({ webhooks: [...x.webhooks, ...page.webhooks], cursor: page.next_cursor }));
-  }
 
   return (
     <>
@@ -124,8 +115,8 @@ export function Webhooks() {
             </table>
           </div>
           {more.error && <ErrorNotice error={more.error} />}
-          {extra.cursor && (
-            <button type="button" class="btn" onClick={loadMore} disabled={more.pending}>
+          {list.hasMore && (
+            <button type="button" class="btn" onClick={list.loadMore} disabled={more.pending}>
               {more.pending ? 'Loading…' : 'Load more endpoints'}
             </button>
           )}
@@ -444,22 +435,16 @@ function deliveryStatusInfo(status: string) {
 /** The endpoint's delivery log, newest first, with a status filter and a Redeliver button on each. */
 function Deliveries({ webhook: w, query }: { webhook: Webhook; query: URLSearchParams }) {
   const status = DELIVERY_STATUSES.find((s) => s.status === query.get('status'))?.status;
-  const { client } = useApp();
-  const [extra, setExtra] = useState<{ deliveries: Delivery[]; cursor: string | null }>({ deliveries: [], cursor: null });
   const [changed, setChanged] = useState<Map<string, Delivery>>(new Map());
-  const first = useLoad(async (c) => {
-    const page = await c.listDeliveries(w.id, { status, limit: DELIVERY_PAGE });
-    setExtra({ deliveries: [], cursor: page.next_cursor });
-    setChanged(new Map());
-    return page;
+  const list = usePaged(async (c, cursor) => {
+    const page = await c.listDeliveries(w.id, { status, limit: DELIVERY_PAGE, cursor });
+    return { items: page.deliveries, next_cursor: page.next_cursor };
   }, [w.id]);
-  const more = useAction();
-  const deliveries = [...(first.data?.deliveries ?? []), ...extra.deliveries].map((d) => changed.get(d.id) ?? d);
-
-  async function loadMore() {
-    const page = await more.run(() => client.listDeliveries(w.id, { status, limit: DELIVERY_PAGE, cursor: extra.cursor ?? undefined }));
-    if (page) setExtra((x) => ({ deliveries: [...x.deliveries, ...page.deliveries], cursor: page.next_cursor }));
-  }
+  const { first, more } = list;
+  // A redelivered message as the API answered it, until the log is loaded again.
+  const deliveries = list.items.map((d) => changed.get(d.id) ?? d);
+  const { data } = first;
+  useEffect(() => setChanged(new Map()), [data]);
 
   return (
     <section class="card" aria-labelledby="deliveries-title">
@@ -502,9 +487,9 @@ function Deliveries({ webhook: w, query }: { webhook: Webhook; query: URLSearchP
           ))}
         </ol>
       )}
-      {more.error && <ErrorNotice error={more.error} onRetry={loadMore} />}
-      {extra.cursor && (
-        <button type="button" class="btn" onClick={loadMore} disabled={more.pending}>
+      {more.error && <ErrorNotice error={more.error} onRetry={list.loadMore} />}
+      {list.hasMore && (
+        <button type="button" class="btn" onClick={list.loadMore} disabled={more.pending}>
           {more.pending ? 'Loading…' : 'Load older deliveries'}
         </button>
       )}
@@ -599,39 +584,22 @@ function DeliveryRow({ delivery: d, enabled, onChanged }: { delivery: Delivery; 
 
 function DeleteEndpoint({ webhook: w }: { webhook: Webhook }) {
   const { client, notify } = useApp();
-  const action = useAction();
-  const [open, setOpen] = useState(false);
-
-  async function remove() {
-    const done = await action.run(async () => (await client.deleteWebhook(w.id), true));
-    if (done) {
-      setOpen(false);
-      notify('Endpoint deleted.');
-      navigate('webhooks');
-    }
-  }
-
   return (
-    <section class="card danger" aria-labelledby="delete-webhook-title">
-      <h2 id="delete-webhook-title">Delete endpoint</h2>
-      <p>Nothing more is sent to it, and its delivery log is deleted with it.</p>
-      <button type="button" class="btn btn-danger" onClick={() => (action.setError(undefined), setOpen(true))}>
-        Delete endpoint…
-      </button>
-      <ConfirmDialog
-        open={open}
-        title="Delete this endpoint?"
-        confirmLabel="Delete endpoint"
-        danger
-        pending={action.pending}
-        error={action.error}
-        onConfirm={remove}
-        onCancel={() => setOpen(false)}
-      >
-        <p>
-          <code class="webhook-url">{w.url}</code> gets no more events, and its delivery log is gone. This cannot be undone.
-        </p>
-      </ConfirmDialog>
-    </section>
+    <DeleteCard
+      title="Delete endpoint"
+      intro="Nothing more is sent to it, and its delivery log is deleted with it."
+      button="Delete endpoint…"
+      dialogTitle="Delete this endpoint?"
+      confirmLabel="Delete endpoint"
+      remove={() => client.deleteWebhook(w.id)}
+      onDeleted={() => {
+        notify('Endpoint deleted.');
+        navigate('webhooks');
+      }}
+    >
+      <p>
+        <code class="webhook-url">{w.url}</code> gets no more events, and its delivery log is gone. This cannot be undone.
+      </p>
+    </DeleteCard>
   );
 }

@@ -2,6 +2,7 @@
 // tests/support/worker.mjs with fresh state), the dashboard built for that worker's URL and served at
 // 127.0.0.1:8788 (the origin the worker's local CORS_ORIGINS allows), Debian's chromium driven by
 // playwright-core, and the TypeScript SDK.
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -113,6 +114,25 @@ export function stepper(it, getPage) {
       }
       if (process.env.DASHBOARD_SCREENSHOTS) await screenshot(getPage(), `ok-${name}`);
     });
+}
+
+/**
+ * A secret the page shows once (an agent key, a webhook secret, in the element `testId`): checks its form and
+ * the warning, copies it with its button (the clipboard must then hold it), dismisses it, and checks that it is
+ * gone from the page. Resolves to the secret.
+ */
+export async function takeSecretOnce(page, { testId, noun, pattern }) {
+  const shown = page.getByTestId(testId);
+  const secret = (await shown.textContent()).trim();
+  assert.match(secret, pattern);
+  await page.getByText('It is shown only once').waitFor();
+  await page.getByRole('button', { name: `Copy ${noun}` }).click();
+  await page.getByRole('button', { name: 'Copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+  await page.getByRole('button', { name: `I have stored the ${noun}` }).click();
+  await shown.waitFor({ state: 'detached' });
+  assert.ok(!(await page.content()).includes(secret), `the ${noun} is gone from the page`);
+  return secret;
 }
 
 export async function screenshot(page, name) {
