@@ -359,6 +359,9 @@ describe('approvals and webhooks in a browser', { timeout: 10 * 60_000 }, () => 
     await deny.getByText(`${me.key_prefix}…`).waitFor();
     await list.locator('li[data-action="webhook.create"]').getByText('Webhook added').waitFor();
     await list.locator('li[data-action="webhook.rotate_secret"]').waitFor();
+    // A redelivery names the message; its link goes to the endpoint.
+    const redelivered = list.locator('li[data-action="webhook.redeliver"]').first().getByRole('link');
+    assert.equal(await redelivered.getAttribute('href'), `#/webhooks/${webhook.id}`);
     assert.ok(!(await page.content()).includes(webhook.secret), 'no secret on the page');
   });
 

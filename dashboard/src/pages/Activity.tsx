@@ -200,8 +200,10 @@ function EventRow(props: {
       </>
     );
   } else if (e.action.startsWith('webhook.')) {
+    // A redelivery's target is the message; the endpoint is in its detail.
+    const webhookId = e.action === 'webhook.redeliver' && typeof d.webhook_id === 'string' ? d.webhook_id : e.target_id;
     const label = <code>{typeof d.url === 'string' ? escapeText(d.url) : e.target_id}</code>;
-    what = e.action === 'webhook.delete' ? label : <a href={href(`webhooks/${encodeURIComponent(e.target_id)}`)}>{label}</a>;
+    what = e.action === 'webhook.delete' ? label : <a href={href(`webhooks/${encodeURIComponent(webhookId)}`)}>{label}</a>;
   } else if (e.action.startsWith('rule.')) {
     what = (
       <>
@@ -222,6 +224,7 @@ function EventRow(props: {
   const shown = Object.entries(d).filter(
     ([k]) =>
       !((e.action.startsWith('rule.') || e.action.startsWith('approval.')) && (k === 'tool' || k === 'scope')) &&
+      !(e.action.startsWith('approval.') && k === 'decision') &&
       !(e.action.startsWith('webhook.') && k === 'url' && e.action !== 'webhook.update') &&
       !((e.action === 'agent.enable' || e.action === 'agent.disable') && k === 'enabled'),
   );

@@ -557,7 +557,7 @@ function DeliveryRow({ delivery: d, enabled, onChanged }: { delivery: Delivery; 
         )}
         {d.delivered_at && (
           <div>
-            <dt>Delivered</dt>
+            <dt>{d.status === 'delivered' ? 'Delivered' : 'Delivered before'}</dt>
             <dd>{fmtDateTime(d.delivered_at)}</dd>
           </div>
         )}
