@@ -62,7 +62,8 @@ describe('approvals and webhooks in a browser', { timeout: 10 * 60_000 }, () => 
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         receiver.requests.push({ url: req.url, headers: req.headers, body });
-        res.writeHead(200).end();
+        // `/gone` is a receiver that has been taken down for good.
+        res.writeHead(req.url === '/gone' ? 410 : 200).end();
       });
     });
     await new Promise((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
@@ -331,6 +332,31 @@ describe('approvals and webhooks in a browser', { timeout: 10 * 60_000 }, () => 
     await main().getByText('Enabled', { exact: true }).waitFor();
   });
 
+  step('an endpoint that answered 410 Gone shows why OakAuth disabled it, and enabling it clears that', async () => {
+    const gone = await ok(
+      admin('POST', '/v1/admin/webhooks', { url: receiver.url.replace('/hook', '/gone'), event_types: ['approval.requested'] }),
+      201,
+    );
+    assert.equal((await pay({ ...ARGS, amount: 13 })).reason, 'approval_required');
+    let stored = gone;
+    for (let i = 0; i < 60 && stored.enabled; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      stored = await ok(admin('GET', `/v1/admin/webhooks/${gone.id}`));
+    }
+    assert.equal(stored.enabled, false, 'a 410 disables the endpoint');
+    await page.goto(`${dashboard.url}/#/webhooks/${gone.id}`);
+    await heading('Webhook endpoint').waitFor();
+    const reason = page.getByTestId('disabled-reason');
+    await reason.getByText('OakAuth disabled it').waitFor();
+    assert.ok((await reason.textContent()).includes(stored.disabled_reason), await reason.textContent());
+    await page.getByTestId('delivery-list').locator('li[data-status="failed"]').getByTestId('delivery-code').getByText('410').waitFor();
+    await page.getByRole('button', { name: 'Enable endpoint' }).click();
+    await reason.waitFor({ state: 'detached' });
+    const enabled = await ok(admin('GET', `/v1/admin/webhooks/${gone.id}`));
+    assert.deepEqual([enabled.enabled, enabled.disabled_reason], [true, null]);
+    await ok(admin('DELETE', `/v1/admin/webhooks/${gone.id}`), 204);
+  });
+
   step('the approvals and webhooks pages fit a phone screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
@@ -357,7 +383,7 @@ describe('approvals and webhooks in a browser', { timeout: 10 * 60_000 }, () => 
     const deny = list.locator('li[data-action="approval.deny"]');
     await deny.getByText('Approval denied').waitFor();
     await deny.getByText(`${me.key_prefix}…`).waitFor();
-    await list.locator('li[data-action="webhook.create"]').getByText('Webhook added').waitFor();
+    await list.locator('li[data-action="webhook.create"]').filter({ hasText: receiver.url }).getByText('Webhook added').waitFor();
     await list.locator('li[data-action="webhook.rotate_secret"]').waitFor();
     // A redelivery names the message; its link goes to the endpoint.
     const redelivered = list.locator('li[data-action="webhook.redeliver"]').first().getByRole('link');
