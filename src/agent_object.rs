@@ -29,8 +29,9 @@ use oakauth_core::audit_writer::{AuditWriter, BackendError, Conflict, PendingSto
 use oakauth_core::bucket::{Bucket, Take};
 use oakauth_core::config_cache::ConfigCache;
 use oakauth_core::decision::{self, BucketOutcome, ToolLookup};
-use oakauth_core::wire::{RateLimitConfig, ReasonCode, ValidateRequest, ValidateResponse};
-use oakauth_core::{ids, keys, policy, redact};
+use oakauth_core::webhook::EventType;
+use oakauth_core::wire::{Effect, Explanation, RateLimitConfig, ReasonCode, ValidateRequest, ValidateResponse};
+use oakauth_core::{approval, ids, keys, policy, redact};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
@@ -68,12 +69,31 @@ pub enum DecideAnswer {
     /// The key is not (or no longer) a valid key of this agent.
     KeyRejected,
     /// Decided and recorded; `retry_after` is set when rate limited.
-    Decided { response: ValidateResponse, retry_after: u64 },
+    Decided { response: Box<ValidateResponse>, retry_after: u64 },
 }
 
 /// Sends `call` to the agent's object and returns its decision.
 pub async fn decide(env: &Env, call: &DecideCall) -> ApiResult<DecideAnswer> {
     crate::objects::call(env, "AGENT_BUCKET", &call.agent_id, "/decide", call).await
+}
+
+/// Whether `key_hash` is a valid, unexpired key of the agent (judged by its object, which knows
+/// the agent's keys as decisions do).
+pub async fn key_valid(env: &Env, agent_id: &str, key_hash: &str) -> ApiResult<bool> {
+    crate::objects::call(
+        env,
+        "AGENT_BUCKET",
+        agent_id,
+        "/key",
+        &KeyCheck { agent_id: agent_id.into(), key_hash: key_hash.into() },
+    )
+    .await
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct KeyCheck {
+    agent_id: String,
+    key_hash: String,
 }
 
 /// Drops the agent's cached configuration; the next decision reloads it from D1.
@@ -137,6 +157,10 @@ async fn load_config(env: &Env, agent_id: &str) -> ApiResult<AgentConfig> {
     let agent = agent.results::<AgentRow>()?.into_iter().next();
     let keys = keys.results::<KeyRow>()?.into_iter().map(|k| (k.key_hash, k.expires_at)).collect();
     Ok(AgentConfig { agent, keys, tools: crate::policy::build(tools, rules)? })
+}
+
+fn key_valid_in(cfg: &AgentConfig, key_hash: &str, now_ms: i64) -> bool {
+    cfg.keys.iter().any(|(hash, expires)| keys::hashes_equal(hash, key_hash) && expires.is_none_or(|at| at > now_ms))
 }
 
 fn pending_key(seq: i64) -> String {
@@ -287,6 +311,12 @@ impl DurableObject for AgentBucket {
                     let answer = self.decide(call).await?;
                     ok(serde_json::to_value(&answer))
                 }
+                "/key" => {
+                    let check: KeyCheck = req.json().await.map_err(ApiError::internal)?;
+                    let now_ms = worker::Date::now().as_millis() as i64;
+                    let cfg = self.config(&check.agent_id, now_ms).await?;
+                    ok(serde_json::to_value(cfg.agent.is_some() && key_valid_in(&cfg, &check.key_hash, now_ms)))
+                }
                 "/invalidate" => {
                     self.config.borrow_mut().invalidate();
                     ok(Ok(serde_json::json!({})))
@@ -388,6 +418,40 @@ impl AgentBucket {
         Ok(take)
     }
 
+    /// Events a decision causes, sent in the background (the answer does not wait): a new
+    /// approval's `approval.requested`, and a deny's `decision.denied`.
+    fn after_decision(
+        &self,
+        org_id: &str,
+        agent_id: &str,
+        (tool, scope): (&str, &str),
+        response: &ValidateResponse,
+        requested: Option<crate::approvals::Row>,
+        now_ms: i64,
+    ) {
+        let env = self.env.clone();
+        let org_id = org_id.to_string();
+        let denied = (!response.allowed).then(|| {
+            serde_json::json!({
+                "decision_id": response.decision_id,
+                "agent_id": agent_id,
+                "tool": redact::identifier(tool),
+                "scope": redact::identifier(scope),
+                "reason": response.reason,
+                "approval_id": response.approval.as_ref().map(|a| a.id.clone()),
+            })
+        });
+        worker::wasm_bindgen_futures::spawn_local(async move {
+            if let Some(row) = requested {
+                crate::approvals::emit(&env, EventType::ApprovalRequested, &row, now_ms).await;
+                crate::webhooks::kick(&env, &org_id).await;
+            }
+            if let Some(data) = denied {
+                crate::webhooks::emit(&env, &org_id, EventType::DecisionDenied, data, now_ms).await;
+            }
+        });
+    }
+
     async fn decide(&self, call: DecideCall) -> ApiResult<DecideAnswer> {
         let now_ms = worker::Date::now().as_millis() as i64;
         let writer = self.writer().await?;
@@ -395,11 +459,7 @@ impl AgentBucket {
         let Some(agent) = cfg.agent.as_ref() else {
             return Ok(DecideAnswer::KeyRejected);
         };
-        let key_valid = cfg
-            .keys
-            .iter()
-            .any(|(hash, expires)| keys::hashes_equal(hash, &call.key_hash) && expires.is_none_or(|at| at > now_ms));
-        if !key_valid {
+        if !key_valid_in(&cfg, &call.key_hash, now_ms) {
             return Ok(DecideAnswer::KeyRejected);
         }
         self.register(&agent.org_id, &call.agent_id).await?;
@@ -430,7 +490,7 @@ impl AgentBucket {
             Some(a) => (a.lookup, a.explanation, a.shadow),
             None => (ToolLookup::Unknown, None, Vec::new()),
         };
-        let decision = decision::decide(enabled, bucket_outcome, lookup, explanation, req.reasoning.as_deref());
+        let mut decision = decision::decide(enabled, bucket_outcome, lookup, explanation, req.reasoning.as_deref());
         let decision_id = ids::new_id("dec")?;
 
         let context = match &req.context {
@@ -441,6 +501,41 @@ impl AgentBucket {
             Some(args) => Some(serde_json::to_string(&redact::arguments(args)).map_err(ApiError::internal)?),
             None => None,
         };
+        let reasoning = req.reasoning.as_deref().map(redact::text);
+        let mut approval_event = None;
+        if let Some(ask) = decision.ask.take() {
+            let call_facts = crate::approvals::Call {
+                org_id: &agent.org_id,
+                binding: approval::Binding {
+                    agent_id: call.agent_id.clone(),
+                    tool: req.tool.clone(),
+                    scope: req.scope.clone(),
+                    arguments_digest: approval::arguments_digest(req.arguments.as_ref()),
+                    rule_id: ask.rule_id.clone(),
+                    rule_version: ask.rule_version,
+                },
+                named: req.approval_id.as_deref(),
+                arguments: arguments.as_deref(),
+                reasoning: reasoning.as_deref(),
+                decision_id: &decision_id,
+                expiry_seconds: ask.expiry_seconds,
+                now_ms,
+            };
+            let database = db::database(&self.env)?;
+            let resolved = crate::approvals::resolve(&database, &call_facts).await?;
+            let message = crate::approvals::explain(resolved.reason, resolved.approval.as_ref());
+            decision.reason = resolved.reason;
+            decision.approval = resolved.approval.as_ref().map(|r| r.ticket(now_ms));
+            decision.explanation = Some(Explanation {
+                rule_id: Some(ask.rule_id),
+                effect: Some(Effect::RequireApproval),
+                condition: None,
+                message,
+            });
+            if resolved.requested {
+                approval_event = resolved.approval;
+            }
+        }
         let explanation = match &decision.explanation {
             Some(e) => Some(serde_json::to_string(e).map_err(ApiError::internal)?),
             None => None,
@@ -457,7 +552,7 @@ impl AgentBucket {
             scope: redact::identifier(&req.scope),
             allowed: decision.allowed(),
             reason: decision.reason.as_str().to_string(),
-            reasoning: req.reasoning.as_deref().map(redact::text),
+            reasoning,
             reasoning_required: decision.reasoning_required.as_str().to_string(),
             reasoning_provided: decision.reasoning_provided,
             context,
@@ -479,7 +574,8 @@ impl AgentBucket {
             _ => decision.reason,
         };
         let response = decision.response(reason, (&req.tool, &req.scope), decision_id, retry_after, rate_state);
+        self.after_decision(&agent.org_id, &call.agent_id, (&req.tool, &req.scope), &response, approval_event, now_ms);
         let retry_after = if reason == ReasonCode::RateLimited { retry_after } else { 0 };
-        Ok(DecideAnswer::Decided { response, retry_after })
+        Ok(DecideAnswer::Decided { response: Box::new(response), retry_after })
     }
 }

@@ -45,6 +45,11 @@ impl From<f64> for Arg<'_> {
         Arg::Real(n)
     }
 }
+impl From<Option<i64>> for Arg<'_> {
+    fn from(n: Option<i64>) -> Self {
+        n.map_or(Arg::Null, Arg::Int)
+    }
+}
 impl<'a> From<Option<&'a str>> for Arg<'a> {
     fn from(s: Option<&'a str>) -> Self {
         s.map_or(Arg::Null, Arg::Text)

@@ -2,6 +2,7 @@
 
 mod admin;
 mod agent_object;
+mod approvals;
 mod auth;
 mod db;
 mod http;
@@ -10,10 +11,12 @@ mod policy;
 mod registry;
 mod throttle;
 mod validate;
+mod webhooks;
 
 pub use agent_object::AgentBucket;
 pub use registry::AuditRegistry;
 pub use throttle::AuthThrottle;
+pub use webhooks::WebhookDispatcher;
 
 use http::{json_response, ApiError, ApiResult};
 use oakauth_core::wire::Health;
@@ -66,6 +69,7 @@ async fn route(
             Method::Post => validate::handle(req, env, request_id, started_ms).await,
             _ => Err(ApiError::method_not_allowed(&["POST"])),
         },
+        ["v1", "approvals", rest @ ..] => approvals::handle(req, method, env, rest).await,
         ["v1", "admin", rest @ ..] => admin::handle(req, method, env, ctx, rest, request_id).await,
         ["__test", "panic"] if test_routes_enabled(env) => panic!("deliberate panic from the test route"),
         ["__test", "throttle"] if test_routes_enabled(env) => {

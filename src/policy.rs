@@ -31,6 +31,9 @@ pub struct RuleRow {
     pub require_reasoning: String,
     pub conditions: String,
     pub mode: String,
+    /// Its version, to which approvals are bound.
+    pub updated_at: i64,
+    pub approval_expiry_seconds: Option<i64>,
 }
 
 /// The two reads, for a batch of the caller's: the agent's tools, then its rules.
@@ -40,7 +43,8 @@ pub fn statements(database: &D1Database, agent_id: &str) -> ApiResult<Vec<D1Prep
         db::stmt(database, "SELECT name, scopes, input_schema FROM tools WHERE agent_id = ?1", &id)?,
         db::stmt(
             database,
-            "SELECT r.id, t.name AS tool, r.scope, r.effect, r.require_reasoning, r.conditions, r.mode
+            "SELECT r.id, t.name AS tool, r.scope, r.effect, r.require_reasoning, r.conditions, r.mode,
+                    r.updated_at, r.approval_expiry_seconds
                FROM rules r JOIN tools t ON t.id = r.tool_id WHERE r.agent_id = ?1",
             &id,
         )?,
@@ -83,7 +87,11 @@ pub fn compile(r: &RuleRow) -> CompiledRule {
         let conditions: Vec<Condition> = serde_json::from_str(&r.conditions).map_err(|e| e.to_string())?;
         // Checked against the tool's schema when saved; not again here, so a later schema change
         // cannot silently turn a rule off.
-        policy::compile(&r.id, effect, mode, reasoning, &conditions, None).map_err(|e| e.to_string())
+        let mut rule = policy::compile(&r.id, effect, mode, reasoning, &conditions, None).map_err(|e| e.to_string())?;
+        rule.version = r.updated_at;
+        let expiry = r.approval_expiry_seconds.map(|s| s.clamp(0, u32::MAX as i64) as u32);
+        rule.approval_expiry_seconds = oakauth_core::approval::expiry_seconds(expiry).map_err(|e| e.to_string())?;
+        Ok(rule)
     };
     read().unwrap_or_else(|e| {
         worker::console_error!("rule {}: unreadable ({e}); it denies", r.id);

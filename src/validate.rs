@@ -67,6 +67,20 @@ fn forget_key(hash: &str) {
     AGENT_OF_KEY.with(|m| m.borrow_mut().remove(hash));
 }
 
+/// The agent whose valid key the request presents, for the agent's routes other than validate
+/// (its approvals). Throttled and answered exactly like validate's authentication.
+pub async fn authenticate_agent(req: &Request, env: &Env) -> ApiResult<String> {
+    let key = auth::presented_key(req, KeyKind::Agent)?;
+    let hash = keys::hash(&auth::hash_secret(env)?, &key);
+    let agent_id = agent_of_key(req, env, &key, &hash).await?;
+    if agent_object::key_valid(env, &agent_id, &hash).await? {
+        Ok(agent_id)
+    } else {
+        forget_key(&hash);
+        Err(auth::rejected(req, env, &key).await)
+    }
+}
+
 pub async fn handle(mut req: Request, env: &Env, request_id: &str, started_ms: i64) -> ApiResult<Response> {
     let key = auth::presented_key(&req, KeyKind::Agent)?;
     let body: ValidateRequest = read_json(&mut req, limits::MAX_VALIDATE_BODY).await?;
@@ -115,7 +129,7 @@ async fn authenticate_and_decide(
         client_ip,
     };
     match agent_object::decide(env, &call).await? {
-        DecideAnswer::Decided { response, retry_after } => Ok((response, retry_after)),
+        DecideAnswer::Decided { response, retry_after } => Ok((*response, retry_after)),
         DecideAnswer::KeyRejected => {
             forget_key(&call.key_hash);
             Err(auth::rejected(req, env, &key).await)

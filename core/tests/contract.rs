@@ -573,10 +573,7 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
         check!("ApprovalTicket", ticket(some));
         check!("Approval", approval(some));
         check!("ApprovalList", ApprovalList { approvals: vec![approval(some)], next_cursor: opt("50") });
-        check!(
-            "ApprovalDecision",
-            ApprovalDecision { decision: Decision::Deny, comment: opt("not this month") }
-        );
+        check!("ApprovalDecision", ApprovalDecision { decision: Decision::Deny, comment: opt("not this month") });
         check!("Webhook", webhook(some));
         check!("WebhookWithSecret", WebhookWithSecret { webhook: webhook(some), secret: "whsec_abc".into() });
         check!("WebhookList", WebhookList { webhooks: vec![webhook(some)], next_cursor: opt("50") });
@@ -795,7 +792,10 @@ fn every_closed_set_of_names_in_the_spec_equals_its_rust_enum() {
         (
             "DeliveryStatus",
             spec_enum(&schemas, &["DeliveryStatus"]),
-            rust_names(&[DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed], DeliveryStatus::as_str),
+            rust_names(
+                &[DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed],
+                DeliveryStatus::as_str,
+            ),
         ),
         (
             "RuleMode",

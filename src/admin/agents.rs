@@ -4,6 +4,7 @@ use oakauth_core::ids;
 use oakauth_core::keys::{self, KeyKind};
 use oakauth_core::limits;
 use oakauth_core::time::format_ms;
+use oakauth_core::webhook::EventType;
 use oakauth_core::wire::{Agent, AgentList, AgentWithKey, CreateAgent, RateLimitConfig, RotateKey, UpdateAgent};
 use serde::Deserialize;
 use serde_json::json;
@@ -100,8 +101,9 @@ pub async fn create(admin: &Admin, mut req: Request, env: &Env) -> ApiResult<Res
     )
     .await
     .map_err(|e| name_conflict(e, &body.name))?;
-    let agent = find(admin, &id).await?;
-    Ok(json_response(201, &AgentWithKey { agent: agent.into(), api_key: key.secret, previous_key_expires_at: None }))
+    let agent: Agent = find(admin, &id).await?.into();
+    admin.notify(EventType::AgentChanged, json!({"action": "agent.create", "agent": agent})).await;
+    Ok(json_response(201, &AgentWithKey { agent, api_key: key.secret, previous_key_expires_at: None }))
 }
 
 fn name_conflict(e: ApiError, name: &str) -> ApiError {
@@ -146,7 +148,9 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     )?;
     let event = admin.event(action, Some(agent_id), agent_id, serde_json::to_value(&body).unwrap_or_default())?;
     admin.commit(agent_id, vec![update, event]).await.map_err(|e| name_conflict(e, &name))?;
-    get(admin, agent_id).await
+    let agent = Agent::from(find(admin, agent_id).await?);
+    admin.notify(EventType::AgentChanged, json!({"action": action.as_str(), "agent": agent})).await;
+    Ok(json_response(200, &agent))
 }
 
 pub async fn delete(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
@@ -164,6 +168,12 @@ pub async fn delete(admin: &Admin, agent_id: &str) -> ApiResult<Response> {
     )?;
     statements.push(admin.event(AdminAction::AgentDelete, Some(agent_id), agent_id, json!({"name": agent.name}))?);
     admin.commit(agent_id, statements).await?;
+    admin
+        .notify(
+            EventType::AgentChanged,
+            json!({"action": "agent.delete", "agent": {"id": agent_id, "name": agent.name}}),
+        )
+        .await;
     Ok(empty_response(204))
 }
 
@@ -217,12 +227,12 @@ pub async fn rotate_key(admin: &Admin, agent_id: &str, mut req: Request, env: &E
     )
     .await?;
     let agent = find(admin, agent_id).await?;
-    Ok(json_response(
-        200,
-        &AgentWithKey {
-            agent: agent.into(),
-            api_key: key.secret,
-            previous_key_expires_at: (overlap > 0).then(|| format_ms(expires)),
-        },
-    ))
+    let previous_key_expires_at = (overlap > 0).then(|| format_ms(expires));
+    admin
+        .notify(
+            EventType::KeyRotated,
+            json!({"agent_id": agent_id, "key_prefix": key.prefix, "previous_key_expires_at": previous_key_expires_at}),
+        )
+        .await;
+    Ok(json_response(200, &AgentWithKey { agent: agent.into(), api_key: key.secret, previous_key_expires_at }))
 }

@@ -2,12 +2,14 @@
 //! organization. Another organization's ids answer 404, exactly like ids that do not exist.
 
 mod agents;
+mod approvals;
 mod audit;
 mod logs;
 mod rules;
 mod simulate;
 mod stats;
 mod tools;
+mod webhooks;
 
 use oakauth_core::wire::{AdminAction, Me, Organization};
 use std::rc::Rc;
@@ -76,6 +78,47 @@ impl Admin {
         db::batch(&self.db, statements).await?;
         self.changed(agent_id).await;
         Ok(())
+    }
+
+    /// Sends a webhook event of this organization (never fails the request).
+    pub async fn notify(&self, event: oakauth_core::webhook::EventType, data: serde_json::Value) {
+        crate::webhooks::emit(&self.env, &self.ctx.org_id, event, data, now_ms()).await;
+    }
+
+    /// [`Admin::event`], written only if `exists` (`(sql, id, at)`: a `SELECT` whose `?10`,
+    /// `?11`, `?12` are bound to `id`, `at` and this admin's key prefix) finds a row when the
+    /// batch runs: for changes that may lose a race, so that only the winner's event is kept.
+    pub fn event_if(
+        &self,
+        action: AdminAction,
+        agent_id: Option<&str>,
+        target_id: &str,
+        detail: serde_json::Value,
+        exists: (&str, &str, i64),
+    ) -> ApiResult<worker::D1PreparedStatement> {
+        let id = oakauth_core::ids::new_id("evt")?;
+        let (sql, subject, at) = exists;
+        db::stmt(
+            &self.db,
+            &format!(
+                "INSERT INTO admin_events (id, org_id, request_id, actor, action, agent_id, target_id, detail, created_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS ({sql})"
+            ),
+            &[
+                db::Arg::from(&id),
+                db::Arg::from(&self.ctx.org_id),
+                db::Arg::from(&self.request_id),
+                db::Arg::from(&self.ctx.key_prefix),
+                db::Arg::from(action.as_str()),
+                db::Arg::from(agent_id),
+                db::Arg::from(target_id),
+                db::Arg::from(&detail.to_string()),
+                db::Arg::Int(now_ms()),
+                db::Arg::from(subject),
+                db::Arg::Int(at),
+                db::Arg::from(&self.ctx.key_prefix),
+            ],
+        )
     }
 
     /// The statement that records an admin action; run it in the same batch as the change so
@@ -212,6 +255,17 @@ enum Endpoint<'a> {
     VerifyAudit,
     Simulate,
     Replay,
+    ListApprovals,
+    GetApproval(&'a str),
+    DecideApproval(&'a str),
+    ListWebhooks,
+    CreateWebhook,
+    GetWebhook(&'a str),
+    UpdateWebhook(&'a str),
+    DeleteWebhook(&'a str),
+    RotateWebhookSecret(&'a str),
+    ListDeliveries(&'a str),
+    Redeliver(&'a str, &'a str),
 }
 
 /// The route table: each path (after `/v1/admin/`) and method, once.
@@ -243,6 +297,17 @@ fn endpoint<'a>(method: &Method, segments: &[&'a str]) -> Option<Endpoint<'a>> {
         (Get, ["audit", "verify"]) => VerifyAudit,
         (Post, ["simulate"]) => Simulate,
         (Post, ["simulate", "replay"]) => Replay,
+        (Get, ["approvals"]) => ListApprovals,
+        (Get, ["approvals", id]) => GetApproval(id),
+        (Post, ["approvals", id, "decision"]) => DecideApproval(id),
+        (Get, ["webhooks"]) => ListWebhooks,
+        (Post, ["webhooks"]) => CreateWebhook,
+        (Get, ["webhooks", id]) => GetWebhook(id),
+        (Patch, ["webhooks", id]) => UpdateWebhook(id),
+        (Delete, ["webhooks", id]) => DeleteWebhook(id),
+        (Post, ["webhooks", id, "rotate-secret"]) => RotateWebhookSecret(id),
+        (Get, ["webhooks", id, "deliveries"]) => ListDeliveries(id),
+        (Post, ["webhooks", id, "deliveries", d, "redeliver"]) => Redeliver(id, d),
         _ => return None,
     })
 }
@@ -303,5 +368,16 @@ pub async fn handle(
         VerifyAudit => audit::verify(&admin, &req, env).await,
         Simulate => simulate::simulate(&admin, req).await,
         Replay => simulate::replay(&admin, req).await,
+        ListApprovals => approvals::list(&admin, &req).await,
+        GetApproval(id) => approvals::get(&admin, id).await,
+        DecideApproval(id) => approvals::decide(&admin, id, req).await,
+        ListWebhooks => webhooks::list(&admin, &req).await,
+        CreateWebhook => webhooks::create(&admin, req).await,
+        GetWebhook(id) => webhooks::get(&admin, id).await,
+        UpdateWebhook(id) => webhooks::update(&admin, id, req).await,
+        DeleteWebhook(id) => webhooks::delete(&admin, id).await,
+        RotateWebhookSecret(id) => webhooks::rotate_secret(&admin, id, req).await,
+        ListDeliveries(id) => webhooks::deliveries(&admin, id, &req).await,
+        Redeliver(id, d) => webhooks::redeliver(&admin, id, d).await,
     }
 }

@@ -1,6 +1,7 @@
 //! `/v1/admin/agents/{agent_id}/rules…`: what an agent may do with its tools' scopes, under which
 //! conditions, and how much reasoning each needs (see docs/policies.md).
 
+use oakauth_core::approval;
 use oakauth_core::condition;
 use oakauth_core::ids;
 use oakauth_core::limits;
@@ -29,6 +30,7 @@ struct RuleRow {
     conditions: String,
     mode: String,
     description: String,
+    approval_expiry_seconds: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -62,6 +64,7 @@ impl TryFrom<RuleRow> for Rule {
             tool: r.tool,
             scope: r.scope,
             description: r.description,
+            approval_expiry_seconds: r.approval_expiry_seconds.map(|s| s.clamp(0, u32::MAX as i64) as u32),
             created_at: format_ms(r.created_at),
             updated_at: format_ms(r.updated_at),
         })
@@ -70,7 +73,8 @@ impl TryFrom<RuleRow> for Rule {
 
 const SELECT: &str =
     "SELECT r.seq, r.id, r.agent_id, r.tool_id, t.name AS tool, r.scope, r.effect, r.require_reasoning,
-                             r.conditions, r.mode, r.description, r.created_at, r.updated_at
+                             r.conditions, r.mode, r.description, r.approval_expiry_seconds, r.created_at,
+                             r.updated_at
                         FROM rules r JOIN tools t ON t.id = r.tool_id";
 
 async fn find(admin: &Admin, agent_id: &str, rule_id: &str) -> ApiResult<RuleRow> {
@@ -101,6 +105,15 @@ fn check(
     serde_json::to_string(conditions).map_err(ApiError::internal)
 }
 
+/// A rule's approval expiry: only `require_approval` rules have one (NULL: the default).
+fn approval_expiry(effect: Effect, requested: Option<u32>) -> ApiResult<Option<i64>> {
+    match (effect, requested) {
+        (Effect::RequireApproval, Some(s)) => Ok(Some(approval::expiry_seconds(Some(s))? as i64)),
+        (Effect::RequireApproval, None) | (_, None) => Ok(None),
+        (_, Some(_)) => Err(ApiError::invalid_request("approval_expiry_seconds is for require_approval rules only")),
+    }
+}
+
 pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResult<Response> {
     let body: CreateRule = read_json_checked(&mut req, limits::MAX_ADMIN_BODY, condition::check_body).await?;
     limits::check_create_rule(&body)?;
@@ -117,8 +130,11 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
     let conditions_json = check(effect, mode, &conditions, tool.input_schema().as_ref())?;
     let policy = match effect {
         Effect::Deny => ReasoningPolicy::None,
-        Effect::Allow => body.require_reasoning.unwrap_or_else(|| tool.risk().default_policy()),
+        Effect::Allow | Effect::RequireApproval => {
+            body.require_reasoning.unwrap_or_else(|| tool.risk().default_policy())
+        }
     };
+    let expiry = approval_expiry(effect, body.approval_expiry_seconds)?;
     let id = ids::new_id("rule")?;
     let insert = db::stmt(
         &admin.db,
@@ -126,12 +142,12 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         // it, the scope becomes NULL and the NOT NULL constraint aborts the whole batch. So is the
         // agent's number of rules.
         "INSERT INTO rules (id, org_id, agent_id, tool_id, scope, effect, require_reasoning, conditions, mode,
-                            description, created_at, updated_at)
+                            description, approval_expiry_seconds, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4,
                  CASE WHEN EXISTS (SELECT 1 FROM tools t, json_each(t.scopes) s WHERE t.id = ?4 AND s.value = ?5)
                        AND (SELECT COUNT(*) FROM rules WHERE agent_id = ?3) < ?12
                       THEN ?5 END,
-                 ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+                 ?6, ?7, ?8, ?9, ?10, ?13, ?11, ?11)",
         &[
             Arg::from(&id),
             Arg::from(&admin.ctx.org_id),
@@ -145,6 +161,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
             Arg::from(body.description.as_deref().unwrap_or("")),
             Arg::Int(now_ms()),
             Arg::Int(limits::MAX_RULES_PER_AGENT as i64),
+            Arg::from(expiry),
         ],
     )?;
     let event = admin.event(
@@ -152,7 +169,7 @@ pub async fn create(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         Some(agent_id),
         &id,
         json!({"tool": body.tool, "scope": body.scope, "effect": effect, "require_reasoning": policy,
-               "conditions": conditions, "mode": mode}),
+               "conditions": conditions, "mode": mode, "approval_expiry_seconds": expiry}),
     )?;
     admin.commit(agent_id, vec![insert, event]).await.map_err(|e| {
         if e.status >= 500 {
@@ -189,15 +206,19 @@ pub async fn update(admin: &Admin, agent_id: &str, rule_id: &str, mut req: Reque
     let conditions_json = check(effect, mode, &conditions, schema.as_ref())?;
     let policy = match effect {
         Effect::Deny => ReasoningPolicy::None,
-        Effect::Allow if rule.effect() == Effect::Deny => {
-            body.require_reasoning.unwrap_or_else(|| tool.risk().default_policy())
-        }
-        Effect::Allow => body.require_reasoning.unwrap_or(rule.policy()),
+        _ if rule.effect() == Effect::Deny => body.require_reasoning.unwrap_or_else(|| tool.risk().default_policy()),
+        Effect::Allow | Effect::RequireApproval => body.require_reasoning.unwrap_or(rule.policy()),
+    };
+    let kept_expiry = rule.approval_expiry_seconds.map(|s| s.clamp(0, u32::MAX as i64) as u32);
+    let expiry = match body.approval_expiry_seconds {
+        Some(s) => approval_expiry(effect, Some(s))?,
+        // A rule that stops asking for approval drops its expiry.
+        None => approval_expiry(effect, kept_expiry.filter(|_| effect == Effect::RequireApproval))?,
     };
     let update = db::stmt(
         &admin.db,
         "UPDATE rules SET effect = ?1, require_reasoning = ?2, conditions = ?3, mode = ?4,
-                description = COALESCE(?5, description), updated_at = ?6
+                description = COALESCE(?5, description), updated_at = ?6, approval_expiry_seconds = ?9
           WHERE id = ?7 AND org_id = ?8",
         &[
             Arg::from(effect.as_str()),
@@ -208,6 +229,7 @@ pub async fn update(admin: &Admin, agent_id: &str, rule_id: &str, mut req: Reque
             Arg::Int(now_ms()),
             Arg::from(rule_id),
             Arg::from(&admin.ctx.org_id),
+            Arg::from(expiry),
         ],
     )?;
     let mut statements = vec![update];

@@ -129,7 +129,21 @@ struct Audited {
     reasoning: Option<String>,
     context: Option<String>,
     arguments: Option<String>,
+    #[serde(default)]
+    explanation: Option<String>,
     created_at: i64,
+}
+
+/// What a replay compares: every outcome of the approval step (an approval requested, used,
+/// denied, expired …) is the rules asking for approval, which is all a replay can know.
+fn as_rules_decided(reason: ReasonCode, explanation: Option<&str>) -> ReasonCode {
+    let asked = reason.as_str().starts_with("approval_")
+        || explanation.is_some_and(|e| e.contains("\"effect\":\"require_approval\""));
+    if asked {
+        ReasonCode::ApprovalRequired
+    } else {
+        reason
+    }
 }
 
 /// Reasons that came from the tool and its rules (not from the agent's state or the bucket).
@@ -147,7 +161,7 @@ pub async fn replay(admin: &Admin, mut req: Request) -> ApiResult<Response> {
     let tools = with_draft(crate::policy::load(&admin.db, &body.agent_id).await?, &body.rules)?;
     let rows: Vec<Audited> = db::all(
         &admin.db,
-        "SELECT decision_id, tool, scope, allowed, reason, reasoning, context, arguments, created_at
+        "SELECT decision_id, tool, scope, allowed, reason, reasoning, context, arguments, explanation, created_at
            FROM audit_log WHERE org_id = ?1 AND agent_id = ?2 ORDER BY created_at DESC, seq DESC LIMIT ?3",
         &[Arg::from(&admin.ctx.org_id), Arg::from(&body.agent_id), Arg::Int(limit as i64)],
     )
@@ -156,6 +170,7 @@ pub async fn replay(admin: &Admin, mut req: Request) -> ApiResult<Response> {
     let mut changed = Vec::new();
     for row in rows {
         let Some(before) = ReasonCode::parse(&row.reason).filter(|r| decided_by_rules(*r)) else { continue };
+        let before = as_rules_decided(before, row.explanation.as_deref());
         let parse = |t: &Option<String>| t.as_deref().and_then(|t| serde_json::from_str::<Map<String, Value>>(t).ok());
         let (arguments, context) = (parse(&row.arguments), parse(&row.context));
         let approximate =
@@ -166,6 +181,7 @@ pub async fn replay(admin: &Admin, mut req: Request) -> ApiResult<Response> {
             reasoning: row.reasoning.clone(),
             context: context.clone(),
             arguments: arguments.clone(),
+            approval_id: None,
         };
         let facts =
             Facts { arguments: arguments.as_ref(), context: context.as_ref(), client_ip: None, now_ms: row.created_at };

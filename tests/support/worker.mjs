@@ -104,7 +104,14 @@ export async function startWorker(options = {}) {
   const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), 'oakauth-test-')));
   const port = options.port ?? (await freePort());
   const baseUrl = `http://127.0.0.1:${port}`;
-  const vars = { KEY_HASH_SECRET: TEST_KEY_HASH_SECRET, OAKAUTH_TEST_ROUTES: '1', CORS_ORIGINS: LOCAL_CORS_ORIGINS, ...(options.vars ?? {}) };
+  const vars = {
+    KEY_HASH_SECRET: TEST_KEY_HASH_SECRET,
+    OAKAUTH_TEST_ROUTES: '1',
+    CORS_ORIGINS: LOCAL_CORS_ORIGINS,
+    // Webhook receivers in tests listen on http://127.0.0.1.
+    WEBHOOK_ALLOW_HTTP_LOOPBACK: 'true',
+    ...(options.vars ?? {}),
+  };
 
   const seeded = {};
   if (options.seed !== false) {

@@ -1184,7 +1184,9 @@ fn the_lowest_rule_id_asks_and_carries_its_version() {
     let b = approval_rule("r7", &[]);
     let args = obj(json!({}));
     match evaluate([&b, &a], &args_facts(&args), false).verdict {
-        Verdicts::RequireApproval(ask) => assert_eq!((ask.rule_id.as_str(), ask.rule_version, ask.expiry_seconds), ("r5", 42, 3600)),
+        Verdicts::RequireApproval(ask) => {
+            assert_eq!((ask.rule_id.as_str(), ask.rule_version, ask.expiry_seconds), ("r5", 42, 3600))
+        }
         v => panic!("{v:?}"),
     }
 }
