@@ -1,4 +1,4 @@
-import type { ApprovalStatus, DeliveryStatus, EventType, ReasonCode, ReasoningPolicy, RiskLevel } from './types';
+import type { ApprovalStatus, DeliveryStatus, WebhookEventType, ReasonCode, ReasoningPolicy, RiskLevel } from './types';
 
 export const REASONS: { code: ReasonCode; label: string; allowed: boolean; explain: string }[] = [
   { code: 'allowed', label: 'Allowed', allowed: true, explain: 'A rule grants the scope and its reasoning policy is met.' },
@@ -93,7 +93,7 @@ export function approvalStatusInfo(status: string) {
   return APPROVAL_STATUSES.find((s) => s.status === status) ?? { status, label: status, tone: 'muted' as const, explain: '' };
 }
 
-export const EVENT_TYPES: { type: EventType; explain: string; default: boolean }[] = [
+export const EVENT_TYPES: { type: WebhookEventType; explain: string; default: boolean }[] = [
   { type: 'approval.requested', explain: 'A call needs a person’s approval.', default: true },
   { type: 'approval.decided', explain: 'A person approved or denied a call.', default: true },
   { type: 'approval.expired', explain: 'Nobody decided an approval in time.', default: true },

@@ -37,7 +37,11 @@ async function signIn(key) {
 describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
   before(async () => {
     await clearArtifacts();
-    [worker, sdk] = await Promise.all([startWorker(), loadSdk()]);
+    // Both settle before either failure is thrown, so that `after` stops a worker that did start.
+    const [started, loaded] = await Promise.allSettled([startWorker(), loadSdk()]);
+    worker = started.value;
+    sdk = loaded.value;
+    for (const r of [started, loaded]) if (r.status === 'rejected') throw r.reason;
     // The API URL is fixed at build time: the dashboard is built for this worker.
     dashboard = await startDashboard(worker.baseUrl);
     admin = new sdk.OakAuthAdmin({ adminKey: worker.adminKey, baseUrl: worker.baseUrl, allowInsecureLoopback: true });

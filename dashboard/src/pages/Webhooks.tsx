@@ -3,7 +3,7 @@ import { useAction, useApp, useLoad, usePaged } from '../context';
 import { DELIVERY_STATUSES, EVENT_TYPES, fmtDateTime, fmtRelative, fmtUntil } from '../format';
 import { href, navigate } from '../router';
 import { JsonBlock, SafeText } from '../text';
-import type { Delivery, EventType, Webhook, WebhookWithSecret } from '../types';
+import type { Delivery, WebhookEventType, Webhook, WebhookWithSecret } from '../types';
 import { ConfirmDialog, DeleteCard, Empty, ErrorNotice, Loading, PageHeader, SecretPanel, StatusBadge } from '../ui';
 
 const PAGE = 100;
@@ -126,7 +126,7 @@ export function Webhooks() {
   );
 }
 
-function EventChips({ types }: { types: EventType[] }) {
+function EventChips({ types }: { types: WebhookEventType[] }) {
   return (
     <span class="chips" aria-label="Event types">
       {types.map((t) => (
@@ -141,12 +141,12 @@ function EventChips({ types }: { types: EventType[] }) {
 /** What an endpoint form holds: the URL, the event types, the description. */
 interface EndpointFields {
   url: string;
-  events: EventType[];
+  events: WebhookEventType[];
   description: string;
 }
 
 /** The endpoint body, or a sentence saying what to fix. The API checks the URL itself and says why it refuses one. */
-function endpointBody(v: EndpointFields): { url: string; event_types: EventType[]; description: string } | string {
+function endpointBody(v: EndpointFields): { url: string; event_types: WebhookEventType[]; description: string } | string {
   const url = v.url.trim();
   if (!url) return 'Give the endpoint’s URL, like https://hooks.example.com/oakauth.';
   if (!/^https?:\/\//i.test(url)) return 'The URL must start with https:// (plain http:// only to 127.0.0.1 where the deployment allows it, for local work).';
@@ -155,7 +155,7 @@ function endpointBody(v: EndpointFields): { url: string; event_types: EventType[
 }
 
 function EndpointFieldset({ idPrefix, value, onChange }: { idPrefix: string; value: EndpointFields; onChange: (v: EndpointFields) => void }) {
-  const toggle = (t: EventType, on: boolean) =>
+  const toggle = (t: WebhookEventType, on: boolean) =>
     onChange({ ...value, events: EVENT_TYPES.map((e) => e.type).filter((e) => (e === t ? on : value.events.includes(e))) });
   return (
     <>
@@ -437,7 +437,7 @@ function Deliveries({ webhook: w, query }: { webhook: Webhook; query: URLSearchP
   const status = DELIVERY_STATUSES.find((s) => s.status === query.get('status'))?.status;
   const [changed, setChanged] = useState<Map<string, Delivery>>(new Map());
   const list = usePaged(async (c, cursor) => {
-    const page = await c.listDeliveries(w.id, { status, limit: DELIVERY_PAGE, cursor });
+    const page = await c.listWebhookDeliveries(w.id, { status, limit: DELIVERY_PAGE, cursor });
     return { items: page.deliveries, next_cursor: page.next_cursor };
   }, [w.id]);
   const { first, more } = list;
@@ -503,7 +503,7 @@ function DeliveryRow({ delivery: d, enabled, onChanged }: { delivery: Delivery; 
   const info = deliveryStatusInfo(d.status);
 
   async function redeliver() {
-    const res = await action.run(() => client.redeliver(d.webhook_id, d.id));
+    const res = await action.run(() => client.redeliverWebhook(d.webhook_id, d.id));
     if (res) {
       onChanged(res);
       notify('Queued for delivery again.');
