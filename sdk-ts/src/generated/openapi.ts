@@ -858,6 +858,13 @@ export interface components {
              *     (`approval_mismatch` otherwise).
              */
             approval_id?: string | null;
+            /**
+             * @description Default true. `false` asks whether the call could run without asking anyone: a call
+             *     that would need a new approval answers `approval_required` with no `approval` and
+             *     creates none (an MCP server's tool listing uses this). An approval that already governs
+             *     the call is used or reported as usual.
+             */
+            request_approval?: boolean | null;
         };
         RateLimitState: {
             /** @description Bucket capacity. */
