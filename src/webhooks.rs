@@ -283,7 +283,8 @@ impl WebhookDispatcher {
         .await?;
         let storage = self.state.storage();
         match next.and_then(|n| n.at) {
-            Some(at) => storage.set_alarm(at.max(now_ms() + 1)).await.map_err(ApiError::internal),
+            // An `i64` alarm time is an offset from now in worker-rs, not an instant.
+            Some(at) => storage.set_alarm((at - now_ms()).max(1)).await.map_err(ApiError::internal),
             None => storage.delete_alarm().await.map_err(ApiError::internal),
         }
     }

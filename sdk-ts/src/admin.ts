@@ -4,6 +4,19 @@ import type {
   AdminEvent,
   AdminEventList,
   Agent,
+  Approval,
+  ApprovalDecision,
+  ApprovalFilters,
+  ApprovalList,
+  CreateWebhook,
+  Delivery,
+  DeliveryFilters,
+  DeliveryList,
+  RotateWebhookSecret,
+  UpdateWebhook,
+  Webhook,
+  WebhookList,
+  WebhookWithSecret,
   AgentList,
   AgentWithKey,
   AuditVerification,
@@ -297,6 +310,78 @@ export class OakAuthAdmin {
     return { ok: agents.every((c) => c.ok), agents, next_cursor: null };
   }
 
+  /**
+   * One page of the organization's approvals, newest first, with the call each is for (tool,
+   * scope, redacted arguments, reasoning, agent). `status: 'pending'` is the inbox; a pending
+   * approval past its expiry lists as `expired`.
+   */
+  async listApprovals(filters: ApprovalFilters = {}): Promise<ApprovalList> {
+    return this.#list('/v1/admin/approvals', 'approvals', filters);
+  }
+
+  /** One approval, with the call it is for and, once decided, who decided and their comment. */
+  async getApproval(id: string): Promise<Approval> {
+    return this.#json('GET', `/v1/admin/approvals/${seg(id)}`);
+  }
+
+  /**
+   * Approves or denies a pending approval, with an optional comment that the agent sees. Once
+   * approved, the identical call is allowed once. The decider (this admin key's prefix) is recorded
+   * in the approval and in the admin events. Throws {@link OakAuthConflictError} when the approval
+   * is no longer pending (decided, expired or cancelled).
+   *
+   * ```ts
+   * await admin.decideApproval(id, { decision: 'deny', comment: 'not this vendor' });
+   * ```
+   */
+  async decideApproval(id: string, body: ApprovalDecision): Promise<Approval> {
+    return this.#json('POST', `/v1/admin/approvals/${seg(id)}/decision`, { body });
+  }
+
+  /** One page of the organization's webhook endpoints, oldest first. */
+  async listWebhooks(page: PageParams = {}): Promise<WebhookList> {
+    return this.#list('/v1/admin/webhooks', 'webhooks', page);
+  }
+
+  /**
+   * Registers a webhook endpoint for some event types. Its `secret` (`whsec_…`) is in the answer and
+   * never shown again: keep it to verify deliveries (`verifyWebhook` in `oakauth/webhooks`).
+   */
+  async createWebhook(body: CreateWebhook): Promise<WebhookWithSecret> {
+    return this.#json('POST', '/v1/admin/webhooks', { body });
+  }
+
+  async getWebhook(id: string): Promise<Webhook> {
+    return this.#json('GET', `/v1/admin/webhooks/${seg(id)}`);
+  }
+
+  /** Changes an endpoint's URL, event types, description, or enables it again (clearing `disabled_reason`). */
+  async updateWebhook(id: string, body: UpdateWebhook): Promise<Webhook> {
+    return this.#json('PATCH', `/v1/admin/webhooks/${seg(id)}`, { body });
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    await this.#http.request('DELETE', `/v1/admin/webhooks/${seg(id)}`, { retry: 'always' });
+  }
+
+  /**
+   * Issues a new secret, shown once in the answer. For `overlap_seconds` (default 86400) deliveries
+   * carry the signatures of both secrets, so receivers can switch at their own pace.
+   */
+  async rotateWebhookSecret(id: string, body: RotateWebhookSecret = {}): Promise<WebhookWithSecret> {
+    return this.#json('POST', `/v1/admin/webhooks/${seg(id)}/rotate-secret`, { body });
+  }
+
+  /** One page of an endpoint's delivery log, newest first: each message's status, attempts, last response code and error. */
+  async listWebhookDeliveries(id: string, filters: DeliveryFilters = {}): Promise<DeliveryList> {
+    return this.#list(`/v1/admin/webhooks/${seg(id)}/deliveries`, 'deliveries', filters);
+  }
+
+  /** Sends a message again now, with a fresh series of attempts and the same `webhook-id`. */
+  async redeliverWebhook(id: string, deliveryId: string): Promise<Delivery> {
+    return this.#json('POST', `/v1/admin/webhooks/${seg(id)}/deliveries/${seg(deliveryId)}/redeliver`);
+  }
+
   async #json<T>(
     method: string,
     path: string,
@@ -312,7 +397,7 @@ export class OakAuthAdmin {
     return body as T;
   }
 
-  async #list<T>(path: string, key: string, params: PageParams | LogFilters | EventFilters): Promise<T> {
+  async #list<T>(path: string, key: string, params: PageParams | LogFilters | EventFilters | ApprovalFilters | DeliveryFilters): Promise<T> {
     const query: Record<string, string | number | boolean | undefined> = {};
     for (const [name, value] of Object.entries(params)) {
       if (value === undefined || value === null) continue;

@@ -1,4 +1,4 @@
-import { OakAuthDeniedError, OakAuthMalformedResponseError, OakAuthRateLimitError } from './errors.js';
+import { ApprovalPendingError, OakAuthMalformedResponseError, OakAuthRateLimitError, deniedError } from './errors.js';
 import {
   Http,
   clientHttp,
@@ -10,6 +10,8 @@ import {
 import type {
   AllowDecision,
   AllowReasonCode,
+  ApprovalStatus,
+  ApprovalTicket,
   DenyReasonCode,
   Explanation,
   Health,
@@ -52,9 +54,54 @@ const DENY_REASONS: ReadonlySet<string> = new Set<DenyReasonCode>([
   'denied_by_rule',
   'conditions_not_met',
   'invalid_arguments',
+  'approval_required',
+  'approval_denied',
+  'approval_expired',
+  'approval_cancelled',
+  'approval_consumed',
+  'approval_mismatch',
 ]);
 const POLICIES: ReadonlySet<string> = new Set(['none', 'soft', 'hard']);
-const EFFECTS: ReadonlySet<string> = new Set(['allow', 'deny']);
+const EFFECTS: ReadonlySet<string> = new Set(['allow', 'deny', 'require_approval']);
+const APPROVAL_STATUSES: ReadonlySet<string> = new Set<ApprovalStatus>(['pending', 'approved', 'denied', 'expired', 'cancelled', 'consumed']);
+/** The longest long poll `GET /v1/approvals/{id}?wait=` takes, in seconds. */
+export const MAX_APPROVAL_WAIT_SECONDS = 25;
+/** The shortest interval between two polls of a pending approval, whatever the server advises. */
+const MIN_POLL_INTERVAL_MS = 500;
+/** How long `guard()` waits for a person in `wait` mode, unless `timeoutMs` says otherwise: 5 minutes. */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 300_000;
+
+/**
+ * What `guard()` does when the call needs a person's approval (`approval_required`).
+ *
+ * - `{ mode: 'throw' }`, the default: throw {@link ApprovalPendingError} at once, with the approval's
+ *   id, for agents that park the work and make the identical call again later.
+ * - `{ mode: 'wait', timeoutMs? }`: wait for the decision (long polls of at most 25 s each, for at
+ *   most `timeoutMs`, default 300000), then ask OakAuth again with the same request, naming the
+ *   approval, and run the action if that is allowed. A denial throws {@link ApprovalDeniedError} (with
+ *   the person's comment), an expiry {@link ApprovalExpiredError}, and a wait that runs out
+ *   {@link ApprovalPendingError} with `timedOut: true`. `onPending` is called with the approval when
+ *   the wait starts (to tell someone where to approve it).
+ */
+export type ApprovalMode =
+  | { mode: 'throw' }
+  | { mode: 'wait'; timeoutMs?: number; onPending?: (approval: ApprovalTicket) => void };
+
+/** Options of {@link OakAuth.guard}. */
+export interface GuardOptions {
+  /** What to do when the call needs a person's approval. Default `{ mode: 'throw' }`. */
+  approval?: ApprovalMode;
+}
+
+/** Options of {@link OakAuth.getApproval}. */
+export interface GetApprovalOptions {
+  /**
+   * Seconds (0 to 25) for OakAuth to hold the answer while the approval is pending: it answers as
+   * soon as the approval is decided, cancelled or expires, or after this long with the approval
+   * still pending. Default 0: answer at once.
+   */
+  waitSeconds?: number;
+}
 
 /**
  * Whether a decision lets the action run: `allowed` is exactly `true` and the reason is one of the
@@ -109,14 +156,86 @@ export class OakAuth {
    * throws {@link OakAuthDeniedError} (with the decision's `explanation`, when a rule decided); on a rate limit {@link OakAuthRateLimitError}; on a timeout, a
    * transport error, a 5xx after the retries or a malformed answer another {@link OakAuthError}. In
    * every one of those cases the action does not run.
+   *
+   * A call that needs a person's approval throws {@link ApprovalPendingError} (a subclass of
+   * {@link OakAuthDeniedError}), or, with `{ approval: { mode: 'wait' } }`, waits for the decision
+   * and runs the action once approved: see {@link ApprovalMode}.
    */
-  async guard<T>(request: ValidateRequest, action: (decision: AllowDecision) => T | Promise<T>): Promise<T> {
+  async guard<T>(request: ValidateRequest, action: (decision: AllowDecision) => T | Promise<T>, options: GuardOptions = {}): Promise<T> {
     if (typeof action !== 'function') throw new TypeError('OakAuth.guard: the action must be a function');
-    const { decision, requestId } = await this.#decide(request);
-    if (!isAllowed(decision)) {
-      throw new OakAuthDeniedError(decision as ValidateResponse & { reason: DenyReasonCode }, request.tool, request.scope, requestId);
+    const mode = approvalMode(options);
+    const deadline = mode.mode === 'wait' ? Date.now() + mode.timeoutMs : 0;
+    let { decision, requestId } = await this.#decide(request);
+    const seen = new Set<string>();
+    for (;;) {
+      if (isAllowed(decision)) return action(decision);
+      const denied = decision as ValidateResponse & { reason: DenyReasonCode };
+      const ticket = decision.approval;
+      if (mode.mode === 'throw' || decision.reason !== 'approval_required' || !ticket) {
+        throw deniedError(denied, request.tool, request.scope, requestId);
+      }
+      // Asked again after the approval left `pending`, OakAuth still says it is pending: waiting
+      // more would not change that.
+      if (seen.has(ticket.id)) throw deniedError(denied, request.tool, request.scope, requestId);
+      seen.add(ticket.id);
+      mode.onPending?.(ticket);
+      const final = await this.#waitForDecision(ticket, deadline);
+      if (final.status === 'pending') throw deniedError(denied, request.tool, request.scope, requestId, true);
+      // The decision itself is OakAuth's, on the same request naming the approval: an approval is
+      // used (consumed) only by the identical call, and a denial, an expiry or a cancellation comes
+      // back as a decision with its reason.
+      ({ decision, requestId } = await this.#decide({ ...request, approval_id: final.id }));
     }
-    return action(decision);
+  }
+
+  /**
+   * `GET /v1/approvals/{id}`: where one of this agent's approvals stands. With `waitSeconds` (at
+   * most 25), OakAuth holds the answer until the approval leaves `pending` or the time is up.
+   * Throws {@link OakAuthNotFoundError} for an approval that is not this agent's.
+   */
+  async getApproval(id: string, options: GetApprovalOptions = {}): Promise<ApprovalTicket> {
+    const wait = options.waitSeconds ?? 0;
+    if (!Number.isInteger(wait) || wait < 0 || wait > MAX_APPROVAL_WAIT_SECONDS) {
+      throw new RangeError(`OakAuth.getApproval: waitSeconds must be a whole number from 0 to ${MAX_APPROVAL_WAIT_SECONDS}`);
+    }
+    const path = `/v1/approvals/${approvalSegment(id)}`;
+    // The long poll may take `wait` seconds before the answer starts.
+    const answer = await this.#http.request('GET', path, {
+      query: wait > 0 ? { wait } : undefined,
+      retry: 'always',
+      timeout: this.#http.timeout + wait * 1000,
+    });
+    return readTicket(answer, `GET ${path}`);
+  }
+
+  /**
+   * `POST /v1/approvals/{id}/cancel`: withdraws one of this agent's pending approvals; its call then
+   * answers `approval_cancelled` until the approval would have expired. Throws
+   * {@link OakAuthConflictError} when the approval is no longer pending.
+   */
+  async cancelApproval(id: string): Promise<ApprovalTicket> {
+    const path = `/v1/approvals/${approvalSegment(id)}/cancel`;
+    const answer = await this.#http.request('POST', path, { retry: 'connect-only' });
+    return readTicket(answer, `POST ${path}`);
+  }
+
+  /**
+   * Long-polls the approval until it leaves `pending` or `deadline` passes; returns the last ticket
+   * seen (still `pending` when the time ran out).
+   */
+  async #waitForDecision(ticket: ApprovalTicket, deadline: number): Promise<ApprovalTicket> {
+    let current = ticket;
+    while (current.status === 'pending') {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      const started = Date.now();
+      const waitSeconds = Math.min(MAX_APPROVAL_WAIT_SECONDS, Math.max(1, Math.ceil(remaining / 1000)));
+      current = await this.getApproval(current.id, { waitSeconds });
+      // A server that answered at once, still pending, is not polled faster than it advises.
+      const pause = Math.min(Math.max(current.poll_after_ms, MIN_POLL_INTERVAL_MS) - (Date.now() - started), deadline - Date.now());
+      if (current.status === 'pending' && pause > 0) await sleep(pause);
+    }
+    return current;
   }
 
   /** `GET /health`: resolves when the service answers that it is up. */
@@ -142,6 +261,12 @@ export class OakAuth {
       }
       body.arguments = request.arguments;
     }
+    if (request.approval_id !== undefined && request.approval_id !== null) {
+      if (typeof request.approval_id !== 'string' || request.approval_id === '') {
+        throw new TypeError('OakAuth: validate `approval_id` must be an approval id (apr_…)');
+      }
+      body.approval_id = request.approval_id;
+    }
 
     const answer = await this.#http.request('POST', '/v1/validate', { body, retry: 'always', accept: [429] });
     if (answer.status === 429) {
@@ -154,7 +279,10 @@ export class OakAuth {
     if (!decision) {
       throw new OakAuthMalformedResponseError(`OakAuth answered validate with HTTP ${answer.status} and a body that is not a decision`, answer.status, answer.text, answer.requestId);
     }
-    const consistent = decision.allowed ? ALLOW_REASONS.has(decision.reason) : DENY_REASONS.has(decision.reason);
+    // An approval_required without the approval leaves nothing to wait for or to tell.
+    const consistent =
+      (decision.allowed ? ALLOW_REASONS.has(decision.reason) : DENY_REASONS.has(decision.reason)) &&
+      (decision.reason !== 'approval_required' || decision.approval?.status === 'pending');
     if (!consistent) {
       throw new OakAuthMalformedResponseError(`OakAuth answered a decision that contradicts itself (allowed: ${decision.allowed}, reason: ${decision.reason})`, answer.status, answer.text, answer.requestId);
     }
@@ -170,9 +298,11 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
   const rateLimitOk =
     rl === null ||
     (isObject(rl) && isCount(rl.limit) && isCount(rl.remaining) && isCount(rl.reset));
-  // Absent on most decisions; when sent, it must be the documented shape.
+  // Absent on most decisions; when sent, they must be the documented shape.
   const ex = b.explanation as Record<string, unknown> | null | undefined;
   const explanationOk = ex === undefined || ex === null || isExplanation(ex);
+  const approval = b.approval;
+  const approvalOk = approval === undefined || approval === null || isTicket(approval);
   const wellFormed =
     typeof b.allowed === 'boolean' &&
     typeof b.reason === 'string' &&
@@ -184,7 +314,8 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
     POLICIES.has(b.reasoning_required) &&
     typeof b.reasoning_provided === 'boolean' &&
     rateLimitOk &&
-    explanationOk;
+    explanationOk &&
+    approvalOk;
   if (!wellFormed) return undefined;
   const decision: ValidateResponse = {
     allowed: b.allowed as boolean,
@@ -196,7 +327,56 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
     rate_limit: rl === null ? null : { limit: rl!.limit as number, remaining: rl!.remaining as number, reset: rl!.reset as number },
   };
   if (isObject(ex)) decision.explanation = ex as unknown as Explanation;
+  if (isObject(approval)) decision.approval = approval as unknown as ApprovalTicket;
   return decision;
+}
+
+/** Whether `value` has the shape of an approval ticket. */
+function isTicket(value: unknown): value is ApprovalTicket {
+  if (!isObject(value)) return false;
+  return (
+    typeof value.id === 'string' &&
+    value.id !== '' &&
+    typeof value.status === 'string' &&
+    APPROVAL_STATUSES.has(value.status) &&
+    typeof value.tool === 'string' &&
+    typeof value.scope === 'string' &&
+    typeof value.expires_at === 'string' &&
+    isCount(value.poll_after_ms) &&
+    (value.decided_at === null || typeof value.decided_at === 'string') &&
+    (value.comment === null || typeof value.comment === 'string')
+  );
+}
+
+/** The answer's body as an approval ticket, or {@link OakAuthMalformedResponseError}. */
+function readTicket(answer: Answer, what: string): ApprovalTicket {
+  if (!isTicket(answer.body)) {
+    throw new OakAuthMalformedResponseError(`OakAuth answered ${what} with HTTP ${answer.status} and a body that is not an approval`, answer.status, answer.text, answer.requestId);
+  }
+  return answer.body;
+}
+
+/** The approval mode of `guard()`'s options, checked, with its defaults. */
+function approvalMode(options: GuardOptions): { mode: 'throw' } | { mode: 'wait'; timeoutMs: number; onPending?: (approval: ApprovalTicket) => void } {
+  const approval = options.approval ?? { mode: 'throw' };
+  if (approval.mode === 'throw') return approval;
+  if (approval.mode !== 'wait') throw new TypeError("OakAuth.guard: approval.mode must be 'throw' or 'wait'");
+  const timeoutMs = approval.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new TypeError('OakAuth.guard: approval.timeoutMs must be a number of milliseconds, 0 or more');
+  if (approval.onPending !== undefined && typeof approval.onPending !== 'function') throw new TypeError('OakAuth.guard: approval.onPending must be a function');
+  return { mode: 'wait', timeoutMs, onPending: approval.onPending };
+}
+
+/** One path segment holding an approval id. */
+function approvalSegment(id: string): string {
+  if (typeof id !== 'string' || id === '' || id === '.' || id === '..') {
+    throw new TypeError(`OakAuth: not an approval id: ${JSON.stringify(id)}`);
+  }
+  return encodeURIComponent(id);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Whether `value` has the shape of an explanation (its `condition` is passed on as sent). */
@@ -235,8 +415,8 @@ function client(): OakAuth {
 }
 
 /** {@link OakAuth.guard} with the client set by {@link configure}. */
-export async function guard<T>(request: ValidateRequest, action: (decision: AllowDecision) => T | Promise<T>): Promise<T> {
-  return client().guard(request, action);
+export async function guard<T>(request: ValidateRequest, action: (decision: AllowDecision) => T | Promise<T>, options: GuardOptions = {}): Promise<T> {
+  return client().guard(request, action, options);
 }
 
 /** {@link OakAuth.validate} with the client set by {@link configure}. */

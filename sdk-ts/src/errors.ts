@@ -1,4 +1,4 @@
-import type { DenyReasonCode, Explanation, ValidateResponse } from './types.js';
+import type { ApprovalTicket, DenyReasonCode, Explanation, ValidateResponse } from './types.js';
 
 /**
  * The base class of every error this package throws. Whatever the subclass, a `guard()` that throws
@@ -28,6 +28,9 @@ export class OakAuthConfigurationError extends OakAuthError {
 /**
  * OakAuth answered with a deny. Carries the reason code, the tool, the scope, the decision id and,
  * when a rule decided (`denied_by_rule`, `conditions_not_met`, `invalid_arguments`), the explanation.
+ * The denials about an approval are {@link ApprovalPendingError}, {@link ApprovalDeniedError} and
+ * {@link ApprovalExpiredError}; `approval_cancelled`, `approval_consumed` and `approval_mismatch`
+ * are this class with that reason (and `approval`, when OakAuth named one).
  */
 export class OakAuthDeniedError extends OakAuthError {
   override name: string = 'OakAuthDeniedError';
@@ -37,18 +40,101 @@ export class OakAuthDeniedError extends OakAuthError {
   readonly decisionId: string;
   /** Why a rule decided: the rule, the test that decided and a sentence. Undefined for other denials. */
   readonly explanation: Explanation | undefined;
+  /** The approval the call needs or named, on the `approval_*` reasons. */
+  readonly approval: ApprovalTicket | undefined;
   /** The full decision as OakAuth sent it. */
   readonly decision: ValidateResponse;
 
-  constructor(decision: ValidateResponse & { reason: DenyReasonCode }, tool: string, scope: string, requestId?: string) {
-    super(`OakAuth denied ${tool}:${scope} (${decision.reason}): ${withExplanation(decision)}`, { requestId });
+  constructor(decision: ValidateResponse & { reason: DenyReasonCode }, tool: string, scope: string, requestId?: string, message?: string) {
+    super(message ?? `OakAuth denied ${tool}:${scope} (${decision.reason}): ${withExplanation(decision)}`, { requestId });
     this.reason = decision.reason;
     this.tool = tool;
     this.scope = scope;
     this.decisionId = decision.decision_id;
     this.explanation = decision.explanation ?? undefined;
+    this.approval = decision.approval ?? undefined;
     this.decision = decision;
   }
+}
+
+/**
+ * The call needs a person's approval (`approval_required`), and none has been given yet: thrown by
+ * `guard()` in `throw` mode, and in `wait` mode when `timeoutMs` ran out first. The approval stays
+ * pending: the identical call (same tool, scope and arguments) made again once it is approved is
+ * allowed, once. Park the work under `approvalId`, or wait with `OakAuth.getApproval()`.
+ */
+export class ApprovalPendingError extends OakAuthDeniedError {
+  override name: string = 'ApprovalPendingError';
+  declare readonly reason: 'approval_required';
+  declare readonly approval: ApprovalTicket;
+  /** The approval's id, `apr_…`. */
+  readonly approvalId: string;
+  /** When the approval expires if nobody decides. */
+  readonly expiresAt: Date;
+  /** How long to wait before asking again, as OakAuth advises. */
+  readonly pollAfterMs: number;
+  /** True when `guard()` waited (`mode: 'wait'`) and its `timeoutMs` ran out before anyone decided. */
+  readonly timedOut: boolean;
+
+  constructor(decision: ValidateResponse & { reason: 'approval_required'; approval: ApprovalTicket }, tool: string, scope: string, requestId?: string, timedOut = false) {
+    const ticket = decision.approval;
+    const waited = timedOut ? 'still pending after waiting' : 'pending';
+    super(
+      decision,
+      tool,
+      scope,
+      requestId,
+      `OakAuth approval required for ${tool}:${scope}: approval ${ticket.id} is ${waited}; an administrator must approve this exact call before ${ticket.expires_at}, then the same call is allowed once`,
+    );
+    this.approvalId = ticket.id;
+    this.expiresAt = new Date(ticket.expires_at);
+    this.pollAfterMs = ticket.poll_after_ms;
+    this.timedOut = timedOut;
+  }
+}
+
+/** A person denied this call's approval (`approval_denied`). `comment` is what they said, if anything. */
+export class ApprovalDeniedError extends OakAuthDeniedError {
+  override name: string = 'ApprovalDeniedError';
+  declare readonly reason: 'approval_denied';
+  /** The deciding person's comment; null when they gave none. */
+  readonly comment: string | null;
+
+  constructor(decision: ValidateResponse & { reason: 'approval_denied' }, tool: string, scope: string, requestId?: string) {
+    const comment = decision.approval?.comment ?? null;
+    const id = decision.approval ? ` ${decision.approval.id}` : '';
+    super(
+      decision,
+      tool,
+      scope,
+      requestId,
+      `OakAuth: an administrator denied the approval${id} of ${tool}:${scope}${comment === null ? ' (no comment)' : `: ${JSON.stringify(comment)}`}`,
+    );
+    this.comment = comment;
+  }
+}
+
+/**
+ * The approval expired (`approval_expired`): nobody decided before its `expires_at`, or the approved
+ * call was not made in time. Not a denial by a person; the same call made again asks anew.
+ */
+export class ApprovalExpiredError extends OakAuthDeniedError {
+  override name: string = 'ApprovalExpiredError';
+  declare readonly reason: 'approval_expired';
+}
+
+/** The error for a deny: the approval classes for their reasons, else {@link OakAuthDeniedError}. */
+export function deniedError(decision: ValidateResponse & { reason: DenyReasonCode }, tool: string, scope: string, requestId?: string, timedOut = false): OakAuthDeniedError {
+  switch (decision.reason) {
+    case 'approval_required':
+      if (decision.approval) return new ApprovalPendingError(decision as typeof decision & { reason: 'approval_required'; approval: ApprovalTicket }, tool, scope, requestId, timedOut);
+      break;
+    case 'approval_denied':
+      return new ApprovalDeniedError(decision as typeof decision & { reason: 'approval_denied' }, tool, scope, requestId);
+    case 'approval_expired':
+      return new ApprovalExpiredError(decision, tool, scope, requestId);
+  }
+  return new OakAuthDeniedError(decision, tool, scope, requestId);
 }
 
 /** The decision's message, followed by its explanation's sentence when that says more. */

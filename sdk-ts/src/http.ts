@@ -117,8 +117,9 @@ export function clientHttp(key: unknown, missingKey: string, options: CommonOpti
 
 export class Http {
   readonly baseUrl: string;
+  /** Milliseconds each attempt may take, unless a request says otherwise. */
+  readonly timeout: number;
   readonly #key: string;
-  readonly #timeout: number;
   readonly #retries: number;
   readonly #fetch: FetchLike;
 
@@ -126,7 +127,7 @@ export class Http {
     checkBaseUrl(options.baseUrl, options.allowInsecureLoopback);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#key = options.key;
-    this.#timeout = options.timeout;
+    this.timeout = options.timeout;
     this.#retries = options.retries;
     this.#fetch = options.fetch;
   }
@@ -147,11 +148,12 @@ export class Http {
   /**
    * Sends a request and returns the answer, retrying transient failures. Throws a typed error for
    * any status other than 2xx, except the statuses in `accept` which are returned as they are.
+   * `timeout` replaces the client's per-attempt timeout (a long poll needs longer).
    */
   async request(
     method: string,
     path: string,
-    options: { query?: Record<string, QueryValue>; body?: unknown; retry: RetryPolicy; accept?: number[] },
+    options: { query?: Record<string, QueryValue>; body?: unknown; retry: RetryPolicy; accept?: number[]; timeout?: number },
   ): Promise<Answer> {
     const url = this.url(path, options.query);
     const headers: Record<string, string> = { Authorization: `Bearer ${this.#key}`, Accept: 'application/json' };
@@ -164,7 +166,7 @@ export class Http {
       let answer: Answer | undefined;
       let failure: OakAuthConnectionError | undefined;
       try {
-        answer = await this.#exchange(url, method, headers, body);
+        answer = await this.#exchange(url, method, headers, body, options.timeout ?? this.timeout);
       } catch (err) {
         if (!(err instanceof OakAuthConnectionError)) throw err;
         failure = err;
@@ -183,9 +185,9 @@ export class Http {
     }
   }
 
-  async #exchange(url: string, method: string, headers: Record<string, string>, body: string | undefined): Promise<Answer> {
+  async #exchange(url: string, method: string, headers: Record<string, string>, body: string | undefined, timeout: number): Promise<Answer> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#timeout);
+    const timer = setTimeout(() => controller.abort(), timeout);
     const fetchImpl = this.#fetch;
     try {
       // A redirect is never followed: the answer must come from the configured origin.
@@ -216,7 +218,7 @@ export class Http {
     } catch (err) {
       if (err instanceof OakAuthMalformedResponseError || err instanceof OakAuthRedirectError) throw err;
       if (controller.signal.aborted) {
-        throw new OakAuthTimeoutError(`OakAuth did not answer ${method} ${url} within ${this.#timeout} ms`, { cause: err });
+        throw new OakAuthTimeoutError(`OakAuth did not answer ${method} ${url} within ${timeout} ms`, { cause: err });
       }
       const detail = describeCause(err);
       throw new OakAuthConnectionError(`could not reach OakAuth at ${url}${detail ? `: ${detail}` : ''}`, { cause: err });

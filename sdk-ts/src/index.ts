@@ -1,10 +1,26 @@
 // oakauth: permission control for AI agents. `guard()` for agent code, `OakAuthAdmin` for the admin
-// API; the MCP wrapper is in the `oakauth/mcp` subpath.
-export { OakAuth, configure, guard, validate, isAllowed, type OakAuthOptions } from './client.js';
+// API; the MCP wrapper is in the `oakauth/mcp` subpath, the webhook verifier in `oakauth/webhooks`.
+export {
+  OakAuth,
+  configure,
+  guard,
+  validate,
+  isAllowed,
+  DEFAULT_APPROVAL_TIMEOUT_MS,
+  MAX_APPROVAL_WAIT_SECONDS,
+  type ApprovalMode,
+  type GetApprovalOptions,
+  type GuardOptions,
+  type OakAuthOptions,
+} from './client.js';
+export { argumentsDigest } from './digest.js';
 export { OakAuthAdmin, type OakAuthAdminOptions } from './admin.js';
 export {
   OakAuthError,
   OakAuthDeniedError,
+  ApprovalPendingError,
+  ApprovalDeniedError,
+  ApprovalExpiredError,
   OakAuthAPIError,
   OakAuthAuthenticationError,
   OakAuthValidationError,

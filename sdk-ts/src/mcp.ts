@@ -69,6 +69,10 @@ const REASONING_DESCRIPTION =
  *   conditions test them (and the tool's `input_schema`, when it has one registered in OakAuth).
  * - A deny, a rate limit or any failure to get an allow answers the call with `isError: true` and
  *   a sentence that tells the model why; the tool does not run.
+ * - A call that needs a person's approval answers "approval requested (id apr_…); an administrator
+ *   must approve; call this tool again with the same arguments once approved". The model's retry
+ *   with the same arguments is then allowed, once: the wrapper sends the arguments exactly as the
+ *   model gave them (less the reasoning argument, which an approval is not bound to).
  *
  * Returns `server`.
  */
@@ -196,22 +200,29 @@ function advertise(tool: Record<string, unknown>, reasoningArgument: string): Re
 /** Whether the agent may use this tool at all: an allow now, or a deny that reasoning or waiting would lift. */
 async function mayUse(client: OakAuth, tool: string, scope: string): Promise<boolean> {
   try {
-    return keepListed(await client.validate({ tool, scope, context: { mcp: 'tools/list' } }));
+    // request_approval: false — a listing must not put an approval in front of an administrator.
+    return keepListed(await client.validate({ tool, scope, context: { mcp: 'tools/list' }, request_approval: false }));
   } catch (err) {
     return isRateLimit(err);
   }
 }
 
 /**
- * Whether a decision leaves the tool in a listing: an allow, or a deny that reasoning or the call's
- * arguments could lift (a rule's conditions or the tool's input schema decided, not an
- * unconditional deny rule).
+ * Whether a decision leaves the tool in a listing: an allow, or a deny that reasoning, the call's
+ * arguments or a person could lift (a rule's conditions, the tool's input schema or an approval
+ * decided, not an unconditional deny rule).
  */
 function keepListed(decision: ValidateResponse): boolean {
   switch (decision.reason) {
     case 'reasoning_required':
     case 'conditions_not_met':
     case 'invalid_arguments':
+    case 'approval_required':
+    case 'approval_denied':
+    case 'approval_expired':
+    case 'approval_cancelled':
+    case 'approval_consumed':
+    case 'approval_mismatch':
       return true;
     case 'denied_by_rule':
       return decision.explanation?.condition != null;
@@ -231,10 +242,36 @@ function notFound(name: string): RefusalResult {
 
 /** A sentence for the model: what was refused, why, and what it can do about it. */
 function explainDeny(decision: ValidateResponse, tool: string, scope: string, reasoningArgument: string): string {
-  if (decision.reason === 'reasoning_required') {
-    return `OakAuth denied ${tool}:${scope}: reasoning required. Call the tool again with a \`${reasoningArgument}\` argument that says why you need it. (${decision.message})`;
+  const approval = decision.approval;
+  const id = approval ? ` (id ${approval.id})` : '';
+  switch (decision.reason) {
+    case 'reasoning_required':
+      return `OakAuth denied ${tool}:${scope}: reasoning required. Call the tool again with a \`${reasoningArgument}\` argument that says why you need it. (${decision.message})`;
+    case 'approval_required':
+      return (
+        `OakAuth: approval requested${id} for ${tool}:${scope}; an administrator must approve; ` +
+        `call this tool again with the same arguments once approved${approval ? ` (the request expires at ${approval.expires_at})` : ''}. The tool did not run.`
+      );
+    case 'approval_denied': {
+      const comment = approval?.comment;
+      const said = comment ? `, with the comment: ${JSON.stringify(comment)}` : ' (no comment given)';
+      return `OakAuth: an administrator denied the approval${id} of this call to ${tool}:${scope}${said}. The tool did not run; do not repeat this call.`;
+    }
+    case 'approval_expired':
+      return (
+        `OakAuth: the approval${id} of this call to ${tool}:${scope} expired before an administrator decided or before the approved call was made; nobody denied it. ` +
+        `The tool did not run. Calling it again with the same arguments requests approval anew.`
+      );
+    case 'approval_cancelled':
+      return `OakAuth: the approval${id} of this call to ${tool}:${scope} was cancelled. The tool did not run.`;
+    case 'approval_consumed':
+      return (
+        `OakAuth: the approval${id} of this call to ${tool}:${scope} was already used; an approval allows the approved call once. ` +
+        `The tool did not run${approval ? `; the same call can request a new approval after ${approval.expires_at}` : ''}.`
+      );
+    default:
+      return `OakAuth denied ${tool}:${scope} (${decision.reason}): ${withExplanation(decision)} The tool did not run.`;
   }
-  return `OakAuth denied ${tool}:${scope} (${decision.reason}): ${withExplanation(decision)} The tool did not run.`;
 }
 
 /** `what` names the call: the OakAuth `tool:scope`, or the MCP tool name when tools are hidden. */

@@ -23,6 +23,13 @@ export type ReasonCode = Schemas['ReasonCode'];
 export type AllowReasonCode = Extract<ReasonCode, 'allowed' | 'reasoning_missing_soft'>;
 /** The reason codes of denials. */
 export type DenyReasonCode = Exclude<ReasonCode, AllowReasonCode>;
+/**
+ * The denials that concern an approval: `approval_required` (a person must approve this exact call;
+ * asking again is not a new request), `approval_denied` (a person said no), `approval_expired`
+ * (nobody decided in time: not a denial by a person), `approval_cancelled`, `approval_consumed`
+ * (the approval was used already) and `approval_mismatch` (the approval named is for another call).
+ */
+export type ApprovalReasonCode = Extract<ReasonCode, `approval_${string}`>;
 
 /** How much reasoning a rule demands: `none` (recorded if given), `soft` (flagged if missing), `hard` (denied without). */
 export type ReasoningPolicy = Schemas['ReasoningPolicy'];
@@ -80,7 +87,10 @@ export type Tool = Schemas['Tool'];
 export type CreateTool = Schemas['CreateTool'];
 export type UpdateTool = Schemas['UpdateTool'];
 
-/** Whether a rule allows or denies when its conditions hold. */
+/**
+ * Whether a rule allows, denies, or asks a person (`require_approval`) when its conditions hold.
+ * Among the enforced rules that apply, deny wins over require_approval, which wins over allow.
+ */
 export type Effect = Schemas['Effect'];
 
 /** Whether a rule decides (`enforce`) or is only evaluated and logged (`shadow`). */
@@ -178,3 +188,49 @@ export type Stats = Refine<StatsSchema, {
 export type ToolCount = StatsSchema['top_tools'][number];
 export type AgentCount = StatsSchema['agents'][number];
 export type TimelinePoint = StatsSchema['timeline'][number];
+
+/**
+ * Where an approval stands: `pending` (waiting for a person), `approved` (the identical call may run
+ * once), `denied`, `expired` (nobody answered in time, or the approved call was not made in time;
+ * never reported as denied), `cancelled` (the agent withdrew it), `consumed` (used by the identical call).
+ */
+export type ApprovalStatus = Schemas['ApprovalStatus'];
+
+/**
+ * An approval as the agent that asked for it sees it: on an `approval_*` decision (and on the allow
+ * that used one), and from `OakAuth.getApproval()` / `cancelApproval()`.
+ */
+export type ApprovalTicket = Schemas['ApprovalTicket'];
+
+/** An approval as admins see it, with the call it is for (arguments redacted) and who decided. */
+export type Approval = Schemas['Approval'];
+export type ApprovalList = Schemas['ApprovalList'];
+
+/** `POST /v1/admin/approvals/{id}/decision` body: `approve` or `deny`, with an optional comment shown to the agent. */
+export type ApprovalDecision = Schemas['ApprovalDecision'];
+
+/** Filters of `GET /v1/admin/approvals`. */
+export type ApprovalFilters = Query<'listApprovals'>;
+
+/** What a webhook reports: `approval.requested`, `approval.decided`, `approval.expired`, `decision.denied`, `key.rotated`, `agent.changed`. */
+export type WebhookEventType = Schemas['EventType'];
+
+/** A webhook endpoint (never its secret). */
+export type Webhook = Schemas['Webhook'];
+
+/** A webhook endpoint with its `whsec_…` secret: the answer to creating it or rotating its secret, only. */
+export type WebhookWithSecret = Schemas['WebhookWithSecret'];
+export type WebhookList = Schemas['WebhookList'];
+export type CreateWebhook = Schemas['CreateWebhook'];
+export type UpdateWebhook = Schemas['UpdateWebhook'];
+export type RotateWebhookSecret = Schemas['RotateWebhookSecret'];
+
+/** Where a webhook message stands: `pending` (attempts remain), `delivered` (a 2xx answer) or `failed`. */
+export type DeliveryStatus = Schemas['DeliveryStatus'];
+
+/** One message to one endpoint, and how its delivery went. */
+export type Delivery = Schemas['Delivery'];
+export type DeliveryList = Schemas['DeliveryList'];
+
+/** Filters of `GET /v1/admin/webhooks/{id}/deliveries`. */
+export type DeliveryFilters = Query<'listWebhookDeliveries'>;

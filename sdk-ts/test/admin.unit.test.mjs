@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   OakAuthAdmin,
+  OakAuthConflictError,
   OakAuthConnectionError,
   OakAuthMalformedResponseError,
   OakAuthNotFoundError,
@@ -244,5 +245,83 @@ describe('rules with conditions, input schemas, simulate and replay', () => {
   it('a simulate answer that is not a JSON object is malformed', async () => {
     const { fetch } = scriptedFetch(json(200, '[]'));
     await assert.rejects(admin(fetch).simulate({ agent_id: 'agt_1', request: { tool: 't', scope: 's' } }), OakAuthMalformedResponseError);
+  });
+});
+
+describe('approvals and webhooks', () => {
+  const approval = {
+    id: 'apr_1', agent_id: 'agt_1', agent_name: 'a', tool: 'payments', scope: 'send', arguments: { amount: 900 },
+    arguments_digest: 'ab'.repeat(32), reasoning: 'invoice', rule_id: 'rule_1', rule_version: 't', status: 'pending',
+    created_at: 't', expires_at: 't', decided_at: null, decided_by: null, comment: null, consumed_at: null, consumed_by: null, requested_by: 'dec_1',
+  };
+  const webhook = { id: 'whk_1', url: 'https://hooks.example.com/oak', event_types: ['approval.requested'], enabled: true, disabled_reason: null, description: '', secret_rotating_until: null, created_at: 't', updated_at: 't' };
+  const delivery = { id: 'msg_1', webhook_id: 'whk_1', event_type: 'approval.requested', status: 'failed', attempts: 3, next_attempt_at: null, last_status_code: 500, last_error: null, created_at: 't', delivered_at: null, payload: {} };
+  const sent = (calls) => calls.map((c) => [c.init.method, new URL(c.url).pathname + new URL(c.url).search, c.body]);
+
+  it('each method sends its request', async () => {
+    const { fetch, calls } = scriptedFetch(async (url, init) => {
+      const path = new URL(url).pathname;
+      if (init.method === 'DELETE') return new Response(null, { status: 204 });
+      if (path === '/v1/admin/approvals') return json(200, { approvals: [approval], next_cursor: null })();
+      if (path.startsWith('/v1/admin/approvals/')) return json(200, approval)();
+      if (path === '/v1/admin/webhooks' && init.method === 'GET') return json(200, { webhooks: [webhook], next_cursor: null })();
+      if (path.endsWith('/deliveries')) return json(200, { deliveries: [delivery], next_cursor: null })();
+      if (path.endsWith('/redeliver')) return json(200, delivery)();
+      if (init.method === 'POST') return json(201, { ...webhook, secret: 'whsec_x' })();
+      return json(200, webhook)();
+    });
+    const a = admin(fetch);
+    assert.deepEqual((await a.listApprovals({ status: 'pending', agent_id: 'agt_1', limit: 10 })).approvals, [approval]);
+    assert.deepEqual(await a.getApproval('apr_1'), approval);
+    await a.decideApproval('apr_1', { decision: 'deny', comment: 'not this vendor' });
+    await a.listWebhooks({ limit: 5 });
+    assert.equal((await a.createWebhook({ url: webhook.url, event_types: ['approval.requested'] })).secret, 'whsec_x');
+    await a.getWebhook('whk_1');
+    await a.updateWebhook('whk_1', { enabled: false });
+    await a.deleteWebhook('whk_1');
+    await a.rotateWebhookSecret('whk_1');
+    await a.rotateWebhookSecret('whk_1', { overlap_seconds: 0 });
+    assert.deepEqual((await a.listWebhookDeliveries('whk_1', { status: 'failed' })).deliveries, [delivery]);
+    assert.deepEqual(await a.redeliverWebhook('whk_1', 'msg_1'), delivery);
+    assert.deepEqual(sent(calls), [
+      ['GET', '/v1/admin/approvals?status=pending&agent_id=agt_1&limit=10', undefined],
+      ['GET', '/v1/admin/approvals/apr_1', undefined],
+      ['POST', '/v1/admin/approvals/apr_1/decision', { decision: 'deny', comment: 'not this vendor' }],
+      ['GET', '/v1/admin/webhooks?limit=5', undefined],
+      ['POST', '/v1/admin/webhooks', { url: webhook.url, event_types: ['approval.requested'] }],
+      ['GET', '/v1/admin/webhooks/whk_1', undefined],
+      ['PATCH', '/v1/admin/webhooks/whk_1', { enabled: false }],
+      ['DELETE', '/v1/admin/webhooks/whk_1', undefined],
+      ['POST', '/v1/admin/webhooks/whk_1/rotate-secret', {}],
+      ['POST', '/v1/admin/webhooks/whk_1/rotate-secret', { overlap_seconds: 0 }],
+      ['GET', '/v1/admin/webhooks/whk_1/deliveries?status=failed', undefined],
+      ['POST', '/v1/admin/webhooks/whk_1/deliveries/msg_1/redeliver', undefined],
+    ]);
+  });
+
+  it('a decision whose connection was reset is not sent again (the approval may be decided)', async () => {
+    const { fetch, calls } = scriptedFetch(reset());
+    await assert.rejects(admin(fetch).decideApproval('apr_1', { decision: 'approve' }), OakAuthConnectionError);
+    assert.equal(calls.length, 1);
+  });
+
+  it('deciding an approval that is no longer pending is an OakAuthConflictError', async () => {
+    const { fetch } = scriptedFetch(json(409, { error: { code: 'conflict', message: 'the approval is already approved' } }));
+    const err = await admin(fetch).decideApproval('apr_1', { decision: 'deny' }).catch((e) => e);
+    assert.ok(err instanceof OakAuthConflictError);
+    assert.equal(err.code, 'conflict');
+  });
+
+  it('list answers without their arrays are malformed', async () => {
+    const { fetch } = scriptedFetch(json(200, { items: [], next_cursor: null }));
+    await assert.rejects(admin(fetch).listApprovals(), OakAuthMalformedResponseError);
+    await assert.rejects(admin(fetch).listWebhooks(), OakAuthMalformedResponseError);
+    await assert.rejects(admin(fetch).listWebhookDeliveries('whk_1'), OakAuthMalformedResponseError);
+  });
+
+  it('ids cannot change the route', async () => {
+    const { fetch } = scriptedFetch(json(200, approval));
+    await assert.rejects(admin(fetch).getApproval('..'), TypeError);
+    await assert.rejects(admin(fetch).redeliverWebhook('whk_1', ''), TypeError);
   });
 });

@@ -116,3 +116,80 @@ describe('withOakAuth and denials by a rule', () => {
     await env.client.close();
   });
 });
+
+describe('withOakAuth and approvals', () => {
+  const ticket = (overrides = {}) => ({
+    id: 'apr_7',
+    status: 'pending',
+    tool: 'payments',
+    scope: 'send',
+    expires_at: '2030-01-01T00:15:00.000Z',
+    poll_after_ms: 2000,
+    decided_at: null,
+    comment: null,
+    ...overrides,
+  });
+  const deny = (reason, approval) => decision({ allowed: false, reason, message: `denied: ${reason}`, approval });
+
+  it('approval_required: the model is told the id, that an administrator must approve, and to call again with the same arguments', async () => {
+    const { fetch } = scriptedFetch(json(200, deny('approval_required', ticket())));
+    const env = await setup(fetch);
+    const result = await env.client.callTool({ name: 'pay', arguments: { amount: 900, to: 'acct_7' } });
+    assert.equal(result.isError, true);
+    assert.match(text(result), /^OakAuth: approval requested \(id apr_7\) for payments:send; an administrator must approve; call this tool again with the same arguments once approved/);
+    assert.match(text(result), /\(the request expires at 2030-01-01T00:15:00.000Z\)\. The tool did not run\.$/);
+    assert.equal(env.ran.length, 0);
+    await env.client.close();
+  });
+
+  it('the retry after approval sends exactly the arguments of the first call, whatever the reasoning', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, deny('approval_required', ticket())), json(200, decision({ approval: ticket({ status: 'consumed' }) })));
+    const env = await setup(fetch);
+    const args = { amount: 900, to: 'acct_7', memo: { text: 'invoice 12' } };
+    await env.client.callTool({ name: 'pay', arguments: { ...args, _reasoning: 'the user asked' } });
+    const result = await env.client.callTool({ name: 'pay', arguments: { memo: { text: 'invoice 12' }, to: 'acct_7', amount: 900, _reasoning: 'approved now, retrying' } });
+    assert.equal(result.isError, undefined, text(result));
+    assert.deepEqual(calls[1].body.arguments, calls[0].body.arguments);
+    assert.deepEqual(calls[1].body.arguments, args);
+    assert.equal(Object.hasOwn(calls[1].body, 'approval_id'), false);
+    assert.deepEqual(env.ran, [{ name: 'pay', args }]);
+    await env.client.close();
+  });
+
+  const texts = {
+    approval_denied: [ticket({ status: 'denied', comment: 'not this vendor' }), /^OakAuth: an administrator denied the approval \(id apr_7\) of this call to payments:send, with the comment: "not this vendor"\. The tool did not run; do not repeat this call\.$/],
+    approval_expired: [ticket({ status: 'expired' }), /expired before an administrator decided or before the approved call was made; nobody denied it\. The tool did not run\. Calling it again with the same arguments requests approval anew\.$/],
+    approval_cancelled: [ticket({ status: 'cancelled' }), /the approval \(id apr_7\) of this call to payments:send was cancelled\. The tool did not run\.$/],
+    approval_consumed: [ticket({ status: 'consumed' }), /was already used; an approval allows the approved call once\. The tool did not run; the same call can request a new approval after 2030-01-01T00:15:00.000Z\.$/],
+    approval_mismatch: [undefined, /^OakAuth denied payments:send \(approval_mismatch\): denied: approval_mismatch The tool did not run\.$/],
+  };
+  for (const [reason, [approval, expected]] of Object.entries(texts)) {
+    it(`${reason}: the model is told plainly, and the tool does not run`, async () => {
+      const { fetch } = scriptedFetch(json(200, deny(reason, approval)));
+      const env = await setup(fetch);
+      const result = await env.client.callTool({ name: 'pay', arguments: { amount: 900, to: 'acct_7' } });
+      assert.equal(result.isError, true);
+      assert.match(text(result), expected);
+      assert.equal(env.ran.length, 0);
+      await env.client.close();
+    });
+  }
+
+  it('approval_denied without a comment says so', async () => {
+    const { fetch } = scriptedFetch(json(200, deny('approval_denied', ticket({ status: 'denied' }))));
+    const env = await setup(fetch);
+    const result = await env.client.callTool({ name: 'pay', arguments: { amount: 900, to: 'acct_7' } });
+    assert.match(text(result), /payments:send \(no comment given\)\./);
+    await env.client.close();
+  });
+
+  it('hideDeniedTools keeps a tool that needs approval listed, and its calls are answered, not hidden', async () => {
+    const { fetch } = scriptedFetch(json(200, deny('approval_required', ticket())));
+    const env = await setup(fetch, { hideDeniedTools: true, listCacheTtl: 0 });
+    const { tools } = await env.client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['pay', 'ping']);
+    const result = await env.client.callTool({ name: 'pay', arguments: { amount: 900, to: 'acct_7' } });
+    assert.match(text(result), /approval requested \(id apr_7\)/);
+    await env.client.close();
+  });
+});

@@ -18,27 +18,55 @@ let packed;
 
 // Everything below runs in the consumer project, against node_modules/oakauth from the tarball.
 const ESM_USE = `
-import { OakAuth, OakAuthAdmin, OakAuthDeniedError, OakAuthError, configure, guard, isAllowed } from 'oakauth';
+import { OakAuth, OakAuthAdmin, OakAuthDeniedError, OakAuthError, ApprovalPendingError, argumentsDigest, configure, guard, isAllowed } from 'oakauth';
 import { withOakAuth } from 'oakauth/mcp';
+import { verifyWebhook } from 'oakauth/webhooks';
+import { createHmac } from 'node:crypto';
 const deny = { allowed: false, reason: 'scope_not_granted', message: 'denied', decision_id: 'dec_1', reasoning_required: 'none', reasoning_provided: false, rate_limit: null };
 const oak = new OakAuth({ apiKey: 'oak_x', baseUrl: 'https://oakauth.example.com', fetch: async () => new Response(JSON.stringify(deny), { status: 200 }) });
 let ran = false;
 const err = await oak.guard({ tool: 't', scope: 's' }, () => { ran = true; }).catch((e) => e);
+const ask = { allowed: false, reason: 'approval_required', message: 'approval required', decision_id: 'dec_2', reasoning_required: 'none', reasoning_provided: false, rate_limit: null,
+  approval: { id: 'apr_1', status: 'pending', tool: 't', scope: 's', expires_at: '2030-01-01T00:00:00Z', poll_after_ms: 2000, decided_at: null, comment: null } };
+const asking = new OakAuth({ apiKey: 'oak_x', baseUrl: 'https://oakauth.example.com', fetch: async () => new Response(JSON.stringify(ask), { status: 200 }) });
+const pending = await asking.guard({ tool: 't', scope: 's' }, () => { ran = true; }).catch((e) => e);
+// A delivery signed as the Standard Webhooks specification says, with a 32-byte secret.
+const key = Buffer.alloc(32, 7);
+const body = JSON.stringify({ type: 'approval.requested', timestamp: '2030-01-01T00:00:00Z', data: { approval_id: 'apr_1' } });
+const ts = String(Math.floor(Date.now() / 1000));
+const signature = 'v1,' + createHmac('sha256', key).update('msg_1.' + ts + '.' + body).digest('base64');
+const event = verifyWebhook('whsec_' + key.toString('base64'), body, { 'webhook-id': 'msg_1', 'webhook-timestamp': ts, 'webhook-signature': signature });
+let short;
+try { verifyWebhook('whsec_' + Buffer.alloc(16).toString('base64'), body, {}); } catch (e) { short = e.name; }
 console.log(JSON.stringify({
   denied: err instanceof OakAuthDeniedError && err instanceof OakAuthError && err.reason === 'scope_not_granted',
+  pending: pending instanceof ApprovalPendingError && pending instanceof OakAuthDeniedError && pending.approvalId,
   ran,
-  admin: typeof new OakAuthAdmin({ adminKey: 'oakadm_x', baseUrl: 'https://oakauth.example.com' }).listLogs,
+  admin: typeof new OakAuthAdmin({ adminKey: 'oakadm_x', baseUrl: 'https://oakauth.example.com' }).decideApproval,
   exports: [typeof configure, typeof guard, typeof isAllowed, typeof withOakAuth],
+  digest: argumentsDigest({}),
+  event: event.type + ' ' + event.data.approval_id,
+  short,
 }));
 `;
 const CJS_USE = ESM_USE.replace(
-  /^import \{ (.*) \} from 'oakauth';\nimport \{ withOakAuth \} from 'oakauth\/mcp';/m,
-  "const { $1 } = require('oakauth');\nconst { withOakAuth } = require('oakauth/mcp');\n(async () => {",
+  /^import \{ (.*) \} from 'oakauth';\nimport \{ withOakAuth \} from 'oakauth\/mcp';\nimport \{ verifyWebhook \} from 'oakauth\/webhooks';\nimport \{ createHmac \} from 'node:crypto';/m,
+  "const { $1 } = require('oakauth');\nconst { withOakAuth } = require('oakauth/mcp');\nconst { verifyWebhook } = require('oakauth/webhooks');\nconst { createHmac } = require('node:crypto');\n(async () => {",
 ) + '})();';
-const EXPECTED = { denied: true, ran: false, admin: 'function', exports: ['function', 'function', 'function', 'function'] };
+const EXPECTED = {
+  denied: true,
+  pending: 'apr_1',
+  ran: false,
+  admin: 'function',
+  exports: ['function', 'function', 'function', 'function'],
+  digest: '44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+  event: 'approval.requested apr_1',
+  short: 'OakAuthConfigurationError',
+};
 
 const TS_USE = `
-import { OakAuth, OakAuthAdmin, OakAuthDeniedError, type ValidateResponse, type LogEntry, type Stats } from 'oakauth';
+import { OakAuth, OakAuthAdmin, OakAuthDeniedError, ApprovalPendingError, ApprovalDeniedError, argumentsDigest, type ValidateResponse, type LogEntry, type Stats, type Approval, type ApprovalTicket } from 'oakauth';
+import { verifyWebhook, WebhookVerifier, type WebhookEvent } from 'oakauth/webhooks';
 const oak = new OakAuth({ apiKey: 'oak_x', baseUrl: 'https://oakauth.example.com' });
 const admin = new OakAuthAdmin({ adminKey: 'oakadm_x', baseUrl: 'https://oakauth.example.com' });
 export async function use(): Promise<[number, string, ValidateResponse['reason'], Stats['total']]> {
@@ -48,6 +76,22 @@ export async function use(): Promise<[number, string, ValidateResponse['reason']
   const e = new Error() as unknown;
   const reason = e instanceof OakAuthDeniedError ? e.reason : 'allowed';
   return [n, first?.decision_id ?? '', reason, (await admin.stats()).total];
+}
+export async function approvals(): Promise<[string, string | null, Approval['status'], ApprovalTicket['expires_at'], string]> {
+  try {
+    return await oak.guard({ tool: 't', scope: 's', arguments: { amount: 1 } }, () => ['ran', null, 'consumed', '', ''], { approval: { mode: 'wait', timeoutMs: 60_000 } });
+  } catch (e) {
+    if (e instanceof ApprovalPendingError) return [e.approvalId, e.expiresAt.toISOString(), e.approval.status, '', ''];
+    if (e instanceof ApprovalDeniedError) return ['', e.comment, 'denied', '', ''];
+    const page = await admin.listApprovals({ status: 'pending' });
+    const decided = await admin.decideApproval(page.approvals[0]!.id, { decision: 'approve', comment: 'ok' });
+    const ticket = await oak.getApproval(decided.id, { waitSeconds: 25 });
+    return [decided.id, decided.comment, decided.status, ticket.expires_at, argumentsDigest({ amount: 1 })];
+  }
+}
+export function receive(body: string, headers: Record<string, string>): WebhookEvent['type'] {
+  const verifier = new WebhookVerifier('whsec_x');
+  return verifier.verify(body, headers).type === verifyWebhook('whsec_x', body, new Headers(headers)).type ? 'approval.requested' : 'key.rotated';
 }
 `;
 
@@ -68,15 +112,23 @@ after(async () => {
 describe('npm pack', () => {
   it('packs the ESM and CommonJS builds with their types, and no sources or tests', () => {
     const files = packed.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/esm/mcp.js', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/cjs/mcp.js', 'dist/cjs/package.json']) {
+    for (const f of [
+      'package.json', 'README.md', 'dist/cjs/package.json',
+      ...['esm', 'cjs'].flatMap((m) => ['index', 'mcp', 'webhooks'].flatMap((e) => [`dist/${m}/${e}.js`, `dist/${m}/${e}.d.ts`])),
+    ]) {
       assert.ok(files.includes(f), `${f} missing from the tarball`);
     }
     assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('node_modules/')), files.join(' '));
   });
 
-  it('installs into an empty project with no dependencies', async () => {
+  it('installs into an empty project with only its pinned dependencies', async () => {
     const { stdout } = await run(NPM, ['ls', '--all', '--json'], { cwd: project });
-    assert.deepEqual(Object.keys(JSON.parse(stdout).dependencies), ['oakauth']);
+    const tree = JSON.parse(stdout).dependencies;
+    assert.deepEqual(Object.keys(tree), ['oakauth']);
+    // The optional peer dependency (@modelcontextprotocol/sdk) is listed without a version: not installed.
+    const installed = Object.entries(tree.oakauth.dependencies).filter(([, d]) => d.version !== undefined);
+    const own = Object.fromEntries(installed.map(([name, d]) => [name, d.version]));
+    assert.deepEqual(own, { canonicalize: '2.1.0', 'fast-sha256': '1.3.0', standardwebhooks: '1.1.1' });
   });
 
   it('works from ES modules', async () => {
@@ -92,11 +144,11 @@ describe('npm pack', () => {
   });
 
   it('the CommonJS and ES builds are separate files, each loaded from its own folder', async () => {
-    const script = "console.log(require.resolve('oakauth'), require.resolve('oakauth/mcp'))";
+    const script = "console.log(require.resolve('oakauth'), require.resolve('oakauth/mcp'), require.resolve('oakauth/webhooks'))";
     const { stdout } = await run(process.execPath, ['-e', script], { cwd: project });
-    assert.match(stdout, /dist\/cjs\/index\.js .*dist\/cjs\/mcp\.js/);
-    const esm = await run(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('oakauth'))"], { cwd: project });
-    assert.match(esm.stdout, /dist\/esm\/index\.js/);
+    assert.match(stdout, /dist\/cjs\/index\.js .*dist\/cjs\/mcp\.js .*dist\/cjs\/webhooks\.js/);
+    const esm = await run(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('oakauth'), import.meta.resolve('oakauth/webhooks'))"], { cwd: project });
+    assert.match(esm.stdout, /dist\/esm\/index\.js .*dist\/esm\/webhooks\.js/);
   });
 
   it('gives TypeScript its types from both module systems', async () => {
