@@ -231,7 +231,8 @@ impl Decision {
         let (tool, scope, message, decision_id) =
             (request.tool.clone(), request.scope.clone(), r.message, r.decision_id);
         // `validate` saw to it that the approval reasons carry their approval, except a mismatch
-        // that names none of this agent's.
+        // that names none of this agent's, and an `approval_required` to a call that asked for no
+        // approval (`request_approval: false`): a deny, with nothing to wait for.
         Some(match (r.reason, r.approval.map(Box::new)) {
             (ReasonCode::ApprovalRequired, Some(approval)) => {
                 Error::ApprovalPending { approval, timed_out: false, message, decision_id }
@@ -314,7 +315,7 @@ impl OakAuth {
                 } else if answer.status == 429 && response.reason != ReasonCode::RateLimited {
                     Some(format!("a 429 decision with reason {}", response.reason.as_str()))
                 } else {
-                    approval_contradiction(&response)
+                    approval_contradiction(request, &response)
                 };
                 if let Some(detail) = contradiction {
                     return Err(Error::Decode {
@@ -498,12 +499,15 @@ impl OakAuth {
 
 /// What is wrong with a decision's approval, if anything: the reasons that are about an approval
 /// must carry it (`approval_required` a pending one), since there is nothing to wait for or to
-/// tell without it. Only a mismatch may name none (the `approval_id` sent is nobody's).
-fn approval_contradiction(response: &ValidateResponse) -> Option<String> {
+/// tell without it. Only a mismatch may name none (the `approval_id` sent is nobody's), and an
+/// `approval_required` asked with `request_approval: false` (none was requested).
+fn approval_contradiction(request: &ValidateRequest, response: &ValidateResponse) -> Option<String> {
     let reason = response.reason;
     let status = response.approval.as_ref().map(|t| t.status);
     let fine = match reason {
-        ReasonCode::ApprovalRequired => status == Some(ApprovalStatus::Pending),
+        ReasonCode::ApprovalRequired => {
+            status == Some(ApprovalStatus::Pending) || (status.is_none() && request.request_approval == Some(false))
+        }
         ReasonCode::ApprovalDenied
         | ReasonCode::ApprovalExpired
         | ReasonCode::ApprovalCancelled

@@ -19,7 +19,9 @@
 //! administrator must approve; call this tool again with the same arguments once approved". Once
 //! an admin approves, the model's identical retry (same arguments; the reasoning argument does not
 //! count) runs the tool, once. A denial passes on the admin's comment; an expiry says that nobody
-//! denied it; a second use says the approval was already used.
+//! denied it; a second use says the approval was already used. A listing check (below) never
+//! creates an approval: it asks with `request_approval: false`, and a tool that would need one
+//! stays listed.
 //!
 //! **Hiding tools.** With [`McpGuard::hide_denied_tools`], `tools/list` leaves out the tools the
 //! agent may not use at all (unknown tool, scope not granted, agent disabled, a deny rule without
@@ -304,7 +306,10 @@ impl McpGuard {
             }
         }
         let (tool, scope) = self.target(mcp_tool);
-        let check = ValidateRequest::new(tool, scope).with_context(mcp_context("mcp", "tools/list"));
+        let mut check = ValidateRequest::new(tool, scope).with_context(mcp_context("mcp", "tools/list"));
+        // A listing asks no one: a tool that would need a person's approval is not put in front
+        // of the admins by a tools/list.
+        check.request_approval = Some(false);
         let shown = match self.oak.guard(check, std::future::ready(())).await {
             Ok(()) => true,
             Err(err) => !hides(&err),
@@ -325,7 +330,8 @@ fn hides(err: &Error) -> bool {
     match err {
         Error::Denied { reason: ReasonCode::ReasoningRequired, .. } | Error::RateLimited { .. } => false,
         // A person can lift these.
-        Error::ApprovalPending { .. }
+        Error::Denied { reason: ReasonCode::ApprovalRequired, .. }
+        | Error::ApprovalPending { .. }
         | Error::ApprovalDenied { .. }
         | Error::ApprovalExpired { .. }
         | Error::ApprovalCancelled { .. }

@@ -225,6 +225,12 @@ async fn an_approval_reason_without_its_approval_is_a_decode_error() {
         assert_eq!(runs, 0, "{body}");
         assert!(matches!(result, Err(Error::Decode { status: 200, .. })), "{body}: {result:?}");
     }
+    // Asked not to request one, an approval_required comes without an approval: a deny.
+    let stub = Stub::start(vec![Reply::json(200, with("approval_required", None))]).await;
+    let mut probe = ValidateRequest::new("db", "read");
+    probe.request_approval = Some(false);
+    let result = client(&stub, 0).guard(probe, async {}).await;
+    assert!(matches!(result, Err(Error::Denied { reason: ReasonCode::ApprovalRequired, .. })), "{result:?}");
     // A mismatch may name no approval of this agent's.
     let stub = Stub::start(vec![Reply::json(200, with("approval_mismatch", None))]).await;
     let request = ValidateRequest::new("db", "read").with_approval("apr_nobodys");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use oakauth::mcp::McpGuard;
 use oakauth::wire::{ApprovalDecision, Condition, CreateRule, Decision, Effect, Operator, ReasoningPolicy, RiskLevel};
-use oakauth::{LogQuery, OakAuth, ReasonCode};
+use oakauth::{ApprovalQuery, LogQuery, OakAuth, ReasonCode};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
@@ -437,9 +437,18 @@ fn approval_id(text: &str) -> String {
 
 #[tokio::test]
 async fn a_call_that_needs_approval_is_explained_and_the_identical_retry_runs_once_approved() {
-    // Writes under /etc need a person's approval; others are allowed.
-    let agent = agent_with(None, &[("filesystem", RiskLevel::Write, &[("write", Some(ReasoningPolicy::None))])]).await;
+    // Writes under /etc need a person's approval; others are allowed. Every echo needs one.
+    let agent = agent_with(
+        None,
+        &[
+            ("filesystem", RiskLevel::Write, &[("write", Some(ReasoningPolicy::None))]),
+            ("echo", RiskLevel::Read, &[("call", Some(ReasoningPolicy::None))]),
+        ],
+    )
+    .await;
     let admin = worker().admin();
+    let always = CreateRule { effect: Some(Effect::RequireApproval), ..CreateRule::allow("echo", "call") };
+    admin.create_rule(&agent.id, &always).await.expect("create the require_approval rule");
     let ask = CreateRule {
         effect: Some(Effect::RequireApproval),
         require_reasoning: Some(ReasoningPolicy::None),
@@ -447,8 +456,14 @@ async fn a_call_that_needs_approval_is_explained_and_the_identical_retry_runs_on
         ..CreateRule::allow("filesystem", "write")
     };
     admin.create_rule(&agent.id, &ask).await.expect("create the require_approval rule");
-    let (client, calls) = connect(guard(agent.oak.clone())).await;
+    let (client, calls) = connect(guard(agent.oak.clone()).hide_denied_tools(true)).await;
     let hosts = json!({"path": "/etc/hosts", "content": "127.0.0.1 db"});
+    // Listing asks no one: the tools are listed, and no approval is put in front of the admins.
+    let mut names: Vec<_> = client.list_all_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["echo", "write_file"]);
+    let query = ApprovalQuery { agent_id: Some(agent.id.clone()), ..Default::default() };
+    assert!(admin.list_approvals(&query).await.unwrap().approvals.is_empty());
 
     let asked =
         call(&client, "write_file", json!({"path": "/etc/hosts", "content": "127.0.0.1 db", "_reasoning": "add db"}))
