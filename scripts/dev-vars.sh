@@ -21,3 +21,8 @@ if ! grep -q '^CORS_ORIGINS=' "$FILE"; then
   if [[ -s "$FILE" && -n "$(tail -c 1 "$FILE")" ]]; then echo >> "$FILE"; fi
   printf 'CORS_ORIGINS=%s\n' "$LOCAL_CORS_ORIGINS" >> "$FILE"
 fi
+if ! grep -q '^WEBHOOK_ALLOW_HTTP_LOOPBACK=' "$FILE"; then
+  log "letting webhook endpoints be http://127.0.0.1 for local work (${FILE#$ROOT/})"
+  if [[ -s "$FILE" && -n "$(tail -c 1 "$FILE")" ]]; then echo >> "$FILE"; fi
+  printf 'WEBHOOK_ALLOW_HTTP_LOOPBACK=true\n' >> "$FILE"
+fi

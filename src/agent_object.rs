@@ -519,6 +519,7 @@ impl AgentBucket {
                 reasoning: reasoning.as_deref(),
                 decision_id: &decision_id,
                 expiry_seconds: ask.expiry_seconds,
+                may_request: req.request_approval != Some(false),
                 now_ms,
             };
             let database = db::database(&self.env)?;

@@ -135,6 +135,8 @@ pub struct Call<'a> {
     pub reasoning: Option<&'a str>,
     pub decision_id: &'a str,
     pub expiry_seconds: u32,
+    /// False: answer `approval_required` rather than create an approval.
+    pub may_request: bool,
     pub now_ms: i64,
 }
 
@@ -185,6 +187,9 @@ pub async fn resolve(database: &D1Database, call: &Call<'_>) -> ApiResult<Resolv
                     // Another call used it (or it expired) meanwhile: see what it says now.
                     None => found = of_agent(database, agent_id, &row.id).await?,
                 }
+            }
+            Step::Request if !call.may_request => {
+                return Ok(Resolved { reason: ReasonCode::ApprovalRequired, approval: None, requested: false });
             }
             Step::Request => {
                 found = request(database, call, &key).await?;
@@ -242,7 +247,10 @@ async fn request(database: &D1Database, call: &Call<'_>, key: &str) -> ApiResult
 /// The sentence an approval reason's explanation carries, naming the approval.
 pub fn explain(reason: ReasonCode, row: Option<&Row>) -> String {
     let Some(row) = row else {
-        return "no approval of this agent has that id".into();
+        return match reason {
+            ReasonCode::ApprovalRequired => "a person's approval would be needed (none was requested)".into(),
+            _ => "no approval of this agent has that id".into(),
+        };
     };
     let by = row.decided_by.as_deref().unwrap_or("an administrator");
     let comment = row.comment.as_deref().map(|c| format!(": {c:?}")).unwrap_or_default();

@@ -51,7 +51,9 @@ pub fn presented_key(req: &Request, kind: KeyKind) -> ApiResult<String> {
     match keys::parse(&key) {
         Ok(k) if k == kind => Ok(key),
         Ok(KeyKind::Agent) => Err(ApiError::forbidden("agent keys cannot call admin endpoints; use an admin key")),
-        Ok(KeyKind::Admin) => Err(ApiError::forbidden("admin keys cannot call /v1/validate; use an agent key")),
+        Ok(KeyKind::Admin) => Err(ApiError::forbidden(
+            "admin keys cannot call agent endpoints (/v1/validate, /v1/approvals); use an agent key",
+        )),
         Err(_) => Err(ApiError::unauthorized(UNAUTHORIZED)),
     }
 }

@@ -73,8 +73,14 @@ pub fn check_validate(req: &ValidateRequest) -> Result<(), Error> {
     if let Some(args) = &req.arguments {
         check_arguments(args)?;
     }
+    if req.approval_id.as_ref().is_some_and(|id| id.len() > MAX_APPROVAL_ID_LEN) {
+        return Err(invalid(format!("approval_id must be at most {MAX_APPROVAL_ID_LEN} characters")));
+    }
     Ok(())
 }
+
+/// Longest `approval_id` accepted (ids are `apr_` and 20 characters; the bound leaves room).
+pub const MAX_APPROVAL_ID_LEN: usize = 64;
 
 /// `arguments`: at most 32 KiB as JSON, nested at most 16 deep.
 pub fn check_arguments(args: &Map<String, Value>) -> Result<(), Error> {
@@ -278,5 +284,14 @@ mod tests {
         for bad in ["0", "201", "-1", "ten", ""] {
             assert!(page_size(Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn approval_ids_are_bounded() {
+        let mut r = req("t", "s");
+        r.approval_id = Some("a".repeat(MAX_APPROVAL_ID_LEN));
+        assert!(check_validate(&r).is_ok());
+        r.approval_id = Some("a".repeat(MAX_APPROVAL_ID_LEN + 1));
+        assert!(check_validate(&r).unwrap_err().to_string().contains("approval_id"));
     }
 }

@@ -221,6 +221,10 @@ pub struct ValidateRequest {
     /// call is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
+    /// `false`: a call that needs a new approval answers `approval_required` without asking
+    /// anyone (no approval is created). Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_approval: Option<bool>,
 }
 
 impl ValidateRequest {
@@ -233,6 +237,7 @@ impl ValidateRequest {
             context: None,
             arguments: None,
             approval_id: None,
+            request_approval: None,
         }
     }
 

@@ -361,6 +361,7 @@ fn validate_request(some: bool) -> ValidateRequest {
         context: some.then(context),
         arguments: some.then(arguments),
         approval_id: some.then(|| "apr_1".into()),
+        request_approval: some.then_some(false),
     }
 }
 

@@ -6,9 +6,11 @@ use crate::client::{Builder, FromBuilder};
 use crate::error::Error;
 use crate::http::{seg, Call, Http, Retry};
 use crate::wire::{
-    AdminEvent, AdminEventList, Agent, AgentList, AgentWithKey, AuditVerification, CreateAgent, CreateRule, CreateTool,
-    Effect, LogEntry, LogList, Me, ReasonCode, ReplayRequest, ReplayResponse, RotateKey, Rule, RuleList,
-    SimulateRequest, SimulateResponse, Stats, Tool, ToolList, UpdateAgent, UpdateRule, UpdateTool,
+    AdminEvent, AdminEventList, Agent, AgentList, AgentWithKey, Approval, ApprovalDecision, ApprovalList,
+    ApprovalStatus, AuditVerification, CreateAgent, CreateRule, CreateTool, CreateWebhook, Delivery, DeliveryList,
+    DeliveryStatus, Effect, LogEntry, LogList, Me, ReasonCode, ReplayRequest, ReplayResponse, RotateKey,
+    RotateWebhookSecret, Rule, RuleList, SimulateRequest, SimulateResponse, Stats, Tool, ToolList, UpdateAgent,
+    UpdateRule, UpdateTool, UpdateWebhook, Webhook, WebhookList, WebhookWithSecret,
 };
 
 /// The admin client: every endpoint under `/v1/admin`, with an admin key (`oakadm_…`).
@@ -61,15 +63,13 @@ pub struct Page {
 
 impl Page {
     fn query(&self) -> Vec<(&'static str, String)> {
-        let mut q = Vec::new();
-        if let Some(limit) = self.limit {
-            q.push(("limit", limit.to_string()));
-        }
-        if let Some(cursor) = &self.cursor {
-            q.push(("cursor", cursor.clone()));
-        }
-        q
+        params([("limit", self.limit.map(|l| l.to_string())), ("cursor", self.cursor.clone())])
     }
+}
+
+/// The query string of the set parameters.
+fn params<const N: usize>(pairs: [(&'static str, Option<String>); N]) -> Vec<(&'static str, String)> {
+    pairs.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 /// Filters for the audit log. Unset fields do not filter.
@@ -109,31 +109,18 @@ pub struct LogQuery {
 
 impl LogQuery {
     fn query(&self) -> Vec<(&'static str, String)> {
-        let mut q = Vec::new();
-        let mut put = |k: &'static str, v: &Option<String>| {
-            if let Some(v) = v {
-                q.push((k, v.clone()));
-            }
-        };
-        put("agent_id", &self.agent_id);
-        put("tool", &self.tool);
-        put("scope", &self.scope);
-        put("since", &self.since);
-        put("until", &self.until);
-        put("cursor", &self.cursor);
-        if let Some(allowed) = self.allowed {
-            q.push(("allowed", allowed.to_string()));
-        }
-        if let Some(reason) = self.reason {
-            q.push(("reason", reason.as_str().to_owned()));
-        }
-        if let Some(shadow) = self.shadow {
-            q.push(("shadow", shadow.as_str().to_owned()));
-        }
-        if let Some(limit) = self.limit {
-            q.push(("limit", limit.to_string()));
-        }
-        q
+        params([
+            ("agent_id", self.agent_id.clone()),
+            ("tool", self.tool.clone()),
+            ("scope", self.scope.clone()),
+            ("allowed", self.allowed.map(|a| a.to_string())),
+            ("reason", self.reason.map(|r| r.as_str().to_owned())),
+            ("shadow", self.shadow.map(|e| e.as_str().to_owned())),
+            ("since", self.since.clone()),
+            ("until", self.until.clone()),
+            ("limit", self.limit.map(|l| l.to_string())),
+            ("cursor", self.cursor.clone()),
+        ])
     }
 }
 
@@ -154,17 +141,62 @@ pub struct EventQuery {
 
 impl EventQuery {
     fn query(&self) -> Vec<(&'static str, String)> {
-        let mut q = Vec::new();
-        if let Some(agent_id) = &self.agent_id {
-            q.push(("agent_id", agent_id.clone()));
-        }
-        if let Some(limit) = self.limit {
-            q.push(("limit", limit.to_string()));
-        }
-        if let Some(cursor) = &self.cursor {
-            q.push(("cursor", cursor.clone()));
-        }
-        q
+        params([
+            ("agent_id", self.agent_id.clone()),
+            ("limit", self.limit.map(|l| l.to_string())),
+            ("cursor", self.cursor.clone()),
+        ])
+    }
+}
+
+/// Filters for the approvals. Unset fields do not filter.
+///
+/// ```
+/// use oakauth::wire::ApprovalStatus;
+///
+/// let query = oakauth::ApprovalQuery { status: Some(ApprovalStatus::Pending), ..Default::default() };
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApprovalQuery {
+    /// Only approvals with this status as of now (a pending approval past its expiry is `expired`).
+    pub status: Option<ApprovalStatus>,
+    /// Only this agent's approvals.
+    pub agent_id: Option<String>,
+    /// Page size, 1..=200.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ApprovalQuery {
+    fn query(&self) -> Vec<(&'static str, String)> {
+        params([
+            ("status", self.status.map(|s| s.as_str().to_owned())),
+            ("agent_id", self.agent_id.clone()),
+            ("limit", self.limit.map(|l| l.to_string())),
+            ("cursor", self.cursor.clone()),
+        ])
+    }
+}
+
+/// Filters for a webhook endpoint's delivery log. Unset fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryQuery {
+    /// Only deliveries with this status.
+    pub status: Option<DeliveryStatus>,
+    /// Page size, 1..=200.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl DeliveryQuery {
+    fn query(&self) -> Vec<(&'static str, String)> {
+        params([
+            ("status", self.status.map(|s| s.as_str().to_owned())),
+            ("limit", self.limit.map(|l| l.to_string())),
+            ("cursor", self.cursor.clone()),
+        ])
     }
 }
 
@@ -399,6 +431,129 @@ impl Admin {
         Ok(AuditVerification { ok: agents.iter().all(|a| a.ok), agents, next_cursor: None })
     }
 
+    // Approvals
+
+    /// One page of approvals, newest first, each with the call it is for (tool, scope, redacted
+    /// arguments, reasoning, agent). Pass `next_cursor` back as `cursor` for the next page, or use
+    /// [`approvals`](Self::approvals).
+    pub async fn list_approvals(&self, query: &ApprovalQuery) -> Result<ApprovalList, Error> {
+        self.get("/v1/admin/approvals", query.query()).await
+    }
+
+    /// Every approval matching `query`, newest first, fetched page by page as the stream is read.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use oakauth::wire::ApprovalStatus;
+    ///
+    /// # async fn run(admin: oakauth::Admin) -> Result<(), oakauth::Error> {
+    /// let pending: Vec<_> = admin
+    ///     .approvals(oakauth::ApprovalQuery { status: Some(ApprovalStatus::Pending), ..Default::default() })
+    ///     .try_collect()
+    ///     .await?;
+    /// for a in pending {
+    ///     println!("{} {}:{} {:?} asked by {} until {}", a.id, a.tool, a.scope, a.arguments, a.agent_id, a.expires_at);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn approvals(&self, query: ApprovalQuery) -> impl Stream<Item = Result<Approval, Error>> + Send + 'static {
+        let first = query.cursor.clone();
+        self.every::<ApprovalList>("/v1/admin/approvals".into(), ApprovalQuery { cursor: None, ..query }.query(), first)
+    }
+
+    /// One approval, with the call it is for.
+    pub async fn get_approval(&self, approval_id: &str) -> Result<Approval, Error> {
+        self.get(&approval_path(approval_id, ""), Vec::new()).await
+    }
+
+    /// Approves or denies a pending approval, with an optional comment the agent sees. Who
+    /// decided (the admin key's prefix) is recorded in the approval and the admin events. An
+    /// approval that is no longer pending is [`Error::Conflict`]. Not retried once it may have
+    /// reached the service.
+    ///
+    /// ```no_run
+    /// use oakauth::wire::{ApprovalDecision, Decision};
+    ///
+    /// # async fn run(admin: oakauth::Admin, approval_id: &str) -> Result<(), oakauth::Error> {
+    /// let decided = admin
+    ///     .decide_approval(approval_id, &ApprovalDecision { decision: Decision::Deny, comment: Some("not this month".into()) })
+    ///     .await?;
+    /// assert_eq!(decided.status.as_str(), "denied");
+    /// # Ok(()) }
+    /// ```
+    pub async fn decide_approval(&self, approval_id: &str, body: &ApprovalDecision) -> Result<Approval, Error> {
+        self.create(approval_path(approval_id, "/decision"), body).await
+    }
+
+    // Webhooks
+
+    /// One page of webhook endpoints, oldest first.
+    pub async fn list_webhooks(&self, page: &Page) -> Result<WebhookList, Error> {
+        self.get("/v1/admin/webhooks", page.query()).await
+    }
+
+    /// Every webhook endpoint, oldest first, fetched page by page as the stream is read.
+    pub fn webhooks(&self) -> impl Stream<Item = Result<Webhook, Error>> + Send + 'static {
+        self.every::<WebhookList>("/v1/admin/webhooks".into(), Vec::new(), None)
+    }
+
+    /// Registers an endpoint for some event types. Its signing secret (`whsec_…`) is in the
+    /// answer and never shown again. The URL must be `https` and public (see `docs/openapi.yaml`).
+    pub async fn create_webhook(&self, body: &CreateWebhook) -> Result<WebhookWithSecret, Error> {
+        self.create("/v1/admin/webhooks".into(), body).await
+    }
+
+    /// One endpoint (never its secret).
+    pub async fn get_webhook(&self, webhook_id: &str) -> Result<Webhook, Error> {
+        self.get(&webhook_path(webhook_id, ""), Vec::new()).await
+    }
+
+    /// Changes an endpoint's URL, event types or description, or enables or disables it
+    /// (enabling one that a `410 Gone` disabled clears `disabled_reason`).
+    pub async fn update_webhook(&self, webhook_id: &str, body: &UpdateWebhook) -> Result<Webhook, Error> {
+        self.update(webhook_path(webhook_id, ""), body).await
+    }
+
+    /// Deletes an endpoint and its delivery log; nothing more is sent to it.
+    pub async fn delete_webhook(&self, webhook_id: &str) -> Result<(), Error> {
+        self.delete(webhook_path(webhook_id, "")).await
+    }
+
+    /// Gives the endpoint a new secret, in the answer only; the previous one keeps signing too
+    /// for `overlap_seconds` (default 86400), so every delivery then carries both signatures.
+    pub async fn rotate_webhook_secret(
+        &self,
+        webhook_id: &str,
+        body: &RotateWebhookSecret,
+    ) -> Result<WebhookWithSecret, Error> {
+        self.create(webhook_path(webhook_id, "/rotate-secret"), body).await
+    }
+
+    /// One page of the endpoint's delivery log, newest first: each message's status, attempts,
+    /// last response code or error, and payload.
+    pub async fn list_deliveries(&self, webhook_id: &str, query: &DeliveryQuery) -> Result<DeliveryList, Error> {
+        self.get(&webhook_path(webhook_id, "/deliveries"), query.query()).await
+    }
+
+    /// Every delivery of the endpoint matching `query`, newest first, fetched page by page as
+    /// the stream is read.
+    pub fn deliveries(
+        &self,
+        webhook_id: &str,
+        query: DeliveryQuery,
+    ) -> impl Stream<Item = Result<Delivery, Error>> + Send + 'static {
+        let first = query.cursor.clone();
+        let query = DeliveryQuery { cursor: None, ..query }.query();
+        self.every::<DeliveryList>(webhook_path(webhook_id, "/deliveries"), query, first)
+    }
+
+    /// Sends a message again, now, with a fresh series of attempts (the same `webhook-id`, so
+    /// receivers can tell). A disabled endpoint is [`Error::Conflict`]: enable it first.
+    pub async fn redeliver(&self, webhook_id: &str, delivery_id: &str) -> Result<Delivery, Error> {
+        let path = webhook_path(webhook_id, &format!("/deliveries/{}/redeliver", seg(delivery_id)));
+        self.http.json(Call::new(Method::POST, path, WRITE_ONCE)).await
+    }
+
     // Simulation
 
     /// Decides a call as `/v1/validate` would, with the agent's saved rules or with draft rules
@@ -459,6 +614,16 @@ impl Admin {
 /// `/v1/admin/agents/{agent_id}` followed by `rest`.
 fn agent_path(agent_id: &str, rest: &str) -> String {
     format!("/v1/admin/agents/{}{rest}", seg(agent_id))
+}
+
+/// `/v1/admin/approvals/{approval_id}` followed by `rest`.
+fn approval_path(approval_id: &str, rest: &str) -> String {
+    format!("/v1/admin/approvals/{}{rest}", seg(approval_id))
+}
+
+/// `/v1/admin/webhooks/{webhook_id}` followed by `rest`.
+fn webhook_path(webhook_id: &str, rest: &str) -> String {
+    format!("/v1/admin/webhooks/{}{rest}", seg(webhook_id))
 }
 
 /// The six methods of a kind of thing that belongs to an agent (its tools, its rules), written
@@ -529,7 +694,8 @@ macro_rules! listed {
 }
 
 listed!(AgentList => agents: Agent, ToolList => tools: Tool, RuleList => rules: Rule, LogList => logs: LogEntry,
-    AdminEventList => events: AdminEvent);
+    AdminEventList => events: AdminEvent, ApprovalList => approvals: Approval, WebhookList => webhooks: Webhook,
+    DeliveryList => deliveries: Delivery);
 
 /// Turns "fetch the page after this cursor" into a stream of items that stops after the page
 /// without a `next_cursor`, or after the first error.

@@ -5,8 +5,40 @@ use std::time::Duration;
 use reqwest::Method;
 
 use crate::error::Error;
+use crate::http::seg;
 use crate::http::{self, Call, Http, Retry};
-use crate::wire::{Health, ReasonCode, ValidateRequest, ValidateResponse};
+use crate::wire::{ApprovalStatus, ApprovalTicket, Health, ReasonCode, ValidateRequest, ValidateResponse};
+
+/// The longest long poll of [`OakAuth::get_approval`]: the service holds an answer at most 25
+/// seconds, under common client and proxy time-outs.
+pub const MAX_APPROVAL_WAIT: Duration = Duration::from_secs(25);
+/// The shortest pause between two polls of a pending approval, whatever the service advises.
+const MIN_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What [`OakAuth::guard_with`] does with a call that needs a person's approval
+/// (`approval_required`, from a `require_approval` rule).
+///
+/// ```
+/// use std::time::Duration;
+/// use oakauth::ApprovalMode;
+///
+/// // The default of `guard`: Error::ApprovalPending at once.
+/// assert_eq!(ApprovalMode::default(), ApprovalMode::Throw);
+/// // Wait up to ten minutes for an administrator, then run the action if approved.
+/// let wait = ApprovalMode::Wait(Duration::from_secs(600));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApprovalMode {
+    /// Return [`Error::ApprovalPending`] at once, with the approval's id and expiry, for agents
+    /// that park the work and make the identical call again once it is approved.
+    #[default]
+    Throw,
+    /// Wait up to this long for a person to decide: long-poll the approval (at most
+    /// [`MAX_APPROVAL_WAIT`] per request), then ask OakAuth again with the same request naming
+    /// the approval, and run the action only if that answer is an allow. A wait that runs out is
+    /// [`Error::ApprovalPending`] with `timed_out: true`; the approval stays pending.
+    Wait(Duration),
+}
 
 /// The client for agent code: asks OakAuth before a tool runs.
 ///
@@ -196,13 +228,33 @@ impl Decision {
                 decision_id: Some(r.decision_id),
             });
         }
-        Some(Error::Denied {
-            tool: request.tool.clone(),
-            scope: request.scope.clone(),
-            reason: r.reason,
-            message: r.message,
-            decision_id: r.decision_id,
-            explanation: r.explanation.map(Box::new),
+        let (tool, scope, message, decision_id) =
+            (request.tool.clone(), request.scope.clone(), r.message, r.decision_id);
+        // `validate` saw to it that the approval reasons carry their approval, except a mismatch
+        // that names none of this agent's, and an `approval_required` to a call that asked for no
+        // approval (`request_approval: false`): a deny, with nothing to wait for.
+        Some(match (r.reason, r.approval.map(Box::new)) {
+            (ReasonCode::ApprovalRequired, Some(approval)) => {
+                Error::ApprovalPending { approval, timed_out: false, message, decision_id }
+            }
+            (ReasonCode::ApprovalDenied, Some(approval)) => Error::ApprovalDenied { approval, message, decision_id },
+            (ReasonCode::ApprovalExpired, Some(approval)) => Error::ApprovalExpired { approval, message, decision_id },
+            (ReasonCode::ApprovalCancelled, Some(approval)) => {
+                Error::ApprovalCancelled { approval, message, decision_id }
+            }
+            (ReasonCode::ApprovalConsumed, Some(approval)) => {
+                Error::ApprovalConsumed { approval, message, decision_id }
+            }
+            (ReasonCode::ApprovalMismatch, approval) => Error::ApprovalMismatch {
+                tool,
+                scope,
+                approval_id: approval.map(|a| a.id).or_else(|| request.approval_id.clone()),
+                message,
+                decision_id,
+            },
+            (reason, _) => {
+                Error::Denied { tool, scope, reason, message, decision_id, explanation: r.explanation.map(Box::new) }
+            }
         })
     }
 }
@@ -263,7 +315,7 @@ impl OakAuth {
                 } else if answer.status == 429 && response.reason != ReasonCode::RateLimited {
                     Some(format!("a 429 decision with reason {}", response.reason.as_str()))
                 } else {
-                    None
+                    approval_contradiction(request, &response)
                 };
                 if let Some(detail) = contradiction {
                     return Err(Error::Decode {
@@ -282,7 +334,9 @@ impl OakAuth {
     /// Runs `action` only if OakAuth allows `request`, and returns its output.
     ///
     /// Fails closed: on a deny ([`Error::Denied`]), a rate limit ([`Error::RateLimited`]) or any
-    /// failure to get a well-formed allow, the future is dropped without being polled.
+    /// failure to get a well-formed allow, the future is dropped without being polled. A call that
+    /// needs a person's approval is [`Error::ApprovalPending`] at once (the
+    /// [`ApprovalMode::Throw`] of [`guard_with`](Self::guard_with)).
     ///
     /// ```no_run
     /// use oakauth::{Error, OakAuth, ValidateRequest};
@@ -293,16 +347,141 @@ impl OakAuth {
     /// match oak.guard(request, delete_user(42)).await {
     ///     Ok(result) => result.expect("delete failed"),
     ///     Err(Error::Denied { reason, message, .. }) => eprintln!("not allowed ({}): {message}", reason.as_str()),
+    ///     Err(Error::ApprovalPending { approval, .. }) => {
+    ///         eprintln!("waiting for an administrator to approve {} (until {})", approval.id, approval.expires_at)
+    ///     }
     ///     Err(other) => return Err(other),
     /// }
     /// # Ok(()) }
     /// ```
     pub async fn guard<F: Future>(&self, request: ValidateRequest, action: F) -> Result<F::Output, Error> {
-        let decision = self.validate(&request).await?;
+        self.guard_with(request, ApprovalMode::Throw, action).await
+    }
+
+    /// [`guard`](Self::guard), with what to do when the call needs a person's approval.
+    ///
+    /// With [`ApprovalMode::Wait`] it long-polls the approval until it is decided (or the bound
+    /// runs out), then asks OakAuth again with the same request naming the approval
+    /// (`approval_id`), and runs the action only if that answer is an allow: an approval is used
+    /// by the identical call, once. Whatever else became of the approval comes back as that
+    /// decision's error: [`Error::ApprovalDenied`] (with the comment), [`Error::ApprovalExpired`]
+    /// (nobody decided in time: not a denial), [`Error::ApprovalCancelled`],
+    /// [`Error::ApprovalConsumed`] (used already) or [`Error::ApprovalMismatch`].
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use oakauth::{ApprovalMode, Error, OakAuth, ValidateRequest};
+    ///
+    /// # async fn send_payment(amount: u64) {}
+    /// # async fn run(oak: OakAuth) -> Result<(), Error> {
+    /// let arguments = serde_json::json!({"amount": 900, "to": "acct_7"}).as_object().cloned().unwrap();
+    /// let request = ValidateRequest::new("payments", "send").with_arguments(arguments);
+    /// match oak.guard_with(request, ApprovalMode::Wait(Duration::from_secs(600)), send_payment(900)).await {
+    ///     Ok(()) => println!("sent"),
+    ///     Err(Error::ApprovalDenied { approval, .. }) => println!("an administrator said no: {:?}", approval.comment),
+    ///     Err(Error::ApprovalExpired { .. }) => println!("nobody decided in time"),
+    ///     Err(Error::ApprovalPending { approval, .. }) => println!("still pending: {}", approval.id),
+    ///     Err(other) => return Err(other),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn guard_with<F: Future>(
+        &self,
+        mut request: ValidateRequest,
+        approval: ApprovalMode,
+        action: F,
+    ) -> Result<F::Output, Error> {
+        let deadline = match approval {
+            ApprovalMode::Throw => None,
+            ApprovalMode::Wait(bound) => Some(tokio::time::Instant::now() + bound),
+        };
+        let mut decision = self.validate(&request).await?;
+        let mut seen = Vec::new();
+        loop {
+            let pending = match (&decision.approval, deadline) {
+                (Some(ticket), Some(deadline)) if decision.reason == ReasonCode::ApprovalRequired => {
+                    // Asked again after the approval left `pending`, it is still pending: waiting
+                    // more would not change that.
+                    (!seen.contains(&ticket.id)).then(|| (ticket.clone(), deadline))
+                }
+                _ => None,
+            };
+            let Some((ticket, deadline)) = pending else { break };
+            seen.push(ticket.id.clone());
+            let last = self.wait_for_decision(ticket, deadline).await?;
+            if last.status == ApprovalStatus::Pending {
+                return match decision.into_error(&request) {
+                    Some(mut err) => {
+                        if let Error::ApprovalPending { timed_out, .. } = &mut err {
+                            *timed_out = true;
+                        }
+                        Err(err)
+                    }
+                    None => Ok(action.await),
+                };
+            }
+            // The outcome is OakAuth's decision on the same call naming the approval: only the
+            // identical call uses (consumes) it, and a denial, an expiry or a cancellation comes
+            // back as that decision's reason.
+            request.approval_id = Some(last.id);
+            decision = self.validate(&request).await?;
+        }
         match decision.into_error(&request) {
             None => Ok(action.await),
             Some(err) => Err(err),
         }
+    }
+
+    /// Long-polls an approval until it leaves `pending` or `deadline` passes; the last ticket
+    /// seen (still pending when the time ran out).
+    async fn wait_for_decision(
+        &self,
+        mut ticket: ApprovalTicket,
+        deadline: tokio::time::Instant,
+    ) -> Result<ApprovalTicket, Error> {
+        while ticket.status == ApprovalStatus::Pending {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let wait = (deadline - now).min(MAX_APPROVAL_WAIT);
+            ticket = self.get_approval(&ticket.id, wait).await?;
+            // A service that answered at once, still pending, is not asked faster than it advises.
+            let pause = Duration::from_millis(ticket.poll_after_ms).max(MIN_POLL_INTERVAL);
+            if ticket.status == ApprovalStatus::Pending && now.elapsed() < pause {
+                tokio::time::sleep_until((now + pause).min(deadline)).await;
+            }
+        }
+        Ok(ticket)
+    }
+
+    /// `GET /v1/approvals/{id}`: where one of this agent's approvals stands. With a `wait` above
+    /// zero, the service holds the answer until the approval leaves `pending` (decided,
+    /// cancelled or expired) or `wait` has passed: a long poll. `wait` is rounded up to whole
+    /// seconds and cut to [`MAX_APPROVAL_WAIT`]; each attempt's timeout is extended by it.
+    /// Another agent's approval is [`Error::NotFound`].
+    ///
+    /// ```no_run
+    /// # async fn run(oak: oakauth::OakAuth, approval_id: &str) -> Result<(), oakauth::Error> {
+    /// let ticket = oak.get_approval(approval_id, std::time::Duration::from_secs(25)).await?;
+    /// println!("{} {} {:?}", ticket.id, ticket.status.as_str(), ticket.comment);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_approval(&self, approval_id: &str, wait: Duration) -> Result<ApprovalTicket, Error> {
+        let seconds = wait.min(MAX_APPROVAL_WAIT).as_millis().div_ceil(1000) as u64;
+        let mut call = Call::new(Method::GET, format!("/v1/approvals/{}", seg(approval_id)), Retry::Always);
+        if seconds > 0 {
+            call = call.query(vec![("wait", seconds.to_string())]).held_for(Duration::from_secs(seconds));
+        }
+        self.http.json(call).await
+    }
+
+    /// `POST /v1/approvals/{id}/cancel`: withdraws one of this agent's pending approvals; its
+    /// call then answers `approval_cancelled` until the approval would have expired. An approval
+    /// that is no longer pending is [`Error::Conflict`].
+    pub async fn cancel_approval(&self, approval_id: &str) -> Result<ApprovalTicket, Error> {
+        let path = format!("/v1/approvals/{}/cancel", seg(approval_id));
+        self.http.json(Call::new(Method::POST, path, Retry::OnlyIfUnsent)).await
     }
 
     /// Checks that the service answers `GET /health`, and returns its status and version.
@@ -316,4 +495,27 @@ impl OakAuth {
     pub async fn healthcheck(&self) -> Result<Health, Error> {
         self.http.json(Call::new(Method::GET, "/health", Retry::Always)).await
     }
+}
+
+/// What is wrong with a decision's approval, if anything: the reasons that are about an approval
+/// must carry it (`approval_required` a pending one), since there is nothing to wait for or to
+/// tell without it. Only a mismatch may name none (the `approval_id` sent is nobody's), and an
+/// `approval_required` asked with `request_approval: false` (none was requested).
+fn approval_contradiction(request: &ValidateRequest, response: &ValidateResponse) -> Option<String> {
+    let reason = response.reason;
+    let status = response.approval.as_ref().map(|t| t.status);
+    let fine = match reason {
+        ReasonCode::ApprovalRequired => {
+            status == Some(ApprovalStatus::Pending) || (status.is_none() && request.request_approval == Some(false))
+        }
+        ReasonCode::ApprovalDenied
+        | ReasonCode::ApprovalExpired
+        | ReasonCode::ApprovalCancelled
+        | ReasonCode::ApprovalConsumed => status.is_some(),
+        _ => true,
+    };
+    (!fine).then(|| match status {
+        None => format!("a decision with reason {} and no approval", reason.as_str()),
+        Some(s) => format!("a decision with reason {} and an approval that is {}", reason.as_str(), s.as_str()),
+    })
 }

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use crate::wire::{Explanation, ReasonCode};
+use crate::wire::{ApprovalTicket, Explanation, ReasonCode};
 
 /// The one error type of this crate.
 ///
@@ -26,6 +26,85 @@ pub enum Error {
         /// Which rule decided and which condition settled it, on `denied_by_rule`,
         /// `conditions_not_met` and `invalid_arguments`.
         explanation: Option<Box<Explanation>>,
+    },
+
+    /// A `require_approval` rule applies (`approval_required`): a person must approve this exact
+    /// call first. Make the identical call again (same tool, scope and arguments) once it is
+    /// approved; [`OakAuth::get_approval`](crate::OakAuth::get_approval) says where it stands.
+    /// `approval` has its `id` (`apr_…`), `expires_at` and `poll_after_ms`.
+    #[error("approval {} for {}:{} is pending until {}{}: an administrator must approve; make the identical call again once approved", approval.id, approval.tool, approval.scope, approval.expires_at, if *timed_out { " (stopped waiting)" } else { "" })]
+    ApprovalPending {
+        /// The approval, pending.
+        approval: Box<ApprovalTicket>,
+        /// True when [`ApprovalMode::Wait`](crate::ApprovalMode::Wait) ran out of time first.
+        timed_out: bool,
+        /// The service's explanation.
+        message: String,
+        /// The id of the audit-log row of the decision.
+        decision_id: String,
+    },
+
+    /// A person denied the call's approval (`approval_denied`); their comment, if they left one,
+    /// is `approval.comment`.
+    #[error("approval {} for {}:{} was denied by an administrator{}", approval.id, approval.tool, approval.scope, approval.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default())]
+    ApprovalDenied {
+        /// The approval, denied.
+        approval: Box<ApprovalTicket>,
+        /// The service's explanation.
+        message: String,
+        /// The id of the audit-log row of the decision.
+        decision_id: String,
+    },
+
+    /// The approval expired (`approval_expired`): nobody decided in time, or the approved call was
+    /// not made before it expired. Not a denial: the call made again asks for a new approval.
+    #[error("approval {} for {}:{} expired: nobody decided in time, or the approved call was not made in time (nobody denied it)", approval.id, approval.tool, approval.scope)]
+    ApprovalExpired {
+        /// The approval, expired.
+        approval: Box<ApprovalTicket>,
+        /// The service's explanation.
+        message: String,
+        /// The id of the audit-log row of the decision.
+        decision_id: String,
+    },
+
+    /// The agent withdrew the approval (`approval_cancelled`).
+    #[error("approval {} for {}:{} was cancelled", approval.id, approval.tool, approval.scope)]
+    ApprovalCancelled {
+        /// The approval, cancelled.
+        approval: Box<ApprovalTicket>,
+        /// The service's explanation.
+        message: String,
+        /// The id of the audit-log row of the decision.
+        decision_id: String,
+    },
+
+    /// The approval was already used by an identical call (`approval_consumed`): an approval
+    /// allows one call.
+    #[error("approval {} for {}:{} was already used: an approval allows one call", approval.id, approval.tool, approval.scope)]
+    ApprovalConsumed {
+        /// The approval, used.
+        approval: Box<ApprovalTicket>,
+        /// The service's explanation.
+        message: String,
+        /// The id of the audit-log row of the decision.
+        decision_id: String,
+    },
+
+    /// The request's `approval_id` names no approval of this agent, or one for another call
+    /// (other arguments, or a rule changed since) (`approval_mismatch`).
+    #[error("approval {} is not for this call to {tool}:{scope}: {message}", approval_id.as_deref().unwrap_or("?"))]
+    ApprovalMismatch {
+        /// The tool that was asked for.
+        tool: String,
+        /// The scope that was asked for.
+        scope: String,
+        /// The approval the request named.
+        approval_id: Option<String>,
+        /// The service's explanation.
+        message: String,
+        /// The id of the audit-log row of the decision.
+        decision_id: String,
     },
 
     /// Too many requests: the agent's token bucket (on validate) or the service's limit is empty.
@@ -114,9 +193,16 @@ pub enum Error {
         location: Option<String>,
     },
 
-    /// The client was configured wrongly (for example a base URL that is not a URL).
+    /// The client was configured wrongly (for example a base URL that is not a URL, or a webhook
+    /// secret shorter than 24 bytes).
     #[error("invalid configuration: {0}")]
     Config(String),
+
+    /// A received webhook is not authentic or not an OakAuth event (feature `webhooks`): a
+    /// header is missing, the timestamp is stale, no signature matches, or the body is not
+    /// `{type, timestamp, data}`. Answer it with a 4xx and do not act on it.
+    #[error("webhook refused: {0}")]
+    Webhook(String),
 }
 
 /// The explanation's sentence after a deny's message, unless the message already says it.
@@ -142,7 +228,13 @@ impl Error {
     /// The HTTP status of the answer behind this error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Denied { .. } => Some(200),
+            Error::Denied { .. }
+            | Error::ApprovalPending { .. }
+            | Error::ApprovalDenied { .. }
+            | Error::ApprovalExpired { .. }
+            | Error::ApprovalCancelled { .. }
+            | Error::ApprovalConsumed { .. }
+            | Error::ApprovalMismatch { .. } => Some(200),
             Error::RateLimited { .. } => Some(429),
             Error::Auth { status, .. } | Error::BadRequest { status, .. } => Some(*status),
             Error::NotFound { .. } => Some(404),
@@ -150,7 +242,7 @@ impl Error {
             Error::Server { status, .. } | Error::Decode { status, .. } | Error::Redirect { status, .. } => {
                 Some(*status)
             }
-            Error::Connection(_) | Error::Timeout(_) | Error::Config(_) => None,
+            Error::Connection(_) | Error::Timeout(_) | Error::Config(_) | Error::Webhook(_) => None,
         }
     }
 
@@ -159,6 +251,12 @@ impl Error {
     pub fn code(&self) -> Option<&str> {
         match self {
             Error::Denied { reason, .. } => Some(reason.as_str()),
+            Error::ApprovalPending { .. } => Some(ReasonCode::ApprovalRequired.as_str()),
+            Error::ApprovalDenied { .. } => Some(ReasonCode::ApprovalDenied.as_str()),
+            Error::ApprovalExpired { .. } => Some(ReasonCode::ApprovalExpired.as_str()),
+            Error::ApprovalCancelled { .. } => Some(ReasonCode::ApprovalCancelled.as_str()),
+            Error::ApprovalConsumed { .. } => Some(ReasonCode::ApprovalConsumed.as_str()),
+            Error::ApprovalMismatch { .. } => Some(ReasonCode::ApprovalMismatch.as_str()),
             Error::RateLimited { .. } => Some("rate_limited"),
             Error::Auth { api, .. }
             | Error::BadRequest { api, .. }
@@ -169,8 +267,21 @@ impl Error {
         }
     }
 
+    /// The approval behind an `Approval*` error (not a mismatch, which may name none).
+    pub fn approval(&self) -> Option<&ApprovalTicket> {
+        match self {
+            Error::ApprovalPending { approval, .. }
+            | Error::ApprovalDenied { approval, .. }
+            | Error::ApprovalExpired { approval, .. }
+            | Error::ApprovalCancelled { approval, .. }
+            | Error::ApprovalConsumed { approval, .. } => Some(approval),
+            _ => None,
+        }
+    }
+
     /// Whether a retry of the same request could succeed: connection failures, timeouts, 5xx, and
-    /// the `unavailable` deny (the service could not reach its own state and failed closed).
+    /// the `unavailable` deny (the service could not reach its own state and failed closed). Not
+    /// [`Error::ApprovalPending`]: that one waits for a person, not for the network.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,

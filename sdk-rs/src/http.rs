@@ -69,11 +69,19 @@ pub struct Call {
     query: Vec<(&'static str, String)>,
     body: Option<serde_json::Result<Vec<u8>>>,
     retry: Retry,
+    held: Duration,
 }
 
 impl Call {
     pub fn new(method: Method, path: impl Into<String>, retry: Retry) -> Self {
-        Call { method, path: path.into(), query: Vec::new(), body: None, retry }
+        Call { method, path: path.into(), query: Vec::new(), body: None, retry, held: Duration::ZERO }
+    }
+
+    /// The service may hold the answer this long on purpose (a long poll): each attempt's
+    /// timeout is this much longer.
+    pub fn held_for(mut self, held: Duration) -> Self {
+        self.held = held;
+        self
     }
 
     pub fn query(mut self, query: Vec<(&'static str, String)>) -> Self {
@@ -139,7 +147,7 @@ impl Http {
     /// Sends a request, retrying transient failures. Returns any answer below 500; a 5xx, a
     /// timeout or a connection failure that outlasts the retries is an error.
     pub async fn send(&self, call: Call) -> Result<Answer, Error> {
-        let Call { method, path, query, body, retry } = call;
+        let Call { method, path, query, body, retry, held } = call;
         let mut url = Url::parse(&format!("{}{path}", self.base_url))
             .map_err(|e| Error::Config(format!("URL for {path}: {e}")))?;
         if !query.is_empty() {
@@ -149,7 +157,7 @@ impl Http {
 
         let mut attempt = 0;
         loop {
-            let outcome = self.attempt(method.clone(), url.clone(), body.clone()).await;
+            let outcome = self.attempt(method.clone(), url.clone(), body.clone(), held).await;
             let transient = match &outcome {
                 Ok(answer) if answer.status >= 500 => retry == Retry::Always,
                 Ok(_) => false,
@@ -171,7 +179,7 @@ impl Http {
         }
     }
 
-    async fn attempt(&self, method: Method, url: Url, body: Option<Vec<u8>>) -> Result<Answer, Error> {
+    async fn attempt(&self, method: Method, url: Url, body: Option<Vec<u8>>, held: Duration) -> Result<Answer, Error> {
         let mut request = self
             .client
             .request(method, url.clone())
@@ -209,10 +217,11 @@ impl Http {
             }
             Ok(Answer { status, headers, body })
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(Err(Error::Connection(e))) if e.is_timeout() => Err(Error::Timeout(self.timeout)),
+        let timeout = self.timeout + held;
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(Err(Error::Connection(e))) if e.is_timeout() => Err(Error::Timeout(timeout)),
             Ok(result) => result,
-            Err(_) => Err(Error::Timeout(self.timeout)),
+            Err(_) => Err(Error::Timeout(timeout)),
         }
     }
 

@@ -1,10 +1,12 @@
 //! The OakAuth client for Rust.
 //!
 //! - [`OakAuth`]: for agent code. [`OakAuth::guard`] asks OakAuth whether the agent may use a tool
-//!   with a scope, and runs the action only on a well-formed allow.
-//! - [`Admin`]: every admin endpoint (agents, keys, tools, rules, the audit log and its
-//!   verification, admin events, stats).
+//!   with a scope, and runs the action only on a well-formed allow; [`OakAuth::guard_with`] can
+//!   also wait for a person to approve a call ([`ApprovalMode`]).
+//! - [`Admin`]: every admin endpoint (agents, keys, tools, rules, approvals, webhooks, the audit
+//!   log and its verification, admin events, stats).
 //! - `mcp` (feature `rmcp`): a guard for MCP servers built with the `rmcp` crate.
+//! - `webhooks` (feature `webhooks`): verifying the signed webhooks OakAuth sends.
 //! - The `oakauth` command-line tool (feature `cli`, on by default).
 //!
 //! The request and answer types are the ones the OakAuth worker itself uses, re-exported from
@@ -41,9 +43,11 @@ mod error;
 mod http;
 #[cfg(feature = "rmcp")]
 pub mod mcp;
+#[cfg(feature = "webhooks")]
+pub mod webhooks;
 
-pub use admin::{Admin, EventQuery, LogQuery, Page};
-pub use client::{Builder, Decision, FromBuilder, OakAuth};
+pub use admin::{Admin, ApprovalQuery, DeliveryQuery, EventQuery, LogQuery, Page};
+pub use client::{ApprovalMode, Builder, Decision, FromBuilder, OakAuth, MAX_APPROVAL_WAIT};
 pub use error::{ApiError, Error};
 /// The first broken link of an agent's audit chain, in [`wire::ChainVerification`].
 pub use oakauth_core::audit::BrokenLink;

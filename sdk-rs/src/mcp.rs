@@ -14,6 +14,15 @@
 //! **Arguments.** The call's other arguments are sent to OakAuth as the request's `arguments`, for
 //! rules whose conditions test them.
 //!
+//! **Approvals.** A call that a `require_approval` rule holds is answered at once with a tool
+//! error the model understands: "OakAuth: approval requested (id apr_…) for payments:send; an
+//! administrator must approve; call this tool again with the same arguments once approved". Once
+//! an admin approves, the model's identical retry (same arguments; the reasoning argument does not
+//! count) runs the tool, once. A denial passes on the admin's comment; an expiry says that nobody
+//! denied it; a second use says the approval was already used. A listing check (below) never
+//! creates an approval: it asks with `request_approval: false`, and a tool that would need one
+//! stays listed.
+//!
 //! **Hiding tools.** With [`McpGuard::hide_denied_tools`], `tools/list` leaves out the tools the
 //! agent may not use at all (unknown tool, scope not granted, agent disabled, a deny rule without
 //! conditions); a deny that depends on the arguments does not hide a tool. It finds out by
@@ -297,7 +306,10 @@ impl McpGuard {
             }
         }
         let (tool, scope) = self.target(mcp_tool);
-        let check = ValidateRequest::new(tool, scope).with_context(mcp_context("mcp", "tools/list"));
+        let mut check = ValidateRequest::new(tool, scope).with_context(mcp_context("mcp", "tools/list"));
+        // A listing asks no one: a tool that would need a person's approval is not put in front
+        // of the admins by a tools/list.
+        check.request_approval = Some(false);
         let shown = match self.oak.guard(check, std::future::ready(())).await {
             Ok(()) => true,
             Err(err) => !hides(&err),
@@ -317,6 +329,14 @@ struct BadReasoning;
 fn hides(err: &Error) -> bool {
     match err {
         Error::Denied { reason: ReasonCode::ReasoningRequired, .. } | Error::RateLimited { .. } => false,
+        // A person can lift these.
+        Error::Denied { reason: ReasonCode::ApprovalRequired, .. }
+        | Error::ApprovalPending { .. }
+        | Error::ApprovalDenied { .. }
+        | Error::ApprovalExpired { .. }
+        | Error::ApprovalCancelled { .. }
+        | Error::ApprovalConsumed { .. }
+        | Error::ApprovalMismatch { .. } => false,
         Error::Denied { reason: ReasonCode::ConditionsNotMet | ReasonCode::InvalidArguments, .. } => false,
         Error::Denied { reason: ReasonCode::DeniedByRule, explanation, .. } => {
             explanation.as_ref().is_none_or(|e| e.condition.is_none())
@@ -354,6 +374,37 @@ fn explain(err: &Error, tool: &str, scope: &str, reasoning_argument: &str) -> St
             };
             format!("OakAuth denied {tool}:{scope} ({}): {message}{why} The tool did not run.", reason.as_str())
         }
+        Error::ApprovalPending { approval, .. } => format!(
+            "OakAuth: approval requested (id {}) for {tool}:{scope}; an administrator must approve; call this tool \
+             again with the same arguments once approved (the request expires at {}). The tool did not run.",
+            approval.id, approval.expires_at
+        ),
+        Error::ApprovalDenied { approval, .. } => format!(
+            "OakAuth: an administrator denied approval {} for {tool}:{scope}{}. Do not call it again with the same \
+             arguments; the tool did not run.",
+            approval.id,
+            approval
+                .comment
+                .as_deref()
+                .map(|c| format!(", saying: {c:?}"))
+                .unwrap_or_else(|| " without a comment".into())
+        ),
+        Error::ApprovalExpired { approval, .. } => format!(
+            "OakAuth: approval {} for {tool}:{scope} expired: nobody decided in time, or the approved call was not \
+             made in time (nobody denied it). Calling the tool again requests a new approval. The tool did not run.",
+            approval.id
+        ),
+        Error::ApprovalConsumed { approval, .. } => format!(
+            "OakAuth: approval {} for {tool}:{scope} was already used: an approval allows the call once. The tool \
+             did not run this time.",
+            approval.id
+        ),
+        Error::ApprovalCancelled { approval, .. } => {
+            format!("OakAuth: approval {} for {tool}:{scope} was cancelled. The tool did not run.", approval.id)
+        }
+        Error::ApprovalMismatch { message, .. } => format!(
+            "OakAuth: the approval named is not for this call to {tool}:{scope} ({message}). The tool did not run."
+        ),
         Error::RateLimited { retry_after, .. } => format!(
             "OakAuth rate limit reached for {tool}:{scope}; retry in {} seconds. The tool did not run.",
             retry_after.as_secs().max(1)
@@ -447,5 +498,55 @@ mod tests {
             "OakAuth denied payments:send (conditions_not_met): No allow rule's conditions hold. \
              /amount is 900, not less than 500. The tool did not run."
         );
+    }
+
+    #[test]
+    fn approvals_are_told_to_the_model_in_plain_terms_and_never_hide_a_tool() {
+        let ticket = |status: &str, comment: Option<&str>| {
+            Box::new(crate::wire::ApprovalTicket {
+                id: "apr_1".into(),
+                status: crate::wire::ApprovalStatus::parse(status).unwrap(),
+                tool: "payments".into(),
+                scope: "send".into(),
+                expires_at: "2026-01-01T00:15:00.000Z".into(),
+                poll_after_ms: 2000,
+                decided_at: None,
+                comment: comment.map(str::to_owned),
+            })
+        };
+        let (message, decision_id) = (String::from("m"), String::from("dec_x"));
+        let pending = Error::ApprovalPending {
+            approval: ticket("pending", None),
+            timed_out: false,
+            message: message.clone(),
+            decision_id: decision_id.clone(),
+        };
+        let text = explain(&pending, "payments", "send", "_reasoning");
+        assert!(
+            text.starts_with(
+                "OakAuth: approval requested (id apr_1) for payments:send; an administrator must approve; \
+                 call this tool again with the same arguments once approved"
+            ),
+            "{text}"
+        );
+        let denied = Error::ApprovalDenied {
+            approval: ticket("denied", Some("not this month")),
+            message: message.clone(),
+            decision_id: decision_id.clone(),
+        };
+        let text = explain(&denied, "payments", "send", "_reasoning");
+        assert!(text.contains("denied approval apr_1") && text.contains("\"not this month\""), "{text}");
+        let expired = Error::ApprovalExpired {
+            approval: ticket("expired", None),
+            message: message.clone(),
+            decision_id: decision_id.clone(),
+        };
+        assert!(explain(&expired, "payments", "send", "_reasoning").contains("nobody denied it"));
+        let consumed = Error::ApprovalConsumed { approval: ticket("consumed", None), message, decision_id };
+        assert!(explain(&consumed, "payments", "send", "_reasoning").contains("already used"));
+        for err in [pending, denied, expired, consumed] {
+            assert!(!hides(&err), "{err}");
+            assert!(explain(&err, "payments", "send", "_reasoning").contains("did not run"));
+        }
     }
 }

@@ -738,3 +738,148 @@ fn a_rule_with_a_condition_and_a_tool_schema_decide_validate_and_simulate_as_wri
     assert_eq!(removed["input_schema"], Value::Null);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Validates as the agent whose key is `key`; returns the exit status and the decision's JSON.
+fn validate_as(key: &str, args: &[&str]) -> (Option<i32>, Value) {
+    let out = run(oakauth().env("OAKAUTH_API_KEY", key).arg("validate").args(args).arg("--json"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    (out.status.code(), serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}")))
+}
+
+#[test]
+fn approvals_are_listed_shown_approved_and_denied_and_the_agent_sees_each_outcome() {
+    let (name, id, key) = create_agent();
+    ok(oakauth().args(["tools", "create", &name, "payments", "--scopes", "send", "--risk", "write"]));
+    ok(oakauth().args(["rules", "create", &name, "payments", "send", "--reasoning", "none"]));
+    let ask = ok(oakauth().args([
+        "rules",
+        "create",
+        &name,
+        "payments",
+        "send",
+        "--effect",
+        "require_approval",
+        "--approval-expiry-seconds",
+        "600",
+        "--when",
+        "/amount gt 500",
+    ]));
+    assert!(ask.contains("require_approval") && ask.contains("approval expiry: 600 s"), "{ask}");
+    let pay = |amount: u32| {
+        ["payments".to_owned(), "send".to_owned(), "--arguments".to_owned(), format!(r#"{{"amount":{amount}}}"#)]
+    };
+
+    let (code, asked) = validate_as(&key, &pay(900).each_ref().map(String::as_str));
+    assert_eq!((code, asked["reason"].as_str()), (Some(3), Some("approval_required")), "{asked}");
+    let approval = asked["approval"]["id"].as_str().unwrap().to_owned();
+    let out = run(oakauth()
+        .args(["validate", "payments", "send", "--arguments", r#"{"amount":900}"#])
+        .env("OAKAUTH_API_KEY", &key));
+    assert_eq!(out.status.code(), Some(3));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains(&format!("{approval} (pending, expires")), "{table}");
+
+    let listed = ok(oakauth().args(["approvals", "list", "--status", "pending", "--agent", &name]));
+    assert!(listed.starts_with("ID") && listed.contains(&approval), "{listed}");
+    assert!(
+        listed.contains("payments:send") && listed.contains(r#"{"amount":900}"#) && listed.contains(&name),
+        "{listed}"
+    );
+    let page = json(oakauth().args(["approvals", "list", "--agent", &id]));
+    assert_eq!(page["approvals"].as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(page["next_cursor"], Value::Null);
+    let shown = ok(oakauth().args(["approvals", "show", &approval]));
+    assert!(shown.contains("status:") && shown.contains("pending") && shown.contains(r#"{"amount":900}"#), "{shown}");
+    assert!(shown.contains(&format!("oakauth approvals approve {approval}")), "{shown}");
+
+    let approved = ok(oakauth().args(["approvals", "approve", &approval, "--comment", "ok for INV-7"]));
+    assert!(
+        approved.contains("approved") && approved.contains("ok for INV-7") && approved.contains("oakadm_"),
+        "{approved}"
+    );
+    let (code, used) = validate_as(&key, &pay(900).each_ref().map(String::as_str));
+    assert_eq!(
+        (code, used["reason"].as_str(), used["approval"]["status"].as_str()),
+        (Some(0), Some("allowed"), Some("consumed"))
+    );
+    let (code, again) = validate_as(&key, &pay(900).each_ref().map(String::as_str));
+    assert_eq!((code, again["reason"].as_str()), (Some(3), Some("approval_consumed")));
+
+    // Denied with a comment: the agent hears it. Deciding twice is an error naming the status.
+    let (_, second) = validate_as(&key, &pay(950).each_ref().map(String::as_str));
+    let denied_id = second["approval"]["id"].as_str().unwrap().to_owned();
+    let denied = json(oakauth().args(["approvals", "deny", &denied_id, "--comment", "not this month"]));
+    assert_eq!((denied["status"].as_str(), denied["comment"].as_str()), (Some("denied"), Some("not this month")));
+    let (code, told) = validate_as(&key, &pay(950).each_ref().map(String::as_str));
+    assert_eq!(
+        (code, told["reason"].as_str(), told["approval"]["comment"].as_str()),
+        (Some(3), Some("approval_denied"), Some("not this month"))
+    );
+    let twice = run(oakauth().args(["approvals", "approve", &denied_id]));
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(stderr(&twice).contains("conflict") && stderr(&twice).contains("denied"), "{}", stderr(&twice));
+
+    let history = ok(oakauth().args(["approvals", "list", "--agent", &name, "--status", "consumed"]));
+    assert!(history.contains(&approval) && !history.contains(&denied_id), "{history}");
+    assert_eq!(run(oakauth().args(["approvals", "list", "--status", "maybe"])).status.code(), Some(2));
+    assert_eq!(
+        run(oakauth().args(["rules", "create", &name, "payments", "send", "--effect", "ask"])).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_webhook_secret_is_printed_once_and_never_listed() {
+    let out = run(oakauth().args([
+        "webhooks",
+        "create",
+        "--url",
+        "http://127.0.0.1:9/hook",
+        "--event",
+        "approval.requested",
+        "--event",
+        "key.rotated,agent.changed",
+        "--description",
+        "pager",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(stderr(&out).contains("shows it only once"), "{}", stderr(&out));
+    let secret = stdout.lines().find_map(|l| l.strip_prefix("secret:")).expect("a secret line").trim().to_owned();
+    assert!(secret.starts_with("whsec_"), "{stdout}");
+    assert_eq!(stdout.matches(&secret).count(), 1);
+    let id = stdout.lines().find_map(|l| l.strip_prefix("id:")).unwrap().trim().to_owned();
+    assert!(stdout.contains("approval.requested,key.rotated,agent.changed"), "{stdout}");
+
+    let table = ok(oakauth().args(["webhooks", "list"]));
+    assert!(table.contains(&id) && table.contains("http://127.0.0.1:9/hook") && !table.contains(&secret), "{table}");
+    let listed = ok(oakauth().args(["webhooks", "list", "--json"]));
+    assert!(listed.contains(&id) && !listed.contains(&secret) && !listed.contains("whsec_"), "{listed}");
+    assert!(!ok(oakauth().args(["webhooks", "show", &id])).contains("whsec_"));
+
+    let updated = ok(oakauth().args(["webhooks", "update", &id, "--disable", "--description", "paused"]));
+    assert!(updated.contains("disabled") && updated.contains("paused"), "{updated}");
+    assert_eq!(run(oakauth().args(["webhooks", "update", &id])).status.code(), Some(2), "nothing to change");
+
+    let rotated = json(oakauth().args(["webhooks", "rotate-secret", &id, "--overlap-seconds", "60"]));
+    let new_secret = rotated["secret"].as_str().unwrap();
+    assert!(new_secret.starts_with("whsec_") && new_secret != secret);
+    assert!(rotated["secret_rotating_until"].is_string(), "{rotated}");
+
+    let deliveries = json(oakauth().args(["webhooks", "deliveries", &id, "--status", "failed"]));
+    assert!(deliveries["deliveries"].is_array(), "{deliveries}");
+    let disabled = run(oakauth().args(["webhooks", "redeliver", &id, "msg_nope"]));
+    assert!(stderr(&disabled).contains("enable it"), "{}", stderr(&disabled));
+    assert!(ok(oakauth().args(["webhooks", "update", &id, "--enable"])).contains("enabled"));
+    let missing = run(oakauth().args(["webhooks", "redeliver", &id, "msg_nope"]));
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("not found"), "{}", stderr(&missing));
+    let bad =
+        run(oakauth().args(["webhooks", "create", "--url", "https://example.com/h", "--event", "approval.maybe"]));
+    assert_eq!(bad.status.code(), Some(2));
+    let private = run(oakauth().args(["webhooks", "create", "--url", "https://10.1.2.3/h", "--event", "key.rotated"]));
+    assert_eq!(private.status.code(), Some(1), "a private address is refused by the service");
+
+    assert!(ok(oakauth().args(["webhooks", "delete", &id])).contains("Deleted webhook"));
+    assert_eq!(run(oakauth().args(["webhooks", "show", &id])).status.code(), Some(1));
+}

@@ -196,6 +196,56 @@ async fn a_contradictory_decision_is_a_decode_error_from_validate() {
 }
 
 #[tokio::test]
+async fn an_approval_reason_without_its_approval_is_a_decode_error() {
+    let ticket = |status: &str| {
+        format!(
+            r#"{{"id":"apr_1","status":"{status}","tool":"db","scope":"read","expires_at":"2026-01-01T00:00:00.000Z","poll_after_ms":0,"decided_at":null,"comment":null}}"#
+        )
+    };
+    let with = |reason: &str, approval: Option<String>| {
+        let body = decision(false, reason);
+        match approval {
+            Some(a) => format!("{},\"approval\":{a}}}", &body[..body.len() - 1]),
+            None => body,
+        }
+    };
+    // Nothing to wait for or to tell: an approval_required without a pending approval, or a
+    // denied, expired, cancelled or consumed one without the approval.
+    let bodies = [
+        with("approval_required", None),
+        with("approval_required", Some(ticket("approved"))),
+        with("approval_denied", None),
+        with("approval_expired", None),
+        with("approval_cancelled", None),
+        with("approval_consumed", None),
+    ];
+    for body in bodies {
+        let stub = Stub::start(vec![Reply::json(200, body.clone())]).await;
+        let (result, runs) = guarded(&client(&stub, 0)).await;
+        assert_eq!(runs, 0, "{body}");
+        assert!(matches!(result, Err(Error::Decode { status: 200, .. })), "{body}: {result:?}");
+    }
+    // Asked not to request one, an approval_required comes without an approval: a deny.
+    let stub = Stub::start(vec![Reply::json(200, with("approval_required", None))]).await;
+    let mut probe = ValidateRequest::new("db", "read");
+    probe.request_approval = Some(false);
+    let result = client(&stub, 0).guard(probe, async {}).await;
+    assert!(matches!(result, Err(Error::Denied { reason: ReasonCode::ApprovalRequired, .. })), "{result:?}");
+    // A mismatch may name no approval of this agent's.
+    let stub = Stub::start(vec![Reply::json(200, with("approval_mismatch", None))]).await;
+    let request = ValidateRequest::new("db", "read").with_approval("apr_nobodys");
+    let result = client(&stub, 0).guard(request, async {}).await;
+    assert!(
+        matches!(&result, Err(Error::ApprovalMismatch { approval_id: Some(id), .. }) if id == "apr_nobodys"),
+        "{result:?}"
+    );
+    let stub = Stub::start(vec![Reply::json(200, with("approval_denied", Some(ticket("denied"))))]).await;
+    let (result, runs) = guarded(&client(&stub, 0)).await;
+    assert!(matches!(&result, Err(Error::ApprovalDenied { approval, .. }) if approval.id == "apr_1"), "{result:?}");
+    assert_eq!(runs, 0);
+}
+
+#[tokio::test]
 async fn a_deny_is_an_error_with_its_reason_and_is_never_retried() {
     let stub = Stub::start(vec![Reply::json(200, decision(false, "scope_not_granted"))]).await;
     let (result, runs) = guarded(&client(&stub, 3)).await;

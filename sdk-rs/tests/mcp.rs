@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use oakauth::mcp::McpGuard;
-use oakauth::wire::{Condition, CreateRule, Operator, ReasoningPolicy, RiskLevel};
-use oakauth::{LogQuery, OakAuth, ReasonCode};
+use oakauth::wire::{ApprovalDecision, Condition, CreateRule, Decision, Effect, Operator, ReasoningPolicy, RiskLevel};
+use oakauth::{ApprovalQuery, LogQuery, OakAuth, ReasonCode};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
@@ -426,5 +426,77 @@ async fn hiding_keeps_a_tool_whose_rule_tests_the_arguments_and_still_refuses_a_
         calls.lock().unwrap().clone(),
         vec![("write_file".to_owned(), json!({"path": "/work/a", "content": "x"}))]
     );
+    client.cancel().await.unwrap();
+}
+
+/// The `apr_…` id in a refusal's text.
+fn approval_id(text: &str) -> String {
+    let start = text.find("apr_").unwrap_or_else(|| panic!("no approval id in {text}"));
+    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
+}
+
+#[tokio::test]
+async fn a_call_that_needs_approval_is_explained_and_the_identical_retry_runs_once_approved() {
+    // Writes under /etc need a person's approval; others are allowed. Every echo needs one.
+    let agent = agent_with(
+        None,
+        &[
+            ("filesystem", RiskLevel::Write, &[("write", Some(ReasoningPolicy::None))]),
+            ("echo", RiskLevel::Read, &[("call", Some(ReasoningPolicy::None))]),
+        ],
+    )
+    .await;
+    let admin = worker().admin();
+    let always = CreateRule { effect: Some(Effect::RequireApproval), ..CreateRule::allow("echo", "call") };
+    admin.create_rule(&agent.id, &always).await.expect("create the require_approval rule");
+    let ask = CreateRule {
+        effect: Some(Effect::RequireApproval),
+        require_reasoning: Some(ReasoningPolicy::None),
+        conditions: Some(vec![Condition::test("/path", Operator::PathUnder, json!("/etc"))]),
+        ..CreateRule::allow("filesystem", "write")
+    };
+    admin.create_rule(&agent.id, &ask).await.expect("create the require_approval rule");
+    let (client, calls) = connect(guard(agent.oak.clone()).hide_denied_tools(true)).await;
+    let hosts = json!({"path": "/etc/hosts", "content": "127.0.0.1 db"});
+    // Listing asks no one: the tools are listed, and no approval is put in front of the admins.
+    let mut names: Vec<_> = client.list_all_tools().await.unwrap().iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["echo", "write_file"]);
+    let query = ApprovalQuery { agent_id: Some(agent.id.clone()), ..Default::default() };
+    assert!(admin.list_approvals(&query).await.unwrap().approvals.is_empty());
+
+    let asked =
+        call(&client, "write_file", json!({"path": "/etc/hosts", "content": "127.0.0.1 db", "_reasoning": "add db"}))
+            .await;
+    assert_eq!(asked.is_error, Some(true));
+    let message = text(&asked);
+    assert!(
+        message.contains("approval requested (id apr_")
+            && message.contains(
+                "; an administrator must approve; call this tool again with the same arguments once approved"
+            ),
+        "{message}"
+    );
+    let id = approval_id(&message);
+    let ticket = admin.get_approval(&id).await.unwrap();
+    assert_eq!(ticket.arguments, hosts.as_object().cloned(), "bound to the arguments, not the reasoning");
+
+    admin.decide_approval(&id, &ApprovalDecision { decision: Decision::Approve, comment: None }).await.unwrap();
+    let written = call(&client, "write_file", hosts.clone()).await;
+    assert_eq!((written.is_error, text(&written).as_str()), (Some(false), "written"));
+    let again = call(&client, "write_file", hosts.clone()).await;
+    assert_eq!(again.is_error, Some(true));
+    assert!(text(&again).contains("already used"), "{}", text(&again));
+
+    // A denial tells the model what the administrator said.
+    let passwd = json!({"path": "/etc/passwd", "content": "x"});
+    let denied_id = approval_id(&text(&call(&client, "write_file", passwd.clone()).await));
+    let deny = ApprovalDecision { decision: Decision::Deny, comment: Some("never touch passwd".into()) };
+    admin.decide_approval(&denied_id, &deny).await.unwrap();
+    let refused = call(&client, "write_file", passwd).await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(text(&refused).contains("never touch passwd") && text(&refused).contains(&denied_id), "{}", text(&refused));
+
+    assert_eq!(calls.lock().unwrap().clone(), vec![("write_file".to_owned(), hosts)], "the tool ran once");
     client.cancel().await.unwrap();
 }

@@ -200,7 +200,8 @@ function advertise(tool: Record<string, unknown>, reasoningArgument: string): Re
 /** Whether the agent may use this tool at all: an allow now, or a deny that reasoning or waiting would lift. */
 async function mayUse(client: OakAuth, tool: string, scope: string): Promise<boolean> {
   try {
-    return keepListed(await client.validate({ tool, scope, context: { mcp: 'tools/list' } }));
+    // request_approval: false — a listing must not put an approval in front of an administrator.
+    return keepListed(await client.validate({ tool, scope, context: { mcp: 'tools/list' }, request_approval: false }));
   } catch (err) {
     return isRateLimit(err);
   }

@@ -182,6 +182,7 @@ pub async fn replay(admin: &Admin, mut req: Request) -> ApiResult<Response> {
             context: context.clone(),
             arguments: arguments.clone(),
             approval_id: None,
+            request_approval: None,
         };
         let facts =
             Facts { arguments: arguments.as_ref(), context: context.as_ref(), client_ip: None, now_ms: row.created_at };

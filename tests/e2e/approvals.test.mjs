@@ -269,3 +269,16 @@ test('simulate says approval_required without creating an approval', async () =>
   assert.equal(sim.body.reason, 'approval_required');
   assert.equal((await admin('GET', `/v1/admin/approvals?agent_id=${id}`)).body.approvals.length, before);
 });
+
+test('request_approval: false asks whether a call needs approval without asking anyone', async () => {
+  const { id, key } = await payer();
+  const probe = await validate(key, { ...pay(999), request_approval: false });
+  assert.equal(probe.body.allowed, false);
+  assert.equal(probe.body.reason, 'approval_required');
+  assert.equal(probe.body.approval, undefined);
+  assert.equal((await admin('GET', `/v1/admin/approvals?agent_id=${id}`)).body.approvals.length, 0);
+  // An approval that governs the call is reported (and used) as usual.
+  const asked = await validate(key, pay(999));
+  const again = await validate(key, { ...pay(999), request_approval: false });
+  assert.equal(again.body.approval.id, asked.body.approval.id);
+});

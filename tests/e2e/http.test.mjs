@@ -144,10 +144,21 @@ test('a panic answers a clean 500 and does not poison later requests', async () 
 });
 
 test('every operation in openapi.yaml is served (not 404/405) and answers as documented', async () => {
-  const { agent, tool } = await makeAgent(admin, { rules: { read: 'none' } });
+  const made = await makeAgent(admin, { rules: { read: 'none' } });
+  const { agent, tool } = made;
   const rules = (await admin('GET', `/v1/admin/agents/${agent.id}/rules`)).body.rules;
   const dec = (await raw('POST', '/v1/validate', { tool: 'filesystem', scope: 'read' }, { key: agentKey })).body.decision_id;
-  const fill = (tpl) => tpl.replace('{agent_id}', agent.id).replace('{tool_id}', tool.id).replace('{rule_id}', rules[0].id).replace('{decision_id}', dec);
+  // Two approvals (one to cancel, one to decide), an endpoint and one of its deliveries.
+  const asked = await admin('POST', `/v1/admin/agents/${agent.id}/rules`, { tool: 'filesystem', scope: 'delete', effect: 'require_approval' });
+  assert.equal(asked.status, 201, asked.text);
+  const approve = async (path) => (await raw('POST', '/v1/validate', { tool: 'filesystem', scope: 'delete', reasoning: 'cleanup the user asked for', arguments: { path } }, { key: made.key })).body.approval.id;
+  const [apr, aprToCancel] = [await approve('/a'), await approve('/b')];
+  const hook = (await admin('POST', '/v1/admin/webhooks', { url: 'https://hooks.example.com/openapi', event_types: ['agent.changed'] })).body;
+  await admin('POST', '/v1/admin/agents', { name: `openapi-event-${Date.now()}` });
+  const msg = (await admin('GET', `/v1/admin/webhooks/${hook.id}/deliveries`)).body.deliveries[0].id;
+  const fill = (tpl, id) => tpl.replace('{agent_id}', agent.id).replace('{tool_id}', tool.id).replace('{rule_id}', rules[0].id)
+    .replace('{decision_id}', dec).replace('{approval_id}', id === 'cancelApproval' ? aprToCancel : apr)
+    .replace('{webhook_id}', hook.id).replace('{delivery_id}', msg);
   const bodies = {
     validate: { tool: 'filesystem', scope: 'read' },
     createAgent: { name: 'openapi-agent' },
@@ -159,7 +170,12 @@ test('every operation in openapi.yaml is served (not 404/405) and answers as doc
     rotateAgentKey: { overlap_seconds: 0 },
     simulate: { agent_id: agent.id, request: { tool: 'filesystem', scope: 'read' } },
     replay: { agent_id: agent.id, rules: [{ tool: 'filesystem', scope: 'read' }] },
+    decideApproval: { decision: 'approve', comment: 'openapi test' },
+    createWebhook: { url: 'https://hooks.example.com/other', event_types: ['key.rotated'] },
+    updateWebhook: { description: 'updated' },
+    rotateWebhookSecret: { overlap_seconds: 60 },
   };
+  const agentOps = new Set(['validate', 'getApproval', 'cancelApproval']);
   const ops = [];
   for (const [tpl, item] of Object.entries(spec.paths)) {
     for (const method of ['get', 'post', 'patch', 'delete']) {
@@ -167,11 +183,12 @@ test('every operation in openapi.yaml is served (not 404/405) and answers as doc
     }
   }
   // Deletes last, deepest first, so they do not remove what later calls need.
-  const deleteOrder = ['deleteRule', 'deleteTool', 'deleteAgent'];
+  // (The key rotation revokes the key the approval routes use, so it goes with them.)
+  const deleteOrder = ['rotateAgentKey', 'deleteWebhook', 'deleteRule', 'deleteTool', 'deleteAgent'];
   ops.sort((a, b) => deleteOrder.indexOf(a.id) - deleteOrder.indexOf(b.id));
   for (const op of ops) {
-    const key = op.id === 'validate' ? agentKey : op.id === 'health' ? null : worker.adminKey;
-    const r = await raw(op.method, fill(op.tpl), bodies[op.id], { key });
+    const key = agentOps.has(op.id) ? (op.id === 'validate' ? agentKey : made.key) : op.id === 'health' ? null : worker.adminKey;
+    const r = await raw(op.method, fill(op.tpl, op.id), bodies[op.id], { key });
     assert.ok(r.status < 300, `${op.method} ${op.tpl} (${op.id}) answered ${r.status}: ${r.text}`);
   }
 });

@@ -52,22 +52,26 @@ common=(--seed "${SCHEMATHESIS_SEED:-20261122}" --checks all --phases examples,c
 st=(env HYPOTHESIS_STORAGE_DIRECTORY="$WORK/hypothesis" "$VENV/bin/schemathesis" --config-file "$HERE/schemathesis.toml" run "$ROOT/docs/openapi.yaml")
 cd "$WORK"
 status=0
-log "schemathesis: /v1/validate with an agent key"
+# The agent's routes: validate, and its approvals (ids it does not have answer 404, as documented).
+agent_ops=(validate getApproval cancelApproval)
+log "schemathesis: /v1/validate and /v1/approvals with an agent key"
 "${st[@]}" -u "$BASE" -H "Authorization: Bearer $AGENT_KEY" \
-  --include-path /v1/validate "${common[@]}" || status=1
-# Operations that take rule conditions, checked like stats below (see there).
-conditions=(createRule updateRule simulate replay)
+  "${agent_ops[@]/#/--include-operation-id=}" "${common[@]}" || status=1
+# Operations that take rule conditions or webhook URLs, checked like stats below (see there).
+conditions=(createRule updateRule simulate replay createWebhook updateWebhook)
 log "schemathesis: /health and the admin API with an admin key"
 "${st[@]}" -u "$BASE" -H "Authorization: Bearer $ADMIN" \
-  --exclude-path /v1/validate --exclude-path /v1/admin/stats \
-  "${conditions[@]/#/--exclude-operation-id=}" "${common[@]}" || status=1
+  --exclude-path /v1/admin/stats \
+  "${agent_ops[@]/#/--exclude-operation-id=}" "${conditions[@]/#/--exclude-operation-id=}" "${common[@]}" || status=1
 # Rule conditions have constraints between fields that OpenAPI cannot express: a value's type
 # depends on the operator (`lt` takes a number, `cidr` a list of CIDR blocks), `time_zone` applies
 # only to the request facts /time and /weekday and must name an IANA zone, a regular expression must
 # compile within its size limit, and with a tool's input_schema a pointer must be one it has. So
 # for these operations, and only these, schema-valid requests may be rejected (400 naming the
-# condition); every other check still applies, no 5xx and answers as documented included.
-log "schemathesis: the operations that take rule conditions"
+# condition); every other check still applies, no 5xx and answers as documented included. So with
+# webhook URLs: a URL must be https and must not name a private or internal host, which a string
+# schema cannot say (the 400 says which rule it broke).
+log "schemathesis: the operations that take rule conditions or webhook URLs"
 "${st[@]}" -u "$BASE" -H "Authorization: Bearer $ADMIN" \
   "${conditions[@]/#/--include-operation-id=}" "${common[@]}" --exclude-checks positive_data_acceptance || status=1
 # /v1/admin/stats rejects (400) a range whose `until` is not after `since` or that spans more than

@@ -1153,7 +1153,7 @@ fn deny_wins_over_require_approval_which_wins_over_allow() {
     let args = obj(json!({"amount": 600}));
     let facts = args_facts(&args);
     let over_500 = json!({"source": "arguments", "pointer": "/amount", "op": "gt", "value": 500, "on_missing": "deny"});
-    let ask = approval_rule("r2", &[over_500.clone()]);
+    let ask = approval_rule("r2", std::slice::from_ref(&over_500));
     let rules = [allow("r1", &[]), ask.clone()];
     match evaluate(&rules, &facts, false).verdict {
         Verdicts::RequireApproval(a) => {

@@ -858,6 +858,13 @@ export interface components {
              *     (`approval_mismatch` otherwise).
              */
             approval_id?: string | null;
+            /**
+             * @description Default true. `false` asks whether the call could run without asking anyone: a call
+             *     that would need a new approval answers `approval_required` with no `approval` and
+             *     creates none (an MCP server's tool listing uses this). An approval that already governs
+             *     the call is used or reported as usual.
+             */
+            request_approval?: boolean | null;
         };
         RateLimitState: {
             /** @description Bucket capacity. */
@@ -2444,6 +2451,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyFailures"];

@@ -4,7 +4,7 @@
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 
-use crate::commands::{agents, audit, events, logs, rules, simulate, stats, tools, validate};
+use crate::commands::{agents, approvals, audit, events, logs, rules, simulate, stats, tools, validate, webhooks};
 
 /// Printed after `--help`: where keys and the service address come from.
 const KEYS_HELP: &str = "\
@@ -22,7 +22,7 @@ plain http:// is accepted only to a loopback host (127.0.0.0/8, ::1, localhost),
 #[command(
     name = "oakauth",
     version,
-    about = "Manage OakAuth agents, tools and rules; read the audit log.",
+    about = "Manage OakAuth agents, tools and rules; decide approvals; manage webhooks; read the audit log.",
     after_help = KEYS_HELP
 )]
 pub struct Cli {
@@ -37,8 +37,8 @@ pub struct Cli {
     /// prompt instead. Admin key (`oakadm_…`).
     #[arg(long, global = true, value_name = "KEY")]
     pub admin_key: Option<String>,
-    /// Print JSON instead of tables: a page of logs or events with its `next_cursor`; with
-    /// `logs --follow`, one JSON object per line.
+    /// Print JSON instead of tables: a page of logs, events, approvals or deliveries with its
+    /// `next_cursor`; with `logs --follow`, one JSON object per line.
     #[arg(long, global = true)]
     pub json: bool,
     /// Seconds to wait for each answer.
@@ -56,10 +56,17 @@ pub enum Command {
     /// Register and manage an agent's tools and their scopes.
     #[command(subcommand)]
     Tools(tools::ToolsCmd),
-    /// Allow or deny an agent's tool scopes, with reasoning requirements, conditions on the call's
-    /// arguments, and shadow mode.
+    /// Allow, deny or require approval for an agent's tool scopes, with reasoning requirements,
+    /// conditions on the call's arguments, and shadow mode.
     #[command(subcommand)]
     Rules(rules::RulesCmd),
+    /// The calls that wait for a person's approval (and those decided before): list, show,
+    /// approve, deny.
+    #[command(subcommand)]
+    Approvals(approvals::ApprovalsCmd),
+    /// Register endpoints for signed event webhooks; rotate their secrets; read their delivery logs.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCmd),
     /// Read the audit log, newest first; `--follow` keeps printing new decisions.
     Logs(logs::LogsArgs),
     /// What admins did to agents, keys, tools and rules (who, what, when), newest first.

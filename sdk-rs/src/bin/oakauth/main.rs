@@ -13,7 +13,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use commands::{agents, audit, events, logs, rules, simulate, stats, tools, validate, whoami, Failure, Outcome};
+use commands::{
+    agents, approvals, audit, events, logs, rules, simulate, stats, tools, validate, webhooks, whoami, Failure, Outcome,
+};
 use output::Out;
 
 /// Exit status of a command line that asks for something impossible (clap's own errors too).
@@ -52,6 +54,8 @@ async fn run(cli: Cli) -> Outcome {
         Command::Agents(cmd) => agents::run(&admin, &out, cmd).await,
         Command::Tools(cmd) => tools::run(&admin, &out, cmd).await,
         Command::Rules(cmd) => rules::run(&admin, &out, cmd).await,
+        Command::Approvals(cmd) => approvals::run(&admin, &out, cmd).await,
+        Command::Webhooks(cmd) => webhooks::run(&admin, &out, cmd).await,
         Command::Logs(args) => logs::run(&admin, &out, args).await,
         Command::Events(args) => events::run(&admin, &out, args).await,
         Command::Audit(cmd) => audit::run(&admin, &out, cmd).await,

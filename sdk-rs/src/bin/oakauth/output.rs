@@ -51,6 +51,36 @@ impl Out {
         });
     }
 
+    /// Prints one page of a long list: the API's page as it came for `--json` (with its
+    /// `next_cursor`), else a table of `items` (`No {what} match.` when there is none) and, when
+    /// more match, a note on stderr.
+    pub fn page<P: Serialize, T>(
+        &self,
+        page: &P,
+        items: &[T],
+        more: bool,
+        what: &str,
+        headers: &[&'static str],
+        row: impl Fn(&T) -> Vec<String>,
+    ) {
+        if self.json {
+            self.print(page, |_| String::new());
+            return;
+        }
+        if items.is_empty() {
+            println!("No {what} match.");
+            return;
+        }
+        let mut t = Table::new(headers);
+        for item in items {
+            t.row(row(item));
+        }
+        print!("{}", t.render());
+        if more {
+            eprintln!("(more {what} match: --json shows next_cursor, --cursor shows the next page)");
+        }
+    }
+
     /// Prints `{"ok": true}`, or `what` for people.
     pub fn done(&self, what: String) {
         if self.json {

@@ -7,7 +7,7 @@ use futures_util::TryStreamExt;
 use oakauth::wire::{Agent, AgentWithKey, CreateAgent, RateLimitConfig, RotateKey, UpdateAgent};
 use oakauth::Admin;
 
-use super::{resolve_agent, Failure, Outcome};
+use super::{resolve_agent, Failure, Outcome, Switch};
 use crate::output::{fields, Out};
 
 #[derive(Subcommand)]
@@ -36,12 +36,8 @@ pub enum AgentsCmd {
         /// A new name.
         #[arg(long)]
         name: Option<String>,
-        /// Enable the agent.
-        #[arg(long, conflicts_with = "disable")]
-        enable: bool,
-        /// Disable the agent.
-        #[arg(long)]
-        disable: bool,
+        #[command(flatten)]
+        switch: Switch,
         #[command(flatten)]
         limit: LimitArgs,
     },
@@ -119,8 +115,9 @@ pub async fn run(admin: &Admin, out: &Out, cmd: AgentsCmd) -> Outcome {
             let agent = resolve_agent(admin, &agent).await?;
             out.print(&agent, show_agent);
         }
-        AgentsCmd::Update { agent, name, enable, disable, limit } => {
-            if name.is_none() && !enable && !disable && limit.capacity.is_none() && limit.refill.is_none() {
+        AgentsCmd::Update { agent, name, switch, limit } => {
+            let enabled = switch.enabled();
+            if name.is_none() && enabled.is_none() && limit.capacity.is_none() && limit.refill.is_none() {
                 return Err(Failure::Usage(
                     "nothing to change: pass --name, --enable, --disable, --capacity or --refill".into(),
                 ));
@@ -132,13 +129,6 @@ pub async fn run(admin: &Admin, out: &Out, cmd: AgentsCmd) -> Outcome {
                     capacity: c.unwrap_or(current.rate_limit.capacity),
                     refill_per_second: r.unwrap_or(current.rate_limit.refill_per_second),
                 }),
-            };
-            let enabled = if enable {
-                Some(true)
-            } else if disable {
-                Some(false)
-            } else {
-                None
             };
             let body = UpdateAgent { name, enabled, rate_limit };
             let updated = admin.update_agent(&current.id, &body).await?;

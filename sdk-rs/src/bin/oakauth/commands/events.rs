@@ -5,41 +5,29 @@ use std::process::ExitCode;
 use clap::Args;
 use oakauth::{Admin, EventQuery};
 
-use super::{agent_filter, agent_names, Outcome};
-use crate::output::{clip, Out, Table};
+use super::{agent_filter, agent_names, AgentNames, Outcome, PageArgs};
+use crate::output::{clip, Out};
 
 #[derive(Args)]
 pub struct EventsArgs {
     /// Only events about this agent (id or name; the id of a deleted agent works too).
     #[arg(long)]
     agent: Option<String>,
-    /// How many events to show (1 to 200).
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
-    limit: u32,
-    /// The next page: the `next_cursor` of the previous `--json` answer.
-    #[arg(long)]
-    cursor: Option<String>,
+    #[command(flatten)]
+    page: PageArgs,
 }
 
 pub async fn run(admin: &Admin, out: &Out, args: EventsArgs) -> Outcome {
-    let EventsArgs { agent, limit, cursor } = args;
+    let EventsArgs { agent, page: PageArgs { limit, cursor } } = args;
     let agent_id = match &agent {
         Some(a) => Some(agent_filter(admin, a).await?),
         None => None,
     };
     let page = admin.list_events(&EventQuery { agent_id, limit: Some(limit), cursor }).await?;
-    if out.json {
-        out.print(&page, |_| String::new());
-        return Ok(ExitCode::SUCCESS);
-    }
-    if page.events.is_empty() {
-        println!("No admin events match.");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let names = agent_names(admin).await?;
-    let mut t = Table::new(&["TIME", "ACTOR", "ACTION", "AGENT", "TARGET", "DETAIL"]);
-    for e in &page.events {
-        t.row(vec![
+    let names = if out.json || page.events.is_empty() { AgentNames::new() } else { agent_names(admin).await? };
+    let headers = ["TIME", "ACTOR", "ACTION", "AGENT", "TARGET", "DETAIL"];
+    out.page(&page, &page.events, page.next_cursor.is_some(), "admin events", &headers, |e| {
+        vec![
             e.created_at.clone(),
             format!("{}…", e.actor),
             e.action.clone(),
@@ -49,12 +37,8 @@ pub async fn run(admin: &Admin, out: &Out, args: EventsArgs) -> Outcome {
                 .unwrap_or_else(|| "-".into()),
             e.target_id.clone(),
             event_detail(&e.detail),
-        ]);
-    }
-    print!("{}", t.render());
-    if page.next_cursor.is_some() {
-        eprintln!("(more events match: --json shows next_cursor, --cursor shows the next page)");
-    }
+        ]
+    });
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,6 +2,7 @@
 //! the failure type, finding agents by id or name, and time bounds.
 
 pub mod agents;
+pub mod approvals;
 pub mod audit;
 pub mod conditions;
 pub mod events;
@@ -11,6 +12,7 @@ pub mod simulate;
 pub mod stats;
 pub mod tools;
 pub mod validate;
+pub mod webhooks;
 pub mod whoami;
 
 use std::collections::HashMap;
@@ -65,6 +67,35 @@ pub async fn agent_filter(admin: &Admin, agent: &str) -> Result<String, Failure>
         return Ok(agent.to_owned());
     }
     Ok(resolve_agent(admin, agent).await?.id)
+}
+
+/// `--limit` and `--cursor` of the commands that show one page of a long list, newest first.
+#[derive(clap::Args)]
+pub struct PageArgs {
+    /// How many to show (1 to 200).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub limit: u32,
+    /// The next page: the `next_cursor` of the previous `--json` answer.
+    #[arg(long)]
+    pub cursor: Option<String>,
+}
+
+/// `--enable` and `--disable` of the `update` commands.
+#[derive(clap::Args)]
+pub struct Switch {
+    /// Enable it.
+    #[arg(long, conflicts_with = "disable")]
+    enable: bool,
+    /// Disable it.
+    #[arg(long)]
+    disable: bool,
+}
+
+impl Switch {
+    /// `Some(true)` for --enable, `Some(false)` for --disable, `None` for neither.
+    pub fn enabled(&self) -> Option<bool> {
+        self.enable.then_some(true).or(self.disable.then_some(false))
+    }
 }
 
 /// Exit status of `validate` and `simulate` when the answer is a deny (0 is an allow, 1 any error).

@@ -64,9 +64,13 @@ pub enum RulesCmd {
 /// The fields of a rule that `create` sets and `update` changes.
 #[derive(Args)]
 pub struct RuleFields {
-    /// allow or deny (create: allow).
-    #[arg(long, value_enum)]
+    /// allow, deny or require_approval (a person must approve each matching call; create: allow).
+    #[arg(long, value_parser = effect_parser())]
     effect: Option<Effect>,
+    /// require_approval rules: how long an approval waits for a decision, 60 to 604800 seconds
+    /// (the service's default: 900).
+    #[arg(long, value_name = "SECONDS")]
+    approval_expiry_seconds: Option<u32>,
     /// Reasoning requirement of an allow rule (create: from the tool's risk: read none, write soft,
     /// destructive hard).
     #[arg(long, value_enum)]
@@ -140,6 +144,7 @@ pub async fn run(admin: &Admin, out: &Out, cmd: RulesCmd) -> Outcome {
                 conditions,
                 mode: fields.mode,
                 description: fields.description,
+                approval_expiry_seconds: fields.approval_expiry_seconds,
                 ..CreateRule::allow(tool, scope)
             };
             let rule = admin.create_rule(&agent.id, &body).await?;
@@ -158,11 +163,12 @@ pub async fn run(admin: &Admin, out: &Out, cmd: RulesCmd) -> Outcome {
                 conditions,
                 mode: fields.mode,
                 description: fields.description,
+                approval_expiry_seconds: fields.approval_expiry_seconds,
             };
             if body == UpdateRule::default() {
                 return Err(Failure::Usage(
-                    "nothing to change: pass --effect, --reasoning, --mode, --description, --when, --conditions-file \
-                     or --clear-conditions"
+                    "nothing to change: pass --effect, --reasoning, --mode, --description, --approval-expiry-seconds, \
+                     --when, --conditions-file or --clear-conditions"
                         .into(),
                 ));
             }
@@ -179,6 +185,19 @@ pub async fn run(admin: &Admin, out: &Out, cmd: RulesCmd) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--effect`: the API's own names (`require_approval`); `require-approval` is accepted too.
+fn effect_parser() -> impl clap::builder::TypedValueParser<Value = Effect> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let names = [
+        PossibleValue::new(Effect::Allow.as_str()),
+        PossibleValue::new(Effect::Deny.as_str()),
+        PossibleValue::new(Effect::RequireApproval.as_str()).alias("require-approval"),
+    ];
+    PossibleValuesParser::new(names).map(|name| {
+        Effect::parse(&name.replace('-', "_")).unwrap_or_else(|| unreachable!("one of the possible values"))
+    })
+}
+
 fn show_rule(r: &Rule) -> String {
     let keys: Vec<String> = (0..r.conditions.len()).map(|i| format!("conditions[{i}]")).collect();
     let mut pairs = vec![
@@ -190,6 +209,10 @@ fn show_rule(r: &Rule) -> String {
         ("mode", r.mode.as_str().into()),
         ("reasoning", r.require_reasoning.as_str().into()),
     ];
+    if r.effect == Effect::RequireApproval {
+        let expiry = r.approval_expiry_seconds.map_or("900 s (the default)".into(), |s| format!("{s} s"));
+        pairs.push(("approval expiry", expiry));
+    }
     if r.conditions.is_empty() {
         pairs.push(("conditions", "none (the rule always applies)".into()));
     }

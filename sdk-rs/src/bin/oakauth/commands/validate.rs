@@ -44,6 +44,10 @@ pub async fn run(oak: &OakAuth, out: &Out, args: ValidateArgs) -> Outcome {
             ("message", d.message.clone()),
         ];
         pairs.extend(d.explanation.iter().flat_map(explanation_fields));
+        if let Some(a) = &d.approval {
+            pairs.push(("approval", format!("{} ({}, expires {})", a.id, a.status.as_str(), a.expires_at)));
+            pairs.extend(a.comment.iter().map(|c| ("comment", c.clone())));
+        }
         pairs.extend([
             ("decision", d.decision_id.clone()),
             ("reasoning required", d.reasoning_required.as_str().into()),
