@@ -96,29 +96,7 @@ impl Admin {
         detail: serde_json::Value,
         exists: (&str, &str, i64),
     ) -> ApiResult<worker::D1PreparedStatement> {
-        let id = oakauth_core::ids::new_id("evt")?;
-        let (sql, subject, at) = exists;
-        db::stmt(
-            &self.db,
-            &format!(
-                "INSERT INTO admin_events (id, org_id, request_id, actor, action, agent_id, target_id, detail, created_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS ({sql})"
-            ),
-            &[
-                db::Arg::from(&id),
-                db::Arg::from(&self.ctx.org_id),
-                db::Arg::from(&self.request_id),
-                db::Arg::from(&self.ctx.key_prefix),
-                db::Arg::from(action.as_str()),
-                db::Arg::from(agent_id),
-                db::Arg::from(target_id),
-                db::Arg::from(&detail.to_string()),
-                db::Arg::Int(now_ms()),
-                db::Arg::from(subject),
-                db::Arg::Int(at),
-                db::Arg::from(&self.ctx.key_prefix),
-            ],
-        )
+        self.event_statement(action, agent_id, target_id, detail, Some(exists))
     }
 
     /// The statement that records an admin action; run it in the same batch as the change so
@@ -130,23 +108,39 @@ impl Admin {
         target_id: &str,
         detail: serde_json::Value,
     ) -> ApiResult<worker::D1PreparedStatement> {
+        self.event_statement(action, agent_id, target_id, detail, None)
+    }
+
+    fn event_statement(
+        &self,
+        action: AdminAction,
+        agent_id: Option<&str>,
+        target_id: &str,
+        detail: serde_json::Value,
+        exists: Option<(&str, &str, i64)>,
+    ) -> ApiResult<worker::D1PreparedStatement> {
         let id = oakauth_core::ids::new_id("evt")?;
-        db::stmt(
-            &self.db,
+        let detail = detail.to_string();
+        let mut sql =
             "INSERT INTO admin_events (id, org_id, request_id, actor, action, agent_id, target_id, detail, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            &[
-                db::Arg::from(&id),
-                db::Arg::from(&self.ctx.org_id),
-                db::Arg::from(&self.request_id),
-                db::Arg::from(&self.ctx.key_prefix),
-                db::Arg::from(action.as_str()),
-                db::Arg::from(agent_id),
-                db::Arg::from(target_id),
-                db::Arg::from(&detail.to_string()),
-                db::Arg::Int(now_ms()),
-            ],
-        )
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"
+                .to_string();
+        let mut args = vec![
+            db::Arg::from(&id),
+            db::Arg::from(&self.ctx.org_id),
+            db::Arg::from(&self.request_id),
+            db::Arg::from(&self.ctx.key_prefix),
+            db::Arg::from(action.as_str()),
+            db::Arg::from(agent_id),
+            db::Arg::from(target_id),
+            db::Arg::from(&detail),
+            db::Arg::Int(now_ms()),
+        ];
+        if let Some((condition, subject, at)) = exists {
+            sql.push_str(&format!(" WHERE EXISTS ({condition})"));
+            args.extend([db::Arg::from(subject), db::Arg::Int(at), db::Arg::from(&self.ctx.key_prefix)]);
+        }
+        db::stmt(&self.db, &sql, &args)
     }
 }
 

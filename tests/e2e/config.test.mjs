@@ -47,18 +47,18 @@ test('scripts/dev.sh writes the local CORS origins into a new .dev.vars, with a 
   }
 });
 
-test('an older .dev.vars without CORS_ORIGINS gets the line appended, and nothing else changes', async () => {
+test('an older .dev.vars gets the lines it lacks appended (CORS origins, loopback webhooks), and nothing else changes', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'oakauth-devvars-'));
   try {
     const file = join(dir, '.dev.vars');
     const old = '# made by an older scripts/dev.sh\nKEY_HASH_SECRET=0123456789abcdef0123456789abcdef';
     await writeFile(file, old); // no final line break
     await devVars(file);
-    assert.equal(await readFile(file, 'utf8'), `${old}\nCORS_ORIGINS=${LOCAL_CORS_ORIGINS}\n`);
-    const own = 'KEY_HASH_SECRET=0123456789abcdef0123456789abcdef\nCORS_ORIGINS=http://127.0.0.1:5173\n';
+    assert.equal(await readFile(file, 'utf8'), `${old}\nCORS_ORIGINS=${LOCAL_CORS_ORIGINS}\nWEBHOOK_ALLOW_HTTP_LOOPBACK=true\n`);
+    const own = 'KEY_HASH_SECRET=0123456789abcdef0123456789abcdef\nCORS_ORIGINS=http://127.0.0.1:5173\nWEBHOOK_ALLOW_HTTP_LOOPBACK=false\n';
     await writeFile(file, own);
     await devVars(file);
-    assert.equal(await readFile(file, 'utf8'), own, "a developer's own CORS_ORIGINS is kept");
+    assert.equal(await readFile(file, 'utf8'), own, "a developer's own CORS_ORIGINS and webhook setting are kept");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
