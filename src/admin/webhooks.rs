@@ -158,7 +158,7 @@ pub async fn update(admin: &Admin, id: &str, mut req: Request) -> ApiResult<Resp
             Arg::from(&admin.ctx.org_id),
         ],
     )?;
-    let event = admin.event(AdminAction::WebhookUpdate, None, id, json!({"set": body}))?;
+    let event = admin.event(AdminAction::WebhookUpdate, None, id, serde_json::to_value(&body).unwrap_or_default())?;
     db::batch(&admin.db, vec![update, event]).await?;
     if body.enabled == Some(true) {
         // Deliveries that waited while it was disabled are due now.
