@@ -61,8 +61,8 @@ CREATE INDEX approvals_by_org ON approvals (org_id, seq);
 CREATE INDEX approvals_pending ON approvals (org_id, status, expires_at);
 
 -- Webhook endpoints. `secret` signs every delivery; `previous_secret` also signs until
--- `previous_secret_until` after a rotation. Neither is ever returned by the API after the answer
--- that created it.
+-- `previous_secret_until` after a rotation. Both are stored sealed (core/src/webhook/sealed.rs),
+-- and neither is ever returned by the API after the answer that created it.
 CREATE TABLE webhook_endpoints (
   seq                    INTEGER PRIMARY KEY AUTOINCREMENT,
   id                     TEXT NOT NULL UNIQUE,

@@ -14,9 +14,8 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use oakauth_core::approval::Status;
 use oakauth_core::time::format_ms;
-use oakauth_core::webhook::{self, DeliveryOutcome, EventType, Failure, Payload, Secret};
+use oakauth_core::webhook::{self, sealed, DeliveryOutcome, EventType, Failure, Payload, Secret};
 use serde::Deserialize;
 use serde_json::Value;
 use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
@@ -178,7 +177,6 @@ impl WebhookDispatcher {
         )
         .await?;
         for row in &rows {
-            debug_assert_eq!(row.core().status_at(now), Status::Expired);
             record(&self.env, org_id, EventType::ApprovalExpired, crate::approvals::event_data(row, now), now).await?;
         }
         Ok(rows.len())
@@ -199,7 +197,8 @@ impl WebhookDispatcher {
         )
         .await?;
         let loopback = allow_loopback(&self.env);
-        let attempts = due.iter().map(|d| attempt(d, loopback, now));
+        let master = crate::auth::hash_secret(&self.env)?;
+        let attempts = due.iter().map(|d| attempt(d, &master, loopback, now));
         let outcomes = futures::future::join_all(attempts).await;
         for (d, (status, error)) in due.iter().zip(outcomes) {
             self.settle(org_id, d, status, error).await?;
@@ -308,29 +307,30 @@ fn describe(failure: Failure) -> String {
     }
 }
 
-/// The secrets that sign now: the current one, and the previous one during its overlap.
-fn secrets(d: &Due, now: i64) -> Result<Vec<Secret>, String> {
-    let mut out = vec![Secret::parse(&d.secret).map_err(|e| e.to_string())?];
+/// The secrets that sign now, opened from their sealed form ([`sealed`]): the current one, and
+/// the previous one during its overlap.
+fn secrets(d: &Due, master: &[u8], now: i64) -> Result<Vec<Secret>, String> {
+    let mut out = vec![sealed::open(master, &d.secret).map_err(|e| e.to_string())?];
     if let (Some(previous), Some(until)) = (&d.previous_secret, d.previous_secret_until) {
         if until > now {
-            out.push(Secret::parse(previous).map_err(|e| e.to_string())?);
+            out.push(sealed::open(master, previous).map_err(|e| e.to_string())?);
         }
     }
     Ok(out)
 }
 
 /// One attempt: the status of the answer (None: no answer) and an error to record.
-async fn attempt(d: &Due, allow_loopback: bool, now: i64) -> (Option<u16>, Option<String>) {
-    match try_attempt(d, allow_loopback, now).await {
+async fn attempt(d: &Due, master: &[u8], allow_loopback: bool, now: i64) -> (Option<u16>, Option<String>) {
+    match try_attempt(d, master, allow_loopback, now).await {
         Ok((status, error)) => (Some(status), error),
         Err(e) => (None, Some(e)),
     }
 }
 
-async fn try_attempt(d: &Due, allow_loopback: bool, now: i64) -> Result<(u16, Option<String>), String> {
+async fn try_attempt(d: &Due, master: &[u8], allow_loopback: bool, now: i64) -> Result<(u16, Option<String>), String> {
     // The URL rules apply at every delivery, not only when the endpoint was saved.
     let url = webhook::check_url(&d.url, allow_loopback).map_err(|e| format!("endpoint URL refused: {e}"))?;
-    let secrets = secrets(d, now)?;
+    let secrets = secrets(d, master, now)?;
     let timestamp = now.div_euclid(1000);
     let signature = webhook::sign(&secrets, &d.id, timestamp, d.payload.as_bytes());
     let headers = worker::Headers::new();

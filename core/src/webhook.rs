@@ -20,6 +20,7 @@
 
 mod delivery;
 mod endpoint;
+pub mod sealed;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;

@@ -84,10 +84,17 @@ pub async fn decide(admin: &Admin, id: &str, mut req: Request) -> ApiResult<Resp
     comment.map_or(Ok(()), approval::check_comment)?;
     let row = find(admin, id).await?;
     let now = now_ms();
-    let (status, action) = match body.decision {
-        Decision::Approve => (Status::Approved, AdminAction::ApprovalApprove),
-        Decision::Deny => (Status::Denied, AdminAction::ApprovalDeny),
+    let (approve, action) = match body.decision {
+        Decision::Approve => (true, AdminAction::ApprovalApprove),
+        Decision::Deny => (false, AdminAction::ApprovalDeny),
     };
+    // The core's state machine says whether it can be decided and what it becomes; the
+    // conditional update below makes that hold against a concurrent decision too.
+    let mut decided = row.core();
+    if decided.decide(approve, &admin.ctx.key_prefix, comment, now).is_err() {
+        return Err(not_pending(id, decided.status_at(now)));
+    }
+    let status = decided.status;
     let update = db::stmt(
         &admin.db,
         "UPDATE approvals SET status = ?1, decided_at = ?2, decided_by = ?3, comment = ?4
@@ -114,11 +121,12 @@ pub async fn decide(admin: &Admin, id: &str, mut req: Request) -> ApiResult<Resp
     let after = find(admin, id).await?;
     let decided_here = after.decided_at == Some(now) && after.decided_by.as_deref() == Some(&admin.ctx.key_prefix);
     if !decided_here || after.core().status_at(now) != status {
-        return Err(ApiError::conflict(format!(
-            "approval {id} is {}, not pending: it can no longer be decided",
-            after.core().status_at(now).as_str()
-        )));
+        return Err(not_pending(id, after.core().status_at(now)));
     }
     crate::approvals::emit(&admin.env, EventType::ApprovalDecided, &after, now).await;
     Ok(json_response(200, &after.wire(now)))
+}
+
+fn not_pending(id: &str, status: Status) -> ApiError {
+    ApiError::conflict(format!("approval {id} is {}, not pending: it can no longer be decided", status.as_str()))
 }

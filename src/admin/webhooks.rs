@@ -3,7 +3,7 @@
 use oakauth_core::ids;
 use oakauth_core::limits;
 use oakauth_core::time::format_ms;
-use oakauth_core::webhook::{self, EventType, Secret};
+use oakauth_core::webhook::{self, sealed, EventType, Secret};
 use oakauth_core::wire::{
     AdminAction, CreateWebhook, Delivery, DeliveryList, DeliveryStatus, RotateWebhookSecret, UpdateWebhook, Webhook,
     WebhookList, WebhookWithSecret,
@@ -13,6 +13,7 @@ use serde_json::json;
 use worker::{Request, Response};
 
 use super::{cursor_param, next_cursor, now_ms, page, Admin};
+use crate::auth::hash_secret;
 use crate::db::{self, Arg};
 use crate::http::{empty_response, json_response, query_param, read_json, read_optional_json, ApiError, ApiResult};
 
@@ -97,6 +98,7 @@ pub async fn create(admin: &Admin, mut req: Request) -> ApiResult<Response> {
     let url = check_url(admin, &body.url)?;
     let types = event_types_json(&body.event_types)?;
     let secret = Secret::generate()?;
+    let sealed = sealed::seal(&hash_secret(&admin.env)?, &secret)?;
     let id = ids::new_id("whk")?;
     let now = now_ms();
     let insert = db::stmt(
@@ -113,7 +115,7 @@ pub async fn create(admin: &Admin, mut req: Request) -> ApiResult<Response> {
             Arg::from(&types),
             Arg::from(body.enabled.unwrap_or(true)),
             Arg::from(body.description.as_deref().unwrap_or("")),
-            Arg::from(&secret.expose()),
+            Arg::from(&sealed),
             Arg::Int(now),
             Arg::Int(MAX_ENDPOINTS),
         ],
@@ -194,6 +196,7 @@ pub async fn rotate_secret(admin: &Admin, id: &str, mut req: Request) -> ApiResu
     }
     find(admin, id).await?;
     let secret = Secret::generate()?;
+    let sealed = sealed::seal(&hash_secret(&admin.env)?, &secret)?;
     let now = now_ms();
     let until = (overlap > 0).then_some(now + overlap as i64 * 1000);
     let update = db::stmt(
@@ -202,7 +205,7 @@ pub async fn rotate_secret(admin: &Admin, id: &str, mut req: Request) -> ApiResu
                 previous_secret_until = ?2, secret = ?1, updated_at = ?3
           WHERE id = ?4 AND org_id = ?5",
         &[
-            Arg::from(&secret.expose()),
+            Arg::from(&sealed),
             until.map(Arg::Int).unwrap_or(Arg::Null),
             Arg::Int(now),
             Arg::from(id),

@@ -91,6 +91,10 @@ test('approval events are delivered signed per Standard Webhooks, with redacted 
   assert.equal(read.body.secret, undefined);
   assert.ok(!read.text.includes(hook.secret.slice(6)));
   assert.ok(!(await admin('GET', '/v1/admin/webhooks')).text.includes(hook.secret.slice(6)));
+  // Stored sealed, never as it is.
+  const stored = (await worker.d1(`SELECT secret FROM webhook_endpoints WHERE id = '${hook.id}'`))[0].results[0].secret;
+  assert.match(stored, /^sealed:v1:/);
+  assert.ok(!stored.includes(hook.secret.slice(6)));
 
   const { key } = await approvalAgent();
   const pending = await ask(key, { amount: 900, api_key: 'sk_live_abcdefghijklmnopqrstuvwx' });

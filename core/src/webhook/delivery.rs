@@ -111,14 +111,6 @@ impl DeliveryOutcome {
     }
 }
 
-impl Failure {
-    /// Whether the failure points at the receiver's own configuration (a `4xx` other than 429, or
-    /// a redirect), so that the dashboard can flag the endpoint rather than only count failures.
-    pub fn is_receiver_misconfiguration(self) -> bool {
-        matches!(self, Failure::Rejected(_) | Failure::Unexpected(300..=399))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,15 +187,5 @@ mod tests {
         assert_eq!(DeliveryOutcome::classify(None), Retry(Failure::NoResponse));
         assert_eq!(DeliveryOutcome::classify(Some(204)), Delivered);
         assert_eq!(DeliveryOutcome::classify(Some(410)), DisableEndpoint);
-    }
-
-    #[test]
-    fn receiver_misconfiguration_is_flagged() {
-        assert!(Failure::Rejected(401).is_receiver_misconfiguration());
-        assert!(Failure::Unexpected(301).is_receiver_misconfiguration());
-        assert!(!Failure::Unexpected(101).is_receiver_misconfiguration());
-        assert!(!Failure::RateLimited.is_receiver_misconfiguration());
-        assert!(!Failure::ServerError(503).is_receiver_misconfiguration());
-        assert!(!Failure::NoResponse.is_receiver_misconfiguration());
     }
 }
