@@ -72,6 +72,7 @@ impl Decision {
             rate_limit,
             explanation,
             approval,
+            receipt: None,
         }
     }
 }

@@ -298,6 +298,10 @@ pub struct ValidateResponse {
     /// used an approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalTicket>,
+    /// On an allowed decision: a signed receipt (compact JWS, EdDSA) a tool server can verify
+    /// before it runs the call (`docs/receipts.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
 }
 
 /// The `code` of an error body: what went wrong, one per HTTP status the API answers with.

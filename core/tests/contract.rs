@@ -569,6 +569,7 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
                 rate_limit: some.then_some(RateLimitState { limit: 60, remaining: 59, reset: 1 }),
                 explanation: some.then(|| explanation(some)),
                 approval: some.then(|| ticket(some)),
+                receipt: opt("eyJhbGciOiJFZERTQSJ9.e30.c2ln"),
             }
         );
         check!("ApprovalTicket", ticket(some));

@@ -892,6 +892,13 @@ export interface components {
              *     allow that used an approval (status `consumed`).
              */
             approval?: components["schemas"]["ApprovalTicket"];
+            /**
+             * @description Present on every allowed decision: a signed decision receipt, a compact JWS (`alg: EdDSA`,
+             *     Ed25519, `typ: oakauth-receipt+jwt`, a `kid` found at `/.well-known/jwks.json`) whose
+             *     claims bind the organization, agent, tool, scope and the SHA-256 of the RFC 8785 canonical
+             *     arguments to this decision (`jti`), valid for 60 seconds. See `docs/receipts.md`.
+             */
+            receipt?: string;
         };
         ValidateRateLimited: components["schemas"]["ValidateResponse"] | components["schemas"]["Error"];
         RateLimitConfig: {
