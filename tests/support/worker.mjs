@@ -104,8 +104,8 @@ export async function startWorker(options = {}) {
   await ensureBuilt();
   const ownDir = !options.persistDir;
   const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), 'oakauth-test-')));
-  const port = options.port ?? (await freePort());
-  const baseUrl = `http://127.0.0.1:${port}`;
+  let port = options.port ?? (await freePort());
+  let baseUrl = `http://127.0.0.1:${port}`;
   const vars = {
     KEY_HASH_SECRET: TEST_KEY_HASH_SECRET,
     RECEIPT_KEYS: TEST_RECEIPT_KEYS,
@@ -150,7 +150,19 @@ export async function startWorker(options = {}) {
     await exited;
     clearTimeout(timer);
   };
-  await launch();
+  // A free port can be taken by another process before wrangler binds it (other suites start
+  // servers too): then try another one, unless the caller asked for this port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (e) {
+      if (options.port || attempt >= 3 || !/Address already in use/.test(String(e?.message))) throw e;
+      port = await freePort();
+      baseUrl = `http://127.0.0.1:${port}`;
+      logs.length = 0;
+    }
+  }
 
   return {
     baseUrl,
