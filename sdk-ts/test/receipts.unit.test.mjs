@@ -209,6 +209,14 @@ describe('receipts that are refused', () => {
     await refused(v.verify(await sign(claims({ jti: 'dec_same', iat: now() - 1 })), expected()), 'replayed');
   });
 
+  it('of two concurrent verifications of one receipt, one succeeds', async () => {
+    const v = verifier();
+    const token = await sign();
+    const results = await Promise.allSettled([v.verify(token, expected()), v.verify(token, expected())]);
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    assert.equal(results.find((r) => r.status === 'rejected').reason.reason, 'replayed');
+  });
+
   it('a refused receipt does not use up its jti', async () => {
     const v = verifier();
     const token = await sign();
