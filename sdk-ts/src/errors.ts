@@ -253,18 +253,19 @@ export class OakAuthMalformedResponseError extends OakAuthError {
 }
 
 /**
- * Why a decision receipt was refused: a closed set.
+ * Why a decision receipt was refused: a closed set, the same codes as the Rust SDK's.
  *
- * - `malformed`: not a compact JWS of OakAuth's shape (header `typ` other than
- *   `oakauth-receipt+jwt`, no `kid`, a claim missing or of the wrong type, longer than 8 KiB, or valid
- *   for more than 5 minutes).
- * - `algorithm`: signed with an algorithm other than `EdDSA` (such as `none` or `HS256`).
+ * - `malformed`: not a compact JWS of OakAuth's shape (no `kid`, a claim missing or of the wrong
+ *   type, longer than 4 KiB).
+ * - `algorithm`: signed with an algorithm other than `EdDSA` (such as `none` or `HS256`), or a
+ *   header `typ` other than `oakauth-receipt+jwt`.
  * - `unknown_key`: its `kid` is not among OakAuth's public keys.
  * - `signature`: the signature does not verify with the key its `kid` names.
  * - `keys_unavailable`: OakAuth's public keys could not be fetched or read, so nothing could be verified.
  * - `issuer`: `iss` is not the OakAuth the verifier trusts.
  * - `expired`: `exp` has passed (beyond the clock leeway).
- * - `not_yet_valid`: `iat` is in the future (beyond the clock leeway).
+ * - `lifetime`: a validity OakAuth does not issue: `iat` in the future (beyond the clock leeway),
+ *   or `exp` more than 60 s after `iat`.
  * - `tool_mismatch`, `scope_mismatch`, `arguments_mismatch`: the receipt is for another tool, another
  *   scope or other arguments than the call about to run.
  * - `replayed`: its `jti` was already used.
@@ -278,7 +279,7 @@ export type ReceiptInvalidReason =
   | 'keys_unavailable'
   | 'issuer'
   | 'expired'
-  | 'not_yet_valid'
+  | 'lifetime'
   | 'tool_mismatch'
   | 'scope_mismatch'
   | 'arguments_mismatch'

@@ -21,10 +21,10 @@ export const RECEIPT_TYPE = 'oakauth-receipt+jwt';
 export const RECEIPT_META_KEY = 'oakauth/receipt';
 /** The largest clock leeway accepted, in seconds; also the default. */
 export const MAX_CLOCK_LEEWAY = 5;
-/** The longest a receipt may be valid (`exp - iat`), in seconds. OakAuth's are valid 60 s. */
-export const MAX_RECEIPT_LIFETIME = 300;
+/** How long a receipt is valid (`exp - iat`), in seconds: 60; a longer validity is refused. */
+export const RECEIPT_LIFETIME = 60;
 /** The longest receipt read, in characters. OakAuth's are about 600. */
-export const MAX_RECEIPT_LENGTH = 8192;
+export const MAX_RECEIPT_LENGTH = 4096;
 /** How many receipts the default in-memory replay cache holds at most. */
 export const DEFAULT_REPLAY_CACHE_SIZE = 10_000;
 /** Milliseconds a fetch of the public keys may take, by default. */
@@ -200,9 +200,9 @@ export class ReceiptVerifier {
    * as used. Returns its claims. Throws {@link ReceiptInvalidError} otherwise; the call must then
    * not run.
    *
-   * Checked, in order: the shape (≤ 8 KiB, `typ: oakauth-receipt+jwt`, a `kid`), the algorithm
-   * (`EdDSA` only), the signature with the public key its `kid` names, `iss`, `exp` and `iat`
-   * (with the clock leeway), `tool`, `scope`, `args` against the digest of `expected.arguments`,
+   * Checked, in order: the shape (≤ 4 KiB, a `kid`), the algorithm (`EdDSA` only) and `typ`
+   * (`oakauth-receipt+jwt`), the signature with the public key its `kid` names, `iss`, `exp` and
+   * `iat` (with the clock leeway), `tool`, `scope`, `args` against the digest of `expected.arguments`,
    * and last the `jti` in the replay cache (so only a receipt valid in every other way uses up its
    * `jti`).
    */
@@ -226,8 +226,12 @@ export class ReceiptVerifier {
       throw fromJose(err, this.issuer);
     }
     const claims = readClaims(payload);
-    const now = Date.now() / 1000;
-    if (claims.iat > now + this.#leeway) throw new ReceiptInvalidError('not_yet_valid', `issued at ${claims.iat}, in the future (is this machine's clock right?)`);
+    if (claims.exp - claims.iat > RECEIPT_LIFETIME) {
+      throw new ReceiptInvalidError('lifetime', `valid for ${claims.exp - claims.iat} s; OakAuth's receipts are valid for ${RECEIPT_LIFETIME} s`);
+    }
+    if (claims.iat > Date.now() / 1000 + this.#leeway) {
+      throw new ReceiptInvalidError('lifetime', `issued at ${claims.iat}, in the future (is this machine's clock right?)`);
+    }
 
     if (claims.tool !== expected.tool) throw new ReceiptInvalidError('tool_mismatch', `the receipt is for tool ${JSON.stringify(claims.tool)}, the call is to ${JSON.stringify(expected.tool)}`);
     if (claims.scope !== expected.scope) throw new ReceiptInvalidError('scope_mismatch', `the receipt is for scope ${JSON.stringify(claims.scope)}, the call is ${JSON.stringify(expected.scope)}`);
@@ -269,7 +273,7 @@ function checkHeader(receipt: unknown): void {
     throw new ReceiptInvalidError('malformed', 'its header is not base64url JSON', { cause: err });
   }
   if (header.alg !== ALGORITHM) throw new ReceiptInvalidError('algorithm', `signed with ${JSON.stringify(header.alg ?? null)}; only ${ALGORITHM} is accepted`);
-  if (header.typ !== RECEIPT_TYPE) throw new ReceiptInvalidError('malformed', `typ is ${JSON.stringify(header.typ ?? null)}, not ${RECEIPT_TYPE}`);
+  if (header.typ !== RECEIPT_TYPE) throw new ReceiptInvalidError('algorithm', `typ is ${JSON.stringify(header.typ ?? null)}, not ${RECEIPT_TYPE}`);
   if (typeof header.kid !== 'string' || header.kid === '') throw new ReceiptInvalidError('malformed', 'its header names no key (kid)');
 }
 
@@ -282,10 +286,6 @@ function readClaims(payload: Record<string, unknown>): ReceiptClaims {
   if (typeof payload.args !== 'string' || !DIGEST.test(payload.args)) throw new ReceiptInvalidError('malformed', 'claim args is not a lower-case hex SHA-256');
   const { iat, exp } = payload;
   if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) throw new ReceiptInvalidError('malformed', 'claims iat and exp must be whole seconds');
-  const lifetime = (exp as number) - (iat as number);
-  if (lifetime <= 0 || lifetime > MAX_RECEIPT_LIFETIME) {
-    throw new ReceiptInvalidError('malformed', `valid for ${lifetime} s; a receipt is valid for at most ${MAX_RECEIPT_LIFETIME} s`);
-  }
   return {
     iss: payload.iss as string,
     org: payload.org as string,
@@ -365,6 +365,8 @@ function fromJose(err: unknown, issuer: string): ReceiptInvalidError {
       if (claim === 'iss') {
         reason = 'issuer';
         message = `not issued by ${issuer}`;
+      } else if (claim === 'typ') {
+        reason = 'algorithm';
       } else {
         reason = 'malformed';
       }
