@@ -29,6 +29,8 @@ export const MAX_RECEIPT_LENGTH = 4096;
 export const DEFAULT_REPLAY_CACHE_SIZE = 10_000;
 /** Milliseconds a fetch of the public keys may take, by default. */
 export const DEFAULT_JWKS_TIMEOUT = 5_000;
+/** Milliseconds fetched public keys are used before they are fetched again: the JWKS endpoint's own cache time. */
+const JWKS_CACHE_MS = 300_000;
 
 const ALGORITHM = 'EdDSA';
 const DIGEST = /^[0-9a-f]{64}$/;
@@ -139,7 +141,7 @@ export interface ReceiptVerifierOptions {
   client?: { readonly baseUrl: string };
   /**
    * The public keys, for offline use: a JWKS as `GET /.well-known/jwks.json` answers it. When
-   * given, nothing is fetched. Default: fetched from `jwksUrl` and cached (10 minutes; fetched
+   * given, nothing is fetched. Default: fetched from `jwksUrl` and cached (5 minutes; fetched
    * again at most every 30 s when a receipt names a key not seen yet, as after a key rotation).
    */
   jwks?: JSONWebKeySet;
@@ -319,6 +321,7 @@ function remoteKeys(issuer: string, options: ReceiptVerifierOptions): JWTVerifyG
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new OakAuthConfigurationError('OakAuth receipts: fetch must be a function');
   const remote = createRemoteJWKSet(new URL(url), {
     timeoutDuration: timeout,
+    cacheMaxAge: JWKS_CACHE_MS,
     ...(options.fetch ? { [customFetch]: options.fetch } : {}),
   });
   return async (header, token) => {
