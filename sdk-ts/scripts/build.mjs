@@ -1,5 +1,5 @@
 // Builds dist/esm (ES modules) and dist/cjs (CommonJS), each with its .d.ts files, from src/, and
-// checks that every file package.json exports (`oakauth`, `oakauth/mcp`, `oakauth/webhooks`, in
+// checks that every file package.json exports (`oakauth`, `oakauth/mcp`, `oakauth/webhooks`, `oakauth/receipts`, in
 // both module systems, and their typesVersions) was built.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

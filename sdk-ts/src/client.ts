@@ -303,6 +303,8 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
   const explanationOk = ex === undefined || ex === null || isExplanation(ex);
   const approval = b.approval;
   const approvalOk = approval === undefined || approval === null || isTicket(approval);
+  const receipt = b.receipt;
+  const receiptOk = receipt === undefined || receipt === null || (typeof receipt === 'string' && receipt !== '');
   const wellFormed =
     typeof b.allowed === 'boolean' &&
     typeof b.reason === 'string' &&
@@ -315,7 +317,8 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
     typeof b.reasoning_provided === 'boolean' &&
     rateLimitOk &&
     explanationOk &&
-    approvalOk;
+    approvalOk &&
+    receiptOk;
   if (!wellFormed) return undefined;
   const decision: ValidateResponse = {
     allowed: b.allowed as boolean,
@@ -328,6 +331,8 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
   };
   if (isObject(ex)) decision.explanation = ex as unknown as Explanation;
   if (isObject(approval)) decision.approval = approval as unknown as ApprovalTicket;
+  // A receipt proves an allow; one sent with a deny proves nothing and is left out.
+  if (typeof receipt === 'string' && decision.allowed) decision.receipt = receipt;
   return decision;
 }
 

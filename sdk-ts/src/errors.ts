@@ -251,3 +251,54 @@ export class OakAuthMalformedResponseError extends OakAuthError {
     this.body = body.length > 500 ? `${body.slice(0, 500)}…` : body;
   }
 }
+
+/**
+ * Why a decision receipt was refused: a closed set, the same codes as the Rust SDK's.
+ *
+ * - `malformed`: not a compact JWS of OakAuth's shape (no `kid`, a claim missing or of the wrong
+ *   type, longer than 4 KiB).
+ * - `algorithm`: signed with an algorithm other than `EdDSA` (such as `none` or `HS256`), or a
+ *   header `typ` other than `oakauth-receipt+jwt`.
+ * - `unknown_key`: its `kid` is not among OakAuth's public keys.
+ * - `signature`: the signature does not verify with the key its `kid` names.
+ * - `keys_unavailable`: OakAuth's public keys could not be fetched or read, so nothing could be verified.
+ * - `issuer`: `iss` is not the OakAuth the verifier trusts.
+ * - `expired`: `exp` has passed (beyond the clock leeway).
+ * - `lifetime`: a validity OakAuth does not issue: `iat` in the future (beyond the clock leeway),
+ *   or `exp` more than 60 s after `iat`.
+ * - `tool_mismatch`, `scope_mismatch`, `arguments_mismatch`: the receipt is for another tool, another
+ *   scope or other arguments than the call about to run.
+ * - `replayed`: its `jti` was already used.
+ * - `replay_cache_unavailable`: the replay cache could not record the `jti` (full, or unreachable).
+ */
+export type ReceiptInvalidReason =
+  | 'malformed'
+  | 'algorithm'
+  | 'unknown_key'
+  | 'signature'
+  | 'keys_unavailable'
+  | 'issuer'
+  | 'expired'
+  | 'lifetime'
+  | 'tool_mismatch'
+  | 'scope_mismatch'
+  | 'arguments_mismatch'
+  | 'replayed'
+  | 'replay_cache_unavailable';
+
+/**
+ * A decision receipt that does not verify for the call about to run: do not run the call. `reason`
+ * says why (see {@link ReceiptInvalidReason}).
+ */
+export class ReceiptInvalidError extends OakAuthError {
+  override name: string = 'ReceiptInvalidError';
+  readonly reason: ReceiptInvalidReason;
+  /** What was wrong, in a sentence (the message without its `OakAuth receipt refused (reason):` start). */
+  readonly detail: string;
+
+  constructor(reason: ReceiptInvalidReason, detail: string, options: { cause?: unknown } = {}) {
+    super(`OakAuth receipt refused (${reason}): ${detail}`, options);
+    this.reason = reason;
+    this.detail = detail;
+  }
+}

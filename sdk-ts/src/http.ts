@@ -232,21 +232,21 @@ export class Http {
  * Refuses a base URL that is not a URL, not http(s), or plain http: plain http is only allowed to a
  * loopback address (127.0.0.0/8, ::1, localhost), and only when `allowInsecureLoopback` is set.
  */
-function checkBaseUrl(baseUrl: string, allowInsecureLoopback: boolean): void {
+export function checkBaseUrl(baseUrl: string, allowInsecureLoopback: boolean, what = 'baseUrl'): void {
   let parsed: URL;
   try {
     parsed = new URL(baseUrl);
   } catch {
-    throw new OakAuthConfigurationError(`OakAuth: baseUrl is not a URL: ${baseUrl}`);
+    throw new OakAuthConfigurationError(`OakAuth: ${what} is not a URL: ${baseUrl}`);
   }
   if (parsed.protocol === 'https:') return;
-  if (parsed.protocol !== 'http:') throw new OakAuthConfigurationError(`OakAuth: baseUrl must be an https URL: ${baseUrl}`);
+  if (parsed.protocol !== 'http:') throw new OakAuthConfigurationError(`OakAuth: ${what} must be an https URL: ${baseUrl}`);
   if (!isLoopback(parsed.hostname)) {
-    throw new OakAuthConfigurationError(`OakAuth: baseUrl must be https; plain http is only allowed to a loopback address: ${baseUrl}`);
+    throw new OakAuthConfigurationError(`OakAuth: ${what} must be https; plain http is only allowed to a loopback address: ${baseUrl}`);
   }
   if (!allowInsecureLoopback) {
     throw new OakAuthConfigurationError(
-      `OakAuth: baseUrl ${baseUrl} is plain http; for a local worker, opt in with the allowInsecureLoopback option or OAKAUTH_ALLOW_INSECURE_LOOPBACK=1`,
+      `OakAuth: ${what} ${baseUrl} is plain http; for a local worker, opt in with the allowInsecureLoopback option or OAKAUTH_ALLOW_INSECURE_LOOPBACK=1`,
     );
   }
 }

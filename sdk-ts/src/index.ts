@@ -1,5 +1,6 @@
 // oakauth: permission control for AI agents. `guard()` for agent code, `OakAuthAdmin` for the admin
-// API; the MCP wrapper is in the `oakauth/mcp` subpath, the webhook verifier in `oakauth/webhooks`.
+// API, `ReceiptVerifier` for tool servers (also in `oakauth/receipts`); the MCP wrapper is in the
+// `oakauth/mcp` subpath, the webhook verifier in `oakauth/webhooks`.
 export {
   OakAuth,
   configure,
@@ -15,6 +16,19 @@ export {
 } from './client.js';
 export { argumentsDigest } from './digest.js';
 export { OakAuthAdmin, type OakAuthAdminOptions } from './admin.js';
+export {
+  ReceiptVerifier,
+  MemoryReplayCache,
+  verifyReceipt,
+  RECEIPT_META_KEY,
+  RECEIPT_TYPE,
+  type ReceiptClaims,
+  type ReceiptExpectation,
+  type ReceiptVerifierOptions,
+  type ReplayCache,
+  type MemoryReplayCacheOptions,
+  type JwksFetch,
+} from './receipts.js';
 export {
   OakAuthError,
   OakAuthDeniedError,
@@ -33,6 +47,8 @@ export {
   OakAuthTimeoutError,
   OakAuthMalformedResponseError,
   OakAuthRedirectError,
+  ReceiptInvalidError,
+  type ReceiptInvalidReason,
 } from './errors.js';
 export { DEFAULT_RETRIES, DEFAULT_TIMEOUT, type FetchLike, type ResponseLike } from './http.js';
 export type * from './types.js';

@@ -2,6 +2,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { OakAuth, isAllowed, type OakAuthOptions } from './client.js';
 import { OakAuthRateLimitError, withExplanation } from './errors.js';
+import { RECEIPT_META_KEY, ReceiptInvalidError, ReceiptVerifier } from './receipts.js';
 import type { ValidateRequest, ValidateResponse } from './types.js';
 
 /** The OakAuth tool and scope that calls of an MCP tool are checked as. Missing parts take the defaults. */
@@ -15,6 +16,18 @@ export interface ToolTarget {
 export interface WithOakAuthOptions extends OakAuthOptions {
   /** An existing client to validate with; when set, `apiKey`, `baseUrl`, `allowInsecureLoopback`, `timeout`, `retries` and `fetch` are ignored. */
   client?: OakAuth;
+  /**
+   * Receipt-only mode: run a tool call only when its request carries a signed OakAuth decision
+   * receipt (`params._meta["oakauth/receipt"]`) for the call's OakAuth tool and scope (after
+   * `toolMapping`) and for exactly the arguments the tool will get (less the reasoning argument),
+   * not used before. The server then validates nothing itself and needs no agent key: the caller
+   * (`oakauth proxy`, or an agent that called validate) asked OakAuth, and the receipt proves the
+   * answer was an allow. `true` makes a {@link ReceiptVerifier} with `baseUrl` (or
+   * `OAKAUTH_BASE_URL`) as the issuer, `allowInsecureLoopback`, and `timeout` for fetching the
+   * public keys; pass a verifier for other options (offline keys, a shared replay cache). Not with
+   * `apiKey`, `client` or `hideDeniedTools`. Default false.
+   */
+  requireReceipt?: boolean | Pick<ReceiptVerifier, 'verify'>;
   /**
    * Maps an MCP tool name to the OakAuth tool and scope it is checked as, as an object keyed by MCP
    * tool name or a function. Unmapped tools are checked as their own name with `defaultScope`.
@@ -74,10 +87,15 @@ const REASONING_DESCRIPTION =
  *   with the same arguments is then allowed, once: the wrapper sends the arguments exactly as the
  *   model gave them (less the reasoning argument, which an approval is not bound to).
  *
+ * With `requireReceipt`, calls are not validated but must carry a valid receipt instead; a call
+ * without one, or with one that does not verify, answers `isError: true` with why, and the tool does
+ * not run. The tools are listed as they are.
+ *
  * Returns `server`.
  */
 export function withOakAuth<S extends McpServer>(server: S, options: WithOakAuthOptions = {}): S {
-  const client = options.client ?? new OakAuth(options);
+  const receipts = receiptVerifier(options);
+  const client = receipts ? undefined : (options.client ?? new OakAuth(options));
   const defaultScope = options.defaultScope ?? 'call';
   const reasoningArgument = options.reasoningArgument ?? '_reasoning';
   const mapping = options.toolMapping;
@@ -108,7 +126,7 @@ export function withOakAuth<S extends McpServer>(server: S, options: WithOakAuth
   // Listing decisions per OakAuth tool and scope; a pending check is shared by concurrent listings.
   const listed = new Map<string, { expires: number; keep: Promise<boolean> }>();
   const mayList = (mcpTool: string): Promise<boolean> => {
-    if (mcpTool === '') return Promise.resolve(false);
+    if (mcpTool === '' || !client) return Promise.resolve(false);
     const { tool, scope } = target(mcpTool);
     const key = JSON.stringify([tool, scope]);
     const now = Date.now();
@@ -136,6 +154,13 @@ export function withOakAuth<S extends McpServer>(server: S, options: WithOakAuth
       }
     }
 
+    if (receipts) {
+      const refused = await checkReceipt(receipts, params, tool, scope, args);
+      if (refused) return refused;
+      return callTool({ ...(request as object), params: { ...params, arguments: args } }, extra);
+    }
+    if (!client) return refusal('OakAuth: no client to check this call with; the tool did not run.');
+
     let decision: ValidateResponse;
     try {
       const request: ValidateRequest = { tool, scope, reasoning, context: { mcp_tool: name } };
@@ -154,6 +179,8 @@ export function withOakAuth<S extends McpServer>(server: S, options: WithOakAuth
 
   handlers.set('tools/list', async (request, extra) => {
     const result = (await listTools(request, extra)) as { tools?: unknown };
+    // The reasoning goes to OakAuth with the validation that got the receipt, not to this server.
+    if (receipts) return result;
     if (!isObject(result) || !Array.isArray(result.tools)) return result;
     let tools = (result.tools as Record<string, unknown>[]).map((t) => advertise(t, reasoningArgument));
     if (hide) {
@@ -165,6 +192,46 @@ export function withOakAuth<S extends McpServer>(server: S, options: WithOakAuth
 
   marked[WRAPPED] = true;
   return server;
+}
+
+/** The verifier of receipt-only mode, or undefined when the wrapper validates calls itself. */
+function receiptVerifier(options: WithOakAuthOptions): Pick<ReceiptVerifier, 'verify'> | undefined {
+  const wanted = options.requireReceipt ?? false;
+  if (wanted === false) return undefined;
+  if (options.client !== undefined || options.apiKey !== undefined) {
+    throw new TypeError('withOakAuth: requireReceipt checks the receipt of a decision the caller got; the server validates nothing itself, so it takes no apiKey or client');
+  }
+  if (options.hideDeniedTools) {
+    throw new TypeError('withOakAuth: hideDeniedTools needs an agent key to check the tools with; with requireReceipt, let the caller (oakauth proxy) hide them');
+  }
+  // A verifier by shape, not by class: it may come from the other (ESM or CommonJS) build.
+  if (typeof wanted === 'object' && wanted !== null && typeof wanted.verify === 'function') return wanted;
+  if (wanted !== true) throw new TypeError('withOakAuth: requireReceipt must be true, false or a ReceiptVerifier');
+  return new ReceiptVerifier({ issuer: options.baseUrl, allowInsecureLoopback: options.allowInsecureLoopback, timeout: options.timeout });
+}
+
+/** Undefined when the call's receipt verifies for this tool, scope and these arguments; else the refusal. */
+async function checkReceipt(verifier: Pick<ReceiptVerifier, 'verify'>, params: Record<string, unknown>, tool: string, scope: string, args: unknown): Promise<RefusalResult | undefined> {
+  const meta = params._meta;
+  const receipt = isObject(meta) ? meta[RECEIPT_META_KEY] : undefined;
+  if (receipt === undefined || receipt === null) {
+    return refusal(
+      `OakAuth: this server runs only calls that carry a signed OakAuth decision receipt (_meta["${RECEIPT_META_KEY}"]), and this call to ${tool}:${scope} has none. ` +
+        'Call it through OakAuth (oakauth proxy, or validate first and send the receipt). The tool did not run.',
+    );
+  }
+  if (args !== undefined && args !== null && !isObject(args)) return refusal('Invalid tools/call request: the arguments must be an object. The tool did not run.');
+  try {
+    await verifier.verify(receipt as string, { tool, scope, arguments: args as Record<string, unknown> | undefined });
+    return undefined;
+  } catch (err) {
+    const invalid = err as Partial<ReceiptInvalidError> | null;
+    if (err instanceof Error && err.name === 'ReceiptInvalidError' && typeof invalid?.reason === 'string') {
+      return refusal(`OakAuth refused the decision receipt of this call to ${tool}:${scope} (${invalid.reason}): ${invalid.detail}. The tool did not run.`);
+    }
+    const detail = err instanceof Error && err.name.startsWith('OakAuth') ? err.message : 'unexpected error';
+    return refusal(`OakAuth could not check the decision receipt of this call to ${tool}:${scope} (${detail}), so the tool did not run.`);
+  }
 }
 
 /** The request-handler table of the server, after making sure McpServer has installed its tool handlers. */

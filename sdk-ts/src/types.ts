@@ -46,6 +46,10 @@ export type ErrorBody = Schemas['Error'];
 /** `GET /health` answer. */
 export type Health = Schemas['Health'];
 
+/** `GET /.well-known/jwks.json` answer: the Ed25519 public keys that verify decision receipts. */
+export type JwkSet = Schemas['JwkSet'];
+export type Jwk = Schemas['Jwk'];
+
 /**
  * `POST /v1/validate` body. `arguments` are the tool call's arguments, which rule conditions may
  * test and the tool's `input_schema` checks.

@@ -214,6 +214,15 @@ describe('arguments and explanations', () => {
     });
   }
 
+  it('an allow keeps its receipt, for guard()\'s action too; a deny carries none', async () => {
+    const receipt = 'eyJhbGciOiJFZERTQSJ9.eyJqdGkiOiJkZWNfMSJ9.c2ln';
+    const { fetch } = scriptedFetch(json(200, decision({ receipt })), json(200, decision({ receipt })), json(200, decision({ allowed: false, reason: 'scope_not_granted', receipt })));
+    const oak = client(fetch);
+    assert.equal((await oak.validate(REQUEST)).receipt, receipt);
+    assert.equal(await oak.guard(REQUEST, (d) => d.receipt), receipt);
+    assert.equal(Object.hasOwn(await oak.validate(REQUEST), 'receipt'), false);
+  });
+
   it('a deny without explanation has an undefined one', async () => {
     const { fetch } = scriptedFetch(json(200, decision({ allowed: false, reason: 'scope_not_granted' })));
     const err = await assertBlocked(client(fetch), OakAuthDeniedError);
@@ -245,6 +254,8 @@ describe('malformed answers never allow', () => {
     'allowed: true with denied_by_rule': json(200, decision({ allowed: true, reason: 'denied_by_rule', explanation: EXPLANATION })),
     'allowed: true with conditions_not_met': json(200, decision({ allowed: true, reason: 'conditions_not_met' })),
     'allowed: true with invalid_arguments': json(200, decision({ allowed: true, reason: 'invalid_arguments' })),
+    'a receipt that is not a string': json(200, decision({ receipt: { jws: 'x' } })),
+    'an empty receipt': json(200, decision({ receipt: '' })),
   };
   for (const field of ['allowed', 'reason', 'message', 'decision_id', 'reasoning_required', 'reasoning_provided', 'rate_limit']) {
     const body = decision();

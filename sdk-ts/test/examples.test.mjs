@@ -2,6 +2,7 @@
 // demo agent that scripts/dev.sh creates.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +51,25 @@ describe('examples', () => {
       'read_file: buy milk',
       'delete_file: [isError] OakAuth denied filesystem:delete: reasoning required. Call the tool again with a `_reasoning` argument that says why you need it. (…)',
       'delete_file: deleted todo.txt',
+    ]);
+  });
+
+  it('docs/receipts.md shows receipt-server.mjs as it is', async () => {
+    const source = await readFile(join(SDK, 'examples', 'receipt-server.mjs'), 'utf8');
+    const code = source.slice(source.indexOf('import '));
+    const docs = await readFile(join(SDK, '..', 'docs', 'receipts.md'), 'utf8');
+    assert.ok(docs.includes('```js\n' + code + '```'), 'the server in docs/receipts.md differs from examples/receipt-server.mjs');
+  });
+
+  it('receipt-agent.mjs: receipt-server.mjs runs a call only with its unused receipt', async () => {
+    const { stdout } = await run(process.execPath, ['examples/receipt-agent.mjs'], { cwd: SDK, env });
+    assert.deepEqual(stdout.trim().split('\n'), [
+      'validate: allowed, receipt attached',
+      'write with its receipt: ran {"wrote":"todo.txt"}',
+      'the same receipt again: refused 403 receipt_replayed',
+      'read with other arguments: refused 403 receipt_arguments_mismatch',
+      'read without a receipt: refused 401 receipt_missing',
+      'read with its receipt: ran {"text":"buy milk"}',
     ]);
   });
 });

@@ -21,7 +21,8 @@ const ESM_USE = `
 import { OakAuth, OakAuthAdmin, OakAuthDeniedError, OakAuthError, ApprovalPendingError, argumentsDigest, configure, guard, isAllowed } from 'oakauth';
 import { withOakAuth } from 'oakauth/mcp';
 import { verifyWebhook } from 'oakauth/webhooks';
-import { createHmac } from 'node:crypto';
+import { ReceiptVerifier } from 'oakauth/receipts';
+import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 const deny = { allowed: false, reason: 'scope_not_granted', message: 'denied', decision_id: 'dec_1', reasoning_required: 'none', reasoning_provided: false, rate_limit: null };
 const oak = new OakAuth({ apiKey: 'oak_x', baseUrl: 'https://oakauth.example.com', fetch: async () => new Response(JSON.stringify(deny), { status: 200 }) });
 let ran = false;
@@ -38,6 +39,15 @@ const signature = 'v1,' + createHmac('sha256', key).update('msg_1.' + ts + '.' +
 const event = verifyWebhook('whsec_' + key.toString('base64'), body, { 'webhook-id': 'msg_1', 'webhook-timestamp': ts, 'webhook-signature': signature });
 let short;
 try { verifyWebhook('whsec_' + Buffer.alloc(16).toString('base64'), body, {}); } catch (e) { short = e.name; }
+// A receipt signed with Ed25519 by node:crypto, verified offline with its public key (jose inside).
+const pair = generateKeyPairSync('ed25519');
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const iat = Math.floor(Date.now() / 1000);
+const signingInput = b64({ alg: 'EdDSA', typ: 'oakauth-receipt+jwt', kid: 'k1' }) + '.' + b64({ iss: 'https://oakauth.example.com', org: 'org_1', agent: 'agt_1', tool: 't', scope: 's', args: argumentsDigest({}), jti: 'dec_9', iat, exp: iat + 60 });
+const receipt = signingInput + '.' + sign(null, Buffer.from(signingInput), pair.privateKey).toString('base64url');
+const receipts = new ReceiptVerifier({ issuer: 'https://oakauth.example.com', jwks: { keys: [{ ...pair.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'EdDSA' }] } });
+const claims = await receipts.verify(receipt, { tool: 't', scope: 's' });
+const replayed = await receipts.verify(receipt, { tool: 't', scope: 's' }).catch((e) => e.name + ' ' + e.reason);
 console.log(JSON.stringify({
   denied: err instanceof OakAuthDeniedError && err instanceof OakAuthError && err.reason === 'scope_not_granted',
   pending: pending instanceof ApprovalPendingError && pending instanceof OakAuthDeniedError && pending.approvalId,
@@ -47,11 +57,12 @@ console.log(JSON.stringify({
   digest: argumentsDigest({}),
   event: event.type + ' ' + event.data.approval_id,
   short,
+  receipt: claims.jti + ' ' + replayed,
 }));
 `;
 const CJS_USE = ESM_USE.replace(
-  /^import \{ (.*) \} from 'oakauth';\nimport \{ withOakAuth \} from 'oakauth\/mcp';\nimport \{ verifyWebhook \} from 'oakauth\/webhooks';\nimport \{ createHmac \} from 'node:crypto';/m,
-  "const { $1 } = require('oakauth');\nconst { withOakAuth } = require('oakauth/mcp');\nconst { verifyWebhook } = require('oakauth/webhooks');\nconst { createHmac } = require('node:crypto');\n(async () => {",
+  /^import \{ (.*) \} from 'oakauth';\nimport \{ withOakAuth \} from 'oakauth\/mcp';\nimport \{ verifyWebhook \} from 'oakauth\/webhooks';\nimport \{ ReceiptVerifier \} from 'oakauth\/receipts';\nimport \{ (.*) \} from 'node:crypto';/m,
+  "const { $1 } = require('oakauth');\nconst { withOakAuth } = require('oakauth/mcp');\nconst { verifyWebhook } = require('oakauth/webhooks');\nconst { ReceiptVerifier } = require('oakauth/receipts');\nconst { $2 } = require('node:crypto');\n(async () => {",
 ) + '})();';
 const EXPECTED = {
   denied: true,
@@ -62,11 +73,13 @@ const EXPECTED = {
   digest: '44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
   event: 'approval.requested apr_1',
   short: 'OakAuthConfigurationError',
+  receipt: 'dec_9 ReceiptInvalidError replayed',
 };
 
 const TS_USE = `
 import { OakAuth, OakAuthAdmin, OakAuthDeniedError, ApprovalPendingError, ApprovalDeniedError, argumentsDigest, type ValidateResponse, type LogEntry, type Stats, type Approval, type ApprovalTicket } from 'oakauth';
 import { verifyWebhook, WebhookVerifier, type WebhookEvent } from 'oakauth/webhooks';
+import { ReceiptVerifier, ReceiptInvalidError, type ReceiptClaims, type ReplayCache } from 'oakauth/receipts';
 const oak = new OakAuth({ apiKey: 'oak_x', baseUrl: 'https://oakauth.example.com' });
 const admin = new OakAuthAdmin({ adminKey: 'oakadm_x', baseUrl: 'https://oakauth.example.com' });
 export async function use(): Promise<[number, string, ValidateResponse['reason'], Stats['total']]> {
@@ -87,6 +100,17 @@ export async function approvals(): Promise<[string, string | null, Approval['sta
     const decided = await admin.decideApproval(page.approvals[0]!.id, { decision: 'approve', comment: 'ok' });
     const ticket = await oak.getApproval(decided.id, { waitSeconds: 25 });
     return [decided.id, decided.comment, decided.status, ticket.expires_at, argumentsDigest({ amount: 1 })];
+  }
+}
+export async function checkReceipt(receipt: string, cache: ReplayCache): Promise<ReceiptClaims['jti'] | ReceiptInvalidError['reason']> {
+  const verifier = new ReceiptVerifier({ issuer: 'https://oakauth.example.com', replayCache: cache });
+  const decision = await oak.validate({ tool: 't', scope: 's' });
+  if (decision.receipt === undefined) return 'malformed';
+  try {
+    return (await verifier.verify(decision.receipt, { tool: 't', scope: 's', arguments: { a: 1 } })).jti;
+  } catch (e) {
+    if (e instanceof ReceiptInvalidError) return e.reason;
+    throw e;
   }
 }
 export function receive(body: string, headers: Record<string, string>): WebhookEvent['type'] {
@@ -114,7 +138,7 @@ describe('npm pack', () => {
     const files = packed.files.map((f) => f.path);
     for (const f of [
       'package.json', 'README.md', 'dist/cjs/package.json',
-      ...['esm', 'cjs'].flatMap((m) => ['index', 'mcp', 'webhooks'].flatMap((e) => [`dist/${m}/${e}.js`, `dist/${m}/${e}.d.ts`])),
+      ...['esm', 'cjs'].flatMap((m) => ['index', 'mcp', 'webhooks', 'receipts'].flatMap((e) => [`dist/${m}/${e}.js`, `dist/${m}/${e}.d.ts`])),
     ]) {
       assert.ok(files.includes(f), `${f} missing from the tarball`);
     }
@@ -128,7 +152,7 @@ describe('npm pack', () => {
     // The optional peer dependency (@modelcontextprotocol/sdk) is listed without a version: not installed.
     const installed = Object.entries(tree.oakauth.dependencies).filter(([, d]) => d.version !== undefined);
     const own = Object.fromEntries(installed.map(([name, d]) => [name, d.version]));
-    assert.deepEqual(own, { canonicalize: '2.1.0', 'fast-sha256': '1.3.0', standardwebhooks: '1.1.1' });
+    assert.deepEqual(own, { canonicalize: '2.1.0', 'fast-sha256': '1.3.0', jose: '6.2.18', standardwebhooks: '1.1.1' });
   });
 
   it('works from ES modules', async () => {
@@ -144,11 +168,11 @@ describe('npm pack', () => {
   });
 
   it('the CommonJS and ES builds are separate files, each loaded from its own folder', async () => {
-    const script = "console.log(require.resolve('oakauth'), require.resolve('oakauth/mcp'), require.resolve('oakauth/webhooks'))";
+    const script = "console.log(require.resolve('oakauth'), require.resolve('oakauth/mcp'), require.resolve('oakauth/webhooks'), require.resolve('oakauth/receipts'))";
     const { stdout } = await run(process.execPath, ['-e', script], { cwd: project });
-    assert.match(stdout, /dist\/cjs\/index\.js .*dist\/cjs\/mcp\.js .*dist\/cjs\/webhooks\.js/);
-    const esm = await run(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('oakauth'), import.meta.resolve('oakauth/webhooks'))"], { cwd: project });
-    assert.match(esm.stdout, /dist\/esm\/index\.js .*dist\/esm\/webhooks\.js/);
+    assert.match(stdout, /dist\/cjs\/index\.js .*dist\/cjs\/mcp\.js .*dist\/cjs\/webhooks\.js .*dist\/cjs\/receipts\.js/);
+    const esm = await run(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('oakauth'), import.meta.resolve('oakauth/webhooks'), import.meta.resolve('oakauth/receipts'))"], { cwd: project });
+    assert.match(esm.stdout, /dist\/esm\/index\.js .*dist\/esm\/webhooks\.js .*dist\/esm\/receipts\.js/);
   });
 
   it('gives TypeScript its types from both module systems', async () => {

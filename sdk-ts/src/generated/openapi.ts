@@ -21,6 +21,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public keys that verify decision receipts. No authentication.
+         * @description A JSON Web Key Set (RFC 7517) of Ed25519 public keys (`kty: OKP`, `crv: Ed25519`, RFC 8037).
+         *     The `receipt` of an allowed validate answer names its key by `kid`. The first key signs; the
+         *     others are still published during a rotation so receipts they signed keep verifying until
+         *     they expire (`docs/receipts.md`). Cacheable for five minutes.
+         */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/validate": {
         parameters: {
             query?: never;
@@ -605,6 +628,22 @@ export interface components {
                 code: components["schemas"]["ErrorCode"];
                 message: string;
             };
+        };
+        JwkSet: {
+            keys: components["schemas"]["Jwk"][];
+        };
+        Jwk: {
+            /** @constant */
+            kty: "OKP";
+            /** @constant */
+            crv: "Ed25519";
+            /** @description The 32-byte public key, unpadded base64url. */
+            x: string;
+            kid: string;
+            /** @constant */
+            alg: "EdDSA";
+            /** @constant */
+            use: "sig";
         };
         Health: {
             /** @constant */
@@ -1445,6 +1484,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `public, max-age=300` */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JwkSet"];
+                };
+            };
+            /** @description The deployment has no usable receipt keys (`RECEIPT_KEYS`); nothing is allowed until it does. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
