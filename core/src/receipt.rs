@@ -242,11 +242,16 @@ pub enum Rejection {
     /// Its `jti` was accepted before.
     #[error("the receipt was used already")]
     Replayed,
+    /// The replay cache is full of receipts that have not expired, so a replay could not be
+    /// ruled out: refused rather than forgetting one that could then be used again.
+    #[error("too many receipts are in use to rule out a replay; try again shortly")]
+    ReplayCacheFull,
 }
 
 impl Rejection {
     /// The stable code: `malformed`, `algorithm`, `unknown_key`, `signature`, `issuer`, `expired`,
-    /// `lifetime`, `tool_mismatch`, `scope_mismatch`, `arguments_mismatch`, `replayed`.
+    /// `lifetime`, `tool_mismatch`, `scope_mismatch`, `arguments_mismatch`, `replayed`,
+    /// `replay_cache_unavailable` (the same codes as the TypeScript SDK's `ReceiptInvalidError`).
     pub fn code(self) -> &'static str {
         match self {
             Rejection::Malformed => "malformed",
@@ -260,6 +265,7 @@ impl Rejection {
             Rejection::ScopeMismatch => "scope_mismatch",
             Rejection::ArgumentsMismatch => "arguments_mismatch",
             Rejection::Replayed => "replayed",
+            Rejection::ReplayCacheFull => "replay_cache_unavailable",
         }
     }
 }
@@ -335,8 +341,9 @@ pub fn verify(
 }
 
 /// Remembers the `jti` of receipts accepted and not yet expired, to refuse a second use.
-/// Bounded: when full, entries already expired are dropped first, then the ones expiring soonest
-/// (whose receipts are the nearest to being refused as expired anyway).
+/// Bounded: entries leave once their receipt has expired (plus the largest leeway); when the
+/// cache is full of live entries a new receipt is refused ([`Rejection::ReplayCacheFull`])
+/// rather than forgetting one that could then be replayed. Fail closed.
 #[derive(Debug)]
 pub struct ReplayCache {
     capacity: usize,
@@ -358,14 +365,8 @@ impl ReplayCache {
         if self.seen.contains_key(&claims.jti) {
             return Err(Rejection::Replayed);
         }
-        while self.seen.len() >= self.capacity {
-            let Some(mut first) = self.by_exp.first_entry() else { break };
-            if let Some(jti) = first.get_mut().pop() {
-                self.seen.remove(&jti);
-            }
-            if first.get().is_empty() {
-                first.remove();
-            }
+        if self.seen.len() >= self.capacity {
+            return Err(Rejection::ReplayCacheFull);
         }
         // Kept past `exp` by the largest leeway, so no leeway lets a receipt in twice.
         let until = claims.exp + MAX_LEEWAY_SECONDS;

@@ -214,16 +214,19 @@ fn the_replay_cache_refuses_a_second_use_and_stays_bounded() {
     assert_eq!(cache.check_and_insert(&c, NOW_S + 30), Err(Rejection::Replayed));
     // Still refused within the leeway after expiry.
     assert_eq!(cache.check_and_insert(&c, c.exp + MAX_LEEWAY_SECONDS), Err(Rejection::Replayed));
-    for i in 2..10 {
+    for i in 2..4 {
         c.jti = format!("dec_{i}");
         c.exp = NOW_S + 60 + i;
         assert_eq!(cache.check_and_insert(&c, NOW_S), Ok(()));
-        assert!(cache.len() <= 3);
     }
-    // The ones expiring soonest were dropped; the newest are still refused.
+    // Full of live receipts: a new one is refused, and nothing remembered is forgotten.
+    c.jti = "dec_9".into();
+    assert_eq!(cache.check_and_insert(&c, NOW_S), Err(Rejection::ReplayCacheFull));
+    assert_eq!(cache.len(), 3);
+    c.jti = "dec_1".into();
     assert_eq!(cache.check_and_insert(&c, NOW_S), Err(Rejection::Replayed));
-    // Expired entries leave on their own.
-    let later = NOW_S + 60 + 10 + MAX_LEEWAY_SECONDS + 1;
+    // Expired entries leave on their own, which makes room.
+    let later = NOW_S + 60 + 3 + MAX_LEEWAY_SECONDS + 1;
     c.jti = "dec_new".into();
     assert_eq!(cache.check_and_insert(&c, later), Ok(()));
     assert_eq!(cache.len(), 1);
@@ -243,6 +246,7 @@ fn rejection_codes_are_stable() {
         Rejection::ScopeMismatch,
         Rejection::ArgumentsMismatch,
         Rejection::Replayed,
+        Rejection::ReplayCacheFull,
     ];
     let codes: Vec<_> = all.iter().map(|r| r.code()).collect();
     assert_eq!(
@@ -258,7 +262,8 @@ fn rejection_codes_are_stable() {
             "tool_mismatch",
             "scope_mismatch",
             "arguments_mismatch",
-            "replayed"
+            "replayed",
+            "replay_cache_unavailable"
         ]
     );
 }
