@@ -16,6 +16,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 // Test-only hash secret; the dev server's own secret lives in .dev.vars.
 export const TEST_KEY_HASH_SECRET = 'test-only-key-hash-secret-0123456789';
+// Test-only receipt signing key (kid `test-1`; format in docs/receipts.md, "Keys").
+export const TEST_RECEIPT_KEYS = 'test-1:1O8gdASXYvOlPwAhsxaGP_-ttRZvCSmixqeHOECsbsw';
 // The local dashboard's origins, allowed by CORS in tests and local development only (the same
 // value scripts/dev-vars.sh writes into .dev.vars); wrangler.toml's production default allows none.
 export const LOCAL_CORS_ORIGINS = 'http://127.0.0.1:8788,http://localhost:8788';
@@ -106,6 +108,7 @@ export async function startWorker(options = {}) {
   const baseUrl = `http://127.0.0.1:${port}`;
   const vars = {
     KEY_HASH_SECRET: TEST_KEY_HASH_SECRET,
+    RECEIPT_KEYS: TEST_RECEIPT_KEYS,
     OAKAUTH_TEST_ROUTES: '1',
     CORS_ORIGINS: LOCAL_CORS_ORIGINS,
     // Webhook receivers in tests listen on http://127.0.0.1.
