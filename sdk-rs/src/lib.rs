@@ -65,3 +65,8 @@ pub use reqwest;
 #[cfg(all(doctest, feature = "rmcp"))]
 #[doc = include_str!("../../docs/rust-sdk.md")]
 struct RustSdkGuide;
+
+// And the Rust examples of docs/receipts.md.
+#[cfg(all(doctest, feature = "rmcp", feature = "receipts"))]
+#[doc = include_str!("../../docs/receipts.md")]
+struct ReceiptsGuide;
