@@ -203,6 +203,12 @@ pub enum Error {
     /// `{type, timestamp, data}`. Answer it with a 4xx and do not act on it.
     #[error("webhook refused: {0}")]
     Webhook(String),
+
+    /// A signed decision receipt was refused (`oakauth::receipts`, feature `receipts`): the call
+    /// it came with must not run. [`Rejection::code`](crate::receipts::Rejection::code) is the
+    /// stable reason (`signature`, `expired`, `arguments_mismatch`, `replayed`, …).
+    #[error("receipt refused ({code}): {msg}", code = .0.code(), msg = .0)]
+    Receipt(oakauth_core::receipt::Rejection),
 }
 
 /// The explanation's sentence after a deny's message, unless the message already says it.
@@ -242,7 +248,7 @@ impl Error {
             Error::Server { status, .. } | Error::Decode { status, .. } | Error::Redirect { status, .. } => {
                 Some(*status)
             }
-            Error::Connection(_) | Error::Timeout(_) | Error::Config(_) | Error::Webhook(_) => None,
+            Error::Connection(_) | Error::Timeout(_) | Error::Config(_) | Error::Webhook(_) | Error::Receipt(_) => None,
         }
     }
 
@@ -263,6 +269,7 @@ impl Error {
             | Error::NotFound { api }
             | Error::Conflict { api } => Some(&api.code),
             Error::Server { api, .. } => api.as_ref().map(|a| a.code.as_str()),
+            Error::Receipt(rejection) => Some(rejection.code()),
             _ => None,
         }
     }

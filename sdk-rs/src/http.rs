@@ -27,7 +27,8 @@ pub struct Http {
     client: reqwest::Client,
     /// Without a trailing slash.
     base_url: String,
-    key: String,
+    /// Sent as a bearer token; `None` for the public endpoints (the receipt keys).
+    key: Option<String>,
     timeout: Duration,
     retries: u32,
 }
@@ -105,6 +106,32 @@ impl Http {
         timeout: Duration,
         retries: u32,
     ) -> Result<Self, Error> {
+        if key.is_empty() {
+            return Err(Error::Config("the API key is empty".into()));
+        }
+        Self::with_key(client, base_url, allow_insecure_loopback, Some(key), timeout, retries)
+    }
+
+    /// A client without a key, for the service's public endpoints; the same checks of the base URL.
+    #[cfg(feature = "receipts")]
+    pub fn public(
+        client: Option<reqwest::Client>,
+        base_url: &str,
+        allow_insecure_loopback: bool,
+        timeout: Duration,
+        retries: u32,
+    ) -> Result<Self, Error> {
+        Self::with_key(client, base_url, allow_insecure_loopback, None, timeout, retries)
+    }
+
+    fn with_key(
+        client: Option<reqwest::Client>,
+        base_url: &str,
+        allow_insecure_loopback: bool,
+        key: Option<String>,
+        timeout: Duration,
+        retries: u32,
+    ) -> Result<Self, Error> {
         let trimmed = base_url.trim_end_matches('/');
         let parsed = Url::parse(trimmed).map_err(|e| Error::Config(format!("base URL {base_url:?}: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
@@ -123,9 +150,6 @@ impl Http {
         }
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(Error::Config(format!("base URL {base_url:?} must not have a query or fragment")));
-        }
-        if key.is_empty() {
-            return Err(Error::Config("the API key is empty".into()));
         }
         if timeout.is_zero() {
             return Err(Error::Config("the timeout must be above zero".into()));
@@ -183,9 +207,11 @@ impl Http {
         let mut request = self
             .client
             .request(method, url.clone())
-            .bearer_auth(&self.key)
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::USER_AGENT, concat!("oakauth-rust/", env!("CARGO_PKG_VERSION")));
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key);
+        }
         if let Some(body) = body {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
         }

@@ -7,6 +7,8 @@
 //!   log and its verification, admin events, stats).
 //! - `mcp` (feature `rmcp`): a guard for MCP servers built with the `rmcp` crate.
 //! - `webhooks` (feature `webhooks`): verifying the signed webhooks OakAuth sends.
+//! - `receipts` (feature `receipts`, on by default): verifying OakAuth's signed decision receipts
+//!   in a tool server, with the keys it publishes and a replay cache.
 //! - The `oakauth` command-line tool (feature `cli`, on by default).
 //!
 //! The request and answer types are the ones the OakAuth worker itself uses, re-exported from
@@ -43,6 +45,8 @@ mod error;
 mod http;
 #[cfg(feature = "rmcp")]
 pub mod mcp;
+#[cfg(feature = "receipts")]
+pub mod receipts;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 
@@ -61,3 +65,8 @@ pub use reqwest;
 #[cfg(all(doctest, feature = "rmcp"))]
 #[doc = include_str!("../../docs/rust-sdk.md")]
 struct RustSdkGuide;
+
+// And the Rust examples of docs/receipts.md.
+#[cfg(all(doctest, feature = "rmcp", feature = "receipts"))]
+#[doc = include_str!("../../docs/receipts.md")]
+struct ReceiptsGuide;

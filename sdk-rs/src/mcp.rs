@@ -34,6 +34,13 @@
 //! A `tools/call` of a hidden tool gets the same protocol error as a tool that does not exist
 //! (`invalid_params`, "tool not found"), so calls cannot tell the two apart.
 //!
+//! **Receipts.** With [`McpGuard::require_receipt`] (feature `receipts`), the guard does not ask
+//! OakAuth itself: each `tools/call` must carry, in its `_meta` under `oakauth/receipt`, the signed
+//! receipt of an allowed decision for this tool, scope and exactly these arguments (the reasoning
+//! argument removed), as `oakauth proxy` attaches it. A missing, invalid, expired or replayed
+//! receipt is a tool error and the tool does not run, so a client that skipped OakAuth cannot drive
+//! the server. See [`crate::receipts`].
+//!
 //! Wire it into a server with a custom `call_tool` and `list_tools` (the `#[tool_handler]` macro
 //! keeps the methods you write and generates the rest):
 //!
@@ -132,6 +139,32 @@ pub struct McpGuard {
     list_cache_ttl: Duration,
     /// Per MCP tool name; shared by clones.
     list_checks: Arc<Mutex<HashMap<String, ListCheck>>>,
+    /// Set by [`McpGuard::require_receipt`]: calls are allowed by their receipts, not by asking.
+    #[cfg(feature = "receipts")]
+    receipts: Option<ReceiptCheck>,
+}
+
+/// Checks a call's receipt: (receipt, tool, scope, arguments) → the receipt's claims.
+#[cfg(feature = "receipts")]
+type CheckReceipt = dyn Fn(
+        String,
+        String,
+        String,
+        Option<Map<String, Value>>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<crate::receipts::Claims, Error>> + Send>>
+    + Send
+    + Sync;
+
+/// A [`ReceiptVerifier`](crate::receipts::ReceiptVerifier) of any replay store, behind one type.
+#[cfg(feature = "receipts")]
+#[derive(Clone)]
+struct ReceiptCheck(Arc<CheckReceipt>);
+
+#[cfg(feature = "receipts")]
+impl std::fmt::Debug for ReceiptCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReceiptCheck")
+    }
 }
 
 impl McpGuard {
@@ -145,7 +178,34 @@ impl McpGuard {
             hide_denied_tools: false,
             list_cache_ttl: DEFAULT_LIST_CACHE_TTL,
             list_checks: Arc::default(),
+            #[cfg(feature = "receipts")]
+            receipts: None,
         }
+    }
+
+    /// Runs a call only with a valid receipt in its `_meta` (`oakauth/receipt`) for its OakAuth
+    /// tool, scope and arguments, checked by `verifier`, instead of asking OakAuth: for a server
+    /// behind `oakauth proxy`, which decides and attaches the receipt. Each receipt runs one call.
+    /// The guard's own client is then used only by [`hide_denied_tools`](Self::hide_denied_tools).
+    ///
+    /// ```
+    /// # let oak = oakauth::OakAuth::builder("oak_example").base_url("https://oakauth.example.com").build().unwrap();
+    /// use oakauth::receipts::ReceiptVerifier;
+    ///
+    /// let verifier = ReceiptVerifier::builder("https://oakauth.example.com").build().unwrap();
+    /// let guard = oakauth::mcp::McpGuard::new(oak).require_receipt(verifier);
+    /// ```
+    #[cfg(feature = "receipts")]
+    #[must_use]
+    pub fn require_receipt<R: crate::receipts::ReplayStore>(
+        mut self,
+        verifier: crate::receipts::ReceiptVerifier<R>,
+    ) -> Self {
+        self.receipts = Some(ReceiptCheck(Arc::new(move |receipt, tool, scope, arguments| {
+            let verifier = verifier.clone();
+            Box::pin(async move { verifier.verify(&receipt, &tool, &scope, arguments.as_ref()).await })
+        })));
+        self
     }
 
     /// Checks calls of MCP tool `mcp_tool` as OakAuth tool `tool` with `scope`.
@@ -232,6 +292,26 @@ impl McpGuard {
             )));
         };
         let (tool, scope) = self.target(&request.name);
+        #[cfg(feature = "receipts")]
+        if let Some(ReceiptCheck(verify)) = &self.receipts {
+            // rmcp moves the request's `_meta` into the context before the handler sees it.
+            let key = crate::receipts::MCP_META_KEY;
+            let receipt = context.meta.get(key).or_else(|| request.meta.as_ref().and_then(|m| m.get(key)));
+            let Some(receipt) = receipt.and_then(Value::as_str) else {
+                return Ok(refusal(format!(
+                    "OakAuth: this server runs {tool}:{scope} only with a receipt of an allowed decision in the call's \
+                     _meta (\"{}\"), and there is none. The tool did not run.",
+                    crate::receipts::MCP_META_KEY
+                )));
+            };
+            return match verify(receipt.to_owned(), tool.to_owned(), scope.to_owned(), check.arguments).await {
+                Ok(_) => router.call(ToolCallContext::new(service, request, context)).await,
+                Err(err) => Ok(refusal(format!(
+                    "OakAuth: the receipt for {tool}:{scope} was refused ({}): {err}. The tool did not run.",
+                    err.code().unwrap_or("unverified")
+                ))),
+            };
+        }
         match self.oak.guard(check, std::future::ready(())).await {
             Ok(()) => router.call(ToolCallContext::new(service, request, context)).await,
             Err(err) if self.hide_denied_tools && hides(&err) => Err(tool_not_found()),

@@ -500,3 +500,73 @@ async fn a_call_that_needs_approval_is_explained_and_the_identical_retry_runs_on
     assert_eq!(calls.lock().unwrap().clone(), vec![("write_file".to_owned(), hosts)], "the tool ran once");
     client.cancel().await.unwrap();
 }
+
+/// A guard that requires receipts runs a call only with the receipt of an allowed decision for
+/// exactly that call, and does not ask OakAuth itself: its own client here is an agent with no
+/// rules at all, which OakAuth would deny everything.
+#[cfg(feature = "receipts")]
+#[tokio::test]
+async fn a_guard_that_requires_receipts_runs_only_calls_that_carry_one() {
+    use oakauth::receipts::ReceiptVerifier;
+    use rmcp::model::{MetaObject, RequestMetaObject};
+
+    let deciding = agent().await;
+    let nobody = agent_with(None, &[]).await;
+    let verifier = ReceiptVerifier::builder(&worker().base_url).allow_insecure_loopback(true).build().unwrap();
+    let (client, calls) = connect(guard(nobody.oak.clone()).require_receipt(verifier)).await;
+
+    let receipt_for = |tool: &'static str, scope: &'static str, args: Value| {
+        let oak = deciding.oak.clone();
+        async move {
+            let request = oakauth::ValidateRequest::new(tool, scope)
+                .with_reasoning("the user asked to save the draft")
+                .with_arguments(args.as_object().unwrap().clone());
+            let decision = oak.validate(&request).await.unwrap();
+            assert!(decision.is_allowed(), "{decision:?}");
+            decision.response.receipt.clone().unwrap()
+        }
+    };
+    let call_with = |name: &'static str, args: Value, receipt: Option<String>| {
+        let mut params = CallToolRequestParams::new(name);
+        params.arguments = Some(args.as_object().unwrap().clone());
+        if let Some(r) = receipt {
+            let mut meta = JsonObject::new();
+            meta.insert("oakauth/receipt".into(), Value::String(r));
+            params.meta = Some(RequestMetaObject(MetaObject(meta)));
+        }
+        let client = &client;
+        async move { client.call_tool(params).await.expect("tools/call answers") }
+    };
+    let args = json!({"path": "/tmp/x", "content": "1"});
+
+    let bare = call_with("write_file", args.clone(), None).await;
+    assert_eq!(bare.is_error, Some(true));
+    assert!(text(&bare).contains("only with a receipt"), "{}", text(&bare));
+
+    let receipt = receipt_for("filesystem", "write", args.clone()).await;
+    let mut with_reasoning = args.clone();
+    with_reasoning["_reasoning"] = json!("the user asked to save the draft");
+    let ran = call_with("write_file", with_reasoning, Some(receipt.clone())).await;
+    assert_eq!((ran.is_error, text(&ran).as_str()), (Some(false), "written"));
+
+    let replayed = call_with("write_file", args.clone(), Some(receipt)).await;
+    assert!(replayed.is_error == Some(true) && text(&replayed).contains("(replayed)"), "{}", text(&replayed));
+
+    let other_args = receipt_for("filesystem", "write", args.clone()).await;
+    let changed = call_with("write_file", json!({"path": "/etc/passwd", "content": "1"}), Some(other_args)).await;
+    assert!(changed.is_error == Some(true) && text(&changed).contains("arguments_mismatch"), "{}", text(&changed));
+
+    let for_echo = receipt_for("echo", "call", json!({"text": "hi"})).await;
+    let wrong_tool = call_with("write_file", json!({"text": "hi"}), Some(for_echo)).await;
+    assert!(wrong_tool.is_error == Some(true) && text(&wrong_tool).contains("tool_mismatch"), "{}", text(&wrong_tool));
+
+    let forged = call_with("write_file", args.clone(), Some("eyJhbGciOiJub25lIn0.e30.".into())).await;
+    assert!(forged.is_error == Some(true) && text(&forged).contains("malformed"), "{}", text(&forged));
+
+    assert_eq!(
+        calls.lock().unwrap().clone(),
+        vec![("write_file".to_owned(), args)],
+        "only the call with its receipt ran"
+    );
+    client.cancel().await.unwrap();
+}

@@ -4,7 +4,7 @@
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 
-use crate::commands::{agents, approvals, audit, events, logs, rules, simulate, stats, tools, validate, webhooks};
+use crate::commands::{agents, approvals, audit, events, logs, mcp, rules, simulate, stats, tools, validate, webhooks};
 
 /// Printed after `--help`: where keys and the service address come from.
 const KEYS_HELP: &str = "\
@@ -87,6 +87,10 @@ pub enum Command {
     Replay(simulate::ReplayArgs),
     /// Show the organization of the admin key.
     Whoami,
+    /// Serve the admin API as MCP tools over stdio, for an AI assistant (an MCP host such as
+    /// Claude Desktop runs `oakauth mcp`). The admin key comes from OAKAUTH_ADMIN_KEY (never a
+    /// prompt); without one it does not start. See docs/mcp-admin.md.
+    Mcp(mcp::McpArgs),
 }
 
 #[cfg(test)]

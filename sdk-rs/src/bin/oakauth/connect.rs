@@ -73,14 +73,23 @@ impl Service {
 
     /// The client of `validate`, with the agent key.
     pub fn agent(&self, flag: Option<String>) -> Result<(OakAuth, KeyOrigin), Failure> {
-        let (key, origin) = secret(flag, AGENT)?;
+        let (key, origin) = secret(flag, AGENT, Ask::AtATerminal)?;
         let oak = OakAuth::builder(key).base_url(&self.base_url).allow_insecure_loopback(self.insecure);
         Ok((oak.timeout(self.timeout).build().map_err(config)?, origin))
     }
 
     /// The admin client of every other command.
     pub fn admin(&self, flag: Option<String>) -> Result<(Admin, KeyOrigin), Failure> {
-        let (key, origin) = secret(flag, ADMIN)?;
+        self.admin_client(secret(flag, ADMIN, Ask::AtATerminal)?)
+    }
+
+    /// The admin client of `oakauth mcp`, whose standard input is the MCP connection: the key
+    /// comes from the flag or the environment, never from a prompt.
+    pub fn admin_unattended(&self, flag: Option<String>) -> Result<(Admin, KeyOrigin), Failure> {
+        self.admin_client(secret(flag, ADMIN, Ask::Never)?)
+    }
+
+    fn admin_client(&self, (key, origin): (String, KeyOrigin)) -> Result<(Admin, KeyOrigin), Failure> {
         let admin = Admin::builder(key).base_url(&self.base_url).allow_insecure_loopback(self.insecure);
         Ok((admin.timeout(self.timeout).build().map_err(config)?, origin))
     }
@@ -119,10 +128,19 @@ fn config(e: Error) -> Failure {
     }
 }
 
+/// Whether a missing key is asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// At a prompt without echo, when standard input is a terminal.
+    AtATerminal,
+    /// Never: standard input is not the user's.
+    Never,
+}
+
 /// A key: from its (deprecated) flag with a warning, else from the environment, else typed at a
-/// prompt without echo when standard input is a terminal. A key of the other kind, or of no kind
-/// at all, is refused here, before any request.
-fn secret(flag: Option<String>, kind: Kind) -> Result<(String, KeyOrigin), Failure> {
+/// prompt without echo when standard input is a terminal (and `ask` allows it). A key of the
+/// other kind, or of no kind at all, is refused here, before any request.
+fn secret(flag: Option<String>, kind: Kind, ask: Ask) -> Result<(String, KeyOrigin), Failure> {
     let Kind { name, prefix, flag: flag_name, env, user } = kind;
     let (key, source) = if let Some(key) = flag {
         eprintln!(
@@ -132,8 +150,13 @@ fn secret(flag: Option<String>, kind: Kind) -> Result<(String, KeyOrigin), Failu
         (key, format!("given with {flag_name}"))
     } else if let Some(key) = std::env::var(env).ok().filter(|k| !k.is_empty()) {
         (key, format!("from {env}"))
-    } else {
+    } else if ask == Ask::AtATerminal {
         (prompt(kind)?, "typed at the prompt".to_owned())
+    } else {
+        return Err(Failure::Message(format!(
+            "no {name} ({prefix}…): set {env} in the environment of this command (it never asks at a prompt: \
+             its standard input is the MCP connection)"
+        )));
     };
     let key = key.trim().to_owned();
     let other = kind.other();

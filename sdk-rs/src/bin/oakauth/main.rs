@@ -14,7 +14,8 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 use commands::{
-    agents, approvals, audit, events, logs, rules, simulate, stats, tools, validate, webhooks, whoami, Failure, Outcome,
+    agents, approvals, audit, events, logs, mcp, rules, simulate, stats, tools, validate, webhooks, whoami, Failure,
+    Outcome,
 };
 use output::Out;
 
@@ -49,6 +50,10 @@ async fn run(cli: Cli) -> Outcome {
         let result = validate::run(&oak, &out, args).await;
         return result.map_err(|f| explain(f, &service, &key));
     }
+    if let Command::Mcp(args) = cli.command {
+        // Errors of the service become tool results there; only a failure to start ends up here.
+        return mcp::run(service, cli.admin_key, args).await;
+    }
     let (admin, key) = service.admin(cli.admin_key)?;
     let result = match cli.command {
         Command::Agents(cmd) => agents::run(&admin, &out, cmd).await,
@@ -63,7 +68,7 @@ async fn run(cli: Cli) -> Outcome {
         Command::Simulate(args) => simulate::run(&admin, &out, args).await,
         Command::Replay(args) => simulate::replay(&admin, &out, args).await,
         Command::Whoami => whoami::run(&admin, &out).await,
-        Command::Validate(_) => unreachable!("handled above"),
+        Command::Validate(_) | Command::Mcp(_) => unreachable!("handled above"),
     };
     result.map_err(|f| explain(f, &service, &key))
 }
