@@ -71,8 +71,9 @@ pub trait ReplayStore: Send + Sync + 'static {
 }
 
 /// The default [`ReplayStore`]: in memory, bounded ([`DEFAULT_REPLAY_CAPACITY`] unless
-/// [`new`](Self::new) says otherwise), each `jti` kept until its receipt has expired. When full,
-/// the receipts nearest to expiring are forgotten first.
+/// [`new`](Self::new) says otherwise), each `jti` kept until its receipt has expired. When full of
+/// receipts that have not expired, a new receipt is refused (`replay_cache_unavailable`) rather
+/// than one being forgotten that could then be replayed: fail closed.
 #[derive(Debug)]
 pub struct MemoryReplayCache {
     cache: Mutex<ReplayCache>,
@@ -103,8 +104,12 @@ impl Default for MemoryReplayCache {
 
 impl ReplayStore for MemoryReplayCache {
     fn first_use(&self, claims: &Claims, now_s: i64) -> impl Future<Output = Result<bool, Error>> + Send {
-        let fresh = self.cache.lock().unwrap_or_else(PoisonError::into_inner).check_and_insert(claims, now_s).is_ok();
-        std::future::ready(Ok(fresh))
+        let answer = match self.cache.lock().unwrap_or_else(PoisonError::into_inner).check_and_insert(claims, now_s) {
+            Ok(()) => Ok(true),
+            Err(Rejection::Replayed) => Ok(false),
+            Err(other) => Err(Error::Receipt(other)),
+        };
+        std::future::ready(answer)
     }
 }
 
@@ -386,9 +391,13 @@ mod tests {
         assert!(cache.first_use(&claims("dec_1", 1_000), 950).await.unwrap());
         assert!(!cache.first_use(&claims("dec_1", 1_000), 951).await.unwrap());
         assert!(cache.first_use(&claims("dec_2", 1_010), 952).await.unwrap());
-        assert!(cache.first_use(&claims("dec_3", 1_020), 953).await.unwrap());
+        // Full of live receipts: a new one is refused, nothing remembered is forgotten.
+        let full = cache.first_use(&claims("dec_3", 1_020), 953).await.unwrap_err();
+        assert!(matches!(full, Error::Receipt(Rejection::ReplayCacheFull)), "{full:?}");
         assert_eq!(cache.len(), 2, "bounded");
-        assert!(!cache.first_use(&claims("dec_3", 1_020), 954).await.unwrap());
+        assert!(!cache.first_use(&claims("dec_1", 1_000), 954).await.unwrap());
+        // Once the first has expired there is room again.
+        assert!(cache.first_use(&claims("dec_3", 1_020), 1_006).await.unwrap());
     }
 
     #[test]
