@@ -6,6 +6,7 @@
 //! - [`Admin`]: every admin endpoint (agents, keys, tools, rules, approvals, webhooks, the audit
 //!   log and its verification, admin events, stats).
 //! - `mcp` (feature `rmcp`): a guard for MCP servers built with the `rmcp` crate.
+//! - `proxy` (feature `proxy`, on with `cli`): the MCP proxy behind `oakauth proxy`.
 //! - `webhooks` (feature `webhooks`): verifying the signed webhooks OakAuth sends.
 //! - The `oakauth` command-line tool (feature `cli`, on by default).
 //!
@@ -43,6 +44,8 @@ mod error;
 mod http;
 #[cfg(feature = "rmcp")]
 pub mod mcp;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 

@@ -4,7 +4,7 @@
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 
-use crate::commands::{agents, approvals, audit, events, logs, rules, simulate, stats, tools, validate, webhooks};
+use crate::commands::{agents, approvals, audit, events, logs, proxy, rules, simulate, stats, tools, validate, webhooks};
 
 /// Printed after `--help`: where keys and the service address come from.
 const KEYS_HELP: &str = "\
@@ -87,6 +87,10 @@ pub enum Command {
     Replay(simulate::ReplayArgs),
     /// Show the organization of the admin key.
     Whoami,
+    /// Put OakAuth in front of an MCP server: `oakauth proxy --config oakauth-proxy.toml -- <command>`
+    /// (stdio, or Streamable HTTP with --listen); `oakauth proxy discover` registers an MCP
+    /// server's tools and writes the configuration. See docs/proxy.md.
+    Proxy(proxy::ProxyArgs),
 }
 
 #[cfg(test)]

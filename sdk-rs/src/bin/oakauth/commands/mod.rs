@@ -7,6 +7,7 @@ pub mod audit;
 pub mod conditions;
 pub mod events;
 pub mod logs;
+pub mod proxy;
 pub mod rules;
 pub mod simulate;
 pub mod stats;
