@@ -205,18 +205,17 @@ test('stdio, server-everything: progress and notifications pass through', async 
   }
 });
 
-test('stdio: cancelling a call cancels it upstream', async () => {
-  const config = proxyConfig(w.baseUrl) + '\n[[tools]]\nmatch = "trigger-long-running-operation"\ntool = "everything"\nscope = "progress"\n';
-  const { client, close } = await stdioClient(config, ['node', EVERYTHING, 'stdio'], { name: 'cancel.toml' });
+test('stdio: a call the client cancels is cancelled upstream', async () => {
+  const config = proxyConfig(w.baseUrl) + '\n[[tools]]\nmatch = "wait_for_cancel"\ntool = "echo"\nscope = "call"\n';
+  const { client, close } = await stdioClient(config, ['node', ECHO], { name: 'cancel.toml' });
   try {
+    const marker = join(dir, 'cancelled-upstream');
     const controller = new AbortController();
-    const progress = [];
-    const call = client.callTool(
-      { name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 5 } },
-      undefined,
-      { signal: controller.signal, onprogress: (p) => { progress.push(p); if (progress.length === 1) controller.abort('enough'); } },
-    );
+    const call = client.callTool({ name: 'wait_for_cancel', arguments: { marker, _reasoning: 'cancel test' } }, undefined, { signal: controller.signal });
+    setTimeout(() => controller.abort('enough'), 1500);
     await assert.rejects(call, /enough|abort/i);
+    for (let i = 0; i < 50 && !(await exists(marker)); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await exists(marker), true, 'the upstream saw notifications/cancelled');
     // The session is still usable afterwards.
     assert.ok((await client.listTools()).tools.length > 0);
   } finally {
@@ -245,7 +244,7 @@ test('stdio: with OakAuth unreachable nothing reaches the upstream', async () =>
 test('a bad configuration is refused at start, naming the line', async () => {
   const cases = [
     [proxyConfig(w.baseUrl) + '\n[[tools]]\nmatch = "x"\ntool = "t"\nscope = "s"\neffect = "allow"\n', /line \d+: .*effect/],
-    ['default = "allow"\n' + proxyConfig(w.baseUrl), /line 1: default = "allow": the only default is "deny"/],
+    [proxyConfig(w.baseUrl).replace('default = "deny"', 'default = "allow"'), /line 1: default = "allow": the only default is "deny"/],
     [proxyConfig(w.baseUrl) + '\n[[tools]]\nmatch = "x"\ntool = "bad name"\nscope = "s"\n', /line \d+: \[\[tools\]\] tool must be/],
   ];
   for (const [i, [config, expected]] of cases.entries()) {
@@ -321,7 +320,7 @@ test('discover registers the upstream tools for an agent and writes a configurat
   });
   const first = await run();
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /added +echo \(read; allow rule rul_\w+, reasoning none\)/);
+  assert.match(first.stdout, /added +echo \(read; allow rule rule_\w+, reasoning none\)/);
   const tools = await admin('GET', `/v1/admin/agents/${id}/tools`);
   const echo = tools.body.tools.find((t) => t.name === 'echo');
   assert.equal(echo.risk_level, 'read');
@@ -352,4 +351,25 @@ test('discover registers the upstream tools for an agent and writes a configurat
   }
 });
 
-void ROOT;
+const PYTHON = process.env.OAKAUTH_PROXY_PYTHON ?? join(ROOT, 'tests', 'proxy', '.venv', 'bin', 'python');
+
+test("Python's mcp client over stdio: an allowed call runs, a denied one does not", { skip: !(await exists(PYTHON)) && 'no tests/proxy/.venv: run tests/proxy/run.sh' }, async () => {
+  const config = join(dir, 'python.toml');
+  await writeFile(config, proxyConfig(w.baseUrl) + FILESYSTEM_MAPPING);
+  const target = join(files, 'from-python.txt');
+  const child = spawn(PYTHON, [join(ROOT, 'tests', 'proxy', 'python_client.py'), OAKAUTH_BIN, config, join(files, 'hello.txt'), target, '--', 'node', FILESYSTEM, files], {
+    env: { ...process.env, OAKAUTH_API_KEY: agentA.key },
+  });
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const code = await new Promise((r) => child.on('exit', r));
+  assert.equal(code, 0, stderr);
+  const seen = JSON.parse(stdout);
+  assert.ok(seen.tools.includes('write_file'));
+  assert.equal(seen.allowed.is_error, false, seen.allowed.text);
+  assert.match(seen.allowed.text, /hello from the disk/);
+  assert.equal(seen.denied.is_error, true);
+  assert.match(seen.denied.text, /^OakAuth denied filesystem:write \(scope_not_granted\)/);
+  assert.equal(await exists(target), false);
+});
