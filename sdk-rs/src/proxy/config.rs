@@ -299,7 +299,9 @@ impl Config {
             let line = e.span().map(|s| format!("line {}: ", line_of(text, s.start))).unwrap_or_default();
             Error::Config(format!("{line}{}", e.message()))
         })?;
-        let at = |span: Range<usize>, message: String| Error::Config(format!("line {}: {message}", line_of(text, span.start)));
+        let at = |span: Range<usize>, message: String| {
+            Error::Config(format!("line {}: {message}", line_of(text, span.start)))
+        };
 
         if let Some(default) = &raw.default {
             if default.get_ref() != "deny" {
@@ -332,13 +334,13 @@ impl Config {
         let oak = raw.oakauth.into_inner();
         let base_url = oak.base_url.get_ref().trim_end_matches('/').to_owned();
         if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(at(oak.base_url.span(), format!("base_url {:?} is not an http(s) URL", oak.base_url.get_ref())));
+            return Err(at(
+                oak.base_url.span(),
+                format!("base_url {:?} is not an http(s) URL", oak.base_url.get_ref()),
+            ));
         }
-        let sources = [
-            oak.key_env.map(KeySource::Env),
-            oak.key_file.map(KeySource::File),
-            oak.key.map(KeySource::Value),
-        ];
+        let sources =
+            [oak.key_env.map(KeySource::Env), oak.key_file.map(KeySource::File), oak.key.map(KeySource::Value)];
         let mut sources: Vec<KeySource> = sources.into_iter().flatten().collect();
         if sources.len() > 1 {
             return Err(at(oak_span, "[oakauth] sets more than one of key_env, key_file and key".into()));
@@ -436,7 +438,8 @@ impl Config {
 }
 
 fn mapping(text: &str, table: &str, entries: Vec<RawEntry>) -> Result<Mapping, Error> {
-    let at = |span: Range<usize>, message: String| Error::Config(format!("line {}: {message}", line_of(text, span.start)));
+    let at =
+        |span: Range<usize>, message: String| Error::Config(format!("line {}: {message}", line_of(text, span.start)));
     if entries.len() > MAX_MAPPINGS {
         return Err(Error::Config(format!("more than {MAX_MAPPINGS} [[{table}]] entries")));
     }
@@ -445,7 +448,10 @@ fn mapping(text: &str, table: &str, entries: Vec<RawEntry>) -> Result<Mapping, E
     for entry in entries {
         let pattern = entry.pattern.get_ref();
         if pattern.is_empty() || pattern.len() > 1024 || pattern.chars().any(char::is_control) {
-            return Err(at(entry.pattern.span(), format!("[[{table}]] match must be 1 to 1024 characters, no control characters")));
+            return Err(at(
+                entry.pattern.span(),
+                format!("[[{table}]] match must be 1 to 1024 characters, no control characters"),
+            ));
         }
         for (field, value) in [("tool", &entry.tool), ("scope", &entry.scope)] {
             oakauth_core::limits::check_name(field, value.get_ref())
@@ -577,7 +583,9 @@ scope = "read"
         assert!(e.starts_with("line 4: "), "{e}");
         let e = error("[oakauth]\nbase_url = \"https://oak.example.com\"\n[listen]\nauth = \"config\"\n");
         assert!(e.contains("needs a key"), "{e}");
-        let e = error("[oakauth]\nbase_url = \"https://oak.example.com\"\n[upstream]\ncommand = [\"a\"]\nurl = \"http://x\"\n");
+        let e = error(
+            "[oakauth]\nbase_url = \"https://oak.example.com\"\n[upstream]\ncommand = [\"a\"]\nurl = \"http://x\"\n",
+        );
         assert!(e.contains("exactly one of command and url"), "{e}");
     }
 

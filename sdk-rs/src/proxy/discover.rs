@@ -53,9 +53,10 @@ pub fn risk_level(tool: &Tool) -> RiskLevel {
 /// OakAuth tool name.
 pub fn oakauth_tool(tool: &Tool) -> Option<CreateTool> {
     oakauth_core::limits::check_name("tool", &tool.name).ok()?;
-    let description = tool.description.as_deref().map(|d| {
-        d.chars().take(oakauth_core::limits::MAX_DESCRIPTION_LEN).collect::<String>().trim().to_owned()
-    });
+    let description = tool
+        .description
+        .as_deref()
+        .map(|d| d.chars().take(oakauth_core::limits::MAX_DESCRIPTION_LEN).collect::<String>().trim().to_owned());
     Some(CreateTool {
         name: tool.name.to_string(),
         description: description.filter(|d| !d.is_empty()),
@@ -119,7 +120,12 @@ mod tests {
 
     #[test]
     fn the_written_configuration_parses_and_maps_every_tool() {
-        let upstream = Upstream::Command(vec!["npx".into(), "-y".into(), "@modelcontextprotocol/server-filesystem".into(), "/tmp/a \"b\"".into()]);
+        let upstream = Upstream::Command(vec![
+            "npx".into(),
+            "-y".into(),
+            "@modelcontextprotocol/server-filesystem".into(),
+            "/tmp/a \"b\"".into(),
+        ]);
         let text = config_text("http://127.0.0.1:8787", true, &upstream, &["read_file".into(), "write_file".into()]);
         let c = crate::proxy::Config::parse(&text).unwrap();
         assert_eq!(c.upstream, Some(upstream));
@@ -133,6 +139,9 @@ mod tests {
     fn names_oakauth_cannot_hold_are_left_out() {
         assert!(oakauth_tool(&tool("read file", None, None)).is_none());
         let t = oakauth_tool(&tool("read_file", Some(true), None)).unwrap();
-        assert_eq!((t.name.as_str(), t.risk_level, t.scopes.clone()), ("read_file", RiskLevel::Read, vec!["call".to_owned()]));
+        assert_eq!(
+            (t.name.as_str(), t.risk_level, t.scopes.clone()),
+            ("read_file", RiskLevel::Read, vec!["call".to_owned()])
+        );
     }
 }

@@ -23,7 +23,11 @@ type Response = http::Response<BoxBody<Bytes, Infallible>>;
 /// In bearer mode (the default), a request without `Authorization: Bearer oak_…` (a well-formed
 /// agent key) is answered 401 before anything else happens; a session is bound to the key it
 /// began with, and OakAuth decides each of its calls with that key.
-pub async fn serve_http(settings: Arc<Settings>, listener: TcpListener, shutdown: CancellationToken) -> Result<(), Error> {
+pub async fn serve_http(
+    settings: Arc<Settings>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
     let listen = settings.config.listen.clone().unwrap_or(super::config::Listen {
         address: super::config::DEFAULT_LISTEN.into(),
         path: super::config::DEFAULT_PATH.into(),
@@ -60,7 +64,9 @@ pub async fn serve_http(settings: Arc<Settings>, listener: TcpListener, shutdown
                         http::StatusCode::UNAUTHORIZED,
                         "present your OakAuth agent key as Authorization: Bearer oak_…\n",
                     );
-                    refused.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+                    refused
+                        .headers_mut()
+                        .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
                     return Ok(refused);
                 }
                 Ok(service.handle(request).await)
@@ -90,6 +96,8 @@ fn has_agent_key(headers: &http::HeaderMap) -> bool {
 fn plain(status: http::StatusCode, text: &'static str) -> Response {
     let mut response = http::Response::new(Full::new(Bytes::from_static(text.as_bytes())).boxed());
     *response.status_mut() = status;
-    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }

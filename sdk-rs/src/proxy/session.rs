@@ -13,14 +13,13 @@ use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotification,
     CancelledNotificationParam, ClientNotification, ClientRequest, ClientResult, CompleteRequest,
     CompleteRequestParams, CompleteResult, ContentBlock, CustomNotification, CustomRequest, CustomResult,
-    GetPromptRequest, GetPromptRequestParams, GetPromptResponse, InitializeRequestParams,
-    InitializeResult, ListPromptsRequest, ListPromptsResult, ListResourceTemplatesRequest,
-    ListResourceTemplatesResult, ListResourcesRequest, ListResourcesResult, ListToolsRequest, ListToolsResult,
-    PaginatedRequestParams, ProgressNotification, ProgressNotificationParam, ProgressToken, ProtocolVersion,
-    ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse, RequestId,
-    RequestMetaObject, RootsListChangedNotification, ServerNotification, ServerRequest, ServerResult,
-    SetLevelRequest, SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams, UnsubscribeRequest,
-    UnsubscribeRequestParams,
+    GetPromptRequest, GetPromptRequestParams, GetPromptResponse, InitializeRequestParams, InitializeResult,
+    ListPromptsRequest, ListPromptsResult, ListResourceTemplatesRequest, ListResourceTemplatesResult,
+    ListResourcesRequest, ListResourcesResult, ListToolsRequest, ListToolsResult, PaginatedRequestParams,
+    ProgressNotification, ProgressNotificationParam, ProgressToken, ProtocolVersion, ReadResourceRequest,
+    ReadResourceRequestParams, ReadResourceResponse, RequestId, RequestMetaObject, RootsListChangedNotification,
+    ServerNotification, ServerRequest, ServerResult, SetLevelRequest, SetLevelRequestParams, SubscribeRequest,
+    SubscribeRequestParams, UnsubscribeRequest, UnsubscribeRequestParams,
 };
 use rmcp::service::{
     NotificationContext, OriginatingRequestId, Peer, PeerRequestOptions, RequestContext, RunningService, Service,
@@ -38,8 +37,12 @@ use crate::{Error, OakAuth, ValidateRequest};
 pub const RECEIPT_META_KEY: &str = "oakauth/receipt";
 /// Protocol versions the proxy speaks: those with an `initialize` handshake (a session per
 /// connection, so one upstream connection per downstream session).
-const PROTOCOL_VERSIONS: &[ProtocolVersion] =
-    &[ProtocolVersion::V_2025_11_25, ProtocolVersion::V_2025_06_18, ProtocolVersion::V_2025_03_26, ProtocolVersion::V_2024_11_05];
+const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_03_26,
+    ProtocolVersion::V_2024_11_05,
+];
 
 /// Settings shared by every session of one proxy.
 #[derive(Debug)]
@@ -59,7 +62,8 @@ impl Settings {
     /// An OakAuth client with `key` and the configuration's base URL, timeout and retries.
     pub fn client(config: &Config, key: String) -> Result<OakAuth, Error> {
         let s = &config.oakauth;
-        let mut b = OakAuth::builder(key).base_url(s.base_url.clone()).allow_insecure_loopback(s.allow_insecure_loopback);
+        let mut b =
+            OakAuth::builder(key).base_url(s.base_url.clone()).allow_insecure_loopback(s.allow_insecure_loopback);
         if let Some(t) = s.timeout {
             b = b.timeout(t);
         }
@@ -72,6 +76,8 @@ impl Settings {
 
 /// Upstream progress tokens (the proxy's) to the downstream client's, and back.
 type ProgressMap = Arc<Mutex<HashMap<ProgressToken, ProgressToken>>>;
+/// Downstream requests being relayed upstream: upstream request id → downstream request id.
+type InFlight = Arc<Mutex<HashMap<RequestId, RequestId>>>;
 /// The last `tools/list` check of one OakAuth tool and scope: when, and whether it is shown.
 type ListCheck = Arc<tokio::sync::Mutex<Option<(Instant, bool)>>>;
 
@@ -93,7 +99,7 @@ struct State {
     progress_up: ProgressMap,
     progress_down: ProgressMap,
     /// Downstream requests being relayed upstream, by upstream request id.
-    in_flight: Arc<Mutex<HashMap<RequestId, RequestId>>>,
+    in_flight: InFlight,
     list_checks: Mutex<HashMap<(String, String), ListCheck>>,
 }
 
@@ -119,7 +125,7 @@ impl Session {
     }
 
     /// In bearer mode, a request of a session must present the key the session began with.
-    fn check_caller<R: ServiceRole>(&self, context_extensions: &rmcp::model::Extensions) -> Result<(), ErrorData> {
+    fn check_caller(&self, context_extensions: &rmcp::model::Extensions) -> Result<(), ErrorData> {
         let Some(expected) = self.state.caller_key.get() else { return Ok(()) };
         let presented = bearer(context_extensions).unwrap_or_default();
         if oakauth_core::keys::hashes_equal(expected, &presented) {
@@ -131,7 +137,11 @@ impl Session {
 
     /// Connects the upstream with the downstream client's own identity and capabilities, so that
     /// the upstream sees what the client can do (sampling, roots, elicitation).
-    async fn connect(&self, client: InitializeRequestParams, downstream: Peer<RoleServer>) -> Result<InitializeResult, ErrorData> {
+    async fn connect(
+        &self,
+        client: InitializeRequestParams,
+        downstream: Peer<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
         let relay = Relay {
             downstream,
             info: client,
@@ -157,7 +167,8 @@ impl Session {
             }
         };
         let peer_info = running.peer().peer_info().ok_or_else(|| failed("sent no server info", &""))?;
-        let mut info = InitializeResult::new(peer_info.capabilities.clone()).with_protocol_version(peer_info.protocol_version.clone());
+        let mut info = InitializeResult::new(peer_info.capabilities.clone())
+            .with_protocol_version(peer_info.protocol_version.clone());
         if let Some(server) = &peer_info.server_info {
             info = info.with_server_info(server.clone());
         }
@@ -170,11 +181,22 @@ impl Session {
     }
 
     /// Relays a request upstream: its `_meta` (the progress token mapped), its cancellation.
-    async fn relay(&self, request: ClientRequest, context: RequestContext<RoleServer>) -> Result<ServerResult, ErrorData> {
-        self.check_caller::<RoleServer>(&context.extensions)?;
+    async fn relay(
+        &self,
+        request: ClientRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ServerResult, ErrorData> {
+        self.check_caller(&context.extensions)?;
         let upstream = self.upstream()?.clone();
-        forward(&upstream, request, context.meta, context.ct, &self.state.progress_up, Some((&self.state.in_flight, context.id)))
-            .await
+        forward(
+            &upstream,
+            request,
+            context.meta,
+            context.ct,
+            &self.state.progress_up,
+            Some((&self.state.in_flight, context.id)),
+        )
+        .await
     }
 
     /// Decides a call: `Ok(receipt)` to go on, `Err(text)` to refuse with that text.
@@ -190,9 +212,12 @@ impl Session {
             return Err(unmapped(kind, name));
         };
         let Ok(oak) = self.oak() else {
-            return Err(format!("OakAuth could not check {tool}:{scope} (the session has no agent key), so the tool did not run."));
+            return Err(format!(
+                "OakAuth could not check {tool}:{scope} (the session has no agent key), so the tool did not run."
+            ));
         };
-        let mut check = ValidateRequest::new(tool.clone(), scope.clone()).with_context(mcp_context(kind.context_key(), name));
+        let mut check =
+            ValidateRequest::new(tool.clone(), scope.clone()).with_context(mcp_context(kind.context_key(), name));
         check.reasoning = reasoning;
         check.arguments = arguments;
         let started = Instant::now();
@@ -222,7 +247,8 @@ impl Session {
                 return shown;
             }
         }
-        let mut check = ValidateRequest::new(tool.clone(), scope.clone()).with_context(mcp_context("mcp", "tools/list"));
+        let mut check =
+            ValidateRequest::new(tool.clone(), scope.clone()).with_context(mcp_context("mcp", "tools/list"));
         check.request_approval = Some(false);
         let shown = match oak.guard(check, std::future::ready(())).await {
             Ok(()) => true,
@@ -336,10 +362,14 @@ impl ServerHandler for Session {
             Some(oak) => oak.clone(),
             None => {
                 let key = bearer(&context.extensions).ok_or_else(|| {
-                    ErrorData::invalid_request("OakAuth proxy: present your agent key as Authorization: Bearer oak_…", None)
+                    ErrorData::invalid_request(
+                        "OakAuth proxy: present your agent key as Authorization: Bearer oak_…",
+                        None,
+                    )
                 })?;
                 let _ = self.state.caller_key.set(key.clone());
-                Settings::client(&self.settings.config, key).map_err(|e| ErrorData::invalid_request(e.to_string(), None))?
+                Settings::client(&self.settings.config, key)
+                    .map_err(|e| ErrorData::invalid_request(e.to_string(), None))?
             }
         };
         let _ = self.state.oak.set(oak);
@@ -353,7 +383,7 @@ impl ServerHandler for Session {
     }
 
     async fn ping(&self, context: RequestContext<RoleServer>) -> Result<(), ErrorData> {
-        self.check_caller::<RoleServer>(&context.extensions)
+        self.check_caller(&context.extensions)
     }
 
     async fn list_tools(
@@ -361,7 +391,8 @@ impl ServerHandler for Session {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let result = self.relay(ClientRequest::ListToolsRequest(optional::<ListToolsRequest>(request)), context).await?;
+        let result =
+            self.relay(ClientRequest::ListToolsRequest(optional::<ListToolsRequest>(request)), context).await?;
         let ServerResult::ListToolsResult(mut list) = result else {
             return Err(ErrorData::internal_error("the upstream answered tools/list with something else", None));
         };
@@ -380,7 +411,7 @@ impl ServerHandler for Session {
         mut request: CallToolRequestParams,
         mut context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.check_caller::<RoleServer>(&context.extensions)?;
+        self.check_caller(&context.extensions)?;
         let started = Instant::now();
         let reasoning_argument = &self.settings.config.reasoning_argument;
         let reasoning = match request.arguments.as_mut().and_then(|args| args.remove(reasoning_argument)) {
@@ -423,7 +454,7 @@ impl ServerHandler for Session {
         request: ReadResourceRequestParams,
         mut context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        self.check_caller::<RoleServer>(&context.extensions)?;
+        self.check_caller(&context.extensions)?;
         context.meta.remove(RECEIPT_META_KEY);
         if self.settings.config.guard_resources {
             let target = self.settings.config.resources.target(&request.uri);
@@ -449,7 +480,7 @@ impl ServerHandler for Session {
         request: GetPromptRequestParams,
         mut context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        self.check_caller::<RoleServer>(&context.extensions)?;
+        self.check_caller(&context.extensions)?;
         context.meta.remove(RECEIPT_META_KEY);
         if self.settings.config.guard_prompts {
             let target = self.settings.config.prompts.target(&request.name);
@@ -484,7 +515,10 @@ impl ServerHandler for Session {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        match self.relay(ClientRequest::ListResourcesRequest(optional::<ListResourcesRequest>(request)), context).await? {
+        match self
+            .relay(ClientRequest::ListResourcesRequest(optional::<ListResourcesRequest>(request)), context)
+            .await?
+        {
             ServerResult::ListResourcesResult(r) => Ok(r),
             _ => Err(ErrorData::internal_error("the upstream answered resources/list with something else", None)),
         }
@@ -498,7 +532,10 @@ impl ServerHandler for Session {
         let request = ClientRequest::ListResourceTemplatesRequest(optional::<ListResourceTemplatesRequest>(request));
         match self.relay(request, context).await? {
             ServerResult::ListResourceTemplatesResult(r) => Ok(r),
-            _ => Err(ErrorData::internal_error("the upstream answered resources/templates/list with something else", None)),
+            _ => Err(ErrorData::internal_error(
+                "the upstream answered resources/templates/list with something else",
+                None,
+            )),
         }
     }
 
@@ -513,12 +550,20 @@ impl ServerHandler for Session {
         }
     }
 
-    async fn set_level(&self, request: SetLevelRequestParams, context: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
         self.relay(ClientRequest::SetLevelRequest(SetLevelRequest::new(request)), context).await.map(drop)
     }
 
     #[allow(deprecated)]
-    async fn subscribe(&self, request: SubscribeRequestParams, context: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
         self.relay(ClientRequest::SubscribeRequest(SubscribeRequest::new(request)), context).await.map(drop)
     }
 
@@ -542,24 +587,42 @@ impl ServerHandler for Session {
         }
     }
 
-    async fn on_progress(&self, mut notification: ProgressNotificationParam, _context: NotificationContext<RoleServer>) {
+    async fn on_progress(
+        &self,
+        mut notification: ProgressNotificationParam,
+        _context: NotificationContext<RoleServer>,
+    ) {
         // Progress of a request the upstream sent the client (sampling, elicitation).
-        let mapped = self.state.progress_down.lock().unwrap_or_else(PoisonError::into_inner).get(&notification.progress_token).cloned();
+        let mapped = self
+            .state
+            .progress_down
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&notification.progress_token)
+            .cloned();
         if let (Some(token), Ok(upstream)) = (mapped, self.upstream()) {
             notification.progress_token = token;
-            let _ = upstream.send_notification(ClientNotification::ProgressNotification(ProgressNotification::new(notification))).await;
+            let _ = upstream
+                .send_notification(ClientNotification::ProgressNotification(ProgressNotification::new(notification)))
+                .await;
         }
     }
 
     async fn on_roots_list_changed(&self, _context: NotificationContext<RoleServer>) {
         if let Ok(upstream) = self.upstream() {
             let _ = upstream
-                .send_notification(ClientNotification::RootsListChangedNotification(RootsListChangedNotification::default()))
+                .send_notification(ClientNotification::RootsListChangedNotification(
+                    RootsListChangedNotification::default(),
+                ))
                 .await;
         }
     }
 
-    async fn on_custom_notification(&self, notification: CustomNotification, _context: NotificationContext<RoleServer>) {
+    async fn on_custom_notification(
+        &self,
+        notification: CustomNotification,
+        _context: NotificationContext<RoleServer>,
+    ) {
         if let Ok(upstream) = self.upstream() {
             let _ = upstream.send_notification(ClientNotification::CustomNotification(notification)).await;
         }
@@ -573,11 +636,15 @@ struct Relay {
     info: InitializeRequestParams,
     progress_up: ProgressMap,
     progress_down: ProgressMap,
-    in_flight: Arc<Mutex<HashMap<RequestId, RequestId>>>,
+    in_flight: InFlight,
 }
 
 impl Service<RoleClient> for Relay {
-    async fn handle_request(&self, request: ServerRequest, context: RequestContext<RoleClient>) -> Result<ClientResult, ErrorData> {
+    async fn handle_request(
+        &self,
+        request: ServerRequest,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ClientResult, ErrorData> {
         if let ServerRequest::PingRequest(_) = request {
             return Ok(ClientResult::empty(()));
         }
@@ -611,7 +678,12 @@ impl Service<RoleClient> for Relay {
     ) -> Result<(), ErrorData> {
         let notification = match notification {
             ServerNotification::ProgressNotification(mut n) => {
-                let mapped = self.progress_up.lock().unwrap_or_else(PoisonError::into_inner).get(&n.params.progress_token).cloned();
+                let mapped = self
+                    .progress_up
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&n.params.progress_token)
+                    .cloned();
                 // Progress of a request whose client asked for none is not passed on.
                 let Some(token) = mapped else { return Ok(()) };
                 n.params.progress_token = token;
@@ -638,7 +710,7 @@ async fn forward<R: ServiceRole>(
     mut meta: RequestMetaObject,
     ct: CancellationToken,
     progress: &ProgressMap,
-    in_flight: Option<(&Arc<Mutex<HashMap<RequestId, RequestId>>>, RequestId)>,
+    in_flight: Option<(&InFlight, RequestId)>,
 ) -> Result<R::PeerResp, ErrorData> {
     let their_token = meta.get_progress_token();
     meta.remove("progressToken");

@@ -4,7 +4,9 @@
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 
-use crate::commands::{agents, approvals, audit, events, logs, proxy, rules, simulate, stats, tools, validate, webhooks};
+use crate::commands::{
+    agents, approvals, audit, events, logs, proxy, rules, simulate, stats, tools, validate, webhooks,
+};
 
 /// Printed after `--help`: where keys and the service address come from.
 const KEYS_HELP: &str = "\

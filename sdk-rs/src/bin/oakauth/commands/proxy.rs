@@ -82,7 +82,9 @@ pub async fn run(args: RunArgs) -> Outcome {
     let path = args.config.ok_or_else(|| Failure::Usage("oakauth proxy needs --config FILE".into()))?;
     let mut config = Config::load(&path).map_err(message)?;
     let upstream = upstream_of(args.command, args.url).or_else(|| config.upstream.clone()).ok_or_else(|| {
-        Failure::Usage("no upstream MCP server: give a command after `--`, --url, or [upstream] in the configuration".into())
+        Failure::Usage(
+            "no upstream MCP server: give a command after `--`, --url, or [upstream] in the configuration".into(),
+        )
     })?;
     if let Some(address) = args.listen {
         let listen = config.listen.get_or_insert(Listen {
@@ -134,10 +136,7 @@ pub async fn discover(admin: &Admin, out: &Out, args: DiscoverArgs, allow_insecu
     let upstream = upstream_of(args.command, args.url)
         .ok_or_else(|| Failure::Usage("discover needs the upstream: a command after `--`, or --url".into()))?;
     if args.config.exists() && !args.force {
-        return Err(Failure::Message(format!(
-            "{} exists; pass --force to overwrite it",
-            args.config.display()
-        )));
+        return Err(Failure::Message(format!("{} exists; pass --force to overwrite it", args.config.display())));
     }
     let agent = resolve_agent(admin, &args.agent).await?;
     let tools = discover::list_tools(&upstream).await.map_err(message)?;
