@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates or completes the local development settings that `wrangler dev` reads from .dev.vars:
-# a fresh random KEY_HASH_SECRET the first time, and CORS_ORIGINS for the local dashboard when the
+# a fresh random KEY_HASH_SECRET the first time, a fresh receipt signing key (RECEIPT_KEYS), and CORS_ORIGINS for the local dashboard when the
 # file has none (files made by older versions of scripts/dev.sh do not). The production default
 # in wrangler.toml allows no browser origin (docs/deploy.md). Usage: scripts/dev-vars.sh [file]
 source "$(dirname "$0")/lib.sh"
@@ -14,6 +14,11 @@ if [[ ! -f "$FILE" ]]; then
   secret="$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')"
   (umask 077; sed "s/^KEY_HASH_SECRET=.*/KEY_HASH_SECRET=$secret/" "$ROOT/.dev.vars.example" > "$FILE")
   chmod 600 "$FILE"
+fi
+if ! grep -q '^RECEIPT_KEYS=' "$FILE"; then
+  log "adding a fresh receipt signing key (RECEIPT_KEYS) to ${FILE#$ROOT/}"
+  if [[ -s "$FILE" && -n "$(tail -c 1 "$FILE")" ]]; then echo >> "$FILE"; fi
+  printf 'RECEIPT_KEYS=%s\n' "$(receipt_key_entry "dev-$(date -u +%Y%m%d)")" >> "$FILE"
 fi
 if ! grep -q '^CORS_ORIGINS=' "$FILE"; then
   log "adding CORS_ORIGINS for the local dashboard to ${FILE#$ROOT/}"

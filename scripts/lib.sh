@@ -14,3 +14,9 @@ WRANGLER="$ROOT/node_modules/.bin/wrangler"
 
 log() { printf '\033[1;32m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# A new receipt signing key as a RECEIPT_KEYS entry, `kid:seed` (32 random bytes, base64url):
+# docs/receipts.md, "Keys". Usage: receipt_key_entry KID
+receipt_key_entry() {
+  node -e 'console.log(process.argv[1] + ":" + require("crypto").randomBytes(32).toString("base64url"))' "$1"
+}

@@ -68,8 +68,9 @@ pub struct DecideCall {
 pub enum DecideAnswer {
     /// The key is not (or no longer) a valid key of this agent.
     KeyRejected,
-    /// Decided and recorded; `retry_after` is set when rate limited.
-    Decided { response: Box<ValidateResponse>, retry_after: u64 },
+    /// Decided and recorded; `retry_after` is set when rate limited. `org_id` is the agent's
+    /// organization, for the receipt the worker signs on an allow.
+    Decided { response: Box<ValidateResponse>, retry_after: u64, org_id: String },
 }
 
 /// Sends `call` to the agent's object and returns its decision.
@@ -577,6 +578,6 @@ impl AgentBucket {
         let response = decision.response(reason, (&req.tool, &req.scope), decision_id, retry_after, rate_state);
         self.after_decision(&agent.org_id, &call.agent_id, (&req.tool, &req.scope), &response, approval_event, now_ms);
         let retry_after = if reason == ReasonCode::RateLimited { retry_after } else { 0 };
-        Ok(DecideAnswer::Decided { response: Box::new(response), retry_after })
+        Ok(DecideAnswer::Decided { response: Box::new(response), retry_after, org_id: agent.org_id.clone() })
     }
 }

@@ -8,6 +8,7 @@ mod db;
 mod http;
 mod objects;
 mod policy;
+mod receipts;
 mod registry;
 mod throttle;
 mod validate;
@@ -63,6 +64,10 @@ async fn route(
             Method::Get | Method::Head => {
                 Ok(json_response(200, &Health { status: "ok".into(), version: VERSION.into() }))
             }
+            _ => Err(ApiError::method_not_allowed(&["GET", "HEAD"])),
+        },
+        [".well-known", "jwks.json"] => match method {
+            Method::Get | Method::Head => receipts::jwks(env),
             _ => Err(ApiError::method_not_allowed(&["GET", "HEAD"])),
         },
         ["v1", "validate"] => match method {
@@ -122,7 +127,10 @@ pub(crate) fn injected_fault(name: &str) -> bool {
 fn finish_headers(resp: &mut Response, env: &Env, request_id: &str, origin: Option<&str>) {
     let h = resp.headers_mut();
     let _ = h.set("X-Request-Id", request_id);
-    let _ = h.set("Cache-Control", "no-store");
+    // Answers are private and current unless a route says otherwise (the public JWKS).
+    if !h.has("Cache-Control").unwrap_or(false) {
+        let _ = h.set("Cache-Control", "no-store");
+    }
     let _ = h.set("X-Content-Type-Options", "nosniff");
     let _ = h.set("Referrer-Policy", "no-referrer");
     let _ = h.set("X-Frame-Options", "DENY");

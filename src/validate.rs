@@ -24,6 +24,7 @@ use crate::agent_object::{self, DecideAnswer, DecideCall};
 use crate::auth;
 use crate::db::{self, Arg};
 use crate::http::{json_response, read_json, ApiResult};
+use crate::receipts;
 
 /// Key hashes remembered per isolate; the map is cleared when it reaches this size.
 const KEY_CACHE_MAX: usize = 10_000;
@@ -118,6 +119,9 @@ async fn authenticate_and_decide(
     started_ms: i64,
 ) -> ApiResult<(ValidateResponse, u64)> {
     let hash = keys::hash(&auth::hash_secret(env)?, &key);
+    // Nothing is allowed without its receipt: keys that cannot sign fail the call before any
+    // decision is made or audited.
+    let ring = receipts::key_ring(env)?;
     let agent_id = agent_of_key(req, env, &key, &hash).await?;
     let client_ip = req.headers().get("CF-Connecting-IP").ok().flatten();
     let call = DecideCall {
@@ -129,7 +133,22 @@ async fn authenticate_and_decide(
         client_ip,
     };
     match agent_object::decide(env, &call).await? {
-        DecideAnswer::Decided { response, retry_after } => Ok((*response, retry_after)),
+        DecideAnswer::Decided { mut response, retry_after, org_id } => {
+            if response.allowed {
+                let issuer = receipts::issuer(req, env)?;
+                let allowed = receipts::Allowed {
+                    issuer: &issuer,
+                    org_id: &org_id,
+                    agent_id: &call.agent_id,
+                    tool: &call.request.tool,
+                    scope: &call.request.scope,
+                    arguments: call.request.arguments.as_ref(),
+                    decision_id: &response.decision_id,
+                };
+                response.receipt = Some(receipts::sign(&ring, &allowed, worker::Date::now().as_millis() as i64)?);
+            }
+            Ok((*response, retry_after))
+        }
         DecideAnswer::KeyRejected => {
             forget_key(&call.key_hash);
             Err(auth::rejected(req, env, &key).await)

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod limits;
 pub mod policy;
 pub mod reasoning;
+pub mod receipt;
 pub mod redact;
 pub mod time;
 pub mod webhook;

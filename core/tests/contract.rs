@@ -555,6 +555,10 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
             ErrorBody { error: ErrorDetail { code: ErrorCode::NotFound.as_str().into(), message: "no".into() } }
         );
         check!("Health", Health { status: "ok".into(), version: "0.1.0".into() });
+        // The JWKS is jsonwebtoken's type, as the worker builds it.
+        let ring = oakauth_core::receipt::KeyRing::parse("k1:nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A").unwrap();
+        check!("JwkSet", ring.jwks());
+        check!("Jwk", ring.jwks().keys[0].clone());
         check!("ValidateRequest", validate_request(some));
         check!("RateLimitState", RateLimitState { limit: 60, remaining: 59, reset: 1 });
         check!(

@@ -38,6 +38,7 @@ test('scripts/dev.sh writes the local CORS origins into a new .dev.vars, with a 
     await devVars(file);
     const text = await readFile(file, 'utf8');
     assert.match(text, /^KEY_HASH_SECRET=[0-9a-f]{64}$/m);
+    assert.match(text, /^RECEIPT_KEYS=dev-\d{8}:[A-Za-z0-9_-]{43}$/m, 'a fresh receipt signing key');
     assert.equal(text.match(/^CORS_ORIGINS=.*$/gm)?.join(), `CORS_ORIGINS=${LOCAL_CORS_ORIGINS}`);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     await devVars(file);
@@ -47,18 +48,19 @@ test('scripts/dev.sh writes the local CORS origins into a new .dev.vars, with a 
   }
 });
 
-test('an older .dev.vars gets the lines it lacks appended (CORS origins, loopback webhooks), and nothing else changes', async () => {
+test('an older .dev.vars gets the lines it lacks appended (receipt key, CORS origins, loopback webhooks), and nothing else changes', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'oakauth-devvars-'));
   try {
     const file = join(dir, '.dev.vars');
     const old = '# made by an older scripts/dev.sh\nKEY_HASH_SECRET=0123456789abcdef0123456789abcdef';
     await writeFile(file, old); // no final line break
     await devVars(file);
-    assert.equal(await readFile(file, 'utf8'), `${old}\nCORS_ORIGINS=${LOCAL_CORS_ORIGINS}\nWEBHOOK_ALLOW_HTTP_LOOPBACK=true\n`);
-    const own = 'KEY_HASH_SECRET=0123456789abcdef0123456789abcdef\nCORS_ORIGINS=http://127.0.0.1:5173\nWEBHOOK_ALLOW_HTTP_LOOPBACK=false\n';
+    const appended = (await readFile(file, 'utf8')).replace(/^RECEIPT_KEYS=dev-\d{8}:[A-Za-z0-9_-]{43}$/m, 'RECEIPT_KEYS=…');
+    assert.equal(appended, `${old}\nRECEIPT_KEYS=…\nCORS_ORIGINS=${LOCAL_CORS_ORIGINS}\nWEBHOOK_ALLOW_HTTP_LOOPBACK=true\n`);
+    const own = 'KEY_HASH_SECRET=0123456789abcdef0123456789abcdef\nRECEIPT_KEYS=mine:nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\nCORS_ORIGINS=http://127.0.0.1:5173\nWEBHOOK_ALLOW_HTTP_LOOPBACK=false\n';
     await writeFile(file, own);
     await devVars(file);
-    assert.equal(await readFile(file, 'utf8'), own, "a developer's own CORS_ORIGINS and webhook setting are kept");
+    assert.equal(await readFile(file, 'utf8'), own, "a developer's own receipt key, CORS_ORIGINS and webhook setting are kept");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

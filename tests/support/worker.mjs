@@ -16,6 +16,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 // Test-only hash secret; the dev server's own secret lives in .dev.vars.
 export const TEST_KEY_HASH_SECRET = 'test-only-key-hash-secret-0123456789';
+// Test-only receipt signing key (kid `test-1`; format in docs/receipts.md, "Keys").
+export const TEST_RECEIPT_KEYS = 'test-1:1O8gdASXYvOlPwAhsxaGP_-ttRZvCSmixqeHOECsbsw';
 // The local dashboard's origins, allowed by CORS in tests and local development only (the same
 // value scripts/dev-vars.sh writes into .dev.vars); wrangler.toml's production default allows none.
 export const LOCAL_CORS_ORIGINS = 'http://127.0.0.1:8788,http://localhost:8788';
@@ -102,10 +104,11 @@ export async function startWorker(options = {}) {
   await ensureBuilt();
   const ownDir = !options.persistDir;
   const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), 'oakauth-test-')));
-  const port = options.port ?? (await freePort());
-  const baseUrl = `http://127.0.0.1:${port}`;
+  let port = options.port ?? (await freePort());
+  let baseUrl = `http://127.0.0.1:${port}`;
   const vars = {
     KEY_HASH_SECRET: TEST_KEY_HASH_SECRET,
+    RECEIPT_KEYS: TEST_RECEIPT_KEYS,
     OAKAUTH_TEST_ROUTES: '1',
     CORS_ORIGINS: LOCAL_CORS_ORIGINS,
     // Webhook receivers in tests listen on http://127.0.0.1.
@@ -147,7 +150,19 @@ export async function startWorker(options = {}) {
     await exited;
     clearTimeout(timer);
   };
-  await launch();
+  // A free port can be taken by another process before wrangler binds it (other suites start
+  // servers too): then try another one, unless the caller asked for this port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (e) {
+      if (options.port || attempt >= 3 || !/Address already in use/.test(String(e?.message))) throw e;
+      port = await freePort();
+      baseUrl = `http://127.0.0.1:${port}`;
+      logs.length = 0;
+    }
+  }
 
   return {
     baseUrl,
