@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ListRootsRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createHash } from 'node:crypto';
 import { startWorker, freePort, ROOT } from '../support/worker.mjs';
 import { client as apiClient } from '../support/api.mjs';
 import { OAKAUTH_BIN, FILESYSTEM, EVERYTHING, ECHO, proxyConfig, waitForPort } from './support.mjs';
@@ -45,13 +47,16 @@ before(async () => {
   await import('node:fs/promises').then((fs) => fs.mkdir(files));
   await writeFile(join(files, 'hello.txt'), 'hello from the disk\n');
   // A reads files and echoes; B only echoes through server-everything (a different rule set).
-  agentA = await agent('proxy-a', { filesystem: ['read', 'write'], echo: ['call'], everything: ['echo', 'progress', 'logging'] }, [
+  agentA = await agent('proxy-a', { filesystem: ['read', 'write'], echo: ['call'], everything: ['echo', 'progress', 'logging', 'relay'], payments: ['send'] }, [
     ['filesystem', 'read', 'none'],
     ['echo', 'call', 'hard'],
     ['everything', 'echo', 'none'],
     ['everything', 'progress', 'none'],
     ['everything', 'logging', 'none'],
+    ['everything', 'relay', 'none'],
   ]);
+  const approval = await admin('POST', `/v1/admin/agents/${agentA.id}/rules`, { tool: 'payments', scope: 'send', effect: 'require_approval' });
+  assert.equal(approval.status, 201, approval.text);
   agentB = await agent('proxy-b', { everything: ['echo'] }, []);
 });
 
@@ -73,7 +78,7 @@ scope = "write"
 `;
 
 /** Starts the proxy over stdio and connects the SDK client to it. */
-async function stdioClient(configText, upstream, { key = agentA.key, name = 'c.toml' } = {}) {
+async function stdioClient(configText, upstream, { key = agentA.key, name = 'c.toml', capabilities = {}, setup } = {}) {
   const path = join(dir, name);
   await writeFile(path, configText);
   const stderr = [];
@@ -84,7 +89,8 @@ async function stdioClient(configText, upstream, { key = agentA.key, name = 'c.t
     stderr: 'pipe',
   });
   transport.stderr?.on('data', (d) => stderr.push(d.toString()));
-  const client = new Client({ name: 'proxy-test', version: '1.0.0' });
+  const client = new Client({ name: 'proxy-test', version: '1.0.0' }, { capabilities });
+  setup?.(client);
   await client.connect(transport);
   return { client, stderr, close: () => client.close() };
 }
@@ -159,22 +165,20 @@ test('stdio: the reasoning argument never reaches the upstream; a client-sent re
     assert.deepEqual(seen.arguments, { text: 'hi' });
     assert.notEqual(seen.meta['oakauth/receipt'], 'forged.by.client');
     assert.equal(seen.meta.custom, 'kept', 'other _meta passes through');
-    // The receipt of the decision, once the worker signs them (ValidateResponse.receipt).
-    const probe = await fetch(`${w.baseUrl}/v1/validate`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${agentA.key}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ tool: 'echo', scope: 'call', reasoning: 'probe', arguments: { text: 'hi' } }),
-    }).then((r) => r.json());
-    if (probe.receipt) {
-      const receipt = seen.meta['oakauth/receipt'];
-      assert.match(receipt, /^[\w-]+\.[\w-]+\.[\w-]+$/);
-      const claims = JSON.parse(Buffer.from(receipt.split('.')[1], 'base64url').toString());
-      assert.equal(claims.tool, 'echo');
-      assert.equal(claims.scope, 'call');
-      assert.equal(claims.agent, agentA.id);
-    } else {
-      assert.equal(seen.meta['oakauth/receipt'], undefined, 'no receipt from a worker that signs none');
-    }
+    // The decision's receipt, verified as a tool server would: the signature against the worker's
+    // JWKS (jose, a third-party JOSE library), the claims, and the digest of exactly the arguments
+    // the upstream received (the reasoning argument is not part of them).
+    const receipt = seen.meta['oakauth/receipt'];
+    assert.match(receipt, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const jwks = createRemoteJWKSet(new URL(`${w.baseUrl}/.well-known/jwks.json`));
+    const { payload, protectedHeader } = await jwtVerify(receipt, jwks, { issuer: w.baseUrl, typ: 'oakauth-receipt+jwt', algorithms: ['EdDSA'] });
+    assert.equal(protectedHeader.alg, 'EdDSA');
+    assert.equal(payload.tool, 'echo');
+    assert.equal(payload.scope, 'call');
+    assert.equal(payload.agent, agentA.id);
+    assert.equal(payload.args, createHash('sha256').update(JSON.stringify({ text: 'hi' })).digest('hex'));
+    const logs = await admin('GET', `/v1/admin/logs?agent_id=${agentA.id}&limit=5`);
+    assert.ok(logs.body.logs.some((e) => e.decision_id === payload.jti && e.allowed && e.reasoning === 'testing the proxy'));
   } finally {
     await close();
   }
@@ -218,6 +222,57 @@ test('stdio: a call the client cancels is cancelled upstream', async () => {
     assert.equal(await exists(marker), true, 'the upstream saw notifications/cancelled');
     // The session is still usable afterwards.
     assert.ok((await client.listTools()).tools.length > 0);
+  } finally {
+    await close();
+  }
+});
+
+test('stdio, server-everything: sampling and roots requests of the upstream reach the client, with its capabilities', async () => {
+  const config = proxyConfig(w.baseUrl) +
+    '\n[[tools]]\nmatch = "trigger-sampling-request"\ntool = "everything"\nscope = "relay"\n' +
+    '\n[[tools]]\nmatch = "get-roots-list"\ntool = "everything"\nscope = "relay"\n';
+  const { client, close } = await stdioClient(config, ['node', EVERYTHING, 'stdio'], {
+    name: 'relay.toml',
+    capabilities: { sampling: {}, roots: { listChanged: true } },
+    setup: (c) => {
+      c.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
+        model: 'test-model',
+        role: 'assistant',
+        content: { type: 'text', text: `sampled by the test client: ${request.params.messages[0].content.text}` },
+      }));
+      c.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///tmp/proxy-test-root', name: 'test root' }] }));
+    },
+  });
+  try {
+    // server-everything offers the sampling tool only to clients that declare sampling.
+    assert.ok((await client.listTools()).tools.some((t) => t.name === 'trigger-sampling-request'));
+    const sampled = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'ping', maxTokens: 10 } });
+    assert.ok(!sampled.isError, text(sampled));
+    assert.match(text(sampled), /sampled by the test client: .*ping/);
+    const roots = await client.callTool({ name: 'get-roots-list', arguments: {} });
+    assert.ok(!roots.isError, text(roots));
+    assert.match(text(roots), /proxy-test-root/);
+  } finally {
+    await close();
+  }
+});
+
+test('stdio: a call that needs approval is held, then runs once an administrator approves it', async () => {
+  const config = proxyConfig(w.baseUrl) + '\n[[tools]]\nmatch = "echo_args"\ntool = "payments"\nscope = "send"\n';
+  const { client, close } = await stdioClient(config, ['node', ECHO], { name: 'approval.toml' });
+  try {
+    const args = { text: 'pay 900 to acct_7' };
+    const held = await client.callTool({ name: 'echo_args', arguments: { ...args, _reasoning: 'invoice 7' } });
+    assert.equal(held.isError, true);
+    const match = text(held).match(/^OakAuth: approval requested \(id (apr_\w+)\) for payments:send; an administrator must approve; call this tool again with the same arguments once approved/);
+    assert.ok(match, text(held));
+    const decided = await admin('POST', `/v1/admin/approvals/${match[1]}/decision`, { decision: 'approve' });
+    assert.equal(decided.status, 200, decided.text);
+    const ran = await client.callTool({ name: 'echo_args', arguments: { ...args, _reasoning: 'invoice 7, approved' } });
+    assert.ok(!ran.isError, text(ran));
+    assert.deepEqual(JSON.parse(text(ran)).arguments, args);
+    const again = await client.callTool({ name: 'echo_args', arguments: args });
+    assert.equal(again.isError, true, 'an approval allows one call');
   } finally {
     await close();
   }
@@ -292,6 +347,22 @@ test('Streamable HTTP both ways: each client decides with its own key; no key, n
     const denied = await b.callTool({ name: 'echo', arguments: { message: 'from b' } });
     assert.equal(denied.isError, true);
     assert.match(text(denied), /^OakAuth denied everything:echo \(scope_not_granted\)/);
+
+    // A session is bound to the key it began with: B cannot use A's session.
+    const stolen = await fetch(`http://127.0.0.1:${proxyPort}/mcp`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${agentB.key}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'mcp-session-id': a.transport.sessionId,
+        'mcp-protocol-version': a.transport.protocolVersion ?? '2025-06-18',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/call', params: { name: 'echo', arguments: { message: 'as b' } } }),
+    });
+    const stolenText = await stolen.text();
+    assert.match(stolenText, /this session belongs to another agent key/);
+    assert.doesNotMatch(stolenText, /Echo: as b/);
 
     await assert.rejects(connect(null), /401|Unauthorized|agent key/i);
     const noKey = await fetch(`http://127.0.0.1:${proxyPort}/mcp`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });

@@ -9,11 +9,17 @@ HERE="$ROOT/tests/proxy"
 
 if [[ -z "${OAKAUTH_BIN:-}" ]]; then
   log "building the oakauth binary"
-  cargo build --quiet -p oakauth --bin oakauth
-  # A private copy: a shared CARGO_TARGET_DIR may be rebuilt from another tree meanwhile.
+  # A private copy, checked: a CARGO_TARGET_DIR shared with another checkout may have put that
+  # checkout's binary in target/debug/oakauth since (then this tree's is built again).
   BIN_DIR="$(mktemp -d)"
   trap 'rm -rf "$BIN_DIR"' EXIT
-  cp "${CARGO_TARGET_DIR:-$ROOT/target}/debug/oakauth" "$BIN_DIR/oakauth"
+  for attempt in 1 2 3; do
+    cargo build --quiet -p oakauth --bin oakauth
+    cp "${CARGO_TARGET_DIR:-$ROOT/target}/debug/oakauth" "$BIN_DIR/oakauth"
+    "$BIN_DIR/oakauth" proxy --help >/dev/null 2>&1 && break
+    [[ $attempt == 3 ]] && die "target/debug/oakauth has no proxy command (another checkout's build?)"
+    touch sdk-rs/src/proxy/mod.rs
+  done
   export OAKAUTH_BIN="$BIN_DIR/oakauth"
 fi
 

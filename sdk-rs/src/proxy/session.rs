@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use rmcp::model::JsonRpcMessage;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotification,
     CancelledNotificationParam, ClientNotification, ClientRequest, ClientResult, CompleteRequest,
@@ -25,6 +26,8 @@ use rmcp::service::{
     NotificationContext, OriginatingRequestId, Peer, PeerRequestOptions, RequestContext, RunningService, Service,
     ServiceError, ServiceRole,
 };
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
 use rmcp::{ErrorData, RoleClient, RoleServer, ServerHandler, ServiceExt};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -142,10 +145,11 @@ impl Session {
         client: InitializeRequestParams,
         downstream: Peer<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
+        let notifications =
+            NotificationRelay { downstream: downstream.clone(), progress_up: self.state.progress_up.clone() };
         let relay = Relay {
             downstream,
             info: client,
-            progress_up: self.state.progress_up.clone(),
             progress_down: self.state.progress_down.clone(),
             in_flight: self.state.in_flight.clone(),
         };
@@ -158,11 +162,13 @@ impl Session {
                 command.args(&argv[1..]);
                 let transport = rmcp::transport::TokioChildProcess::new(command)
                     .map_err(|e| failed(&format!("({}) did not start", argv[0]), &e))?;
+                let transport = Ordered { inner: transport, relay: notifications };
                 relay.serve(transport).await.map_err(|e| failed("did not initialize", &e))?
             }
             Upstream::Url(url) => {
                 ensure_tls_provider();
                 let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(url.clone());
+                let transport = Ordered { inner: transport, relay: notifications };
                 relay.serve(transport).await.map_err(|e| failed(&format!("at {url} did not initialize"), &e))?
             }
         };
@@ -634,7 +640,6 @@ impl ServerHandler for Session {
 struct Relay {
     downstream: Peer<RoleServer>,
     info: InitializeRequestParams,
-    progress_up: ProgressMap,
     progress_down: ProgressMap,
     in_flight: InFlight,
 }
@@ -671,11 +676,37 @@ impl Service<RoleClient> for Relay {
             .unwrap_or_else(|e| Err(ErrorData::internal_error(format!("relay failed: {e}"), None)))
     }
 
+    /// Only the upstream's cancellations of its own requests get here (rmcp acts on them); every
+    /// other notification was relayed by [`Ordered`] as it arrived.
     async fn handle_notification(
         &self,
-        notification: ServerNotification,
+        _notification: ServerNotification,
         _context: NotificationContext<RoleClient>,
     ) -> Result<(), ErrorData> {
+        Ok(())
+    }
+
+    fn get_info(&self) -> InitializeRequestParams {
+        self.info.clone()
+    }
+}
+
+/// Relays the upstream's notifications downstream in the order they arrive, before any later
+/// message of the upstream (the answer to a call after its last progress, above all): rmcp hands
+/// notifications to handlers on tasks of their own, which would lose that order.
+struct Ordered<T> {
+    inner: T,
+    relay: NotificationRelay,
+}
+
+#[derive(Clone)]
+struct NotificationRelay {
+    downstream: Peer<RoleServer>,
+    progress_up: ProgressMap,
+}
+
+impl NotificationRelay {
+    async fn relay(&self, notification: ServerNotification) {
         let notification = match notification {
             ServerNotification::ProgressNotification(mut n) => {
                 let mapped = self
@@ -685,20 +716,42 @@ impl Service<RoleClient> for Relay {
                     .get(&n.params.progress_token)
                     .cloned();
                 // Progress of a request whose client asked for none is not passed on.
-                let Some(token) = mapped else { return Ok(()) };
+                let Some(token) = mapped else { return };
                 n.params.progress_token = token;
                 ServerNotification::ProgressNotification(n)
             }
-            // Cancellations are the upstream's own business with the proxy's request ids.
-            ServerNotification::CancelledNotification(_) => return Ok(()),
             other => other,
         };
         let _ = self.downstream.send_notification(notification).await;
-        Ok(())
+    }
+}
+
+impl<T: Transport<RoleClient>> Transport<RoleClient> for Ordered<T> {
+    type Error = T::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send + 'static {
+        self.inner.send(item)
     }
 
-    fn get_info(&self) -> InitializeRequestParams {
-        self.info.clone()
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
+        loop {
+            match self.inner.receive().await? {
+                // The upstream cancelling a request it sent is for rmcp to act on.
+                JsonRpcMessage::Notification(n)
+                    if !matches!(n.notification, ServerNotification::CancelledNotification(_)) =>
+                {
+                    self.relay.relay(n.notification).await;
+                }
+                other => return Some(other),
+            }
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), Self::Error> {
+        self.inner.close().await
     }
 }
 
