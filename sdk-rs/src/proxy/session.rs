@@ -797,3 +797,42 @@ fn service_error(e: ServiceError) -> ErrorData {
         other => ErrorData::internal_error(format!("OakAuth proxy: the upstream MCP server failed: {other}"), None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unmapped_name_is_refused_saying_so() {
+        let text = unmapped(Kind::Tool, "list_directory");
+        assert!(
+            text.starts_with("OakAuth denied tool \"list_directory\": the OakAuth proxy's configuration maps it"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[[tools]]")
+                && text.contains("default = \"deny\"")
+                && text.ends_with("The tool did not run.")
+        );
+        assert!(unmapped(Kind::Resource, "file:///etc/passwd").contains("resource \"file:///etc/passwd\""));
+        assert!(unmapped(Kind::Prompt, "p").contains("[[prompts]]"));
+    }
+
+    #[test]
+    fn the_bearer_key_comes_from_the_http_request() {
+        let parts = |value: Option<&str>| {
+            let mut builder = http::Request::builder();
+            if let Some(v) = value {
+                builder = builder.header("authorization", v);
+            }
+            let mut extensions = rmcp::model::Extensions::new();
+            extensions.insert(builder.body(()).unwrap().into_parts().0);
+            extensions
+        };
+        assert_eq!(bearer(&parts(Some("Bearer oak_abc"))).as_deref(), Some("oak_abc"));
+        assert_eq!(bearer(&parts(Some("bearer  oak_abc "))).as_deref(), Some("oak_abc"));
+        assert_eq!(bearer(&parts(Some("Basic dXNlcg=="))), None);
+        assert_eq!(bearer(&parts(None)), None);
+        assert_eq!(bearer(&rmcp::model::Extensions::new()), None, "stdio has no HTTP request");
+    }
+}
