@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtemp, rm, writeFile, readFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -293,6 +294,33 @@ test('stdio: with OakAuth unreachable nothing reaches the upstream', async () =>
     assert.doesNotMatch(text(read), /hello from the disk/);
   } finally {
     await close();
+  }
+});
+
+test('stdio: a garbage or late answer from "OakAuth" never lets a call through', async () => {
+  // A fake OakAuth that claims to allow, in ways a real decision never looks, or never answers.
+  let mode;
+  const fake = createServer((req, res) => {
+    if (mode === 'silent') return; // no answer: the proxy's timeout
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(mode === 'partial' ? '{"allowed": true}' : '{"allowed": true, "reason": "scope_not_granted", "decision_id": "dec_x", "message": "m", "reasoning_required": "none", "reasoning_provided": false}');
+  });
+  await new Promise((r) => fake.listen(0, '127.0.0.1', r));
+  const config = proxyConfig(`http://127.0.0.1:${fake.address().port}`, { timeout_ms: 300, retries: 0 }) + FILESYSTEM_MAPPING;
+  const { client, close } = await stdioClient(config, ['node', FILESYSTEM, files], { name: 'garbage.toml' });
+  try {
+    for (const m of ['partial', 'contradictory', 'silent']) {
+      mode = m;
+      const target = join(files, `garbage-${m}.txt`);
+      const write = await client.callTool({ name: 'write_file', arguments: { path: target, content: 'x', _reasoning: 'r' } });
+      assert.equal(write.isError, true, m);
+      assert.match(text(write), /^OakAuth could not check filesystem:write \((unexpected answer from OakAuth|OakAuth did not answer within)/, m);
+      assert.equal(await exists(target), false, `${m}: the upstream was not called`);
+    }
+  } finally {
+    await close();
+    fake.closeAllConnections();
+    await new Promise((r) => fake.close(r));
   }
 });
 
