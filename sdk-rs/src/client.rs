@@ -216,7 +216,7 @@ impl Decision {
     }
 
     /// The decision as an error when it is not an allow, `None` when it is.
-    fn into_error(self, request: &ValidateRequest) -> Option<Error> {
+    pub(crate) fn into_error(self, request: &ValidateRequest) -> Option<Error> {
         if self.is_allowed() {
             return None;
         }

@@ -198,6 +198,11 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
 
+    /// The MCP proxy could not serve (feature `proxy`): the upstream MCP server or the
+    /// downstream connection failed.
+    #[error("MCP proxy: {0}")]
+    Proxy(String),
+
     /// A received webhook is not authentic or not an OakAuth event (feature `webhooks`): a
     /// header is missing, the timestamp is stale, no signature matches, or the body is not
     /// `{type, timestamp, data}`. Answer it with a 4xx and do not act on it.
@@ -248,7 +253,12 @@ impl Error {
             Error::Server { status, .. } | Error::Decode { status, .. } | Error::Redirect { status, .. } => {
                 Some(*status)
             }
-            Error::Connection(_) | Error::Timeout(_) | Error::Config(_) | Error::Webhook(_) | Error::Receipt(_) => None,
+            Error::Connection(_)
+            | Error::Timeout(_)
+            | Error::Config(_)
+            | Error::Proxy(_)
+            | Error::Webhook(_)
+            | Error::Receipt(_) => None,
         }
     }
 

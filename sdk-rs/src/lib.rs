@@ -6,6 +6,7 @@
 //! - [`Admin`]: every admin endpoint (agents, keys, tools, rules, approvals, webhooks, the audit
 //!   log and its verification, admin events, stats).
 //! - `mcp` (feature `rmcp`): a guard for MCP servers built with the `rmcp` crate.
+//! - `proxy` (feature `proxy`, on with `cli`): the MCP proxy behind `oakauth proxy`.
 //! - `webhooks` (feature `webhooks`): verifying the signed webhooks OakAuth sends.
 //! - `receipts` (feature `receipts`, on by default): verifying OakAuth's signed decision receipts
 //!   in a tool server, with the keys it publishes and a replay cache.
@@ -45,6 +46,8 @@ mod error;
 mod http;
 #[cfg(feature = "rmcp")]
 pub mod mcp;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 #[cfg(feature = "receipts")]
 pub mod receipts;
 #[cfg(feature = "webhooks")]

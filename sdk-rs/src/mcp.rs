@@ -357,18 +357,8 @@ impl McpGuard {
     }
 
     /// Adds the optional reasoning argument to a tool's input schema.
-    pub fn advertise(&self, mut tool: Tool) -> Tool {
-        let schema = Arc::make_mut(&mut tool.input_schema);
-        let properties = schema.entry("properties").or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(properties) = properties {
-            properties.entry(self.reasoning_argument.clone()).or_insert_with(|| {
-                json!({
-                    "type": "string",
-                    "description": "Why you need to make this call. Recorded in the audit log; some calls are refused without it."
-                })
-            });
-        }
-        tool
+    pub fn advertise(&self, tool: Tool) -> Tool {
+        with_reasoning_argument(tool, &self.reasoning_argument)
     }
 
     /// Whether `tools/list` shows this tool: the agent may use it at all (an allow now, or a
@@ -399,6 +389,22 @@ impl McpGuard {
     }
 }
 
+/// Adds the optional reasoning argument `name` to a tool's input schema (the guard's and the
+/// proxy's `tools/list`).
+pub(crate) fn with_reasoning_argument(mut tool: Tool, name: &str) -> Tool {
+    let schema = Arc::make_mut(&mut tool.input_schema);
+    let properties = schema.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(properties) = properties {
+        properties.entry(name.to_owned()).or_insert_with(|| {
+            json!({
+                "type": "string",
+                "description": "Why you need to make this call. Recorded in the audit log; some calls are refused without it."
+            })
+        });
+    }
+    tool
+}
+
 /// The reasoning argument of a call is not a string.
 struct BadReasoning;
 
@@ -406,7 +412,7 @@ struct BadReasoning;
 /// hiding leaves it out: anything but a deny that reasoning, other arguments or waiting would
 /// lift. A listing check sends no arguments, so a deny that depends on them (a rule condition,
 /// the tool's input schema) does not hide the tool; a deny rule without conditions does.
-fn hides(err: &Error) -> bool {
+pub(crate) fn hides(err: &Error) -> bool {
     match err {
         Error::Denied { reason: ReasonCode::ReasoningRequired, .. } | Error::RateLimited { .. } => false,
         // A person can lift these.
@@ -430,7 +436,7 @@ fn tool_not_found() -> ErrorData {
     ErrorData::invalid_params("tool not found", None)
 }
 
-fn mcp_context(key: &str, value: &str) -> Map<String, Value> {
+pub(crate) fn mcp_context(key: &str, value: &str) -> Map<String, Value> {
     let mut context = Map::new();
     context.insert(key.to_owned(), Value::String(value.to_owned()));
     context
@@ -441,7 +447,7 @@ fn refusal(text: String) -> CallToolResponse {
 }
 
 /// A sentence for the model: what was refused, why, and what it can do about it.
-fn explain(err: &Error, tool: &str, scope: &str, reasoning_argument: &str) -> String {
+pub(crate) fn explain(err: &Error, tool: &str, scope: &str, reasoning_argument: &str) -> String {
     match err {
         Error::Denied { reason: ReasonCode::ReasoningRequired, message, .. } => format!(
             "OakAuth denied {tool}:{scope}: reasoning required. Call the tool again with a `{reasoning_argument}` \

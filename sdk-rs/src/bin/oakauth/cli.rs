@@ -4,7 +4,9 @@
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 
-use crate::commands::{agents, approvals, audit, events, logs, mcp, rules, simulate, stats, tools, validate, webhooks};
+use crate::commands::{
+    agents, approvals, audit, events, logs, mcp, proxy, rules, simulate, stats, tools, validate, webhooks,
+};
 
 /// Printed after `--help`: where keys and the service address come from.
 const KEYS_HELP: &str = "\
@@ -91,6 +93,10 @@ pub enum Command {
     /// Claude Desktop runs `oakauth mcp`). The admin key comes from OAKAUTH_ADMIN_KEY (never a
     /// prompt); without one it does not start. See docs/mcp-admin.md.
     Mcp(mcp::McpArgs),
+    /// Put OakAuth in front of an MCP server: `oakauth proxy --config oakauth-proxy.toml -- <command>`
+    /// (stdio, or Streamable HTTP with --listen); `oakauth proxy discover` registers an MCP
+    /// server's tools and writes the configuration. See docs/proxy.md.
+    Proxy(proxy::ProxyArgs),
 }
 
 #[cfg(test)]

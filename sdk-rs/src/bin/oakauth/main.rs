@@ -14,8 +14,8 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 use commands::{
-    agents, approvals, audit, events, logs, mcp, rules, simulate, stats, tools, validate, webhooks, whoami, Failure,
-    Outcome,
+    agents, approvals, audit, events, logs, mcp, proxy, rules, simulate, stats, tools, validate, webhooks, whoami,
+    Failure, Outcome,
 };
 use output::Out;
 
@@ -44,6 +44,11 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Outcome {
     let out = Out::new(cli.json);
+    // The proxy takes OakAuth's address and its key from its configuration file.
+    let cli = match cli.command {
+        Command::Proxy(proxy::ProxyArgs { action: None, run }) => return proxy::run(run).await,
+        _ => cli,
+    };
     let service = connect::Service::from_cli(&cli)?;
     if let Command::Validate(args) = cli.command {
         let (oak, key) = service.agent(args.api_key.clone())?;
@@ -68,7 +73,10 @@ async fn run(cli: Cli) -> Outcome {
         Command::Simulate(args) => simulate::run(&admin, &out, args).await,
         Command::Replay(args) => simulate::replay(&admin, &out, args).await,
         Command::Whoami => whoami::run(&admin, &out).await,
-        Command::Validate(_) | Command::Mcp(_) => unreachable!("handled above"),
+        Command::Proxy(proxy::ProxyArgs { action: Some(proxy::ProxyCmd::Discover(args)), .. }) => {
+            proxy::discover(&admin, &out, args, cli.allow_insecure_loopback).await
+        }
+        Command::Validate(_) | Command::Mcp(_) | Command::Proxy(_) => unreachable!("handled above"),
     };
     result.map_err(|f| explain(f, &service, &key))
 }

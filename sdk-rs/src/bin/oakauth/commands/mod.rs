@@ -8,6 +8,7 @@ pub mod conditions;
 pub mod events;
 pub mod logs;
 pub mod mcp;
+pub mod proxy;
 pub mod rules;
 pub mod simulate;
 pub mod stats;
