@@ -26,6 +26,11 @@ suite() { # name command...
 
 suite "lint" bash scripts/lint.sh
 suite "rust workspace" cargo test --workspace --exclude oakauth-worker --all-features
+# The proxy suite tests the `oakauth` binary the Rust suite just built for its own tests, instead of
+# building it again with other features (tests/proxy/run.sh builds it when there is none).
+if [[ -z "${OAKAUTH_BIN:-}" && -x "${CARGO_TARGET_DIR:-$ROOT/target}/debug/oakauth" ]]; then
+  export OAKAUTH_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/oakauth"
+fi
 suite "worker end-to-end" node --test --test-concurrency=1 tests/e2e/
 suite "api fuzzing (schemathesis, bounded)" bash tests/schemathesis/run.sh 15
 suite "mcp proxy (oakauth proxy, real MCP servers and clients)" bash tests/proxy/run.sh
