@@ -49,4 +49,8 @@ cargo bench --manifest-path bench/Cargo.toml --bench conditions
 log "HTTP benchmarks: the worker in local workerd, Cerbos, wrk"
 export OAKAUTH_SKIP_BUILD=1
 node bench/run.mjs
+
+log "the MCP proxy's added latency (oakauth proxy, release build)"
+cargo build --quiet --release -p oakauth --bin oakauth
+OAKAUTH_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/oakauth" node bench/proxy/run.mjs
 log "wrote docs/benchmarks.md"

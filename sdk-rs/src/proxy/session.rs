@@ -37,7 +37,7 @@ use crate::mcp::{explain, hides, mcp_context, with_reasoning_argument};
 use crate::{Error, OakAuth, ValidateRequest};
 
 /// The `_meta` key that carries the decision's receipt to the upstream.
-pub const RECEIPT_META_KEY: &str = "oakauth/receipt";
+pub const RECEIPT_META_KEY: &str = oakauth_core::receipt::MCP_META_KEY;
 /// Protocol versions the proxy speaks: those with an `initialize` handshake (a session per
 /// connection, so one upstream connection per downstream session).
 const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
