@@ -177,7 +177,12 @@ def generate(output: Path) -> None:
     spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
     output.write_text(Generator(spec).run(), encoding="utf-8")
     # Formatted as the rest of the package is, so the committed file is what ruff would make of it.
-    subprocess.run([sys.executable, "-m", "ruff", "format", "--quiet", str(output)], check=True)
+    config = str(HERE.parent / "pyproject.toml")
+    ruff = [sys.executable, "-m", "ruff"]
+    subprocess.run(
+        [*ruff, "check", "--config", config, "--fix", "--quiet", "--select", "I,RUF022", str(output)], check=True
+    )
+    subprocess.run([*ruff, "format", "--config", config, "--quiet", str(output)], check=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ and webhook deliveries (:mod:`oakauth.webhooks`). See docs/python-sdk.md.
 
 from __future__ import annotations
 
+from .admin import AsyncOakAuthAdmin, OakAuthAdmin
 from .client import (
     DEFAULT_APPROVAL_TIMEOUT,
     MAX_APPROVAL_WAIT_SECONDS,
@@ -40,6 +41,8 @@ from .errors import (
 )
 from .explain import explain, with_explanation
 from .models import ApprovalTicket, Decision, Explanation
+from .receipts import AsyncReceiptVerifier, MemoryReplayCache, ReceiptClaims, ReceiptVerifier, arguments_digest
+from .webhooks import WebhookEvent, WebhookVerifier, verify_webhook
 
 __version__ = "0.1.0"
 
@@ -53,6 +56,8 @@ __all__ = [
     "ApprovalPending",
     "ApprovalTicket",
     "AsyncOakAuth",
+    "AsyncOakAuthAdmin",
+    "AsyncReceiptVerifier",
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
@@ -61,20 +66,28 @@ __all__ = [
     "Explanation",
     "InvalidRequest",
     "MalformedResponse",
+    "MemoryReplayCache",
     "NotFound",
     "OakAuth",
+    "OakAuthAdmin",
     "OakAuthError",
     "PermissionDenied",
     "RateLimited",
     "ReasoningRequired",
+    "ReceiptClaims",
     "ReceiptInvalid",
+    "ReceiptVerifier",
     "RedirectRefused",
     "ServerError",
     "Timeout",
     "Unavailable",
+    "WebhookEvent",
     "WebhookVerificationError",
+    "WebhookVerifier",
     "__version__",
+    "arguments_digest",
     "explain",
     "guarded",
+    "verify_webhook",
     "with_explanation",
 ]
