@@ -6,6 +6,7 @@
 # installed into a fresh virtual environment, every public module imported).
 # Exits non-zero when any step fails; every step runs.
 # Usage: sdk-py/scripts/test.sh [pytest arguments…]
+#        sdk-py/scripts/test.sh --lint    (ruff and mypy only, for scripts/lint.sh)
 source "$(dirname "$0")/../../scripts/lib.sh"
 SDK="$ROOT/sdk-py"
 cd "$SDK"
@@ -38,5 +39,8 @@ step() { # name command...
 step "ruff check" "$PY" -m ruff check src tests scripts examples
 step "ruff format --check" "$PY" -m ruff format --check src tests scripts examples
 step "mypy --strict" "$PY" -m mypy
+if [[ "${1:-}" == --lint ]]; then
+  exit "$status"
+fi
 step "pytest" "$PY" -m pytest -q -p no:cacheprovider "$@"
 exit "$status"
