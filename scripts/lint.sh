@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The lint suite (first in scripts/test.sh): formatting, clippy with warnings as errors (natively
 # for the core, SDK and CLI, and for the worker on wasm32-unknown-unknown), and TypeScript type
-# checks of the SDK and the dashboard. Needs what scripts/install.sh installs.
+# checks of the SDK and the dashboard, and ruff and mypy --strict for the Python SDK (in its own
+# pinned virtual environment, sdk-py/.venv). Needs what scripts/install.sh installs.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -15,3 +16,7 @@ log "TypeScript type check (sdk-ts)"
 (cd sdk-ts && npx --no-install tsc --noEmit -p .)
 log "TypeScript type check (dashboard)"
 (cd dashboard && npx --no-install tsc --noEmit -p .)
+if [[ -f sdk-py/scripts/test.sh ]]; then
+  log "Python SDK: ruff and mypy --strict"
+  bash sdk-py/scripts/test.sh --lint
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: lint (fmt, clippy, TypeScript type checks), the Rust workspace (core, Rust SDK and CLI), the worker's end-to-end tests in
 # local workerd, a bounded schemathesis run against docs/openapi.yaml, the MCP proxy against real MCP servers and clients (tests/proxy/run.sh),
-# the TypeScript SDK and MCP wrapper, and the dashboard in headless Chromium.
+# the Python SDK and its framework integrations (sdk-py/scripts/test.sh), the TypeScript SDK and MCP wrapper, and the dashboard in
+# headless Chromium.
 # Each suite starts its own local worker with fresh state. Installs what is missing first.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -34,6 +35,7 @@ fi
 suite "worker end-to-end" node --test --test-concurrency=1 tests/e2e/
 suite "api fuzzing (schemathesis, bounded)" bash tests/schemathesis/run.sh 15
 suite "mcp proxy (oakauth proxy, real MCP servers and clients)" bash tests/proxy/run.sh
+[[ -f sdk-py/scripts/test.sh ]] && suite "python sdk" bash sdk-py/scripts/test.sh
 [[ -f sdk-ts/package.json ]] && suite "typescript sdk" npm test --prefix sdk-ts
 [[ -f dashboard/package.json ]] && suite "dashboard" npm test --prefix dashboard
 
