@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from oakauth import AsyncOakAuth, OakAuth
 
-from ._worker import Worker, start_worker
+from ..conftest import Worker
 
 _names = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def oak_worker() -> Iterator[Worker]:
-    """The real OakAuth worker in local workerd, started once for the session (tests/support/serve.mjs)."""
-    with start_worker() as worker:
-        yield worker
+def admin(worker: Worker, method: str, path: str, **kw: Any) -> Any:
+    """An admin API call that must succeed; its JSON answer."""
+    with worker.admin_http() as http:
+        answer = http.request(method, path, **kw)
+    assert answer.status_code < 300, f"{method} {path}: {answer.status_code} {answer.text}"
+    return answer.json()
 
 
 @dataclass
@@ -50,19 +49,19 @@ class Agent:
 
     def logs(self, **filters: str) -> list[dict[str, Any]]:
         """The agent's audit-log entries, newest first."""
-        answer = self.worker.admin("GET", "/v1/admin/logs", params={"agent_id": self.id, "limit": "100", **filters})
+        answer = admin(self.worker, "GET", "/v1/admin/logs", params={"agent_id": self.id, "limit": "100", **filters})
         logs = answer["logs"]
         assert isinstance(logs, list)
         return logs
 
     def approvals(self) -> list[dict[str, Any]]:
-        answer = self.worker.admin("GET", "/v1/admin/approvals", params={"agent_id": self.id})
+        answer = admin(self.worker, "GET", "/v1/admin/approvals", params={"agent_id": self.id})
         approvals = answer["approvals"]
         assert isinstance(approvals, list)
         return approvals
 
     def decide(self, approval_id: str, decision: str = "approve", comment: str | None = None) -> None:
-        self.worker.admin("POST", f"/v1/admin/approvals/{approval_id}/decision", json={"decision": decision, "comment": comment})
+        admin(self.worker, "POST", f"/v1/admin/approvals/{approval_id}/decision", json={"decision": decision, "comment": comment})
 
 
 def make_agent(worker: Worker, capacity: int = 1000) -> Agent:
@@ -73,13 +72,14 @@ def make_agent(worker: Worker, capacity: int = 1000) -> Agent:
     - ``payments:send``: held for a person's approval;
     - ``echo:call``: allowed.
     """
-    created = worker.admin(
+    created = admin(
+        worker,
         "POST",
         "/v1/admin/agents",
         json={"name": f"py-adapters-{os.getpid()}-{next(_names)}", "rate_limit": {"capacity": capacity, "refill_per_second": 100}},
     )
     agent = Agent(worker, created["agent"]["id"], created["api_key"])
-    post = lambda path, body: worker.admin("POST", f"/v1/admin/agents/{agent.id}{path}", json=body)  # noqa: E731
+    post = lambda path, body: admin(worker, "POST", f"/v1/admin/agents/{agent.id}{path}", json=body)  # noqa: E731
     post("/tools", {"name": "filesystem", "scopes": ["read", "write", "delete"], "risk_level": "write"})
     post("/rules", {"tool": "filesystem", "scope": "read", "require_reasoning": "none"})
     post("/rules", {"tool": "filesystem", "scope": "delete", "require_reasoning": "hard"})
@@ -91,8 +91,8 @@ def make_agent(worker: Worker, capacity: int = 1000) -> Agent:
 
 
 @pytest.fixture
-def agent(oak_worker: Worker) -> Agent:
-    return make_agent(oak_worker)
+def agent(worker: Worker) -> Agent:
+    return make_agent(worker)
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def unreachable_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-__all__ = ["Agent", "httpx", "make_agent"]
+__all__ = ["Agent", "admin", "make_agent"]
 
 # CrewAI: no telemetry or tracing calls out of the test process.
 os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
