@@ -14,7 +14,8 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,32 +177,45 @@ class MCPDriver(Driver):
         return asyncio.run(self.arun(key, client, calls))
 
     async def arun(self, key: str, client: OakAuth | AsyncOakAuth, calls: list[Call]) -> Run:
-        from mcp import ClientSession, StdioServerParameters
-        from mcp.client.stdio import stdio_client
-
         out = Run()
         with tempfile.TemporaryDirectory() as tmp:
             record = Path(tmp) / "ran.jsonl"
-            params = StdioServerParameters(
-                command=sys.executable,
-                args=[str(HERE / "_mcp_server.py")],
-                env={
-                    **os.environ,
-                    "OAKAUTH_API_KEY": key,
-                    "OAKAUTH_BASE_URL": client.base_url,
-                    "OAKAUTH_ALLOW_INSECURE_LOOPBACK": "1",
-                    "RAN_RECORD": str(record),
-                    "SERVER_OPTIONS": json.dumps(self.server_options),
-                },
-            )
-            async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-                await session.initialize()
+            async with mcp_session(key, client.base_url, record, self.server_options) as session:
                 for name, args in calls:
                     result = await session.call_tool(name, args)
                     out.seen.append("".join(getattr(c, "text", "") for c in result.content))
-            if record.exists():
-                out.ran = [tuple(json.loads(line)) for line in record.read_text().splitlines()]  # type: ignore[misc]
+            out.ran = ran_record(record)
         return out
+
+
+@asynccontextmanager
+async def mcp_session(key: str, base_url: str, record: Path, options: dict[str, Any]) -> AsyncIterator[Any]:
+    """A real MCP client session (stdio) with _mcp_server.py, which acts as the agent of ``key``."""
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=[str(HERE / "_mcp_server.py")],
+        env={
+            **os.environ,
+            "OAKAUTH_API_KEY": key,
+            "OAKAUTH_BASE_URL": base_url,
+            "OAKAUTH_ALLOW_INSECURE_LOOPBACK": "1",
+            "RAN_RECORD": str(record),
+            "SERVER_OPTIONS": json.dumps(options),
+        },
+    )
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
+def ran_record(record: Path) -> list[Call]:
+    """The tools the server ran, with their arguments."""
+    if not record.exists():
+        return []
+    return [(name, args) for name, args in (json.loads(line) for line in record.read_text().splitlines())]
 
 
 DRIVERS: dict[str, Callable[[], Driver]] = {

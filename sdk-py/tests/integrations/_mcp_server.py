@@ -67,5 +67,12 @@ def shell(command: str) -> str:
     return f"ran {command}"
 
 
+@server.tool()
+def echo(text: str) -> str:
+    """Echo the text (not in the tests' mapping; the identity mapping checks it as echo:call)."""
+    ran("echo", {"text": text})
+    return text
+
+
 if __name__ == "__main__":
     server.run("stdio")
