@@ -111,8 +111,8 @@ def test_the_reason_codes_are_the_specs() -> None:
     from oakauth.models import ALLOW_REASONS, DENY_REASONS, ReasonCode
 
     assert set(typing.get_args(ReasonCode)) == set(SCHEMAS["ReasonCode"]["enum"])
-    assert ALLOW_REASONS | DENY_REASONS == set(SCHEMAS["ReasonCode"]["enum"])
-    assert ALLOW_REASONS == {"allowed", "reasoning_missing_soft"}
+    assert set(SCHEMAS["ReasonCode"]["enum"]) == ALLOW_REASONS | DENY_REASONS
+    assert {"allowed", "reasoning_missing_soft"} == ALLOW_REASONS
 
 
 def test_the_generator_runs_as_a_script(tmp_path: Path) -> None:
