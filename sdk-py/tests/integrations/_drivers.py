@@ -99,9 +99,14 @@ class LangChainDriver(Driver):
 
         out = Run()
         tools = [StructuredTool.from_function(f, description=f"{n} tool") for n, f in _impls(out.ran).items()]
-        script = [AIMessage(content="", tool_calls=[{"name": n, "args": a, "id": f"call_{i}"}]) for i, (n, a) in enumerate(calls)]
+        script = [
+            AIMessage(content="", tool_calls=[{"name": n, "args": a, "id": f"call_{i}"}])
+            for i, (n, a) in enumerate(calls)
+        ]
         model = ScriptedChatModel(responses=[*script, AIMessage(content="done")])
-        agent = create_agent(model, tools=tools, middleware=[OakAuthMiddleware(client, MAPPING, reasoning_from_message=False)])
+        agent = create_agent(
+            model, tools=tools, middleware=[OakAuthMiddleware(client, MAPPING, reasoning_from_message=False)]
+        )
         request = {"messages": [{"role": "user", "content": "go"}]}
         if self.use_async:
             asyncio.run(agent.ainvoke(request))
@@ -153,7 +158,14 @@ class CrewAIDriver(Driver):
         out = Run()
         tools = [tool(name)(f) for name, f in _impls(out.ran).items()]
         llm = ScriptedCrewLLM(calls)
-        worker = Agent(role="clerk", goal="Use the tools", backstory="A careful clerk.", llm=llm, tools=tools, max_iter=len(calls) + 3)
+        worker = Agent(
+            role="clerk",
+            goal="Use the tools",
+            backstory="A careful clerk.",
+            llm=llm,
+            tools=tools,
+            max_iter=len(calls) + 3,
+        )
         task = Task(description="Do the work.", expected_output="done", agent=worker)
         crew = Crew(agents=[worker], tasks=[task])
         with OakAuthCrewHooks(client, MAPPING):

@@ -13,10 +13,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _drivers, the tests' shared mapping
 
-from mcp.server.fastmcp import FastMCP  # noqa: E402
+from _drivers import MAPPING
+from mcp.server.fastmcp import FastMCP
 
-from oakauth.integrations.mcp import with_oakauth  # noqa: E402
-from _drivers import MAPPING  # noqa: E402
+from oakauth.integrations.mcp import with_oakauth
 
 record = Path(os.environ["RAN_RECORD"])
 options: dict[str, Any] = json.loads(os.environ.get("SERVER_OPTIONS") or "{}")

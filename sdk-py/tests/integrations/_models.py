@@ -25,7 +25,9 @@ try:
         def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
             return self
 
-        def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        def _generate(
+            self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+        ) -> ChatResult:
             self.last_input = list(messages)
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
@@ -47,9 +49,11 @@ try:
             self.turn = 0
             self.outputs_seen: list[str] = []
 
-        async def get_response(self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any) -> ModelResponse:  # noqa: A002
+        async def get_response(self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any) -> ModelResponse:
             self.outputs_seen = [
-                str(item.get("output")) for item in (input if isinstance(input, list) else []) if isinstance(item, dict) and item.get("type") == "function_call_output"
+                str(item.get("output"))
+                for item in (input if isinstance(input, list) else [])
+                if isinstance(item, dict) and item.get("type") == "function_call_output"
             ]
             turn = self.turn
             self.turn += 1
@@ -57,7 +61,12 @@ try:
                 name, args = self.calls[turn]
                 output: list[Any] = [
                     ResponseFunctionToolCall(
-                        type="function_call", id=f"fc_{turn}", call_id=f"call_{turn}", name=name, arguments=json.dumps(args), status="completed"
+                        type="function_call",
+                        id=f"fc_{turn}",
+                        call_id=f"call_{turn}",
+                        name=name,
+                        arguments=json.dumps(args),
+                        status="completed",
                     )
                 ]
             else:
@@ -97,9 +106,20 @@ try:
             self.script = list(calls)
             self.observations = []
 
-        def call(self, messages: Any, tools: Any = None, callbacks: Any = None, available_functions: Any = None, **kwargs: Any) -> str:
+        def call(
+            self,
+            messages: Any,
+            tools: Any = None,
+            callbacks: Any = None,
+            available_functions: Any = None,
+            **kwargs: Any,
+        ) -> str:
             # The tool results come back in the assistant turns, after "Observation:".
-            said = [] if isinstance(messages, str) else [str(m.get("content", "")) for m in messages if m.get("role") == "assistant"]
+            said = (
+                []
+                if isinstance(messages, str)
+                else [str(m.get("content", "")) for m in messages if m.get("role") == "assistant"]
+            )
             self.observations = [part.strip() for text in said for part in text.split("Observation:")[1:]]
             turn = self.turn
             self.turn += 1

@@ -61,7 +61,12 @@ class Agent:
         return approvals
 
     def decide(self, approval_id: str, decision: str = "approve", comment: str | None = None) -> None:
-        admin(self.worker, "POST", f"/v1/admin/approvals/{approval_id}/decision", json={"decision": decision, "comment": comment})
+        admin(
+            self.worker,
+            "POST",
+            f"/v1/admin/approvals/{approval_id}/decision",
+            json={"decision": decision, "comment": comment},
+        )
 
 
 def make_agent(worker: Worker, capacity: int = 1000) -> Agent:
@@ -76,7 +81,10 @@ def make_agent(worker: Worker, capacity: int = 1000) -> Agent:
         worker,
         "POST",
         "/v1/admin/agents",
-        json={"name": f"py-adapters-{os.getpid()}-{next(_names)}", "rate_limit": {"capacity": capacity, "refill_per_second": 100}},
+        json={
+            "name": f"py-adapters-{os.getpid()}-{next(_names)}",
+            "rate_limit": {"capacity": capacity, "refill_per_second": 100},
+        },
     )
     agent = Agent(worker, created["agent"]["id"], created["api_key"])
     post = lambda path, body: admin(worker, "POST", f"/v1/admin/agents/{agent.id}{path}", json=body)  # noqa: E731

@@ -63,7 +63,10 @@ def test_reasoning_required_then_given_in_the_reasoning_argument(driver: Driver,
     assert out.ran == [("delete_file", {"path": "old.log"})]
     assert out.seen[1] == "deleted old.log"
     entries = agent.logs()
-    assert [(e["reason"], e["reasoning_provided"]) for e in entries] == [("allowed", True), ("reasoning_required", False)]
+    assert [(e["reason"], e["reasoning_provided"]) for e in entries] == [
+        ("allowed", True),
+        ("reasoning_required", False),
+    ]
     assert entries[0]["reasoning"] == "the user asked to remove old.log to free space"
     assert entries[0]["arguments"] == {"path": "old.log"}
 
@@ -71,7 +74,10 @@ def test_reasoning_required_then_given_in_the_reasoning_argument(driver: Driver,
 def test_an_unmapped_tool_is_refused_without_asking_oakauth(driver: Driver, agent: Agent) -> None:
     out = run(driver, agent, [("shell", {"command": "rm -rf /"})])
     assert out.ran == []
-    assert out.seen == ["OakAuth denied shell: this tool is not in the agent's OakAuth tool mapping, so it is never allowed. The tool did not run."]
+    assert out.seen == [
+        "OakAuth denied shell: this tool is not in the agent's OakAuth tool mapping, so it is never allowed. "
+        "The tool did not run."
+    ]
     assert agent.logs() == []
 
 
@@ -81,7 +87,9 @@ def test_a_call_held_for_approval_does_not_run(driver: Driver, agent: Agent) -> 
     out = run(driver, agent, [("send_payment", {"to": "acme", "amount": 900})])
     assert out.ran == []
     [approval] = agent.approvals()
-    assert out.seen[0].startswith(f"OakAuth: approval requested (id {approval['id']}) for payments:send; an administrator must approve")
+    assert out.seen[0].startswith(
+        f"OakAuth: approval requested (id {approval['id']}) for payments:send; an administrator must approve"
+    )
     assert approval["arguments"] == {"to": "acme", "amount": 900}
 
 

@@ -36,7 +36,9 @@ def crew(calls: list[tuple[str, dict[str, Any]]], ran: list[str], role: str = "c
         return f"wrote {path}"
 
     llm = ScriptedCrewLLM(calls)
-    worker = CrewAgent(role=role, goal="Use the tools", backstory="Careful.", llm=llm, tools=[read_file, write_file], max_iter=5)
+    worker = CrewAgent(
+        role=role, goal="Use the tools", backstory="Careful.", llm=llm, tools=[read_file, write_file], max_iter=5
+    )
     return Crew(agents=[worker], tasks=[Task(description="Work.", expected_output="done", agent=worker)]), llm
 
 

@@ -31,7 +31,9 @@ def payment_agent(agent: Agent, ran: list[dict[str, Any]], **middleware: Any) ->
 
     model = ScriptedChatModel(
         responses=[
-            AIMessage(content="", tool_calls=[{"name": "send_payment", "args": {"to": "acme", "amount": 900}, "id": "c1"}]),
+            AIMessage(
+                content="", tool_calls=[{"name": "send_payment", "args": {"to": "acme", "amount": 900}, "id": "c1"}]
+            ),
             AIMessage(content="done"),
         ]
     )
@@ -83,7 +85,9 @@ def test_approvals_refuse_gives_the_model_the_approval_sentence(agent: Agent) ->
     assert "__interrupt__" not in state
     [result] = [m for m in state["messages"] if isinstance(m, ToolMessage)]
     assert result.status == "error" and ran == []
-    assert "an administrator must approve; call this tool again with the same arguments once approved" in str(result.content)
+    assert "an administrator must approve; call this tool again with the same arguments once approved" in str(
+        result.content
+    )
 
 
 def test_the_async_path_with_an_async_client(agent: Agent) -> None:
@@ -104,7 +108,10 @@ def test_the_async_path_with_an_async_client(agent: Agent) -> None:
 
     async def main() -> list[ToolMessage]:
         async with agent.async_client() as oak:
-            tools = [StructuredTool.from_function(coroutine=read_file), StructuredTool.from_function(coroutine=read_file, name="write_file")]
+            tools = [
+                StructuredTool.from_function(coroutine=read_file),
+                StructuredTool.from_function(coroutine=read_file, name="write_file"),
+            ]
             graph = create_agent(model, tools=tools, middleware=[OakAuthMiddleware(oak, MAPPING)])
             state = await graph.ainvoke({"messages": [{"role": "user", "content": "go"}]})
         return [m for m in state["messages"] if isinstance(m, ToolMessage)]
@@ -112,7 +119,9 @@ def test_the_async_path_with_an_async_client(agent: Agent) -> None:
     read, write = asyncio.run(main())
     assert ran == ["a"]
     assert (read.content, read.status) == ("contents of a", "success")
-    assert write.status == "error" and str(write.content).startswith("OakAuth denied filesystem:write (scope_not_granted)")
+    assert write.status == "error" and str(write.content).startswith(
+        "OakAuth denied filesystem:write (scope_not_granted)"
+    )
 
 
 def test_reasoning_comes_from_the_models_message_when_there_is_no_reasoning_argument(agent: Agent) -> None:
@@ -133,7 +142,9 @@ def test_reasoning_comes_from_the_models_message_when_there_is_no_reasoning_argu
         ]
     )
     with agent.client() as oak:
-        graph = create_agent(model, tools=[StructuredTool.from_function(delete_file)], middleware=[OakAuthMiddleware(oak, MAPPING)])
+        graph = create_agent(
+            model, tools=[StructuredTool.from_function(delete_file)], middleware=[OakAuthMiddleware(oak, MAPPING)]
+        )
         graph.invoke({"messages": [{"role": "user", "content": "clean up"}]})
     assert ran == ["build.lock"]
     [entry] = agent.logs()
@@ -156,7 +167,12 @@ def test_guard_tool_wraps_one_tool(agent: Agent) -> None:
         assert isinstance(refused, ToolMessage) and refused.status == "error"
         assert str(refused.content).startswith("OakAuth denied filesystem:delete: reasoning required.")
         done = guarded.invoke(
-            {"type": "tool_call", "name": "delete_file", "args": {"path": "x", "_reasoning": "the user asked to delete x"}, "id": "c2"}
+            {
+                "type": "tool_call",
+                "name": "delete_file",
+                "args": {"path": "x", "_reasoning": "the user asked to delete x"},
+                "id": "c2",
+            }
         )
         assert isinstance(done, ToolMessage) and done.content == "deleted x" and done.tool_call_id == "c2"
         # Called with plain arguments, a refusal raises.

@@ -78,12 +78,16 @@ def test_an_approved_call_runs_on_the_identical_retry(agent: Agent) -> None:
         first = await session.call_tool("send_payment", {"to": "acme", "amount": 900})
         [approval] = agent.approvals()
         agent.decide(approval["id"], "approve")
-        second = await session.call_tool("send_payment", {"to": "acme", "amount": 900, "_reasoning": "invoice 42 is due"})
+        second = await session.call_tool(
+            "send_payment", {"to": "acme", "amount": 900, "_reasoning": "invoice 42 is due"}
+        )
         return approval, first, second
 
     (approval, first, second), ran = session_run(agent, {}, body)
     assert first.isError
-    assert text(first).startswith(f"OakAuth: approval requested (id {approval['id']}) for payments:send; an administrator must approve;")
+    assert text(first).startswith(
+        f"OakAuth: approval requested (id {approval['id']}) for payments:send; an administrator must approve;"
+    )
     assert not second.isError and text(second) == "sent 900 to acme"
     assert ran == [("send_payment", {"to": "acme", "amount": 900})]
 
@@ -94,7 +98,10 @@ def test_a_reasoning_argument_that_is_not_a_string_is_refused(agent: Agent) -> N
 
     result, ran = session_run(agent, {}, body)
     assert result.isError and ran == []
-    assert text(result) == "The `_reasoning` argument must be a string that says why you need this call; the tool did not run."
+    assert (
+        text(result)
+        == "The `_reasoning` argument must be a string that says why you need this call; the tool did not run."
+    )
 
 
 def test_without_a_mapping_each_tool_is_checked_as_its_own_name(agent: Agent) -> None:

@@ -36,7 +36,11 @@ class Verdict:
     @property
     def approval_pending(self) -> bool:
         """Whether the call waits for a person's approval (``approval_required``)."""
-        return self.decision is not None and self.decision.reason == "approval_required" and self.decision.approval is not None
+        return (
+            self.decision is not None
+            and self.decision.reason == "approval_required"
+            and self.decision.approval is not None
+        )
 
 
 def split_reasoning(arguments: Any, reasoning_argument: str | None) -> tuple[Any, str | None, str | None]:
@@ -50,9 +54,8 @@ def split_reasoning(arguments: Any, reasoning_argument: str | None) -> tuple[Any
     if given is None:
         return rest, None, None
     if not isinstance(given, str):
-        return rest, None, (
-            f"The `{reasoning_argument}` argument must be a string that says why you need this call; the tool did not run."
-        )
+        refusal = f"The `{reasoning_argument}` argument must be a string that says why you need this call; "
+        return rest, None, refusal + "the tool did not run."
     return rest, given[:MAX_REASONING_LENGTH], None
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Union
 
-__all__ = ["ToolMapping", "ToolTarget", "TargetSpec"]
+__all__ = ["TargetSpec", "ToolMapping", "ToolTarget"]
 
 #: Longest framework tool name, pattern, OakAuth tool or scope a mapping accepts.
 MAX_NAME_LENGTH = 256
@@ -26,7 +25,9 @@ class ToolTarget:
     def __post_init__(self) -> None:
         for what, value in (("tool", self.tool), ("scope", self.scope)):
             if not isinstance(value, str) or not value or len(value) > MAX_NAME_LENGTH:
-                raise ValueError(f"ToolTarget: {what} must be a non-empty string of at most {MAX_NAME_LENGTH} characters")
+                raise ValueError(
+                    f"ToolTarget: {what} must be a non-empty string of at most {MAX_NAME_LENGTH} characters"
+                )
 
     def __str__(self) -> str:
         return f"{self.tool}:{self.scope}"
@@ -34,7 +35,7 @@ class ToolTarget:
 
 #: How a mapping's value may be written: ``"tool:scope"``, ``("tool", "scope")`` or a :class:`ToolTarget`.
 #: In a glob entry the tool may contain ``{name}``, replaced by the framework tool's name.
-TargetSpec = Union[str, tuple[str, str], ToolTarget]
+TargetSpec = str | tuple[str, str] | ToolTarget
 
 
 def _parse(spec: TargetSpec, key: str) -> ToolTarget:
@@ -46,7 +47,9 @@ def _parse(spec: TargetSpec, key: str) -> ToolTarget:
         tool, sep, scope = spec.rpartition(":")
         if sep and tool and scope:
             return ToolTarget(tool, scope)
-    raise ValueError(f'ToolMapping: the target of {key!r} must be "tool:scope", a (tool, scope) pair or a ToolTarget, not {spec!r}')
+    raise ValueError(
+        f'ToolMapping: the target of {key!r} must be "tool:scope", a (tool, scope) pair or a ToolTarget, not {spec!r}'
+    )
 
 
 class ToolMapping:
@@ -73,7 +76,9 @@ class ToolMapping:
         self._globs: list[tuple[str, ToolTarget]] = []
         for key, spec in items:
             if not isinstance(key, str) or not key or len(key) > MAX_NAME_LENGTH:
-                raise ValueError(f"ToolMapping: a key must be a non-empty string of at most {MAX_NAME_LENGTH} characters")
+                raise ValueError(
+                    f"ToolMapping: a key must be a non-empty string of at most {MAX_NAME_LENGTH} characters"
+                )
             target = _parse(spec, key)
             if _GLOB_CHARS.intersection(key):
                 self._globs.append((key, target))

@@ -64,7 +64,10 @@ class OakAuthCrewHooks:
         if not isinstance(client, OakAuth):
             raise TypeError("OakAuthCrewHooks needs an oakauth.OakAuth client (CrewAI's hooks are synchronous)")
         self.checker = Checker(
-            client, as_mapping(tool_mapping), reasoning_argument=reasoning_argument, context={"framework": "crewai", **(context or {})}
+            client,
+            as_mapping(tool_mapping),
+            reasoning_argument=reasoning_argument,
+            context={"framework": "crewai", **(context or {})},
         )
         self.agent_roles = frozenset(agent_roles) if agent_roles is not None else None
         # id(tool_input) → (tool_input, refusal): the after-hook gets a new context but the same input dict.
@@ -91,7 +94,9 @@ class OakAuthCrewHooks:
         extra: dict[str, Any] = {"framework_tool": name}
         if isinstance(task, str):
             extra["crewai_task"] = task[:200]
-        verdict = self.checker.check(name, args if isinstance(args, Mapping) else {}, reasoning=reasoning, context=extra)
+        verdict = self.checker.check(
+            name, args if isinstance(args, Mapping) else {}, reasoning=reasoning, context=extra
+        )
         if not verdict.allowed:
             return self._block(tool_input, verdict.message)
         if isinstance(tool_input, dict) and self.checker.reasoning_argument in tool_input:

@@ -29,6 +29,7 @@ try:
     from langchain_core.runnables import RunnableConfig
     from langchain_core.tools import BaseTool, ToolException
     from langgraph.types import Command, interrupt
+    from pydantic import ConfigDict
 except ImportError as err:  # pragma: no cover - exercised by the packaging test
     raise missing_extra("langchain", "LangChain (langchain, langgraph)", "langchain", err) from err
 
@@ -87,7 +88,7 @@ def _interrupt_value(verdict: Verdict, call: Mapping[str, Any]) -> dict[str, Any
     }
 
 
-class OakAuthMiddleware(AgentMiddleware):  # type: ignore[type-arg]
+class OakAuthMiddleware(AgentMiddleware):
     """Validates every tool call of a LangChain v1 agent with OakAuth before the tool runs.
 
     ``tool_mapping`` maps each tool name to the OakAuth tool and scope it is checked as; a tool it
@@ -114,7 +115,10 @@ class OakAuthMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         if approvals not in ("interrupt", "refuse"):
             raise ValueError('approvals must be "interrupt" or "refuse"')
         self.checker = Checker(
-            client, as_mapping(tool_mapping), reasoning_argument=reasoning_argument, context={**_CONTEXT, **(context or {})}
+            client,
+            as_mapping(tool_mapping),
+            reasoning_argument=reasoning_argument,
+            context={**_CONTEXT, **(context or {})},
         )
         self.reasoning_from_message = reasoning_from_message
         self.approvals: ApprovalMode = approvals
@@ -127,7 +131,12 @@ class OakAuthMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         call: dict[str, Any] = dict(request.tool_call)
         args, reasoning, refused = split_reasoning(call.get("args"), self.checker.reasoning_argument)
         if refused is not None:
-            return call, args, None, ToolMessage(content=refused, tool_call_id=str(call.get("id") or ""), status="error")
+            return (
+                call,
+                args,
+                None,
+                ToolMessage(content=refused, tool_call_id=str(call.get("id") or ""), status="error"),
+            )
         if reasoning is None and self.reasoning_from_message:
             reasoning = _message_reasoning(request.state, call.get("id"))
         return call, args, reasoning, None
@@ -193,7 +202,7 @@ class OakAuthTool(BaseTool):
     checker: Checker
     handle_tool_error: bool = True
 
-    model_config = {"arbitrary_types_allowed": True}
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     def _split(self, tool_input: Any) -> tuple[Any, Any, str | None, str | None, dict[str, Any] | None]:
         """(input for the inner tool, arguments, reasoning, refusal, tool call)."""
@@ -212,22 +221,26 @@ class OakAuthTool(BaseTool):
             return _refusal(Verdict(False, message, verdict.decision, verdict.target, verdict.error), call)
         return ToolMessage(content=message, tool_call_id=str(call.get("id") or ""), name=self.name, status="error")
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:  # noqa: A002
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         inner_input, args, reasoning, refused, call = self._split(input)
         if refused is not None:
             return self._answer(refused, None, call)
         arguments = args if isinstance(args, Mapping) else {"input": args}
-        verdict = self.checker.check(self.inner.name, arguments, reasoning=reasoning, context={**_CONTEXT, "framework_tool": self.inner.name})
+        verdict = self.checker.check(
+            self.inner.name, arguments, reasoning=reasoning, context={**_CONTEXT, "framework_tool": self.inner.name}
+        )
         if not verdict.allowed:
             return self._answer(verdict.message, verdict, call)
         return self.inner.invoke(inner_input, config, **kwargs)
 
-    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:  # noqa: A002
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         inner_input, args, reasoning, refused, call = self._split(input)
         if refused is not None:
             return self._answer(refused, None, call)
         arguments = args if isinstance(args, Mapping) else {"input": args}
-        verdict = await self.checker.acheck(self.inner.name, arguments, reasoning=reasoning, context={**_CONTEXT, "framework_tool": self.inner.name})
+        verdict = await self.checker.acheck(
+            self.inner.name, arguments, reasoning=reasoning, context={**_CONTEXT, "framework_tool": self.inner.name}
+        )
         if not verdict.allowed:
             return self._answer(verdict.message, verdict, call)
         return await self.inner.ainvoke(inner_input, config, **kwargs)

@@ -60,7 +60,11 @@ _LISTABLE = frozenset(
 def _keep_listed(decision: Decision) -> bool:
     if decision.is_allowed() or decision.reason in _LISTABLE:
         return True
-    return decision.reason == "denied_by_rule" and decision.explanation is not None and decision.explanation.condition is not None
+    return (
+        decision.reason == "denied_by_rule"
+        and decision.explanation is not None
+        and decision.explanation.condition is not None
+    )
 
 
 def _advertise(tool: MCPTool, reasoning_argument: str) -> MCPTool:
@@ -121,7 +125,11 @@ def with_oakauth(
         raise ValueError("with_oakauth: list_cache_ttl must be a number of seconds, 0 or more")
     if client is None:
         client = AsyncOakAuth(
-            api_key, base_url=base_url, allow_insecure_loopback=allow_insecure_loopback, timeout=timeout, retries=retries
+            api_key,
+            base_url=base_url,
+            allow_insecure_loopback=allow_insecure_loopback,
+            timeout=timeout,
+            retries=retries,
         )
     mapping = ToolMapping.identity(default_scope) if tool_mapping is None else as_mapping(tool_mapping)
     checker = Checker(client, mapping, reasoning_argument=reasoning_argument)
@@ -135,7 +143,9 @@ def with_oakauth(
     async def may_use(target: ToolTarget) -> bool:
         try:
             if isinstance(client, AsyncOakAuth):
-                decision = await client.validate(target.tool, target.scope, context={"mcp": "tools/list"}, request_approval=False)
+                decision = await client.validate(
+                    target.tool, target.scope, context={"mcp": "tools/list"}, request_approval=False
+                )
             else:
                 decision = await asyncio.to_thread(
                     client.validate, target.tool, target.scope, context={"mcp": "tools/list"}, request_approval=False
@@ -163,7 +173,7 @@ def with_oakauth(
         tools = [_advertise(t, reasoning_argument) for t in await server.list_tools()]
         if hide:
             keep = await asyncio.gather(*(may_list(t.name) for t in tools))
-            tools = [t for t, k in zip(tools, keep) if k]
+            tools = [t for t, k in zip(tools, keep, strict=True) if k]
         return tools
 
     async def call_tool(name: str, arguments: dict[str, Any]) -> Any:
@@ -180,14 +190,16 @@ def with_oakauth(
                 raise _not_found(name)
             if decision.reason == "rate_limited":
                 wait = max(1, decision.retry_after or 0)
-                raise ToolError(f"OakAuth rate limit reached for {name}; retry in {wait} seconds. The tool did not run.")
+                raise ToolError(
+                    f"OakAuth rate limit reached for {name}; retry in {wait} seconds. The tool did not run."
+                )
             if not _keep_listed(decision) or (verdict.allowed and not await registered(name)):
                 raise _not_found(name)
         if not verdict.allowed:
             raise ToolError(verdict.message)
         return await server.call_tool(name, args)
 
-    lowlevel.list_tools()(list_tools)
+    lowlevel.list_tools()(list_tools)  # type: ignore[no-untyped-call]
     lowlevel.call_tool(validate_input=False)(call_tool)
     setattr(server, _WRAPPED, True)
     return server

@@ -94,7 +94,9 @@ class OakAuthGuard:
     def _keep(self, call_id: str, raw: str, verdict: Verdict) -> None:
         with self._lock:
             now = time.monotonic()
-            while self._handover and (len(self._handover) >= _HANDOVER_MAX or next(iter(self._handover.values()))[2] < now):
+            while self._handover and (
+                len(self._handover) >= _HANDOVER_MAX or next(iter(self._handover.values()))[2] < now
+            ):
                 self._handover.popitem(last=False)
             self._handover[call_id] = (raw, verdict, now + _HANDOVER_TTL)
 
