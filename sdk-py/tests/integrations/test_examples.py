@@ -102,4 +102,5 @@ def test_the_example_prints_what_the_page_shows(page: str, example: str, demo: A
     # What ran is what OakAuth allowed, with the arguments the model gave.
     logs = demo.logs()
     assert logs, "no decision reached OakAuth"
-    assert all(entry["arguments"] == {"path": "todo.txt"} for entry in logs if entry["scope"] != "tools/list")
+    calls = [entry for entry in logs if (entry["context"] or {}).get("mcp") != "tools/list"]
+    assert calls and all(entry["arguments"] == {"path": "todo.txt"} for entry in calls)
