@@ -120,3 +120,5 @@ __all__ = ["Agent", "admin", "make_agent"]
 os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
 os.environ.setdefault("OTEL_SDK_DISABLED", "true")
+# The OpenAI Agents SDK: no trace export (the scripted model talks to no provider).
+os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")

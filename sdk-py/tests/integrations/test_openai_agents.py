@@ -70,3 +70,34 @@ def test_protect_refuses_tools_it_cannot_check(agent: Agent) -> None:
 
     with agent.client() as oak, pytest.raises(TypeError, match="not a FunctionTool"):
         OakAuthGuard(oak, MAPPING).protect([WebSearchTool()])
+
+
+def test_reasoning_from_a_declared_parameter(agent: Agent) -> None:
+    ran: list[tuple[str, str]] = []
+
+    @function_tool
+    def delete_file(path: str, reasoning: str) -> str:
+        """Delete a file.
+
+        Args:
+            path: The file.
+            reasoning: Why you need to delete it.
+        """
+        ran.append((path, reasoning))
+        return f"deleted {path}"
+
+    async def main() -> ScriptedAgentsModel:
+        async with agent.async_client() as oak:
+            guard = OakAuthGuard(oak, {"delete_file": "filesystem:delete"}, reasoning_argument="reasoning")
+            model = ScriptedAgentsModel(
+                [("delete_file", {"path": "old.log", "reasoning": "the user asked me to delete old.log"})]
+            )
+            sdk_agent = SdkAgent(name="files", model=model, tools=guard.protect([delete_file]))
+            await Runner.run(sdk_agent, "delete old.log")
+            return model
+
+    model = asyncio.run(main())
+    assert model.outputs_seen == ["deleted old.log"]
+    assert ran == [("old.log", "the user asked me to delete old.log")]
+    [entry] = agent.logs()
+    assert (entry["reasoning"], entry["arguments"]) == ("the user asked me to delete old.log", {"path": "old.log"})
