@@ -182,3 +182,27 @@ def test_guard_tool_wraps_one_tool(agent: Agent) -> None:
             guarded.invoke({"path": "y"})
     assert ran == ["x"]
     assert [e["arguments"] for e in agent.logs()] == [{"path": "y"}, {"path": "x"}, {"path": "x"}]
+
+
+def test_a_sync_agent_with_an_async_client_is_a_loud_error_and_nothing_runs(agent: Agent) -> None:
+    ran: list[str] = []
+
+    def read_file(path: str) -> str:
+        """Read a file."""
+        ran.append(path)
+        return path
+
+    model = ScriptedChatModel(
+        responses=[
+            AIMessage(content="", tool_calls=[{"name": "read_file", "args": {"path": "a"}, "id": "c1"}]),
+            AIMessage("x"),
+        ]
+    )
+    graph = create_agent(
+        model,
+        tools=[StructuredTool.from_function(read_file)],
+        middleware=[OakAuthMiddleware(agent.async_client(), MAPPING)],
+    )
+    with pytest.raises(TypeError, match="AsyncOakAuth"):
+        graph.invoke({"messages": [{"role": "user", "content": "go"}]})
+    assert ran == []

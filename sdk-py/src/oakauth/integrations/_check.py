@@ -115,13 +115,14 @@ class Checker:
         approval_id: str | None = None,
         request_approval: bool | None = None,
     ) -> Verdict:
-        """Checks one call with the sync client (an :class:`AsyncOakAuth` is refused here: use :meth:`acheck`)."""
+        """Checks one call with the sync client. With an :class:`AsyncOakAuth` it raises TypeError (a
+        programming error, so it is loud; the tool does not run): use :meth:`acheck` there."""
+        client = self.client
+        if not isinstance(client, OakAuth):
+            raise TypeError("an AsyncOakAuth client cannot check a synchronous tool call; pass an oakauth.OakAuth")
         target, ctx = self._request(name, context)
         if target is None:
             return self._unmapped(name)
-        client = self.client
-        if not isinstance(client, OakAuth):
-            return self._failure(TypeError("an AsyncOakAuth client needs the async form of this adapter"), target)
         try:
             decision = client.validate(
                 target.tool,

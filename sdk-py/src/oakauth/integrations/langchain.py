@@ -135,7 +135,12 @@ class OakAuthMiddleware(AgentMiddleware):
                 call,
                 args,
                 None,
-                ToolMessage(content=refused, tool_call_id=str(call.get("id") or ""), status="error"),
+                ToolMessage(
+                    content=refused,
+                    tool_call_id=str(call.get("id") or ""),
+                    name=str(call.get("name") or ""),
+                    status="error",
+                ),
             )
         if reasoning is None and self.reasoning_from_message:
             reasoning = _message_reasoning(request.state, call.get("id"))
