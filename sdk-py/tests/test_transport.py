@@ -126,7 +126,8 @@ FAILURES: list[tuple[str, list[Any], type[OakAuthError], int]] = [
         MalformedResponse,
         0,
     ),
-    ("approval_required without an approval", [json_response(200, deny("approval_required"))], MalformedResponse, 0),
+    # The answer to a probe (request_approval: false): a deny with nothing to wait for.
+    ("approval_required without an approval", [json_response(200, deny("approval_required"))], PermissionDenied, 0),
     ("an allow under HTTP 201", [json_response(201, allow())], MalformedResponse, 0),
     ("redirect", [httpx.Response(307, headers={"location": "https://evil.test/v1/validate"})], RedirectRefused, 2),
     ("401", [json_response(401, {"error": {"code": "unauthorized", "message": "no"}})], AuthenticationError, 2),

@@ -132,10 +132,12 @@ def _read_decision(answer: Answer, tool: str, scope: str) -> Decision:
             request_id=answer.request_id,
         )
     reasons = ALLOW_REASONS if decision.allowed else DENY_REASONS
-    # An approval_required without the approval leaves nothing to wait for or to tell.
+    # An approval_required names a pending approval, or none at all: the answer to a probe with
+    # `request_approval: false` (docs/approvals.md), which creates none.
     consistent = decision.reason in reasons and (
         decision.reason != "approval_required"
-        or (decision.approval is not None and decision.approval.status == "pending")
+        or decision.approval is None
+        or decision.approval.status == "pending"
     )
     if not consistent:
         raise MalformedResponse(

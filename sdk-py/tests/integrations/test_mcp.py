@@ -45,11 +45,6 @@ def test_every_tool_advertises_the_reasoning_argument(agent: Agent) -> None:
     assert agent.logs() == []  # listing without hide_denied_tools asks OakAuth nothing
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core client: validate(request_approval=False) raises MalformedResponse on the documented "
-    "approval_required without an approval (docs/approvals.md), so the listing hides send_payment",
-)
 def test_hide_denied_tools(agent: Agent) -> None:
     async def body(session: Any) -> Any:
         listed = {t.name for t in (await session.list_tools()).tools}
