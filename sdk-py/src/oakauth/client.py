@@ -135,9 +135,7 @@ def _read_decision(answer: Answer, tool: str, scope: str) -> Decision:
     # An approval_required names a pending approval, or none at all: the answer to a probe with
     # `request_approval: false` (docs/approvals.md), which creates none.
     consistent = decision.reason in reasons and (
-        decision.reason != "approval_required"
-        or decision.approval is None
-        or decision.approval.status == "pending"
+        decision.reason != "approval_required" or decision.approval is None or decision.approval.status == "pending"
     )
     if not consistent:
         raise MalformedResponse(
