@@ -153,7 +153,14 @@ fn agents_can_be_listed_updated_disabled_and_deleted() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("agent_disabled"));
     ok(oakauth().args(["agents", "enable", &id]));
-    assert_eq!(run(oakauth().args(["validate", "search", "query", "--api-key", &key])).status.code(), Some(0));
+    let allowed = run(oakauth().args(["validate", "search", "query", "--api-key", &key]));
+    assert_eq!(allowed.status.code(), Some(0));
+    let printed = String::from_utf8_lossy(&allowed.stdout);
+    assert!(
+        printed.lines().any(|l| l.starts_with("receipt") && l.contains("eyJ")),
+        "an allow prints its receipt: {printed}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("receipt"), "a deny has none");
 
     let tools = ok(oakauth().args(["tools", "list", &name]));
     assert!(tools.lines().any(|l| l.contains("search") && l.contains("read") && l.contains("query")), "{tools}");

@@ -50,7 +50,28 @@ fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>
         .strip_prefix(&super::PKCS8_ED25519_PREFIX[..])
         .and_then(|s| s.try_into().ok())
         .ok_or(ErrorKind::InvalidEddsaKey)?;
-    Ok(Box::new(Ed25519Signer(SigningKey::from_bytes(&seed))))
+    Ok(Box::new(Ed25519Signer(expanded(&seed))))
+}
+
+thread_local! {
+    /// The last signing key expanded on this thread. `jsonwebtoken` hands the provider the raw key
+    /// on every `encode`, and expanding it costs a SHA-512 and a scalar multiplication (as much as
+    /// the signature itself); the worker signs every allowed decision with the same key.
+    static EXPANDED: std::cell::RefCell<Option<([u8; 32], SigningKey)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn expanded(seed: &[u8; 32]) -> SigningKey {
+    EXPANDED.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        match cell.as_ref() {
+            Some((cached, key)) if cached == seed => key.clone(),
+            _ => {
+                let key = SigningKey::from_bytes(seed);
+                *cell = Some((*seed, key.clone()));
+                key
+            }
+        }
+    })
 }
 
 fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {

@@ -56,6 +56,7 @@ pub async fn run(oak: &OakAuth, out: &Out, args: ValidateArgs) -> Outcome {
         if let Some(rl) = &d.rate_limit {
             pairs.push(("rate limit", format!("{} of {} left, full in {}s", rl.remaining, rl.limit, rl.reset)));
         }
+        pairs.extend(d.receipt.iter().map(|r| ("receipt", r.clone())));
         if let Some(ra) = decision.retry_after {
             pairs.push(("retry after", format!("{}s", ra.as_secs())));
         }
