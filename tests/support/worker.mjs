@@ -150,19 +150,29 @@ export async function startWorker(options = {}) {
     await exited;
     clearTimeout(timer);
   };
-  // A free port can be taken by another process before wrangler binds it (other suites start
-  // servers too): then try another one, unless the caller asked for this port.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await launch();
-      break;
-    } catch (e) {
-      if (options.port || attempt >= 3 || !/Address already in use/.test(String(e?.message))) throw e;
-      port = await freePort();
-      baseUrl = `http://127.0.0.1:${port}`;
-      logs.length = 0;
+  // Starting can fail for reasons outside the test: a free port taken by another process before
+  // wrangler binds it (other suites start servers too; then another port, unless the caller asked
+  // for this one), or wrangler's file watcher restarting the build while the runtime starts (it
+  // then reports only "The Workers runtime failed to start"). Both are retried, twice at most.
+  const launchRetrying = async ({ newPortAllowed }) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await launch();
+        return;
+      } catch (e) {
+        const message = String(e?.message);
+        const portTaken = /Address already in use/.test(message);
+        const runtimeFailed = /The Workers runtime failed to start/.test(message);
+        if (attempt >= 3 || !(runtimeFailed || (portTaken && newPortAllowed))) throw e;
+        if (portTaken) {
+          port = await freePort();
+          baseUrl = `http://127.0.0.1:${port}`;
+        }
+        logs.length = 0;
+      }
     }
-  }
+  };
+  await launchRetrying({ newPortAllowed: !options.port });
 
   return {
     baseUrl,
@@ -197,7 +207,7 @@ export async function startWorker(options = {}) {
     async restart({ hard = false, whileStopped } = {}) {
       await kill(hard ? 'SIGKILL' : 'SIGTERM');
       await whileStopped?.();
-      await launch();
+      await launchRetrying({ newPortAllowed: false });
     },
     async stop() {
       await kill();
