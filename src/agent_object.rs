@@ -13,19 +13,27 @@
 //!   steady state a decision reads nothing from D1.
 //! - It holds the agent's token bucket in its storage (a restart does not refill it) and runs one
 //!   request's synchronous code at a time, so the rate limit is exact under concurrency.
-//! - It links each decision into the agent's audit hash chain and writes the rows to D1 through
-//!   [`oakauth_core::audit_writer`] (group commit, fail closed, crash replay, conflict alarms; the
-//!   logic and its tests live there). This module only implements its two backends: the object's
-//!   own storage ([`ObjectStore`]) and D1 ([`D1Rows`]).
+//! - It links each decision into the agent's audit hash chain and commits the row, the chain head
+//!   and the bucket in one write of its own storage before the answer leaves; the rows reach D1 in
+//!   the background, in batches, retried by the object's alarm ([`oakauth_core::audit_writer`]:
+//!   group commit, background shipping, crash replay, conflict alarms; the logic and its tests live
+//!   there). This module only implements its two backends: the object's own storage
+//!   ([`ObjectStore`]) and D1 ([`D1Rows`]). A row D1 does not have yet is served from here
+//!   ([`waiting_row`]); decision ids name their agent so a reader finds this object.
+//! - **Storage rows written per decision** (what Durable Objects bill): one `state` value per
+//!   commit, shared by every decision in the commit (so at most 1 per decision), plus, only while
+//!   D1 lags by more than [`oakauth_core::audit_writer::MAX_INLINE`] rows, a spill entry and its
+//!   removal per batch of rows, plus one alarm write per
+//!   [`oakauth_core::audit_writer::SHIP_ALARM_MS`] while the agent is active.
 //! - On its first decision it registers its agent in the organization's [`crate::registry`], so
 //!   the chain verifier finds its chain even when D1 no longer lists the agent.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use oakauth_core::audit::{AuditRecord, ChainHead};
-use oakauth_core::audit_writer::{AuditWriter, BackendError, Conflict, PendingStore, RowSink, Written};
+use oakauth_core::audit_writer::{AuditWriter, BackendError, Commit, Conflict, LocalStore, Restored, RowSink, Written};
 use oakauth_core::bucket::{Bucket, Take};
 use oakauth_core::config_cache::ConfigCache;
 use oakauth_core::decision::{self, BucketOutcome, ToolLookup};
@@ -40,9 +48,15 @@ use worker::{durable_object, DurableObject, Env, Method, Request, Response, Stat
 use crate::db::{self, Arg};
 use crate::http::{ApiError, ApiResult};
 
-const BUCKET_KEY: &str = "bucket";
-const CHAIN_KEY: &str = "chain";
-const PENDING_PREFIX: &str = "pending:";
+/// The chain head, the bucket and the inline rows not yet in D1: one value, written per commit.
+const STATE_KEY: &str = "state";
+/// Rows not yet in D1 beyond the inline ones, one entry per spill, named by its first row.
+const SPILL_PREFIX: &str = "spill:";
+/// Before the state value (2026-11): the bucket, the chain head and one entry per pending row.
+/// Read when no state value exists; legacy pending rows are shipped and removed like spills.
+const LEGACY_BUCKET_KEY: &str = "bucket";
+const LEGACY_CHAIN_KEY: &str = "chain";
+const LEGACY_PENDING_PREFIX: &str = "pending:";
 const CONFLICT_PREFIX: &str = "conflict:";
 const REGISTERED_KEY: &str = "registered";
 /// Most integrity alarms one `/head` answer carries.
@@ -119,6 +133,31 @@ pub async fn chain_state(env: &Env, agent_id: &str) -> ApiResult<ChainState> {
     crate::objects::call(env, "AGENT_BUCKET", agent_id, "/head", &()).await
 }
 
+/// A decision's row that the agent's object holds and D1 may not have yet.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WaitingRow {
+    pub record: AuditRecord,
+    pub row_hash: String,
+}
+
+/// The row of `decision_id` if the agent's object still holds it (D1 does not have it yet).
+pub async fn waiting_row(env: &Env, agent_id: &str, decision_id: &str) -> ApiResult<Option<WaitingRow>> {
+    crate::objects::call(env, "AGENT_BUCKET", agent_id, "/row", &RowQuery { decision_id: decision_id.into() }).await
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RowQuery {
+    decision_id: String,
+}
+
+/// The object's state value.
+#[derive(Serialize, Deserialize, Default)]
+struct StoredState {
+    head: ChainHead,
+    bucket: Option<Bucket>,
+    rows: Vec<AuditRecord>,
+}
+
 /// The agent's configuration as the decision needs it.
 struct AgentConfig {
     /// None: the agent does not exist (any more).
@@ -164,33 +203,53 @@ fn key_valid_in(cfg: &AgentConfig, key_hash: &str, now_ms: i64) -> bool {
     cfg.keys.iter().any(|(hash, expires)| keys::hashes_equal(hash, key_hash) && expires.is_none_or(|at| at > now_ms))
 }
 
-fn pending_key(seq: i64) -> String {
-    format!("{PENDING_PREFIX}{seq:020}")
+fn spill_key(first_seq: i64) -> String {
+    format!("{SPILL_PREFIX}{first_seq:020}")
 }
 
 fn js_error(e: impl std::fmt::Debug) -> BackendError {
     BackendError(format!("{e:?}"))
 }
 
-/// The audit writer's pending rows, chain head and integrity alarms, in the object's storage.
-struct ObjectStore(Storage);
+/// The audit writer's state value, spill entries and integrity alarms, in the object's storage.
+struct ObjectStore {
+    storage: Storage,
+    /// The agent's bucket as last taken from: stored with every commit (each decision that took
+    /// from it is committed before it is answered).
+    bucket: Rc<Cell<Option<Bucket>>>,
+    /// Legacy pending rows (by `chain_seq`) still in storage, removed under their own keys.
+    legacy: RefCell<HashSet<i64>>,
+}
 
-impl PendingStore for ObjectStore {
-    async fn put_pending(&self, head: &ChainHead, records: &[AuditRecord]) -> Result<(), BackendError> {
+impl LocalStore for ObjectStore {
+    async fn commit(&self, commit: &Commit<'_>) -> Result<(), BackendError> {
+        let state = StoredState { head: commit.head.clone(), bucket: self.bucket.get(), rows: commit.inline.to_vec() };
         let entries = worker::js_sys::Object::new();
-        let set = |key: &str, value: JsValue| {
-            worker::js_sys::Reflect::set(&entries, &JsValue::from_str(key), &value).map(|_| ()).map_err(js_error)
+        let set = |key: &str, json: String| {
+            worker::js_sys::Reflect::set(&entries, &JsValue::from_str(key), &JsValue::from_str(&json))
+                .map(|_| ())
+                .map_err(js_error)
         };
-        set(CHAIN_KEY, serde_wasm_bindgen::to_value(head).map_err(js_error)?)?;
-        for r in records {
-            set(&pending_key(r.chain_seq), serde_wasm_bindgen::to_value(r).map_err(js_error)?)?;
+        set(STATE_KEY, serde_json::to_string(&state).map_err(js_error)?)?;
+        if let Some(spill) = commit.spill.filter(|rows| !rows.is_empty()) {
+            set(&spill_key(spill[0].chain_seq), serde_json::to_string(spill).map_err(js_error)?)?;
         }
-        self.0.put_multiple_raw(entries).await.map_err(js_error)
+        self.storage.put_multiple_raw(entries).await.map_err(js_error)?;
+        if let Some(ms) = commit.arm_alarm_ms {
+            self.storage.set_alarm(ms).await.map_err(js_error)?;
+        }
+        Ok(())
     }
 
-    async fn remove_pending(&self, chain_seqs: &[i64]) -> Result<(), BackendError> {
-        let keys: Vec<String> = chain_seqs.iter().map(|s| pending_key(*s)).collect();
-        self.0.delete_multiple(keys).await.map(|_| ()).map_err(js_error)
+    async fn remove_spills(&self, first_seqs: &[i64]) -> Result<(), BackendError> {
+        let keys: Vec<String> = {
+            let mut legacy = self.legacy.borrow_mut();
+            first_seqs
+                .iter()
+                .map(|s| if legacy.remove(s) { format!("{LEGACY_PENDING_PREFIX}{s:020}") } else { spill_key(*s) })
+                .collect()
+        };
+        self.storage.delete_multiple(keys).await.map(|_| ()).map_err(js_error)
     }
 
     async fn put_conflicts(&self, conflicts: &[Conflict]) -> Result<(), BackendError> {
@@ -203,9 +262,13 @@ impl PendingStore for ObjectStore {
                 r.chain_seq
             );
             let key = format!("{CONFLICT_PREFIX}{:020}:{}", r.chain_seq, r.decision_id);
-            self.0.put(&key, c).await.map_err(js_error)?;
+            self.storage.put(&key, c).await.map_err(js_error)?;
         }
         Ok(())
+    }
+
+    async fn arm_alarm(&self, after_ms: i64) -> Result<(), BackendError> {
+        self.storage.set_alarm(after_ms).await.map_err(js_error)
     }
 }
 
@@ -288,7 +351,7 @@ pub struct AgentBucket {
 }
 
 struct Loaded {
-    bucket: Option<Bucket>,
+    bucket: Rc<Cell<Option<Bucket>>>,
     writer: Rc<Writer>,
     registered: bool,
 }
@@ -322,6 +385,14 @@ impl DurableObject for AgentBucket {
                     self.config.borrow_mut().invalidate();
                     ok(Ok(serde_json::json!({})))
                 }
+                "/row" => {
+                    let query: RowQuery = req.json().await.map_err(ApiError::internal)?;
+                    let writer = self.writer().await?;
+                    let row = writer
+                        .waiting_row(&query.decision_id)
+                        .map(|record| WaitingRow { row_hash: record.hash(), record });
+                    ok(serde_json::to_value(&row))
+                }
                 "/head" => {
                     let writer = self.writer().await?;
                     writer.catch_up().await.map_err(|e| ApiError::internal(e.0))?;
@@ -334,24 +405,60 @@ impl DurableObject for AgentBucket {
         .await;
         Ok(outcome.unwrap_or_else(ApiError::into_response))
     }
+
+    /// Ships rows D1 does not have yet: armed by a commit that left rows waiting, or after D1
+    /// refused a batch (the writer re-arms it with back-off while D1 refuses).
+    async fn alarm(&self) -> worker::Result<Response> {
+        match self.writer().await {
+            Ok(writer) => {
+                if let Err(e) = writer.on_alarm().await {
+                    worker::console_error!("audit rows wait for D1 ({} waiting): {}", writer.waiting(), e.0);
+                }
+            }
+            Err(e) => worker::console_error!("audit writer could not load: {}", e.message),
+        }
+        Response::ok("")
+    }
 }
 
 impl AgentBucket {
-    /// Loads the bucket, the chain head and the rows left pending (by a crash, or by a D1 outage
-    /// before a restart), which the writer sends to D1 before any newer row.
+    /// Loads the bucket, the chain head and the rows D1 may not have (left by a crash, an outage
+    /// or a shipment not yet done), which the writer ships before any newer row.
     async fn load(&self) -> ApiResult<()> {
         if self.loaded.borrow().is_some() {
             return Ok(());
         }
         let storage = self.state.storage();
-        let bucket: Option<Bucket> = storage.get(BUCKET_KEY).await.map_err(ApiError::internal)?;
-        let chain: ChainHead = storage.get(CHAIN_KEY).await.map_err(ApiError::internal)?.unwrap_or_default();
+        let state: Option<String> = storage.get(STATE_KEY).await.map_err(ApiError::internal)?;
+        let state: StoredState = match state {
+            Some(json) => serde_json::from_str(&json).map_err(ApiError::internal)?,
+            None => StoredState {
+                head: storage.get(LEGACY_CHAIN_KEY).await.map_err(ApiError::internal)?.unwrap_or_default(),
+                bucket: storage.get(LEGACY_BUCKET_KEY).await.map_err(ApiError::internal)?,
+                rows: Vec::new(),
+            },
+        };
         let registered: bool = storage.get(REGISTERED_KEY).await.map_err(ApiError::internal)?.unwrap_or(false);
-        let pending = self.list::<AuditRecord>(PENDING_PREFIX, None).await?;
+        let mut restored = Restored { head: state.head, rows: state.rows, spills: Vec::new() };
+        for json in self.list::<String>(SPILL_PREFIX, None).await? {
+            let rows: Vec<AuditRecord> = serde_json::from_str(&json).map_err(ApiError::internal)?;
+            if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+                restored.spills.push((first.chain_seq, last.chain_seq));
+            }
+            restored.rows.extend(rows);
+        }
+        let mut legacy = HashSet::new();
+        for row in self.list::<AuditRecord>(LEGACY_PENDING_PREFIX, None).await? {
+            legacy.insert(row.chain_seq);
+            restored.spills.push((row.chain_seq, row.chain_seq));
+            restored.rows.push(row);
+        }
         let mut slot = self.loaded.borrow_mut();
         // Another request may have loaded while we awaited storage; keep the first.
         if slot.is_none() {
-            let writer = AuditWriter::new(ObjectStore(storage), D1Rows(self.env.clone()), chain, pending);
+            let bucket = Rc::new(Cell::new(state.bucket));
+            let store = ObjectStore { storage, bucket: Rc::clone(&bucket), legacy: RefCell::new(legacy) };
+            let writer = AuditWriter::new(store, D1Rows(self.env.clone()), restored);
             *slot = Some(Loaded { bucket, writer: Rc::new(writer), registered });
         }
         Ok(())
@@ -405,17 +512,15 @@ impl AgentBucket {
         Ok(self.config.borrow_mut().finish_load(load, cfg))
     }
 
+    /// Takes from the agent's bucket. The in-memory bucket is the truth for this instance (the
+    /// object runs one request's synchronous code at a time); it is stored with the commit of the
+    /// decision's row, before the answer, so a restart does not refill it.
     async fn take(&self, config: RateLimitConfig, now_ms: i64) -> ApiResult<Take> {
         self.load().await?;
-        let (take, snapshot) = {
-            let mut slot = self.loaded.borrow_mut();
-            let loaded = slot.as_mut().expect("loaded above");
-            let bucket = loaded.bucket.get_or_insert_with(|| Bucket::full(config, now_ms));
-            (bucket.take(config, now_ms), *bucket)
-        };
-        // The in-memory bucket is the truth for this instance (the object runs one request's
-        // synchronous code at a time); storage makes it survive a restart.
-        self.state.storage().put(BUCKET_KEY, snapshot).await.map_err(ApiError::internal)?;
+        let cell = Rc::clone(&self.loaded.borrow().as_ref().expect("loaded above").bucket);
+        let mut bucket = cell.get().unwrap_or_else(|| Bucket::full(config, now_ms));
+        let take = bucket.take(config, now_ms);
+        cell.set(Some(bucket));
         Ok(take)
     }
 
@@ -492,7 +597,7 @@ impl AgentBucket {
             None => (ToolLookup::Unknown, None, Vec::new()),
         };
         let mut decision = decision::decide(enabled, bucket_outcome, lookup, explanation, req.reasoning.as_deref());
-        let decision_id = ids::new_id("dec")?;
+        let decision_id = ids::new_decision_id(&call.agent_id)?;
 
         let context = match &req.context {
             Some(ctx) => Some(serde_json::to_string(&redact::context(ctx)).map_err(ApiError::internal)?),
@@ -568,8 +673,7 @@ impl AgentBucket {
         };
         let spawn = |task| worker::wasm_bindgen_futures::spawn_local(task);
         let written = writer.write(record, &spawn).await;
-        // A row D1 refused is answered as what it was relinked to, an `unavailable` deny; a row
-        // that is stored only as decided, or not at all, is answered `unavailable` too.
+        // A row that could not be committed is answered `unavailable` (the chain skips it).
         let reason = match &written {
             Written::Lost(why) => return Err(ApiError::internal(why)),
             w if w.answers_unavailable() => ReasonCode::Unavailable,

@@ -99,19 +99,6 @@ impl ChainHead {
     }
 }
 
-/// Turns rows that could not be written to the database into what their callers were answered:
-/// `unavailable` denies. The rows are linked again after `from` (the head before them), in order,
-/// and the new head is returned. Only rows not yet stored anywhere else may be relinked.
-pub fn relink_as_unavailable(from: &ChainHead, records: &mut [AuditRecord]) -> ChainHead {
-    let mut head = from.clone();
-    for r in records.iter_mut() {
-        r.allowed = false;
-        r.reason = crate::wire::ReasonCode::Unavailable.as_str().to_string();
-        head.append(r);
-    }
-    head
-}
-
 /// A stored row: the record and the hash stored with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredRow {
@@ -381,22 +368,6 @@ mod tests {
         rows.truncate(3);
         let err = verify(&rows, &head).unwrap_err();
         assert_eq!(err.chain_seq, 4);
-    }
-
-    #[test]
-    fn rows_relinked_as_unavailable_form_a_valid_chain_of_denies() {
-        let (mut rows, _) = chain(5);
-        let before = ChainHead { seq: 2, hash: rows[1].row_hash.clone() };
-        let mut tail: Vec<AuditRecord> = rows[2..].iter().map(|r| r.record.clone()).collect();
-        let head = relink_as_unavailable(&before, &mut tail);
-        assert_eq!(head.seq, 5);
-        for (row, record) in rows[2..].iter_mut().zip(tail) {
-            assert!(!record.allowed);
-            assert_eq!(record.reason, "unavailable");
-            assert_eq!(record.decision_id, row.record.decision_id, "the same decision, answered as a deny");
-            *row = StoredRow { row_hash: record.hash(), record };
-        }
-        assert_eq!(verify(&rows, &head), Ok(5));
     }
 
     #[test]

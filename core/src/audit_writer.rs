@@ -1,24 +1,36 @@
-//! The agent's audit writer: how decisions become durable, chained audit rows.
+//! The agent's audit writer: how decisions become durable, chained audit rows, and how those rows
+//! reach the database without the database on the answer's path.
 //!
 //! The logic lives here, over two small traits, so it is tested natively with in-memory
-//! backends; the worker's Durable Object implements them with its own storage
-//! ([`PendingStore`]) and D1 ([`RowSink`]).
+//! backends; the worker's Durable Object implements them with its own storage ([`LocalStore`])
+//! and D1 ([`RowSink`]).
 //!
-//! - **Group commit.** Rows queue while a batch is being written; one batch is in flight at a
-//!   time. A batch is linked into the agent's chain, stored *pending* together with the new chain
-//!   head in one atomic write, written to the database, and then its pending copies are removed.
-//!   A crash at any step leaves either nothing (the batch was never stored, and never answered) or
-//!   pending rows, which a restarted writer writes before any newer row.
-//! - **Fail closed.** A batch the database refuses is relinked as `unavailable` denies (what its
-//!   callers are answered), stays pending, and goes to the database first once it is back. If even
-//!   the relinked copies cannot be stored, the rows stay pending as decided and the callers are
-//!   still answered `unavailable` ([`Written::Unconfirmed`]): never an allow without a durable row.
+//! - **Durable before the answer, in the object.** Rows queue while a commit is in flight; one
+//!   commit runs at a time. A commit links its rows into the agent's chain and stores them with the
+//!   new chain head (and whatever else the store keeps with it: the agent's bucket) in *one*
+//!   atomic write of the object's storage. Each caller is answered once its row is committed, so
+//!   decisions that arrive together share one storage write.
+//! - **The database in the background.** Committed rows wait in a backlog, in chain order; a
+//!   shipping task writes them to the database oldest first, in batches of at most [`MAX_BATCH`],
+//!   and is started again after each commit. A refused batch stays in the backlog: the writer
+//!   asks to be woken (the object's alarm) after a back-off and tries again, in order, so the
+//!   chain reaches the database intact. A database outage therefore no longer denies anything;
+//!   only a full backlog ([`MAX_BACKLOG`]) or a storage failure does ([`Written::Lost`]).
+//! - **Small writes.** The rows not yet in the database are kept *inline*, in the same value as
+//!   the chain head, while they are few (at most [`MAX_INLINE`]); past that they move to a *spill*
+//!   entry of their own, written in the same atomic write, and removed once the database has them.
+//!   In steady state a commit is one storage row written, whatever the number of decisions in it.
+//! - **Crashes.** A restarted writer gets back the head and every row of the inline value and the
+//!   spill entries; rows the database already has are recognised by decision id and hash (the
+//!   sink's idempotency), so nothing is lost and nothing is written twice.
+//! - **A wake-up always pending.** While rows wait, an alarm is armed ([`Commit::arm_alarm_ms`],
+//!   [`LocalStore::arm_alarm`]), so a crash or an idle object still ships them.
 //! - **Conflicts are never hidden.** A row the database already holds at the same place with other
 //!   content is an integrity alarm: kept in the object's storage (apart from the database) and
 //!   reported by the chain verifier.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -26,13 +38,21 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, AuditRecord, ChainHead};
+use crate::audit::{AuditRecord, ChainHead};
 
 /// Most rows written to the database in one batch.
 pub const MAX_BATCH: usize = 100;
-/// Most rows kept waiting for the database during an outage; beyond it, decisions are answered
-/// `unavailable` without a row, so memory stays bounded.
-pub const MAX_DEFERRED: usize = 5_000;
+/// Most rows kept waiting for the database; beyond it, decisions are answered `unavailable`
+/// without a row, so memory and storage stay bounded (a minute of an agent at ~330 decisions/s).
+pub const MAX_BACKLOG: usize = 20_000;
+/// Most rows kept inline, in the value written with the chain head on every commit.
+pub const MAX_INLINE: usize = 16;
+/// When the object wakes to ship rows that still wait (ms after the commit that left them).
+pub const SHIP_ALARM_MS: i64 = 5_000;
+/// Back-off after the database refused a batch: this, doubled per failure, at most
+/// [`MAX_RETRY_MS`].
+pub const FIRST_RETRY_MS: i64 = 500;
+pub const MAX_RETRY_MS: i64 = 10_000;
 
 /// A backend failed; the message is for the worker's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,17 +70,34 @@ pub struct Conflict {
     pub found: String,
 }
 
+/// One atomic write of the object's storage.
+#[derive(Debug)]
+pub struct Commit<'a> {
+    /// The chain head after this commit's rows.
+    pub head: &'a ChainHead,
+    /// The rows kept with the head: every row not yet in the database that is not in a spill
+    /// entry (may include rows the database already took; they are written again idempotently
+    /// after a restart).
+    pub inline: &'a [AuditRecord],
+    /// Rows moving to a spill entry of their own, named by the first row's `chain_seq`.
+    pub spill: Option<&'a [AuditRecord]>,
+    /// Set when no wake-up is pending: arm the object's alarm this many ms from now.
+    pub arm_alarm_ms: Option<i64>,
+}
+
 /// The agent object's own durable storage.
 #[allow(async_fn_in_trait)]
-pub trait PendingStore {
-    /// Stores `records` as pending and `head` as the chain head, in one atomic write.
-    async fn put_pending(&self, head: &ChainHead, records: &[AuditRecord]) -> Result<(), BackendError>;
-    /// Forgets pending rows the database has taken. A failure only means they are written again
-    /// (idempotently) later.
-    async fn remove_pending(&self, chain_seqs: &[i64]) -> Result<(), BackendError>;
+pub trait LocalStore {
+    /// Stores `commit` in one atomic write (and arms the alarm when asked).
+    async fn commit(&self, commit: &Commit<'_>) -> Result<(), BackendError>;
+    /// Forgets spill entries (by their first `chain_seq`) whose rows the database has. A failure
+    /// only means their rows are written again (idempotently) after a restart.
+    async fn remove_spills(&self, first_seqs: &[i64]) -> Result<(), BackendError>;
     /// Keeps integrity alarms, apart from the database. A conflicting row counts as written only
     /// once its alarm is kept.
     async fn put_conflicts(&self, conflicts: &[Conflict]) -> Result<(), BackendError>;
+    /// Arms the object's alarm `after_ms` from now; it calls [`AuditWriter::on_alarm`].
+    async fn arm_alarm(&self, after_ms: i64) -> Result<(), BackendError>;
 }
 
 /// The database the rows end in.
@@ -75,16 +112,11 @@ pub trait RowSink {
 /// What happened to a decision's audit row, and so what its caller is answered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Written {
-    /// The row is in the database, as decided.
-    Stored(AuditRecord),
-    /// The database refused the row. It was relinked as an `unavailable` deny (what the caller is
-    /// answered), is pending, and goes to the database first once it is back.
-    Deferred(AuditRecord),
-    /// The database refused the row and the relinked copy could not be stored: the row is pending
-    /// as decided, and the caller is answered `unavailable`.
-    Unconfirmed(AuditRecord),
-    /// The row is nowhere (the object's storage failed, or too many rows already wait); the caller
-    /// is answered `unavailable` and the chain is as if the decision never happened.
+    /// The row is committed in the object's storage, linked as shown; it reaches the database in
+    /// the background.
+    Durable(AuditRecord),
+    /// The row is nowhere (the object's storage failed, or the backlog is full); the caller is
+    /// answered `unavailable` and the chain is as if the decision never happened.
     Lost(String),
 }
 
@@ -92,10 +124,20 @@ impl Written {
     /// Whether the caller must be answered `unavailable` whatever was decided.
     pub fn answers_unavailable(&self) -> bool {
         match self {
-            Written::Stored(r) | Written::Deferred(r) => r.reason == crate::wire::ReasonCode::Unavailable.as_str(),
-            Written::Unconfirmed(_) | Written::Lost(_) => true,
+            Written::Durable(r) => r.reason == crate::wire::ReasonCode::Unavailable.as_str(),
+            Written::Lost(_) => true,
         }
     }
+}
+
+/// What a restarted object found in its storage.
+#[derive(Debug, Default)]
+pub struct Restored {
+    pub head: ChainHead,
+    /// The inline rows and every spill entry's rows, in any order (duplicates allowed).
+    pub rows: Vec<AuditRecord>,
+    /// The spill entries' first and last `chain_seq`.
+    pub spills: Vec<(i64, i64)>,
 }
 
 /// Starts a task that runs on its own (the worker's `spawn_local`, a test's local pool).
@@ -103,30 +145,48 @@ pub type Spawn<'a> = &'a dyn Fn(Pin<Box<dyn Future<Output = ()>>>);
 
 type Waiter = (AuditRecord, oneshot::Sender<Written>);
 
-/// Links audit rows into the agent's chain and writes them in batches (see the module doc).
+/// Links audit rows into the agent's chain, commits them locally and ships them to the database
+/// (see the module doc).
 pub struct AuditWriter<S, D> {
     store: S,
     sink: D,
     /// The last row linked.
     head: RefCell<ChainHead>,
     queue: RefCell<Vec<Waiter>>,
-    /// Linked rows, pending in the store, that the database has not taken yet, in chain order.
-    deferred: RefCell<Vec<AuditRecord>>,
-    flushing: Cell<bool>,
+    /// Committed rows the database has not taken yet, in chain order.
+    backlog: RefCell<VecDeque<AuditRecord>>,
+    /// Spill entries in the store: first and last `chain_seq`, in order.
+    spills: RefCell<Vec<(i64, i64)>>,
+    committing: Cell<bool>,
+    shipping: Cell<bool>,
+    /// The database refused the last batch: shipping waits for the alarm.
+    failures: Cell<u32>,
+    alarm_armed: Cell<bool>,
+    /// Callers of [`AuditWriter::catch_up`] waiting for the running shipment.
+    shipped: RefCell<Vec<oneshot::Sender<()>>>,
 }
 
-impl<S: PendingStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
-    /// A writer continuing from `head`, with `pending` (rows left in the store by a crash or an
-    /// outage) to be written before any newer row.
-    pub fn new(store: S, sink: D, head: ChainHead, mut pending: Vec<AuditRecord>) -> Self {
-        pending.sort_by_key(|r| r.chain_seq);
+impl<S: LocalStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
+    /// A writer continuing from what the store held.
+    pub fn new(store: S, sink: D, restored: Restored) -> Self {
+        let Restored { head, mut rows, mut spills } = restored;
+        rows.sort_by_key(|r| r.chain_seq);
+        rows.dedup_by_key(|r| r.chain_seq);
+        spills.sort();
+        let waiting = !rows.is_empty();
         AuditWriter {
             store,
             sink,
             head: RefCell::new(head),
             queue: RefCell::new(Vec::new()),
-            deferred: RefCell::new(pending),
-            flushing: Cell::new(false),
+            backlog: RefCell::new(rows.into()),
+            spills: RefCell::new(spills),
+            committing: Cell::new(false),
+            shipping: Cell::new(false),
+            failures: Cell::new(0),
+            // Rows restored from storage had their wake-up armed when they were committed.
+            alarm_armed: Cell::new(waiting),
+            shipped: RefCell::new(Vec::new()),
         }
     }
 
@@ -136,33 +196,59 @@ impl<S: PendingStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
 
     /// Rows waiting for the database.
     pub fn waiting(&self) -> usize {
-        self.deferred.borrow().len()
+        self.backlog.borrow().len()
     }
 
-    /// Queues `record` (not yet linked) and resolves once it is linked and stored. When no batch
-    /// is being written, `spawn` starts the flush.
+    /// A committed row the database may not have yet, by decision id.
+    pub fn waiting_row(&self, decision_id: &str) -> Option<AuditRecord> {
+        self.backlog.borrow().iter().find(|r| r.decision_id == decision_id).cloned()
+    }
+
+    /// Queues `record` (not yet linked) and resolves once it is linked and committed in the
+    /// store. `spawn` starts the commit when none runs, and then shipping to the database.
     pub async fn write(self: &Rc<Self>, record: AuditRecord, spawn: Spawn<'_>) -> Written {
-        if self.deferred.borrow().len() >= MAX_DEFERRED {
-            return Written::Lost(format!("{MAX_DEFERRED} audit rows already wait for the database"));
+        if self.backlog.borrow().len() + self.queue.borrow().len() >= MAX_BACKLOG {
+            return Written::Lost(format!("{MAX_BACKLOG} audit rows already wait for the database"));
         }
         let (tx, rx) = oneshot::channel();
         self.queue.borrow_mut().push((record, tx));
-        if !self.flushing.replace(true) {
+        if !self.committing.replace(true) {
             let writer = Rc::clone(self);
-            spawn(Box::pin(async move { writer.flush().await }));
+            spawn(Box::pin(async move { writer.commit_queued().await }));
         }
-        rx.await.unwrap_or_else(|_| Written::Lost("audit writer stopped".into()))
+        let written = rx.await.unwrap_or_else(|_| Written::Lost("audit writer stopped".into()));
+        // After a refusal, the alarm ships (with back-off), not every commit.
+        if matches!(written, Written::Durable(_)) && self.failures.get() == 0 && !self.shipping.replace(true) {
+            let writer = Rc::clone(self);
+            spawn(Box::pin(async move {
+                let _ = writer.ship_claimed().await;
+            }));
+        }
+        written
     }
 
-    /// Writes waiting rows (before the chain is verified), unless a flush, which does it, runs.
+    /// Ships every waiting row to the database now (before the chain is verified); waits for a
+    /// shipment in progress. Fails when the database refuses.
     pub async fn catch_up(&self) -> Result<(), BackendError> {
-        if self.flushing.get() {
+        while self.shipping.get() {
+            let (tx, rx) = oneshot::channel();
+            self.shipped.borrow_mut().push(tx);
+            let _ = rx.await;
+        }
+        self.ship().await
+    }
+
+    /// The object's alarm: ships what waits, and arms the next wake-up while rows still wait.
+    pub async fn on_alarm(&self) -> Result<(), BackendError> {
+        self.alarm_armed.set(false);
+        if self.shipping.get() {
+            // The running shipment arms the alarm again if it fails.
             return Ok(());
         }
-        self.write_deferred().await
+        self.ship().await
     }
 
-    async fn flush(self: Rc<Self>) {
+    async fn commit_queued(self: Rc<Self>) {
         loop {
             let batch: Vec<Waiter> = {
                 let mut queue = self.queue.borrow_mut();
@@ -170,7 +256,7 @@ impl<S: PendingStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
                 queue.drain(..n).collect()
             };
             if batch.is_empty() {
-                self.flushing.set(false);
+                self.committing.set(false);
                 return;
             }
             let (records, waiters): (Vec<AuditRecord>, Vec<_>) = batch.into_iter().unzip();
@@ -181,62 +267,97 @@ impl<S: PendingStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
         }
     }
 
-    /// Links, stores and writes one batch; one outcome per record, in order.
+    /// Links and commits one batch; one outcome per record, in order.
     async fn commit(&self, mut records: Vec<AuditRecord>) -> Vec<Written> {
-        // Rows still waiting from an outage go first, so the chain reaches the database in order.
-        let backlog_ok = self.write_deferred().await.is_ok();
-        let before = self.head();
-        let mut linked = before.clone();
+        let mut head = self.head();
         for r in records.iter_mut() {
-            linked.append(r);
+            head.append(r);
         }
-        if let Err(e) = self.store.put_pending(&linked, &records).await {
+        let spilled_through = self.spills.borrow().last().map_or(0, |s| s.1);
+        let mut inline: Vec<AuditRecord> =
+            self.backlog.borrow().iter().filter(|r| r.chain_seq > spilled_through).cloned().collect();
+        inline.extend(records.iter().cloned());
+        let spill = inline.len() > MAX_INLINE;
+        let arm = !self.alarm_armed.get();
+        let commit = Commit {
+            head: &head,
+            inline: if spill { &[] } else { &inline },
+            spill: spill.then_some(inline.as_slice()),
+            arm_alarm_ms: arm.then_some(SHIP_ALARM_MS),
+        };
+        if let Err(e) = self.store.commit(&commit).await {
             // Nothing of this batch is stored anywhere: it stays unlinked.
             let why = format!("storing audit rows failed: {}", e.0);
             return records.iter().map(|_| Written::Lost(why.clone())).collect();
         }
-        *self.head.borrow_mut() = linked;
-        if backlog_ok {
-            let written = match self.sink.write(&records).await {
-                Ok(conflicts) => self.store.put_conflicts(&conflicts).await,
-                Err(e) => Err(e),
-            };
-            if written.is_ok() {
-                let seqs: Vec<i64> = records.iter().map(|r| r.chain_seq).collect();
-                let _ = self.store.remove_pending(&seqs).await;
-                return records.into_iter().map(Written::Stored).collect();
-            }
+        if arm {
+            self.alarm_armed.set(true);
         }
-        // The database refused the batch. Nothing after it is linked yet, so relink it as what its
-        // callers are answered: unavailable denies.
-        let original = records.clone();
-        let relinked = audit::relink_as_unavailable(&before, &mut records);
-        if self.store.put_pending(&relinked, &records).await.is_ok() {
-            *self.head.borrow_mut() = relinked;
-            self.deferred.borrow_mut().extend(records.iter().cloned());
-            records.into_iter().map(Written::Deferred).collect()
-        } else {
-            // The decided rows are still pending as linked and reach the database as decided;
-            // their callers are answered unavailable all the same.
-            self.deferred.borrow_mut().extend(original.iter().cloned());
-            original.into_iter().map(Written::Unconfirmed).collect()
+        *self.head.borrow_mut() = head;
+        if spill {
+            self.spills.borrow_mut().push((inline[0].chain_seq, inline[inline.len() - 1].chain_seq));
         }
+        self.backlog.borrow_mut().extend(records.iter().cloned());
+        records.into_iter().map(Written::Durable).collect()
     }
 
-    /// Writes rows that wait for the database, oldest first, in batches; stops at the first
-    /// failure.
-    async fn write_deferred(&self) -> Result<(), BackendError> {
-        loop {
-            let chunk: Vec<AuditRecord> = self.deferred.borrow().iter().take(MAX_BATCH).cloned().collect();
-            if chunk.is_empty() {
-                return Ok(());
+    /// Writes waiting rows to the database, oldest first, until none waits or it refuses.
+    async fn ship(&self) -> Result<(), BackendError> {
+        if self.shipping.replace(true) {
+            return Ok(());
+        }
+        self.ship_claimed().await
+    }
+
+    /// [`Self::ship`], for a caller that set `shipping`.
+    async fn ship_claimed(&self) -> Result<(), BackendError> {
+        let result = self.ship_all().await;
+        self.shipping.set(false);
+        let result = match result {
+            Ok(()) => {
+                self.failures.set(0);
+                Ok(())
             }
+            Err(e) => {
+                let failures = self.failures.get().saturating_add(1);
+                self.failures.set(failures);
+                let delay = (FIRST_RETRY_MS << (failures - 1).min(8)).min(MAX_RETRY_MS);
+                match self.store.arm_alarm(delay).await {
+                    Ok(()) => self.alarm_armed.set(true),
+                    Err(alarm) => return Err(BackendError(format!("{}; arming the retry failed: {}", e.0, alarm.0))),
+                }
+                Err(e)
+            }
+        };
+        for tx in self.shipped.borrow_mut().drain(..) {
+            let _ = tx.send(());
+        }
+        result
+    }
+
+    async fn ship_all(&self) -> Result<(), BackendError> {
+        loop {
+            let chunk: Vec<AuditRecord> = self.backlog.borrow().iter().take(MAX_BATCH).cloned().collect();
+            let Some(last) = chunk.last().map(|r| r.chain_seq) else {
+                return Ok(());
+            };
             let conflicts = self.sink.write(&chunk).await?;
             self.store.put_conflicts(&conflicts).await?;
-            let seqs: Vec<i64> = chunk.iter().map(|r| r.chain_seq).collect();
-            let _ = self.store.remove_pending(&seqs).await;
-            let written: HashSet<i64> = seqs.into_iter().collect();
-            self.deferred.borrow_mut().retain(|r| !written.contains(&r.chain_seq));
+            {
+                let mut backlog = self.backlog.borrow_mut();
+                while backlog.front().is_some_and(|r| r.chain_seq <= last) {
+                    backlog.pop_front();
+                }
+            }
+            let done: Vec<i64> = {
+                let mut spills = self.spills.borrow_mut();
+                let done = spills.iter().filter(|s| s.1 <= last).map(|s| s.0).collect();
+                spills.retain(|s| s.1 > last);
+                done
+            };
+            if !done.is_empty() {
+                let _ = self.store.remove_spills(&done).await;
+            }
         }
     }
 }

@@ -31,6 +31,32 @@ pub fn new_id(prefix: &str) -> Result<String, Error> {
     Ok(id)
 }
 
+/// A decision id that names its agent: `dec_`, the 20 characters of the agent id after `agt_`,
+/// and 20 new random ones. The agent's Durable Object holds a decision's row until D1 has it, and
+/// this is how a reader finds that object from the id alone.
+pub fn new_decision_id(agent_id: &str) -> Result<String, Error> {
+    if !is_id("agt", agent_id) {
+        return new_id("dec");
+    }
+    let mut id = String::with_capacity(4 + 2 * ID_RANDOM_LEN);
+    id.push_str("dec_");
+    id.push_str(&agent_id[4..]);
+    push_random_base62(&mut id, ID_RANDOM_LEN)?;
+    Ok(id)
+}
+
+/// Whether `s` is a decision id: one that names its agent, or an older one that does not.
+pub fn is_decision_id(s: &str) -> bool {
+    let tail = s.strip_prefix("dec_").unwrap_or("");
+    (tail.len() == ID_RANDOM_LEN || tail.len() == 2 * ID_RANDOM_LEN) && tail.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The agent a decision id names, if it names one.
+pub fn agent_of_decision(decision_id: &str) -> Option<String> {
+    let tail = decision_id.strip_prefix("dec_")?;
+    (is_decision_id(decision_id) && tail.len() == 2 * ID_RANDOM_LEN).then(|| format!("agt_{}", &tail[..ID_RANDOM_LEN]))
+}
+
 /// Whether `s` looks like an id of ours with this prefix (bounds path parameters).
 pub fn is_id(prefix: &str, s: &str) -> bool {
     s.len() == prefix.len() + 1 + ID_RANDOM_LEN
@@ -51,6 +77,23 @@ mod tests {
         assert!(!is_id("tool", &id));
         assert!(!is_id("agt", "agt_short"));
         assert!(!is_id("agt", &format!("{id}'")));
+    }
+
+    #[test]
+    fn a_decision_id_names_its_agent() {
+        let agent = new_id("agt").unwrap();
+        let id = new_decision_id(&agent).unwrap();
+        assert_eq!(id.len(), 44);
+        assert!(is_decision_id(&id));
+        assert_eq!(agent_of_decision(&id).as_deref(), Some(agent.as_str()));
+        assert_ne!(new_decision_id(&agent).unwrap(), id, "the random part differs");
+        let old = new_id("dec").unwrap();
+        assert!(is_decision_id(&old), "older ids are still decision ids");
+        assert_eq!(agent_of_decision(&old), None);
+        for bad in ["dec_", "dec_abc", "agt_aaaaaaaaaaaaaaaaaaaa", &format!("{id}'"), &format!("{id}a")] {
+            assert!(!is_decision_id(bad), "{bad}");
+            assert_eq!(agent_of_decision(bad), None);
+        }
     }
 
     #[test]

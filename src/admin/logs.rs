@@ -146,16 +146,56 @@ pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
     Ok(json_response(200, &LogList { logs, next_cursor: next }))
 }
 
+/// One decision's row: from D1, or, when D1 does not have it yet, from the agent's object that
+/// committed it (decision ids name their agent), so a decision is readable as soon as it is
+/// answered.
 pub async fn get(admin: &Admin, decision_id: &str) -> ApiResult<Response> {
-    if !oakauth_core::ids::is_id("dec", decision_id) {
+    if !oakauth_core::ids::is_decision_id(decision_id) {
         return Err(ApiError::not_found("no such decision"));
     }
-    let row: db::AuditRow = db::first(
+    let row: Option<db::AuditRow> = db::first(
         &admin.db,
         &format!("SELECT seq, {} FROM audit_log WHERE decision_id = ?1 AND org_id = ?2", db::AUDIT_COLUMNS),
         &[Arg::from(decision_id), Arg::from(&admin.ctx.org_id)],
     )
-    .await?
-    .ok_or_else(|| ApiError::not_found("no such decision"))?;
-    Ok(json_response(200, &log_entry(row)?))
+    .await?;
+    if let Some(row) = row {
+        return Ok(json_response(200, &log_entry(row)?));
+    }
+    let Some(agent_id) = oakauth_core::ids::agent_of_decision(decision_id) else {
+        return Err(ApiError::not_found("no such decision"));
+    };
+    let waiting = crate::agent_object::waiting_row(&admin.env, &agent_id, decision_id).await?;
+    match waiting {
+        Some(w) if w.record.org_id == admin.ctx.org_id => Ok(json_response(200, &log_entry(waiting_audit_row(w))?)),
+        _ => Err(ApiError::not_found("no such decision")),
+    }
+}
+
+/// A row the agent's object holds, shaped as D1 returns it (no `seq` yet).
+fn waiting_audit_row(w: crate::agent_object::WaitingRow) -> db::AuditRow {
+    let r = w.record;
+    db::AuditRow {
+        seq: 0,
+        decision_id: r.decision_id,
+        org_id: r.org_id,
+        request_id: r.request_id,
+        agent_id: r.agent_id,
+        tool: r.tool,
+        scope: r.scope,
+        allowed: i64::from(r.allowed),
+        reason: r.reason,
+        reasoning: r.reasoning,
+        reasoning_required: r.reasoning_required,
+        reasoning_provided: i64::from(r.reasoning_provided),
+        context: r.context,
+        latency_ms: r.latency_ms,
+        created_at: r.created_at,
+        chain_seq: Some(r.chain_seq),
+        prev_hash: Some(r.prev_hash),
+        row_hash: Some(w.row_hash),
+        arguments: r.arguments,
+        explanation: r.explanation,
+        shadow: r.shadow,
+    }
 }

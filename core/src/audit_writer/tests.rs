@@ -45,19 +45,20 @@ impl Gate {
     }
 }
 
-/// The object's storage: chain head, pending rows, conflicts.
+/// The object's storage: the inline value (head and rows), spill entries, conflicts, the alarm.
 #[derive(Default)]
 struct Store {
     head: RefCell<ChainHead>,
-    pending: RefCell<BTreeMap<i64, AuditRecord>>,
+    inline: RefCell<Vec<AuditRecord>>,
+    spills: RefCell<BTreeMap<i64, Vec<AuditRecord>>>,
     conflicts: RefCell<Vec<Conflict>>,
-    /// The next this many `put_pending` calls fail.
-    fail_puts: Cell<u32>,
-    /// `put_pending` number n (1-based) fails.
-    fail_put_number: Cell<Option<u32>>,
-    puts: Cell<u32>,
-    /// `put_pending` number n is applied, then hangs (a crash right after the write).
-    hang_after_put_number: Cell<Option<u32>>,
+    /// Every commit's size: (rows in the inline value, rows in its spill entry).
+    commits: RefCell<Vec<(usize, usize)>>,
+    alarm: Cell<Option<i64>>,
+    /// The next this many commits fail.
+    fail_commits: Cell<u32>,
+    /// Commit number n (1-based) is applied, then hangs (a crash right after the write).
+    hang_after_commit_number: Cell<Option<u32>>,
     hang_before_remove: Cell<bool>,
     gate: Gate,
 }
@@ -65,37 +66,62 @@ struct Store {
 #[derive(Clone, Default)]
 struct MemStore(Rc<Store>);
 
-impl PendingStore for MemStore {
-    async fn put_pending(&self, head: &ChainHead, records: &[AuditRecord]) -> Result<(), BackendError> {
+impl MemStore {
+    /// What a restarted object reads back.
+    fn restored(&self) -> Restored {
         let s = &self.0;
-        s.puts.set(s.puts.get() + 1);
-        if s.fail_puts.get() > 0 {
-            s.fail_puts.set(s.fail_puts.get() - 1);
+        let mut rows = s.inline.borrow().clone();
+        let mut spills = Vec::new();
+        for (first, spilled) in s.spills.borrow().iter() {
+            rows.extend(spilled.iter().cloned());
+            spills.push((*first, spilled.last().unwrap().chain_seq));
+        }
+        Restored { head: s.head.borrow().clone(), rows, spills }
+    }
+    /// Rows kept in storage that the database may not have.
+    fn kept(&self) -> usize {
+        self.0.inline.borrow().len() + self.0.spills.borrow().values().map(Vec::len).sum::<usize>()
+    }
+}
+
+impl LocalStore for MemStore {
+    async fn commit(&self, commit: &Commit<'_>) -> Result<(), BackendError> {
+        let s = &self.0;
+        if s.fail_commits.get() > 0 {
+            s.fail_commits.set(s.fail_commits.get() - 1);
             return Err(BackendError("storage refused".into()));
         }
-        if s.fail_put_number.get() == Some(s.puts.get()) {
-            return Err(BackendError("storage refused".into()));
+        s.commits.borrow_mut().push((commit.inline.len(), commit.spill.map_or(0, <[_]>::len)));
+        *s.head.borrow_mut() = commit.head.clone();
+        *s.inline.borrow_mut() = commit.inline.to_vec();
+        if let Some(spill) = commit.spill {
+            s.spills.borrow_mut().insert(spill[0].chain_seq, spill.to_vec());
         }
-        *s.head.borrow_mut() = head.clone();
-        s.pending.borrow_mut().extend(records.iter().map(|r| (r.chain_seq, r.clone())));
-        if s.hang_after_put_number.get() == Some(s.puts.get()) {
+        if let Some(ms) = commit.arm_alarm_ms {
+            s.alarm.set(Some(ms));
+        }
+        if s.hang_after_commit_number.get() == Some(s.commits.borrow().len() as u32) {
             s.gate.close();
         }
         s.gate.pass().await;
         Ok(())
     }
-    async fn remove_pending(&self, chain_seqs: &[i64]) -> Result<(), BackendError> {
+    async fn remove_spills(&self, first_seqs: &[i64]) -> Result<(), BackendError> {
         if self.0.hang_before_remove.get() {
             self.0.gate.close();
             self.0.gate.pass().await;
         }
-        for seq in chain_seqs {
-            self.0.pending.borrow_mut().remove(seq);
+        for seq in first_seqs {
+            self.0.spills.borrow_mut().remove(seq);
         }
         Ok(())
     }
     async fn put_conflicts(&self, conflicts: &[Conflict]) -> Result<(), BackendError> {
         self.0.conflicts.borrow_mut().extend_from_slice(conflicts);
+        Ok(())
+    }
+    async fn arm_alarm(&self, after_ms: i64) -> Result<(), BackendError> {
+        self.0.alarm.set(Some(after_ms));
         Ok(())
     }
 }
@@ -189,7 +215,7 @@ fn record(i: usize) -> AuditRecord {
 impl Harness {
     fn new() -> Self {
         let (store, db) = (MemStore::default(), MemDb::default());
-        let writer = Rc::new(AuditWriter::new(store.clone(), db.clone(), ChainHead::default(), Vec::new()));
+        let writer = Rc::new(AuditWriter::new(store.clone(), db.clone(), Restored::default()));
         Harness { pool: LocalPool::new(), store, db, writer, results: Rc::default() }
     }
 
@@ -197,15 +223,12 @@ impl Harness {
     /// what the store holds.
     fn restart(&mut self) {
         self.pool = LocalPool::new();
-        self.store.0.hang_after_put_number.set(None);
-        self.store.0.fail_put_number.set(None);
+        self.store.0.hang_after_commit_number.set(None);
         self.store.0.hang_before_remove.set(false);
         self.store.0.gate.open();
         self.db.0.hang_after_commit.set(false);
         self.db.0.gate.open();
-        let head = self.store.0.head.borrow().clone();
-        let pending = self.store.0.pending.borrow().values().cloned().collect();
-        self.writer = Rc::new(AuditWriter::new(self.store.clone(), self.db.clone(), head, pending));
+        self.writer = Rc::new(AuditWriter::new(self.store.clone(), self.db.clone(), self.store.restored()));
     }
 
     /// Starts writing decision `i`; its outcome lands in `results` under its decision id.
@@ -238,6 +261,21 @@ impl Harness {
         self.results.borrow().get(&format!("dec_{i}")).cloned().unwrap_or_else(|| panic!("dec_{i} not answered"))
     }
 
+    /// The object's alarm fires: the writer ships what waits. Returns whether shipping succeeded.
+    fn alarm(&mut self) -> Result<(), BackendError> {
+        self.store.0.alarm.set(None);
+        let writer = Rc::clone(&self.writer);
+        let result = Rc::new(RefCell::new(None));
+        let out = Rc::clone(&result);
+        self.pool
+            .spawner()
+            .spawn_local(async move { *out.borrow_mut() = Some(writer.on_alarm().await) })
+            .expect("spawn");
+        self.run();
+        let outcome = result.borrow_mut().take().expect("the alarm finished");
+        outcome
+    }
+
     /// The database's rows, in chain order, verified against the writer's head.
     fn verified_rows(&self) -> Vec<AuditRecord> {
         let mut rows = self.db.0.rows.borrow().clone();
@@ -252,123 +290,135 @@ impl Harness {
     }
 }
 
-fn stored(w: &Written) -> &AuditRecord {
+fn durable(w: &Written) -> &AuditRecord {
     match w {
-        Written::Stored(r) => r,
-        other => panic!("expected Stored, got {other:?}"),
+        Written::Durable(r) => r,
+        other => panic!("expected Durable, got {other:?}"),
     }
 }
 
 #[test]
-fn rows_queued_while_a_batch_is_written_go_together_in_the_next_batch() {
+fn decisions_are_answered_once_committed_locally_and_share_one_commit() {
     let mut h = Harness::new();
     h.db.0.gate.close();
     h.write_all(0..5);
-    assert!(h.results.borrow().is_empty(), "nothing is answered before the database has the rows");
+    for i in 0..5 {
+        assert!(durable(&h.outcome(i)).allowed, "answered while the database has nothing");
+    }
+    assert_eq!(*h.store.0.commits.borrow(), vec![(5, 0)], "five concurrent decisions, one storage write");
+    assert!(h.db.0.rows.borrow().is_empty());
     h.write_all(5..8);
+    assert_eq!(h.store.0.commits.borrow()[1], (8, 0), "rows the database has not taken stay inline");
     h.db.0.gate.open();
     h.run();
-    assert_eq!(*h.db.0.batches.borrow(), vec![5, 3]);
-    for i in 0..8 {
-        assert!(stored(&h.outcome(i)).allowed);
-    }
+    assert_eq!(*h.db.0.batches.borrow(), vec![5, 3], "shipped in the background, oldest first");
     let seqs: Vec<i64> = h.verified_rows().iter().map(|r| r.chain_seq).collect();
     assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
-    assert!(h.store.0.pending.borrow().is_empty(), "pending copies are removed once written");
-}
-
-#[test]
-fn a_refused_batch_is_relinked_as_unavailable_denies_written_ahead_of_newer_rows() {
-    let mut h = Harness::new();
-    h.db.0.down.set(true);
-    h.write_all(0..2);
-    for i in 0..2 {
-        let w = h.outcome(i);
-        assert!(matches!(w, Written::Deferred(_)), "{w:?}");
-        assert!(w.answers_unavailable());
-    }
-    assert_eq!(h.writer.waiting(), 2);
-    let pending: Vec<AuditRecord> = h.store.0.pending.borrow().values().cloned().collect();
-    assert!(pending.iter().all(|r| !r.allowed && r.reason == "unavailable"), "pending copies say what was answered");
-
-    h.db.0.down.set(false);
-    h.write_all(2..3);
-    assert!(!h.outcome(2).answers_unavailable());
-    let rows = h.verified_rows();
-    assert_eq!(rows.iter().map(|r| r.decision_id.as_str()).collect::<Vec<_>>(), ["dec_0", "dec_1", "dec_2"]);
-    assert_eq!(rows.iter().map(|r| r.allowed).collect::<Vec<_>>(), [false, false, true]);
     assert_eq!(h.writer.waiting(), 0);
+    for i in 0..8 {
+        assert_eq!(durable(&h.outcome(i)), &h.verified_rows()[i], "the answer is what the row says");
+    }
 }
 
 #[test]
-fn a_refused_batch_whose_relinked_copy_cannot_be_stored_is_answered_unavailable() {
-    // The double fault: the database refuses, then storing the relinked rows fails too.
+fn the_first_commit_arms_one_wake_up_and_an_idle_alarm_does_not_rearm() {
+    let mut h = Harness::new();
+    h.write_all(0..1);
+    assert_eq!(h.store.0.alarm.get(), Some(SHIP_ALARM_MS));
+    h.store.0.alarm.set(None);
+    h.write_all(1..2);
+    assert_eq!(h.store.0.alarm.get(), None, "already armed: no second alarm write");
+    assert!(h.alarm().is_ok());
+    assert_eq!(h.store.0.alarm.get(), None, "nothing waits: nothing armed");
+    h.write_all(2..3);
+    assert_eq!(h.store.0.alarm.get(), Some(SHIP_ALARM_MS), "the next commit arms it again");
+    assert_eq!(h.verified_rows().len(), 3);
+}
+
+#[test]
+fn while_the_database_is_down_decisions_stand_and_their_rows_arrive_in_order_once_it_is_back() {
     let mut h = Harness::new();
     h.db.0.down.set(true);
-    h.store.0.fail_put_number.set(Some(2));
-    h.write_all(0..1);
-    let w = h.outcome(0);
-    assert!(matches!(w, Written::Unconfirmed(_)), "{w:?}");
-    assert!(w.answers_unavailable(), "an allow must never be answered without a row in the database");
+    h.write_all(0..3);
+    for i in 0..3 {
+        let w = h.outcome(i);
+        assert!(!w.answers_unavailable(), "a database outage denies nothing: {w:?}");
+    }
+    assert_eq!(h.store.0.alarm.get(), Some(FIRST_RETRY_MS), "a refusal arms the retry");
+    // Rows keep arriving during the outage: past MAX_INLINE they move to spill entries.
+    for round in 0..4 {
+        h.write_all(3 + round * 10..13 + round * 10);
+    }
+    assert!(h.store.0.commits.borrow().iter().any(|c| c.1 > 0), "rows spilled: {:?}", h.store.0.commits.borrow());
+    assert!(h.store.0.commits.borrow().iter().all(|c| c.0 <= MAX_INLINE), "the inline value stays small");
+    assert_eq!(h.writer.waiting(), 43);
+    assert_eq!(h.store.kept(), 43, "every waiting row is in storage");
+    let mut delays = Vec::new();
+    for _ in 0..6 {
+        assert!(h.alarm().is_err());
+        delays.push(h.store.0.alarm.get().unwrap());
+    }
+    assert_eq!(delays, [1_000, 2_000, 4_000, 8_000, 10_000, 10_000], "back-off doubles, capped");
 
-    // The decided row is still pending and reaches the database, as decided, before newer rows.
     h.db.0.down.set(false);
-    h.write_all(1..2);
+    assert!(h.alarm().is_ok());
     let rows = h.verified_rows();
+    assert_eq!(rows.len(), 43);
     assert_eq!(
-        rows.iter().map(|r| (r.decision_id.as_str(), r.allowed)).collect::<Vec<_>>(),
-        [("dec_0", true), ("dec_1", true)]
+        rows.iter().map(|r| r.decision_id.clone()).collect::<Vec<_>>(),
+        (0..43).map(|i| format!("dec_{i}")).collect::<Vec<_>>()
     );
+    assert!(h.store.0.spills.borrow().is_empty(), "spill entries are removed once shipped");
+    assert_eq!(h.writer.waiting(), 0);
+    h.write_all(43..44);
+    assert_eq!(h.store.0.commits.borrow().last().unwrap(), &(1, 0), "shipped rows leave the inline value");
 }
 
 #[test]
 fn a_batch_the_object_cannot_store_is_lost_and_leaves_the_chain_untouched() {
     let mut h = Harness::new();
-    h.store.0.fail_puts.set(1);
+    h.store.0.fail_commits.set(1);
     h.write_all(0..1);
     assert!(matches!(h.outcome(0), Written::Lost(_)));
+    assert!(h.outcome(0).answers_unavailable());
     assert_eq!(h.writer.head(), ChainHead::default());
     h.write_all(1..2);
-    assert_eq!(stored(&h.outcome(1)).chain_seq, 1);
+    assert_eq!(durable(&h.outcome(1)).chain_seq, 1);
     assert_eq!(h.verified_rows().len(), 1);
 }
 
 #[test]
 fn a_crash_at_any_step_loses_nothing_and_duplicates_nothing() {
-    type Crash = fn(&Harness, u32);
-    // Each arms a crash in the next batch; `puts` is how many puts the store has seen so far.
+    type Crash = fn(&Harness);
+    // Each arms a crash in the next batch (twenty rows: enough to spill).
     let crashes: [(&str, Crash); 4] = [
-        ("after storing pending, before the database", |h, puts| h.store.0.hang_after_put_number.set(Some(puts + 1))),
-        ("after the database committed, before it answered", |h, _| h.db.0.hang_after_commit.set(true)),
-        ("after the database answered, before pending copies were removed", |h, _| {
-            h.store.0.hang_before_remove.set(true)
+        ("after the commit, before the answer", |h| {
+            h.store.0.hang_after_commit_number.set(Some(h.store.0.commits.borrow().len() as u32 + 1))
         }),
-        ("after relinking a refused batch", |h, puts| {
-            h.db.0.down.set(true);
-            h.store.0.hang_after_put_number.set(Some(puts + 2));
-        }),
+        ("after the database committed, before it answered", |h| h.db.0.hang_after_commit.set(true)),
+        ("after the database answered, before spill entries were removed", |h| h.store.0.hang_before_remove.set(true)),
+        ("while the database is down", |h| h.db.0.down.set(true)),
     ];
     for (name, crash) in crashes {
         let mut h = Harness::new();
         h.write_all(0..3);
-        crash(&h, h.store.0.puts.get());
-        h.write_all(3..5);
-        assert!(h.results.borrow().get("dec_3").is_none(), "{name}: the crash came before the answer");
+        crash(&h);
+        h.write_all(3..23);
         h.restart();
         h.db.0.down.set(false);
-        h.write_all(5..6);
+        // The alarm armed before the crash wakes the restarted object.
+        assert!(h.store.0.alarm.get().is_some(), "{name}: a wake-up is pending");
+        assert!(h.alarm().is_ok(), "{name}");
+        h.write_all(23..24);
         let rows = h.verified_rows();
         let ids: Vec<&str> = rows.iter().map(|r| r.decision_id.as_str()).collect();
-        assert_eq!(ids.len(), 6, "{name}: every stored decision reaches the database exactly once: {ids:?}");
+        let answered = h.results.borrow().len();
+        assert!(ids.len() >= answered, "{name}: every answered decision has its row: {ids:?}");
         assert!(h.store.0.conflicts.borrow().is_empty(), "{name}: a replayed row is not a conflict");
-        assert!(h.store.0.pending.borrow().is_empty(), "{name}: nothing is left pending");
-        // Whatever a caller was answered is what its row says.
+        assert!(h.store.0.spills.borrow().is_empty(), "{name}: nothing is left spilled");
         for (id, w) in h.results.borrow().iter() {
-            let row = rows.iter().find(|r| &r.decision_id == id).unwrap();
-            match w {
-                Written::Stored(r) | Written::Deferred(r) => assert_eq!(r, row, "{name}: {id}"),
-                Written::Unconfirmed(_) | Written::Lost(_) => panic!("{name}: {id}: {w:?}"),
-            }
+            let row = rows.iter().find(|r| &r.decision_id == id).unwrap_or_else(|| panic!("{name}: {id} has no row"));
+            assert_eq!(durable(w), row, "{name}: {id}: the answer is what the row says");
         }
     }
 }
@@ -377,12 +427,14 @@ fn a_crash_at_any_step_loses_nothing_and_duplicates_nothing() {
 fn a_row_already_written_with_the_same_content_is_not_written_twice() {
     let mut h = Harness::new();
     h.write_all(0..2);
-    // The object restarts with the rows still pending (their removal was lost).
-    let head = h.writer.head();
-    let rows: Vec<AuditRecord> = h.db.0.rows.borrow().iter().map(|r| r.record.clone()).collect();
-    h.writer = Rc::new(AuditWriter::new(h.store.clone(), h.db.clone(), head, rows));
+    assert_eq!(h.verified_rows().len(), 2);
+    // The object restarts with the shipped rows still in its inline value.
+    assert_eq!(h.store.0.inline.borrow().len(), 2);
+    h.restart();
+    assert!(h.alarm().is_ok());
     h.write_all(2..3);
     assert_eq!(h.verified_rows().len(), 3);
+    assert_eq!(h.db.0.batches.borrow().iter().sum::<usize>(), 5, "the two replayed rows were recognised");
     assert!(h.store.0.conflicts.borrow().is_empty());
 }
 
@@ -412,28 +464,32 @@ fn a_different_row_already_at_a_decisions_place_is_an_integrity_alarm() {
 #[test]
 fn past_the_backlog_bound_decisions_are_lost_not_queued() {
     let mut h = Harness::new();
-    let backlog: Vec<AuditRecord> = (0..MAX_DEFERRED)
-        .scan(ChainHead::default(), |head, i| {
+    let mut head = ChainHead::default();
+    let rows: Vec<AuditRecord> = (0..MAX_BACKLOG)
+        .map(|i| {
             let mut r = record(1000 + i);
             head.append(&mut r);
-            Some(r)
+            r
         })
         .collect();
     h.db.0.down.set(true);
-    h.writer = Rc::new(AuditWriter::new(h.store.clone(), h.db.clone(), ChainHead::default(), backlog));
+    let restored = Restored { head, spills: vec![(1, MAX_BACKLOG as i64)], rows };
+    h.writer = Rc::new(AuditWriter::new(h.store.clone(), h.db.clone(), restored));
     h.write_all(0..1);
     assert!(matches!(h.outcome(0), Written::Lost(_)));
 }
 
 #[test]
-fn catching_up_writes_the_backlog_once_the_database_is_back() {
+fn catching_up_ships_the_backlog_and_a_waiting_row_is_readable_until_then() {
     let mut h = Harness::new();
     h.db.0.down.set(true);
     h.write_all(0..3);
     assert_eq!(h.writer.waiting(), 3);
+    assert_eq!(h.writer.waiting_row("dec_1").map(|r| r.chain_seq), Some(2));
+    assert!(futures::executor::block_on(h.writer.catch_up()).is_err(), "the database still refuses");
     h.db.0.down.set(false);
-    let writer = Rc::clone(&h.writer);
-    futures::executor::block_on(writer.catch_up()).expect("catch up");
+    futures::executor::block_on(h.writer.catch_up()).expect("catch up");
     assert_eq!(h.writer.waiting(), 0);
+    assert_eq!(h.writer.waiting_row("dec_1"), None);
     assert_eq!(h.verified_rows().len(), 3);
 }
