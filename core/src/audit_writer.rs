@@ -10,12 +10,17 @@
 //!   new chain head (and whatever else the store keeps with it: the agent's bucket) in *one*
 //!   atomic write of the object's storage. Each caller is answered once its row is committed, so
 //!   decisions that arrive together share one storage write.
-//! - **The database in the background.** Committed rows wait in a backlog, in chain order; a
-//!   shipping task writes them to the database oldest first, in batches of at most [`MAX_BATCH`],
-//!   and is started again after each commit. A refused batch stays in the backlog: the writer
-//!   asks to be woken (the object's alarm) after a back-off and tries again, in order, so the
-//!   chain reaches the database intact. A database outage therefore no longer denies anything;
-//!   only a full backlog ([`MAX_BACKLOG`]) or a storage failure does ([`Written::Lost`]).
+//! - **The database in the background.** Committed rows wait in a backlog, in chain order, until
+//!   the database has them. After each commit a shipping task hands them on, oldest first, in
+//!   batches of at most [`MAX_BATCH`]: to a [`RowTransport`] when there is one (the worker's
+//!   Queue, whose consumer writes many agents' rows in one database batch and then calls
+//!   [`AuditWriter::confirm`]), or straight to the database ([`RowSink`]). The writer forgets a row
+//!   only once the database has it, so a transport that loses or delays rows costs nothing but
+//!   time: rows still unconfirmed one alarm period after they were sent are written straight to
+//!   the database by the next alarm (idempotently). A refused hand-over stays in the backlog and
+//!   the writer asks to be woken (the object's alarm) after a back-off. A database outage
+//!   therefore denies nothing; only a full backlog ([`MAX_BACKLOG`]) or a storage failure does
+//!   ([`Written::Lost`]).
 //! - **Small writes.** The rows not yet in the database are kept *inline*, in the same value as
 //!   the chain head, while they are few (at most [`MAX_INLINE`]); past that they move to a *spill*
 //!   entry of their own, written in the same atomic write, and removed once the database has them.
@@ -100,6 +105,14 @@ pub trait LocalStore {
     async fn arm_alarm(&self, after_ms: i64) -> Result<(), BackendError>;
 }
 
+/// Carries rows to the database later, merged with other agents' rows (the worker's Queue).
+/// Whoever writes them calls [`AuditWriter::confirm`].
+#[allow(async_fn_in_trait)]
+pub trait RowTransport {
+    /// Accepts `rows` (in chain order) for delivery; an error means they were not accepted.
+    async fn send(&self, rows: &[AuditRecord]) -> Result<(), BackendError>;
+}
+
 /// The database the rows end in.
 #[allow(async_fn_in_trait)]
 pub trait RowSink {
@@ -145,16 +158,26 @@ pub type Spawn<'a> = &'a dyn Fn(Pin<Box<dyn Future<Output = ()>>>);
 
 type Waiter = (AuditRecord, oneshot::Sender<Written>);
 
+/// A committed row the database has not confirmed.
+struct Waiting {
+    record: AuditRecord,
+    /// The alarm period in which it was handed to the transport (None: not yet).
+    sent_in: Option<u64>,
+}
+
 /// Links audit rows into the agent's chain, commits them locally and ships them to the database
 /// (see the module doc).
-pub struct AuditWriter<S, D> {
+pub struct AuditWriter<S, D, T> {
     store: S,
     sink: D,
+    transport: Option<T>,
     /// The last row linked.
     head: RefCell<ChainHead>,
     queue: RefCell<Vec<Waiter>>,
-    /// Committed rows the database has not taken yet, in chain order.
-    backlog: RefCell<VecDeque<AuditRecord>>,
+    /// Committed rows the database has not confirmed yet, in chain order.
+    backlog: RefCell<VecDeque<Waiting>>,
+    /// Alarm periods so far: rows sent in an earlier period than the current one are overdue.
+    period: Cell<u64>,
     /// Spill entries in the store: first and last `chain_seq`, in order.
     spills: RefCell<Vec<(i64, i64)>>,
     committing: Cell<bool>,
@@ -166,9 +189,10 @@ pub struct AuditWriter<S, D> {
     shipped: RefCell<Vec<oneshot::Sender<()>>>,
 }
 
-impl<S: LocalStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
-    /// A writer continuing from what the store held.
-    pub fn new(store: S, sink: D, restored: Restored) -> Self {
+impl<S: LocalStore + 'static, D: RowSink + 'static, T: RowTransport + 'static> AuditWriter<S, D, T> {
+    /// A writer continuing from what the store held; rows go to the database through `transport`
+    /// when there is one, else straight to `sink`.
+    pub fn new(store: S, sink: D, transport: Option<T>, restored: Restored) -> Self {
         let Restored { head, mut rows, mut spills } = restored;
         rows.sort_by_key(|r| r.chain_seq);
         rows.dedup_by_key(|r| r.chain_seq);
@@ -177,9 +201,11 @@ impl<S: LocalStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
         AuditWriter {
             store,
             sink,
+            transport,
             head: RefCell::new(head),
             queue: RefCell::new(Vec::new()),
-            backlog: RefCell::new(rows.into()),
+            backlog: RefCell::new(rows.into_iter().map(|record| Waiting { record, sent_in: None }).collect()),
+            period: Cell::new(0),
             spills: RefCell::new(spills),
             committing: Cell::new(false),
             shipping: Cell::new(false),
@@ -201,7 +227,7 @@ impl<S: LocalStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
 
     /// A committed row the database may not have yet, by decision id.
     pub fn waiting_row(&self, decision_id: &str) -> Option<AuditRecord> {
-        self.backlog.borrow().iter().find(|r| r.decision_id == decision_id).cloned()
+        self.backlog.borrow().iter().find(|w| w.record.decision_id == decision_id).map(|w| w.record.clone())
     }
 
     /// Queues `record` (not yet linked) and resolves once it is linked and committed in the
@@ -221,31 +247,61 @@ impl<S: LocalStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
         if matches!(written, Written::Durable(_)) && self.failures.get() == 0 && !self.shipping.replace(true) {
             let writer = Rc::clone(self);
             spawn(Box::pin(async move {
-                let _ = writer.ship_claimed().await;
+                if writer.ship_claimed().await.is_err() {
+                    let _ = writer.arm_retry().await;
+                }
             }));
         }
         written
     }
 
-    /// Ships every waiting row to the database now (before the chain is verified); waits for a
-    /// shipment in progress. Fails when the database refuses.
+    /// Writes every waiting row straight to the database now (before the chain is verified);
+    /// waits for a shipment in progress. Fails when the database refuses.
     pub async fn catch_up(&self) -> Result<(), BackendError> {
         while self.shipping.get() {
             let (tx, rx) = oneshot::channel();
             self.shipped.borrow_mut().push(tx);
             let _ = rx.await;
         }
-        self.ship().await
+        self.shipping.set(true);
+        let result = self.write_direct(|_| true).await;
+        self.finish_shipping(result)
     }
 
-    /// The object's alarm: ships what waits, and arms the next wake-up while rows still wait.
+    /// The database has `chain_seqs` (written by the transport's consumer), and these were
+    /// conflicts there: keep the alarms, forget the rows.
+    pub async fn confirm(&self, chain_seqs: &[i64], conflicts: &[Conflict]) -> Result<(), BackendError> {
+        self.store.put_conflicts(conflicts).await?;
+        self.forget(chain_seqs).await;
+        Ok(())
+    }
+
+    /// The object's alarm: writes overdue rows (sent an alarm period ago and still unconfirmed,
+    /// or never sent) straight to the database, hands on new ones, and arms the next wake-up
+    /// while rows still wait.
     pub async fn on_alarm(&self) -> Result<(), BackendError> {
         self.alarm_armed.set(false);
-        if self.shipping.get() {
+        if self.shipping.replace(true) {
             // The running shipment arms the alarm again if it fails.
             return Ok(());
         }
-        self.ship().await
+        let current = self.period.get();
+        self.period.set(current + 1);
+        let direct = self.transport.is_none() || self.failures.get() > 0;
+        let mut result = self.write_direct(|w| direct || w.sent_in.is_some_and(|p| p < current)).await;
+        if result.is_ok() {
+            result = self.send_unsent().await;
+        }
+        let result = self.finish_shipping(result);
+        match &result {
+            Err(_) => self.arm_retry().await?,
+            Ok(()) if !self.backlog.borrow().is_empty() && !self.alarm_armed.get() => {
+                self.store.arm_alarm(SHIP_ALARM_MS).await?;
+                self.alarm_armed.set(true);
+            }
+            Ok(()) => {}
+        }
+        result
     }
 
     async fn commit_queued(self: Rc<Self>) {
@@ -274,8 +330,13 @@ impl<S: LocalStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
             head.append(r);
         }
         let spilled_through = self.spills.borrow().last().map_or(0, |s| s.1);
-        let mut inline: Vec<AuditRecord> =
-            self.backlog.borrow().iter().filter(|r| r.chain_seq > spilled_through).cloned().collect();
+        let mut inline: Vec<AuditRecord> = self
+            .backlog
+            .borrow()
+            .iter()
+            .filter(|w| w.record.chain_seq > spilled_through)
+            .map(|w| w.record.clone())
+            .collect();
         inline.extend(records.iter().cloned());
         let spill = inline.len() > MAX_INLINE;
         let arm = !self.alarm_armed.get();
@@ -297,23 +358,25 @@ impl<S: LocalStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
         if spill {
             self.spills.borrow_mut().push((inline[0].chain_seq, inline[inline.len() - 1].chain_seq));
         }
-        self.backlog.borrow_mut().extend(records.iter().cloned());
+        self.backlog.borrow_mut().extend(records.iter().map(|r| Waiting { record: r.clone(), sent_in: None }));
         records.into_iter().map(Written::Durable).collect()
     }
 
-    /// Writes waiting rows to the database, oldest first, until none waits or it refuses.
-    async fn ship(&self) -> Result<(), BackendError> {
-        if self.shipping.replace(true) {
-            return Ok(());
-        }
-        self.ship_claimed().await
+    /// Hands waiting rows on (to the transport, or straight to the database), oldest first; the
+    /// caller set `shipping`.
+    async fn ship_claimed(&self) -> Result<(), BackendError> {
+        let result = if self.transport.is_some() { self.send_unsent().await } else { self.write_direct(|_| true).await };
+        self.finish_shipping(result)
     }
 
-    /// [`Self::ship`], for a caller that set `shipping`.
-    async fn ship_claimed(&self) -> Result<(), BackendError> {
-        let result = self.ship_all().await;
+    /// Ends a shipment: on a refusal, counts it and arms the retry with back-off; wakes
+    /// [`Self::catch_up`] callers.
+    fn finish_shipping(&self, result: Result<(), BackendError>) -> Result<(), BackendError> {
         self.shipping.set(false);
-        let result = match result {
+        for tx in self.shipped.borrow_mut().drain(..) {
+            let _ = tx.send(());
+        }
+        match result {
             Ok(()) => {
                 self.failures.set(0);
                 Ok(())
@@ -321,43 +384,97 @@ impl<S: LocalStore + 'static, D: RowSink + 'static> AuditWriter<S, D> {
             Err(e) => {
                 let failures = self.failures.get().saturating_add(1);
                 self.failures.set(failures);
-                let delay = (FIRST_RETRY_MS << (failures - 1).min(8)).min(MAX_RETRY_MS);
-                match self.store.arm_alarm(delay).await {
-                    Ok(()) => self.alarm_armed.set(true),
-                    Err(alarm) => return Err(BackendError(format!("{}; arming the retry failed: {}", e.0, alarm.0))),
-                }
                 Err(e)
             }
-        };
-        for tx in self.shipped.borrow_mut().drain(..) {
-            let _ = tx.send(());
         }
-        result
     }
 
-    async fn ship_all(&self) -> Result<(), BackendError> {
+    /// The back-off after `failures` refusals in a row.
+    pub fn retry_delay_ms(failures: u32) -> i64 {
+        (FIRST_RETRY_MS << failures.saturating_sub(1).min(8)).min(MAX_RETRY_MS)
+    }
+
+    /// Arms the retry after a refusal (the caller logs the refusal).
+    pub async fn arm_retry(&self) -> Result<(), BackendError> {
+        self.store.arm_alarm(Self::retry_delay_ms(self.failures.get().max(1))).await?;
+        self.alarm_armed.set(true);
+        Ok(())
+    }
+
+    /// Hands rows not yet sent to the transport, in batches, marking them sent.
+    async fn send_unsent(&self) -> Result<(), BackendError> {
+        let Some(transport) = &self.transport else {
+            return Ok(());
+        };
         loop {
-            let chunk: Vec<AuditRecord> = self.backlog.borrow().iter().take(MAX_BATCH).cloned().collect();
+            let chunk: Vec<AuditRecord> = self
+                .backlog
+                .borrow()
+                .iter()
+                .filter(|w| w.sent_in.is_none())
+                .take(MAX_BATCH)
+                .map(|w| w.record.clone())
+                .collect();
+            let Some(last) = chunk.last().map(|r| r.chain_seq) else {
+                return Ok(());
+            };
+            transport.send(&chunk).await?;
+            let period = self.period.get();
+            for w in self.backlog.borrow_mut().iter_mut() {
+                if w.sent_in.is_none() && w.record.chain_seq <= last {
+                    w.sent_in = Some(period);
+                }
+            }
+        }
+    }
+
+    /// Writes the waiting rows `due` picks straight to the database, oldest first, in batches;
+    /// stops at the first refusal.
+    async fn write_direct(&self, due: impl Fn(&Waiting) -> bool) -> Result<(), BackendError> {
+        let mut after = i64::MIN;
+        loop {
+            let chunk: Vec<AuditRecord> = self
+                .backlog
+                .borrow()
+                .iter()
+                .filter(|w| w.record.chain_seq > after && due(w))
+                .take(MAX_BATCH)
+                .map(|w| w.record.clone())
+                .collect();
             let Some(last) = chunk.last().map(|r| r.chain_seq) else {
                 return Ok(());
             };
             let conflicts = self.sink.write(&chunk).await?;
             self.store.put_conflicts(&conflicts).await?;
-            {
-                let mut backlog = self.backlog.borrow_mut();
-                while backlog.front().is_some_and(|r| r.chain_seq <= last) {
-                    backlog.pop_front();
-                }
-            }
-            let done: Vec<i64> = {
-                let mut spills = self.spills.borrow_mut();
-                let done = spills.iter().filter(|s| s.1 <= last).map(|s| s.0).collect();
-                spills.retain(|s| s.1 > last);
-                done
+            let seqs: Vec<i64> = chunk.iter().map(|r| r.chain_seq).collect();
+            self.forget(&seqs).await;
+            after = last;
+        }
+    }
+
+    /// Forgets rows the database has, and removes spill entries none of whose rows still wait.
+    async fn forget(&self, chain_seqs: &[i64]) {
+        if chain_seqs.is_empty() {
+            return;
+        }
+        let gone: std::collections::HashSet<i64> = chain_seqs.iter().copied().collect();
+        let remaining: Vec<i64> = {
+            let mut backlog = self.backlog.borrow_mut();
+            backlog.retain(|w| !gone.contains(&w.record.chain_seq));
+            backlog.iter().map(|w| w.record.chain_seq).collect()
+        };
+        let done: Vec<i64> = {
+            let mut spills = self.spills.borrow_mut();
+            let still_waiting = |&(first, last): &(i64, i64)| {
+                let i = remaining.partition_point(|s| *s < first);
+                remaining.get(i).is_some_and(|s| *s <= last)
             };
-            if !done.is_empty() {
-                let _ = self.store.remove_spills(&done).await;
-            }
+            let done = spills.iter().filter(|s| !still_waiting(s)).map(|s| s.0).collect();
+            spills.retain(still_waiting);
+            done
+        };
+        if !done.is_empty() {
+            let _ = self.store.remove_spills(&done).await;
         }
     }
 }

@@ -178,12 +178,33 @@ impl RowSink for MemDb {
     }
 }
 
-type Writer = AuditWriter<MemStore, MemDb>;
+/// The transport (a Queue): keeps what it accepted until the test's consumer takes it.
+#[derive(Default)]
+struct Queue {
+    messages: RefCell<Vec<Vec<AuditRecord>>>,
+    refuse: Cell<bool>,
+}
+
+#[derive(Clone, Default)]
+struct MemQueue(Rc<Queue>);
+
+impl RowTransport for MemQueue {
+    async fn send(&self, rows: &[AuditRecord]) -> Result<(), BackendError> {
+        if self.0.refuse.get() {
+            return Err(BackendError("queue refused".into()));
+        }
+        self.0.messages.borrow_mut().push(rows.to_vec());
+        Ok(())
+    }
+}
+
+type Writer = AuditWriter<MemStore, MemDb, MemQueue>;
 
 struct Harness {
     pool: LocalPool,
     store: MemStore,
     db: MemDb,
+    queue: Option<MemQueue>,
     writer: Rc<Writer>,
     results: Rc<RefCell<BTreeMap<String, Written>>>,
 }
@@ -215,8 +236,39 @@ fn record(i: usize) -> AuditRecord {
 impl Harness {
     fn new() -> Self {
         let (store, db) = (MemStore::default(), MemDb::default());
-        let writer = Rc::new(AuditWriter::new(store.clone(), db.clone(), Restored::default()));
-        Harness { pool: LocalPool::new(), store, db, writer, results: Rc::default() }
+        let writer = Rc::new(AuditWriter::new(store.clone(), db.clone(), None, Restored::default()));
+        Harness { pool: LocalPool::new(), store, db, queue: None, writer, results: Rc::default() }
+    }
+
+    /// A writer that hands rows to a queue.
+    fn with_queue() -> Self {
+        let mut h = Harness::new();
+        let queue = MemQueue::default();
+        h.writer = Rc::new(AuditWriter::new(h.store.clone(), h.db.clone(), Some(queue.clone()), Restored::default()));
+        h.queue = Some(queue);
+        h
+    }
+
+    /// The queue's consumer: writes every message taken off the queue in one database batch, and
+    /// confirms the rows to the writer. Returns the batch size.
+    fn consume(&mut self) -> usize {
+        let messages: Vec<Vec<AuditRecord>> = self.queue.as_ref().unwrap().0.messages.borrow_mut().drain(..).collect();
+        let rows: Vec<AuditRecord> = messages.into_iter().flatten().collect();
+        if rows.is_empty() {
+            return 0;
+        }
+        let (db, writer) = (self.db.clone(), Rc::clone(&self.writer));
+        let n = rows.len();
+        self.pool
+            .spawner()
+            .spawn_local(async move {
+                let conflicts = db.write(&rows).await.expect("the database takes the batch");
+                let seqs: Vec<i64> = rows.iter().map(|r| r.chain_seq).collect();
+                writer.confirm(&seqs, &conflicts).await.expect("confirm");
+            })
+            .expect("spawn");
+        self.run();
+        n
     }
 
     /// The object restarts after a crash: everything in flight is gone; a new writer starts from
@@ -228,7 +280,8 @@ impl Harness {
         self.store.0.gate.open();
         self.db.0.hang_after_commit.set(false);
         self.db.0.gate.open();
-        self.writer = Rc::new(AuditWriter::new(self.store.clone(), self.db.clone(), self.store.restored()));
+        // A restarted object sends everything again; the old queue's messages may still arrive.
+        self.writer = Rc::new(AuditWriter::new(self.store.clone(), self.db.clone(), self.queue.clone(), self.store.restored()));
     }
 
     /// Starts writing decision `i`; its outcome lands in `results` under its decision id.
@@ -474,7 +527,7 @@ fn past_the_backlog_bound_decisions_are_lost_not_queued() {
         .collect();
     h.db.0.down.set(true);
     let restored = Restored { head, spills: vec![(1, MAX_BACKLOG as i64)], rows };
-    h.writer = Rc::new(AuditWriter::new(h.store.clone(), h.db.clone(), restored));
+    h.writer = Rc::new(AuditWriter::new(h.store.clone(), h.db.clone(), None, restored));
     h.write_all(0..1);
     assert!(matches!(h.outcome(0), Written::Lost(_)));
 }
@@ -492,4 +545,75 @@ fn catching_up_ships_the_backlog_and_a_waiting_row_is_readable_until_then() {
     assert_eq!(h.writer.waiting(), 0);
     assert_eq!(h.writer.waiting_row("dec_1"), None);
     assert_eq!(h.verified_rows().len(), 3);
+}
+
+#[test]
+fn through_a_queue_rows_are_forgotten_only_once_the_consumer_confirms_them() {
+    let mut h = Harness::with_queue();
+    h.write_all(0..3);
+    h.write_all(3..5);
+    assert!(h.db.0.rows.borrow().is_empty(), "the writer does not write to the database itself");
+    assert_eq!(h.queue.as_ref().unwrap().0.messages.borrow().len(), 2, "one message per shipment");
+    assert_eq!(h.writer.waiting(), 5, "sent is not confirmed");
+    assert_eq!(h.consume(), 5, "the consumer writes both messages' rows in one batch");
+    assert_eq!(*h.db.0.batches.borrow(), vec![5]);
+    assert_eq!(h.writer.waiting(), 0);
+    assert_eq!(h.verified_rows().len(), 5);
+    assert!(h.alarm().is_ok());
+    assert_eq!(h.db.0.batches.borrow().len(), 1, "nothing overdue: the alarm writes nothing");
+}
+
+#[test]
+fn rows_a_queue_loses_reach_the_database_by_the_second_alarm() {
+    let mut h = Harness::with_queue();
+    h.write_all(0..4);
+    h.queue.as_ref().unwrap().0.messages.borrow_mut().clear(); // lost in transit
+    assert!(h.alarm().is_ok());
+    assert!(h.db.0.rows.borrow().is_empty(), "sent in this alarm period: not overdue yet");
+    assert_eq!(h.store.0.alarm.get(), Some(SHIP_ALARM_MS), "rows wait: the next wake-up is armed");
+    assert!(h.alarm().is_ok());
+    assert_eq!(h.verified_rows().len(), 4, "overdue rows are written straight to the database");
+    assert_eq!(h.writer.waiting(), 0);
+    assert_eq!(h.store.0.alarm.get(), None, "nothing waits: nothing armed");
+}
+
+#[test]
+fn a_late_confirmation_and_a_duplicate_delivery_write_nothing_twice() {
+    let mut h = Harness::with_queue();
+    h.write_all(0..3);
+    let sent: Vec<Vec<AuditRecord>> = h.queue.as_ref().unwrap().0.messages.borrow().clone();
+    futures::executor::block_on(h.writer.catch_up()).expect("catch up");
+    assert_eq!(h.verified_rows().len(), 3);
+    // The queue delivers what it had anyway, twice (at least once).
+    for _ in 0..2 {
+        h.queue.as_ref().unwrap().0.messages.borrow_mut().extend(sent.iter().cloned());
+        h.consume();
+    }
+    assert_eq!(h.verified_rows().len(), 3);
+    assert!(h.store.0.conflicts.borrow().is_empty(), "a replayed row is not a conflict");
+}
+
+#[test]
+fn a_queue_that_refuses_falls_back_to_the_database_on_the_alarm() {
+    let mut h = Harness::with_queue();
+    h.queue.as_ref().unwrap().0.refuse.set(true);
+    h.write_all(0..2);
+    assert!(!h.outcome(0).answers_unavailable(), "a refused hand-over denies nothing");
+    assert_eq!(h.store.0.alarm.get(), Some(FIRST_RETRY_MS), "the refusal arms the retry");
+    assert!(h.alarm().is_ok());
+    assert_eq!(h.verified_rows().len(), 2, "after a refusal the alarm writes straight to the database");
+}
+
+#[test]
+fn conflicts_the_consumer_found_are_kept_with_their_rows() {
+    let mut h = Harness::with_queue();
+    h.write_all(0..1);
+    let mut planted = record(99);
+    planted.chain_seq = 1;
+    h.db.0.rows.borrow_mut().push(StoredRow { row_hash: planted.hash(), record: planted });
+    h.consume();
+    let conflicts = h.store.0.conflicts.borrow().clone();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].record.decision_id, "dec_0");
+    assert_eq!(h.writer.waiting(), 0, "a conflicting row counts as done once its alarm is kept");
 }
