@@ -756,7 +756,7 @@ function costTable(cost, a16) {
     { what: 'Workers CPU time', count: `${Number.isFinite(a16.cpu) ? a16.cpu.toFixed(2) : 'n/a'} ms per validate (workerd, worker and object together, c=16: an upper bound)`, price: PRICES.workerCpu, n: a16.cpu },
     { what: 'Durable Object request', count: '1 per validate (the agent\'s object)', price: PRICES.doRequest, n: 1 },
     { what: 'Durable Object duration', count: `0.128 GB × 1/${fmt(a16.rps)} s per decision (one agent's object kept busy at the measured rate)`, price: PRICES.doDuration, n: 0.128 / a16.rps },
-    { what: 'Durable Object storage rows written', count: `${doRows.toFixed(2)} per decision: ${doSource}; ${cost.doRowsBurst.toFixed(2)} at least in bursts of 16`, price: PRICES.doRowWritten, n: doRows },
+    { what: 'Durable Object storage rows written', count: `${doRows.toFixed(2)} per decision: ${doSource}; in bursts of 16 at least ${cost.doRowsBurst.toFixed(2)} (rows written and deleted within a burst leave no trace)`, price: PRICES.doRowWritten, n: doRows },
     { what: 'D1 rows written', count: `${cost.auditRowsPerDecision.toFixed(2)} audit rows per decision × ${cost.d1RowsPerAuditRow} rows written per audit row (\`meta.rows_written\`: the row and its index entries)`, price: PRICES.d1RowWritten, n: d1Rows },
   ];
   if (cost.queues.length) {
