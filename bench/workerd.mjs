@@ -15,7 +15,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
-import { startWorker, freePort, ROOT, TEST_KEY_HASH_SECRET, LOCAL_CORS_ORIGINS } from '../tests/support/worker.mjs';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { startWorker, freePort, ROOT, TEST_KEY_HASH_SECRET, TEST_RECEIPT_KEYS, LOCAL_CORS_ORIGINS } from '../tests/support/worker.mjs';
 
 const BUNDLE = join(ROOT, 'bench', 'target', 'bundle');
 let bundled = false;
@@ -31,23 +32,85 @@ function bundle() {
   bundled = true;
 }
 
-function wranglerToml() {
-  const text = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
-  const get = (re, what) => {
-    const m = text.match(re);
-    if (!m) throw new Error(`wrangler.toml: no ${what}`);
-    return m[1];
-  };
-  // Every Durable Object binding of wrangler.toml, SQLite-backed as its migrations declare them.
-  const durableObjects = {};
-  for (const m of text.matchAll(/\{\s*name\s*=\s*"([^"]+)"\s*,\s*class_name\s*=\s*"([^"]+)"\s*\}/g)) {
-    durableObjects[m[1]] = { className: m[2], useSQLite: true };
+/**
+ * The bindings a wrangler.toml declares, as Miniflare options, read by wrangler itself (the same
+ * mapping `wrangler dev` uses): D1, Durable Objects (SQLite-backed as the migrations declare),
+ * Queues (producers and consumers, so a queue added to wrangler.toml runs here too), Analytics
+ * Engine datasets, and [vars]. Every Durable Object class must be SQLite-backed, like production's.
+ */
+function wranglerToml(file = join(ROOT, 'wrangler.toml')) {
+  const { workerOptions: o } = unstable_getMiniflareWorkerOptions(file);
+  if (!o.compatibilityDate) throw new Error(`${file}: no compatibility_date`);
+  if (!Object.keys(o.durableObjects ?? {}).length) throw new Error(`${file}: no Durable Object bindings`);
+  for (const [name, d] of Object.entries(o.durableObjects)) {
+    if (d.useSQLite !== true) throw new Error(`${file}: Durable Object ${name} is not SQLite-backed (new_sqlite_classes)`);
   }
-  if (!Object.keys(durableObjects).length) throw new Error('wrangler.toml: no Durable Object bindings');
+  const pick = {};
+  for (const k of ['compatibilityDate', 'compatibilityFlags', 'bindings', 'd1Databases', 'durableObjects', 'queueProducers', 'queueConsumers', 'analyticsEngineDatasets']) {
+    if (o[k] !== undefined) pick[k] = o[k];
+  }
+  return pick;
+}
+
+/** The workerd processes a Miniflare started (children of this process). */
+function workerdPids() {
+  const pids = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (comm === 'workerd' && ppid === process.pid) pids.push(Number(name));
+    } catch { /* gone */ }
+  }
+  return pids;
+}
+
+export const PRIMITIVES_DIR = join(ROOT, 'bench', 'primitives');
+
+/**
+ * Starts the primitives worker (bench/primitives: `/none`, `/rt`, `/rt_write`, `/rt_write_many`)
+ * in workerd through Miniflare, like the real worker below: no inspector, SQLite-backed Durable
+ * Objects persisted in a fresh directory. Its build (bench/primitives/build, by worker-build) must
+ * exist. Returns { baseUrl, port, persistDir, serverPids(), stop() }; serverPids() lists the
+ * workerd processes started since `before` (the pids that existed when this call began).
+ */
+export async function startPrimitivesWorker() {
+  const build = join(PRIMITIVES_DIR, 'build');
+  const before = new Set(workerdPids());
+  const cfg = wranglerToml(join(PRIMITIVES_DIR, 'wrangler.toml'));
+  const persistDir = mkdtempSync(join(tmpdir(), 'oakauth-bench-primitives-'));
+  const port = await freePort();
+  const mf = new Miniflare({
+    name: 'primitives',
+    host: '127.0.0.1',
+    port,
+    modules: true,
+    scriptPath: join(build, 'index.js'),
+    modulesRoot: build,
+    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    ...cfg,
+    durableObjectsPersist: join(persistDir, 'v3', 'do'),
+  });
+  await mf.ready;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (const path of ['/none', '/rt', '/rt_write']) {
+    const r = await fetch(`${baseUrl}${path}`);
+    if (r.status !== 200) throw new Error(`primitives worker answered ${path} with ${r.status}`);
+  }
+  const many = await fetch(`${baseUrl}/rt_write_many`, { headers: { Authorization: 'Bearer a0' } });
+  if (many.status !== 200) throw new Error(`primitives worker answered /rt_write_many with ${many.status}`);
+  const pids = workerdPids().filter((p) => !before.has(p));
   return {
-    compatibilityDate: get(/^compatibility_date\s*=\s*"([^"]+)"/m, 'compatibility_date'),
-    databaseId: get(/^database_id\s*=\s*"([^"]+)"/m, 'database_id'),
-    durableObjects,
+    baseUrl,
+    port,
+    persistDir,
+    serverPids: () => pids,
+    async stop() {
+      await mf.dispose();
+      rmSync(persistDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -57,6 +120,7 @@ function wranglerToml() {
  */
 export async function startBenchWorker() {
   bundle();
+  const before = new Set(workerdPids());
   const persistDir = mkdtempSync(join(tmpdir(), 'oakauth-bench-'));
   const seeded = await startWorker({ persistDir });
   await seeded.stop(); // leaves persistDir, migrated and seeded
@@ -70,17 +134,16 @@ export async function startBenchWorker() {
     scriptPath: join(BUNDLE, 'entry.js'),
     modulesRoot: BUNDLE,
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    compatibilityDate: cfg.compatibilityDate,
-    d1Databases: { DB: cfg.databaseId },
-    durableObjects: cfg.durableObjects,
+    ...cfg,
     d1Persist: join(persistDir, 'v3', 'd1'),
     durableObjectsPersist: join(persistDir, 'v3', 'do'),
-    bindings: { KEY_HASH_SECRET: TEST_KEY_HASH_SECRET, CORS_ORIGINS: LOCAL_CORS_ORIGINS },
+    bindings: { ...cfg.bindings, KEY_HASH_SECRET: TEST_KEY_HASH_SECRET, RECEIPT_KEYS: TEST_RECEIPT_KEYS, CORS_ORIGINS: LOCAL_CORS_ORIGINS },
   });
   await mf.ready;
   const baseUrl = `http://127.0.0.1:${port}`;
   const health = await fetch(`${baseUrl}/health`);
   if (!health.ok) throw new Error(`worker under Miniflare answered /health with ${health.status}`);
+  const pids = workerdPids().filter((p) => !before.has(p));
   return {
     baseUrl,
     port,
@@ -89,20 +152,10 @@ export async function startBenchWorker() {
     otherAdminKey: seeded.otherAdminKey,
     orgId: seeded.orgId,
     otherOrgId: seeded.otherOrgId,
-    /** The workerd processes Miniflare started (children of this process). */
-    serverPids() {
-      const pids = [];
-      for (const name of readdirSync('/proc')) {
-        if (!/^\d+$/.test(name)) continue;
-        try {
-          const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-          const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-          const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-          if (comm === 'workerd' && ppid === process.pid) pids.push(Number(name));
-        } catch { /* gone */ }
-      }
-      return pids;
-    },
+    /** The workerd processes this Miniflare started (children of this process). */
+    serverPids: () => pids,
+    /** The worker's D1 binding, from outside the worker (statements answer with D1's `meta`). */
+    d1: () => mf.getD1Database('DB'),
     async stop() {
       await mf.dispose();
       rmSync(persistDir, { recursive: true, force: true });
