@@ -24,7 +24,9 @@
 //!   commit, shared by every decision in the commit (so at most 1 per decision), plus, only while
 //!   D1 lags by more than [`oakauth_core::audit_writer::MAX_INLINE`] rows, a spill entry and its
 //!   removal per batch of rows, plus one alarm write per
-//!   [`oakauth_core::audit_writer::SHIP_ALARM_MS`] while the agent is active.
+//!   [`oakauth_core::audit_writer::SHIP_ALARM_MS`] while the agent is active. For the benchmark's
+//!   cost table, one call per commit: storage rows written per decision: 1; queue messages per
+//!   decision: 1 (one message per shipment to the audit Queue, [`crate::audit_rows`]).
 //! - On its first decision it registers its agent in the organization's [`crate::registry`], so
 //!   the chain verifier finds its chain even when D1 no longer lists the agent.
 
@@ -33,7 +35,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use oakauth_core::audit::{AuditRecord, ChainHead};
-use oakauth_core::audit_writer::{AuditWriter, BackendError, Commit, Conflict, LocalStore, Restored, RowSink, Written};
+use oakauth_core::audit_writer::{AuditWriter, BackendError, Commit, Conflict, LocalStore, Restored, Written};
 use oakauth_core::bucket::{Bucket, Take};
 use oakauth_core::config_cache::ConfigCache;
 use oakauth_core::decision::{self, BucketOutcome, ToolLookup};
@@ -272,72 +274,7 @@ impl LocalStore for ObjectStore {
     }
 }
 
-/// The audit log in D1.
-struct D1Rows(Env);
-
-#[derive(Deserialize)]
-struct Inserted {
-    decision_id: String,
-}
-
-#[derive(Deserialize)]
-struct Present {
-    decision_id: String,
-    row_hash: Option<String>,
-}
-
-impl RowSink for D1Rows {
-    /// One atomic batch of inserts that skip any uniqueness conflict and return what they
-    /// inserted; each row not returned is read back and compared by hash. Retried as a whole
-    /// (idempotent), so a batch that committed but reported failure is found equal on the retry.
-    async fn write(&self, rows: &[AuditRecord]) -> Result<Vec<Conflict>, BackendError> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let database = db::database(&self.0).map_err(|e| BackendError(e.message))?;
-        let mut statements = Vec::with_capacity(rows.len());
-        let hashes: Vec<String> = rows.iter().map(AuditRecord::hash).collect();
-        for (r, row_hash) in rows.iter().zip(&hashes) {
-            let sql = format!(
-                "INSERT INTO audit_log ({}) VALUES ({}) ON CONFLICT DO NOTHING RETURNING decision_id",
-                db::AUDIT_COLUMNS,
-                db::AUDIT_PLACEHOLDERS
-            );
-            statements
-                .push(db::stmt(&database, &sql, &db::audit_args(r, row_hash)).map_err(|e| BackendError(e.message))?);
-        }
-        let results = db::idempotent_batch(&database, statements).await.map_err(|e| BackendError(e.message))?;
-        let mut conflicts = Vec::new();
-        for ((r, row_hash), result) in rows.iter().zip(&hashes).zip(results) {
-            let inserted = result.results::<Inserted>().map_err(js_error)?;
-            if inserted.iter().any(|i| i.decision_id == r.decision_id) {
-                continue;
-            }
-            let present: Vec<Present> = db::all(
-                &database,
-                "SELECT decision_id, row_hash FROM audit_log
-                  WHERE decision_id = ?1 OR (agent_id = ?2 AND chain_seq = ?3)",
-                &[Arg::from(&r.decision_id), Arg::from(&r.agent_id), Arg::Int(r.chain_seq)],
-            )
-            .await
-            .map_err(|e| BackendError(e.message))?;
-            let same = present.len() == 1
-                && present[0].decision_id == r.decision_id
-                && present[0].row_hash.as_deref() == Some(row_hash.as_str());
-            if !same {
-                let found = present
-                    .iter()
-                    .map(|p| format!("{} {}", p.decision_id, p.row_hash.as_deref().unwrap_or("(no hash)")))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                conflicts.push(Conflict { record: r.clone(), expected_hash: row_hash.clone(), found });
-            }
-        }
-        Ok(conflicts)
-    }
-}
-
-type Writer = AuditWriter<ObjectStore, D1Rows>;
+type Writer = AuditWriter<ObjectStore, crate::audit_rows::D1Rows, crate::audit_rows::QueueRows>;
 
 #[durable_object]
 pub struct AgentBucket {
@@ -392,6 +329,15 @@ impl DurableObject for AgentBucket {
                         .waiting_row(&query.decision_id)
                         .map(|record| WaitingRow { row_hash: record.hash(), record });
                     ok(serde_json::to_value(&row))
+                }
+                "/shipped" => {
+                    let shipped: crate::audit_rows::Shipped = req.json().await.map_err(ApiError::internal)?;
+                    let writer = self.writer().await?;
+                    writer
+                        .confirm(&shipped.chain_seqs, &shipped.conflicts)
+                        .await
+                        .map_err(|e| ApiError::internal(e.0))?;
+                    ok(Ok(serde_json::json!({})))
                 }
                 "/head" => {
                     let writer = self.writer().await?;
@@ -458,7 +404,8 @@ impl AgentBucket {
         if slot.is_none() {
             let bucket = Rc::new(Cell::new(state.bucket));
             let store = ObjectStore { storage, bucket: Rc::clone(&bucket), legacy: RefCell::new(legacy) };
-            let writer = AuditWriter::new(store, D1Rows(self.env.clone()), restored);
+            let transport = crate::audit_rows::QueueRows::bound(&self.env);
+            let writer = AuditWriter::new(store, crate::audit_rows::D1Rows(self.env.clone()), transport, restored);
             *slot = Some(Loaded { bucket, writer: Rc::new(writer), registered });
         }
         Ok(())

@@ -46,4 +46,11 @@ export default class OakAuth extends WorkerEntrypoint {
       pending.delete(fail);
     }
   }
+
+  // The audit Queue's consumer (src/audit_rows.rs). A failure makes the Queue deliver the batch
+  // again; the agents' objects still hold every row until D1 has it.
+  async queue(batch) {
+    const inner = new RustWorker(this.ctx, this.env);
+    return inner.queue(batch);
+  }
 }

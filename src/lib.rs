@@ -3,6 +3,7 @@
 mod admin;
 mod agent_object;
 mod approvals;
+mod audit_rows;
 mod auth;
 mod db;
 mod http;
@@ -24,6 +25,13 @@ use oakauth_core::wire::Health;
 use worker::{event, Context, Env, Method, Request, Response};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The audit Queue's consumer ([`audit_rows::consume`]).
+#[event(queue)]
+async fn queue(batch: worker::MessageBatch<String>, env: Env, _ctx: Context) -> worker::Result<()> {
+    audit_rows::consume(batch, &env).await;
+    Ok(())
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {

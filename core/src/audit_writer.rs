@@ -127,7 +127,7 @@ pub trait RowSink {
 pub enum Written {
     /// The row is committed in the object's storage, linked as shown; it reaches the database in
     /// the background.
-    Durable(AuditRecord),
+    Durable(Box<AuditRecord>),
     /// The row is nowhere (the object's storage failed, or the backlog is full); the caller is
     /// answered `unavailable` and the chain is as if the decision never happened.
     Lost(String),
@@ -141,6 +141,29 @@ impl Written {
             Written::Lost(_) => true,
         }
     }
+}
+
+/// Splits rows into message bodies (JSON arrays, in order) of at most `max_bytes` each, for a
+/// transport with a message size limit; a single row larger than that is a message of its own.
+pub fn message_bodies(rows: &[AuditRecord], max_bytes: usize) -> Result<Vec<String>, serde_json::Error> {
+    let mut out = Vec::new();
+    let mut current = String::from("[");
+    for r in rows {
+        let json = serde_json::to_string(r)?;
+        if current.len() > 1 && current.len() + json.len() + 2 > max_bytes {
+            current.push(']');
+            out.push(std::mem::replace(&mut current, String::from("[")));
+        }
+        if current.len() > 1 {
+            current.push(',');
+        }
+        current.push_str(&json);
+    }
+    if current.len() > 1 {
+        current.push(']');
+        out.push(current);
+    }
+    Ok(out)
 }
 
 /// What a restarted object found in its storage.
@@ -359,13 +382,14 @@ impl<S: LocalStore + 'static, D: RowSink + 'static, T: RowTransport + 'static> A
             self.spills.borrow_mut().push((inline[0].chain_seq, inline[inline.len() - 1].chain_seq));
         }
         self.backlog.borrow_mut().extend(records.iter().map(|r| Waiting { record: r.clone(), sent_in: None }));
-        records.into_iter().map(Written::Durable).collect()
+        records.into_iter().map(|r| Written::Durable(Box::new(r))).collect()
     }
 
     /// Hands waiting rows on (to the transport, or straight to the database), oldest first; the
     /// caller set `shipping`.
     async fn ship_claimed(&self) -> Result<(), BackendError> {
-        let result = if self.transport.is_some() { self.send_unsent().await } else { self.write_direct(|_| true).await };
+        let result =
+            if self.transport.is_some() { self.send_unsent().await } else { self.write_direct(|_| true).await };
         self.finish_shipping(result)
     }
 

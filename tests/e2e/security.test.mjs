@@ -190,14 +190,14 @@ test('while D1 refuses audit rows under load, decisions stand, each is readable 
     const other = client(worker.baseUrl, worker.otherAdminKey);
     assert.equal((await other('GET', `/v1/admin/logs/${recent.decision_id}`)).status, 404, "another organization cannot read it");
     await Promise.all(loops);
+    const inD1 = await d1(worker.persistDir, `SELECT count(*) AS n FROM audit_log WHERE agent_id = '${agent.id}'`);
+    assert.equal(inD1[0].results[0].n, 1, 'nothing reached D1 during the outage');
   } finally {
     await d1(worker.persistDir, 'DROP TRIGGER IF EXISTS audit_log_down');
   }
   assert.equal(failures, 0);
   assert.ok(answered.length >= 40, `load: ${answered.length} decisions`);
   assert.ok(answered.every((a) => a.allowed && a.reason === 'allowed'), 'a D1 outage denies nothing');
-  const inD1 = await d1(worker.persistDir, `SELECT count(*) AS n FROM audit_log WHERE agent_id = '${agent.id}'`);
-  assert.equal(inD1[0].results[0].n, 1, 'nothing reached D1 during the outage');
 
   // Back: the object's alarm ships the backlog (back-off at most 10 s), in chain order.
   const expected = answered.length + 1;

@@ -281,7 +281,8 @@ impl Harness {
         self.db.0.hang_after_commit.set(false);
         self.db.0.gate.open();
         // A restarted object sends everything again; the old queue's messages may still arrive.
-        self.writer = Rc::new(AuditWriter::new(self.store.clone(), self.db.clone(), self.queue.clone(), self.store.restored()));
+        self.writer =
+            Rc::new(AuditWriter::new(self.store.clone(), self.db.clone(), self.queue.clone(), self.store.restored()));
     }
 
     /// Starts writing decision `i`; its outcome lands in `results` under its decision id.
@@ -616,4 +617,22 @@ fn conflicts_the_consumer_found_are_kept_with_their_rows() {
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0].record.decision_id, "dec_0");
     assert_eq!(h.writer.waiting(), 0, "a conflicting row counts as done once its alarm is kept");
+}
+
+#[test]
+fn message_bodies_stay_under_the_limit_and_keep_every_row_in_order() {
+    let rows: Vec<AuditRecord> = (0..40)
+        .map(|i| {
+            let mut r = record(i);
+            r.reasoning = Some("x".repeat(9_000));
+            r
+        })
+        .collect();
+    let bodies = message_bodies(&rows, 100_000).unwrap();
+    assert!(bodies.len() > 1);
+    assert!(bodies.iter().all(|b| b.len() <= 100_000));
+    let back: Vec<AuditRecord> =
+        bodies.iter().flat_map(|b| serde_json::from_str::<Vec<AuditRecord>>(b).unwrap()).collect();
+    assert_eq!(back, rows);
+    assert!(message_bodies(&[], 100_000).unwrap().is_empty());
 }
