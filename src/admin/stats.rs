@@ -57,7 +57,7 @@ struct LatencyRow {
 /// `upto × 100 >= p × n`. The window functions run over the histogram, not over the decisions.
 fn latency_sql(window: &str) -> String {
     format!(
-        "WITH h AS (SELECT created_at / ?4 AS day, latency_ms AS v, COUNT(*) AS c FROM audit_log
+        "WITH h AS (SELECT CAST(created_at / ?4 AS INTEGER) AS day, latency_ms AS v, COUNT(*) AS c FROM audit_log
                      WHERE {window} GROUP BY day, v),
               r AS (SELECT day, v, SUM(c) OVER (PARTITION BY day ORDER BY v) AS upto,
                            SUM(c) OVER (PARTITION BY day) AS n FROM h)
