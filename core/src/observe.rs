@@ -181,7 +181,8 @@ mod tests {
         let doc: serde_json::Value = serde_norway::from_str(include_str!("../../docs/openapi.yaml")).unwrap();
         let mut documented: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
         documented.sort();
-        let mut ours: Vec<String> = ROUTES.iter().filter(|r| !r.starts_with("/__test/")).map(|r| r.to_string()).collect();
+        let mut ours: Vec<String> =
+            ROUTES.iter().filter(|r| !r.starts_with("/__test/")).map(|r| r.to_string()).collect();
         ours.sort();
         assert_eq!(ours, documented);
     }
@@ -190,7 +191,10 @@ mod tests {
     fn paths_are_logged_as_their_templates_without_parameters_or_query() {
         assert_eq!(route_template("/v1/validate"), "/v1/validate");
         assert_eq!(route_template("/health?x=1"), "/health");
-        assert_eq!(route_template("/v1/admin/agents/agt_1/tools/my-secret-tool"), "/v1/admin/agents/{agent_id}/tools/{tool_id}");
+        assert_eq!(
+            route_template("/v1/admin/agents/agt_1/tools/my-secret-tool"),
+            "/v1/admin/agents/{agent_id}/tools/{tool_id}"
+        );
         assert_eq!(route_template("/v1/admin/logs/dec_abc"), "/v1/admin/logs/{decision_id}");
         assert_eq!(route_template("/v1/admin/logs?agent_id=agt_1&cursor=4"), "/v1/admin/logs");
         assert_eq!(route_template("/v1/admin/simulate/replay"), "/v1/admin/simulate/replay");
