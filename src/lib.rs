@@ -8,6 +8,7 @@ mod auth;
 mod db;
 mod http;
 mod objects;
+mod observe;
 mod policy;
 mod receipts;
 mod registry;
@@ -39,12 +40,19 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     let request_id = oakauth_core::ids::new_id("req").unwrap_or_else(|_| "req_unavailable".to_string());
     let origin = req.headers().get("Origin").ok().flatten();
     arm_test_faults(&req, &env);
+    let (method, path) = (req.inner().method(), req.path());
+    let facts = observe::Facts::default();
     let ctx = std::rc::Rc::new(ctx);
-    let mut resp = match route(req, &env, ctx, &request_id, started_ms).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
+    let (mut resp, error) = match route(req, &env, ctx.clone(), &request_id, started_ms, &facts).await {
+        Ok(resp) => (resp, None),
+        Err(e) => {
+            let code = e.code;
+            (e.into_response(), Some(code))
+        }
     };
     finish_headers(&mut resp, &env, &request_id, origin.as_deref());
+    let arrival = observe::Arrival { request_id: &request_id, method: &method, path: &path, started_ms };
+    observe::finish(&env, &ctx, &facts, &arrival, resp.status_code(), error.map(|c| c.as_str()));
     Ok(resp)
 }
 
@@ -54,6 +62,7 @@ async fn route(
     ctx: std::rc::Rc<Context>,
     request_id: &str,
     started_ms: i64,
+    facts: &observe::Facts,
 ) -> ApiResult<Response> {
     let path = req.path();
     // Methods outside this list (QUERY, PROPFIND, ...) must not be taken for GET: answer 405.
@@ -79,7 +88,7 @@ async fn route(
             _ => Err(ApiError::method_not_allowed(&["GET", "HEAD"])),
         },
         ["v1", "validate"] => match method {
-            Method::Post => validate::handle(req, env, request_id, started_ms).await,
+            Method::Post => validate::handle(req, env, request_id, started_ms, facts).await,
             _ => Err(ApiError::method_not_allowed(&["POST"])),
         },
         ["v1", "approvals", rest @ ..] => approvals::handle(req, method, env, rest).await,

@@ -82,14 +82,20 @@ pub async fn authenticate_agent(req: &Request, env: &Env) -> ApiResult<String> {
     }
 }
 
-pub async fn handle(mut req: Request, env: &Env, request_id: &str, started_ms: i64) -> ApiResult<Response> {
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    request_id: &str,
+    started_ms: i64,
+    facts: &crate::observe::Facts,
+) -> ApiResult<Response> {
     let key = auth::presented_key(&req, KeyKind::Agent)?;
     let body: ValidateRequest = read_json(&mut req, limits::MAX_VALIDATE_BODY).await?;
     limits::check_validate(&body)?;
     let (tool, scope, reasoning) = (body.tool.clone(), body.scope.clone(), body.reasoning.clone());
 
-    let (response, rate_retry_after) = match authenticate_and_decide(&req, env, key, body, request_id, started_ms).await
-    {
+    let decided = authenticate_and_decide(&req, env, key, body, request_id, started_ms, facts).await;
+    let (response, rate_retry_after) = match decided {
         Err(e) if e.status >= 500 => {
             // `ApiError::internal` has logged the cause; this line ties it to the answer.
             let decision_id = ids::new_id("dec").unwrap_or_else(|_| "dec_unavailable".to_string());
@@ -98,6 +104,7 @@ pub async fn handle(mut req: Request, env: &Env, request_id: &str, started_ms: i
         }
         other => other?,
     };
+    facts.decided(&response, &tool, &scope);
     let (status, retry_after) = match response.reason {
         ReasonCode::RateLimited => (429, Some(rate_retry_after.max(1))),
         ReasonCode::Unavailable => (200, Some(1)),
@@ -117,12 +124,14 @@ async fn authenticate_and_decide(
     body: ValidateRequest,
     request_id: &str,
     started_ms: i64,
+    facts: &crate::observe::Facts,
 ) -> ApiResult<(ValidateResponse, u64)> {
     let hash = keys::hash(&auth::hash_secret(env)?, &key);
     // Nothing is allowed without its receipt: keys that cannot sign fail the call before any
     // decision is made or audited.
     let ring = receipts::key_ring(env)?;
     let agent_id = agent_of_key(req, env, &key, &hash).await?;
+    facts.agent(&agent_id);
     let client_ip = req.headers().get("CF-Connecting-IP").ok().flatten();
     let call = DecideCall {
         agent_id,
@@ -132,8 +141,12 @@ async fn authenticate_and_decide(
         started_ms,
         client_ip,
     };
+    if crate::injected_fault("agent_object") {
+        return Err(crate::http::ApiError::internal("injected fault: the agent's object failed"));
+    }
     match agent_object::decide(env, &call).await? {
         DecideAnswer::Decided { mut response, retry_after, org_id } => {
+            facts.org(&org_id);
             if response.allowed {
                 let issuer = receipts::issuer(req, env)?;
                 let allowed = receipts::Allowed {

@@ -15,8 +15,9 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use oakauth_core::time::format_ms;
+use oakauth_core::webhook::degraded::{self, Counted, DegradedWindow};
 use oakauth_core::webhook::{self, sealed, DeliveryOutcome, EventType, Failure, Payload, Secret};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
 
@@ -80,6 +81,38 @@ pub async fn kick(env: &Env, org_id: &str) {
     }
 }
 
+/// The deployment's `service.degraded` threshold (`DEGRADED_THRESHOLD_PER_MINUTE`).
+fn degraded_threshold(env: &Env) -> u32 {
+    let setting = env.var("DEGRADED_THRESHOLD_PER_MINUTE").ok().map(|v| v.to_string());
+    degraded::threshold(setting.as_deref())
+}
+
+#[derive(Serialize, Deserialize)]
+struct UnavailableReport {
+    org_id: String,
+    at_ms: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct UnavailableCounted {
+    /// The minute's `service.degraded` has been sent (by this report or an earlier one).
+    sent: bool,
+}
+
+/// Counts one `unavailable` decision of `org_id` made at `at_ms` in the organization's
+/// dispatcher, which records `service.degraded` when the minute's count reaches the threshold.
+/// Returns whether the minute's event has been sent, after which reports of that minute change
+/// nothing.
+pub async fn report_unavailable(env: &Env, org_id: &str, at_ms: i64) -> ApiResult<bool> {
+    let report = UnavailableReport { org_id: org_id.to_string(), at_ms };
+    let counted: UnavailableCounted =
+        crate::objects::call(env, "WEBHOOK_DISPATCHER", org_id, "/unavailable", &report).await?;
+    Ok(counted.sent)
+}
+
+/// Storage key of the dispatcher's [`DegradedWindow`].
+const DEGRADED_KEY: &str = "degraded";
+
 /// One organization's webhook sender (one object per organization, named by its id).
 #[durable_object]
 pub struct WebhookDispatcher {
@@ -88,14 +121,23 @@ pub struct WebhookDispatcher {
     /// A run is in progress; a kick meanwhile only asks it to go round once more.
     running: Cell<bool>,
     again: Cell<bool>,
+    /// The current minute's count of `unavailable` decisions, once read from storage.
+    degraded: Cell<Option<DegradedWindow>>,
 }
 
 impl DurableObject for WebhookDispatcher {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, running: Cell::new(false), again: Cell::new(false) }
+        Self { state, env, running: Cell::new(false), again: Cell::new(false), degraded: Cell::new(None) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        if req.method() == Method::Post && req.path() == "/unavailable" {
+            let report: UnavailableReport = req.json().await?;
+            return Ok(match self.count_unavailable(&report).await {
+                Ok(sent) => crate::http::json_response(200, &UnavailableCounted { sent }),
+                Err(e) => e.into_response(),
+            });
+        }
         if req.method() != Method::Post || req.path() != "/kick" {
             return Ok(ApiError::not_found("unknown dispatcher route").into_response());
         }
@@ -138,6 +180,37 @@ struct Next {
 }
 
 impl WebhookDispatcher {
+    /// Counts one report; at the threshold, records the minute's `service.degraded` and sends it.
+    /// The count is stored before the event is recorded, so that a restart cannot send the
+    /// minute's event twice (at worst, with D1 down at that moment, not at all: logged).
+    async fn count_unavailable(&self, report: &UnavailableReport) -> ApiResult<bool> {
+        let storage = self.state.storage();
+        let mut window = match self.degraded.get() {
+            Some(w) => w,
+            None => storage.get::<DegradedWindow>(DEGRADED_KEY).await.ok().flatten().unwrap_or_default(),
+        };
+        let threshold = degraded_threshold(&self.env);
+        let counted = window.count(report.at_ms, 1, threshold);
+        self.degraded.set(Some(window));
+        storage.put(DEGRADED_KEY, window).await.map_err(ApiError::internal)?;
+        match counted {
+            Counted::Below => Ok(false),
+            Counted::AlreadySent => Ok(true),
+            Counted::Emit { minute, count } => {
+                let org_id = &report.org_id;
+                storage.put("org_id", org_id).await.map_err(ApiError::internal)?;
+                let data = degraded::event_data(minute, count, threshold);
+                let at = now_ms();
+                match record(&self.env, org_id, EventType::ServiceDegraded, data, at).await {
+                    Ok(0) => {}
+                    Ok(_) => self.run(org_id).await?,
+                    Err(e) => worker::console_error!("service.degraded of {org_id} not recorded: {}", e.message),
+                }
+                Ok(true)
+            }
+        }
+    }
+
     async fn run(&self, org_id: &str) -> ApiResult<()> {
         if self.running.get() {
             self.again.set(true);

@@ -13,6 +13,7 @@ pub mod decision;
 pub mod ids;
 pub mod keys;
 pub mod limits;
+pub mod observe;
 pub mod policy;
 pub mod reasoning;
 pub mod receipt;

@@ -18,6 +18,7 @@
 //! ([`check_url`]) and the retry policy ([`next_attempt`], [`DeliveryOutcome`]). Sending, storing
 //! and scheduling belong to the worker.
 
+pub mod degraded;
 mod delivery;
 mod endpoint;
 pub mod sealed;
@@ -212,16 +213,21 @@ pub enum EventType {
     /// An agent was created, changed, disabled or deleted.
     #[serde(rename = "agent.changed")]
     AgentChanged,
+    /// An organization's `unavailable` decisions reached the threshold of a minute
+    /// ([`degraded`]): once per organization and minute.
+    #[serde(rename = "service.degraded")]
+    ServiceDegraded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::ApprovalRequested,
         EventType::ApprovalDecided,
         EventType::ApprovalExpired,
         EventType::DecisionDenied,
         EventType::KeyRotated,
         EventType::AgentChanged,
+        EventType::ServiceDegraded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -232,6 +238,7 @@ impl EventType {
             EventType::DecisionDenied => "decision.denied",
             EventType::KeyRotated => "key.rotated",
             EventType::AgentChanged => "agent.changed",
+            EventType::ServiceDegraded => "service.degraded",
         }
     }
 

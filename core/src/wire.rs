@@ -816,6 +816,24 @@ pub struct Stats {
     /// Allowed and denied counts per bucket of `bucket_seconds`, oldest first.
     pub bucket_seconds: u64,
     pub timeline: Vec<TimelinePoint>,
+    /// Decision latency percentiles per UTC day of the range that has decisions, oldest first.
+    /// Absent from answers of servers older than this field.
+    #[serde(default)]
+    pub latency: Vec<LatencyDay>,
+}
+
+/// Decision latency percentiles of one UTC day, over the decisions of the stats range that fell
+/// on that day (nearest rank: the `p`-th percentile of `n` values is the value at rank
+/// `ceil(p * n / 100)` in ascending order, a value that occurred).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyDay {
+    /// The day, `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Decisions counted.
+    pub decisions: u64,
+    pub p50_ms: u64,
+    pub p95_ms: u64,
+    pub p99_ms: u64,
 }
 
 /// What an admin did: the `action` of an [`AdminEvent`]. A closed set.

@@ -452,6 +452,7 @@ fn stats(some: bool) -> Stats {
         }],
         bucket_seconds: 3600,
         timeline: vec![TimelinePoint { start: T.into(), allowed: 2, denied: 1 }],
+        latency: vec![LatencyDay { day: "2026-01-02".into(), decisions: 3, p50_ms: 4, p95_ms: 9, p99_ms: 9 }],
     }
 }
 

@@ -100,6 +100,7 @@ export const EVENT_TYPES: { type: WebhookEventType; explain: string; default: bo
   { type: 'decision.denied', explain: 'Every denied validate call. Can be loud.', default: false },
   { type: 'key.rotated', explain: 'An agent’s key was rotated.', default: false },
   { type: 'agent.changed', explain: 'An agent was created, changed, enabled, disabled or deleted.', default: false },
+  { type: 'service.degraded', explain: 'Many calls were answered unavailable within a minute (10 by default): OakAuth could not decide.', default: false },
 ];
 
 export const DELIVERY_STATUSES: { status: DeliveryStatus; label: string; tone: 'allow' | 'deny' | 'pending' }[] = [

@@ -192,6 +192,8 @@ export type Stats = Refine<StatsSchema, {
 export type ToolCount = StatsSchema['top_tools'][number];
 export type AgentCount = StatsSchema['agents'][number];
 export type TimelinePoint = StatsSchema['timeline'][number];
+/** Decision latency percentiles of one UTC day (nearest rank). */
+export type LatencyDay = StatsSchema['latency'][number];
 
 /**
  * Where an approval stands: `pending` (waiting for a person), `approved` (the identical call may run
@@ -216,7 +218,7 @@ export type ApprovalDecision = Schemas['ApprovalDecision'];
 /** Filters of `GET /v1/admin/approvals`. */
 export type ApprovalFilters = Query<'listApprovals'>;
 
-/** What a webhook reports: `approval.requested`, `approval.decided`, `approval.expired`, `decision.denied`, `key.rotated`, `agent.changed`. */
+/** What a webhook reports: `approval.requested`, `approval.decided`, `approval.expired`, `decision.denied`, `key.rotated`, `agent.changed`, `service.degraded`. */
 export type WebhookEventType = Schemas['EventType'];
 
 /** A webhook endpoint (never its secret). */

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use oakauth_core::time::{format_ms, start_of_day};
-use oakauth_core::wire::{AgentCount, Stats, TimelinePoint, ToolCount};
+use oakauth_core::wire::{AgentCount, LatencyDay, Stats, TimelinePoint, ToolCount};
 use serde::Deserialize;
 use worker::{Request, Response};
 
@@ -41,6 +41,33 @@ struct AgentRow {
     total: i64,
     allowed: i64,
 }
+#[derive(Deserialize)]
+struct LatencyRow {
+    day: i64,
+    n: i64,
+    p50: i64,
+    p95: i64,
+    p99: i64,
+}
+
+/// Nearest-rank percentiles of `latency_ms` per UTC day of the range (`?1`…`?3` as `window`,
+/// `?4` the day's length). A histogram first (one row per day and distinct latency, few since
+/// latencies are whole milliseconds), then running counts over it: the p-th percentile of n
+/// values is the smallest latency whose running count reaches ceil(p × n / 100), that is whose
+/// `upto × 100 >= p × n`. The window functions run over the histogram, not over the decisions.
+fn latency_sql(window: &str) -> String {
+    format!(
+        "WITH h AS (SELECT CAST(created_at / ?4 AS INTEGER) AS day, latency_ms AS v, COUNT(*) AS c FROM audit_log
+                     WHERE {window} GROUP BY day, v),
+              r AS (SELECT day, v, SUM(c) OVER (PARTITION BY day ORDER BY v) AS upto,
+                           SUM(c) OVER (PARTITION BY day) AS n FROM h)
+         SELECT day, n, MIN(CASE WHEN upto * 100 >= 50 * n THEN v END) AS p50,
+                MIN(CASE WHEN upto * 100 >= 95 * n THEN v END) AS p95,
+                MIN(CASE WHEN upto * 100 >= 99 * n THEN v END) AS p99
+           FROM r GROUP BY day ORDER BY day"
+    )
+}
+
 #[derive(Deserialize)]
 struct BucketRow {
     b: i64,
@@ -104,10 +131,15 @@ pub async fn get(admin: &Admin, req: &Request) -> ApiResult<Response> {
                 ),
                 &[Arg::from(&admin.ctx.org_id), Arg::Int(since), Arg::Int(until), Arg::Int(bucket_ms)],
             )?,
+            db::stmt(
+                db,
+                &latency_sql(window),
+                &[Arg::from(&admin.ctx.org_id), Arg::Int(since), Arg::Int(until), Arg::Int(DAY_MS)],
+            )?,
         ],
     )
     .await?;
-    let [totals, reasons, tools, agents, buckets] = results.as_slice() else {
+    let [totals, reasons, tools, agents, buckets, latencies] = results.as_slice() else {
         return Err(ApiError::internal("unexpected batch result count"));
     };
     let totals = totals.results::<Totals>()?.into_iter().next().unwrap_or(Totals { total: 0, allowed: None });
@@ -141,6 +173,17 @@ pub async fn get(admin: &Admin, req: &Request) -> ApiResult<Response> {
             point.denied = row.denied.max(0) as u64;
         }
     }
+    let latency = latencies
+        .results::<LatencyRow>()?
+        .into_iter()
+        .map(|r| LatencyDay {
+            day: format_ms(r.day * DAY_MS).chars().take(10).collect(),
+            decisions: r.n.max(0) as u64,
+            p50_ms: r.p50.max(0) as u64,
+            p95_ms: r.p95.max(0) as u64,
+            p99_ms: r.p99.max(0) as u64,
+        })
+        .collect();
     Ok(json_response(
         200,
         &Stats {
@@ -154,6 +197,7 @@ pub async fn get(admin: &Admin, req: &Request) -> ApiResult<Response> {
             agents,
             bucket_seconds: (bucket_ms / 1000) as u64,
             timeline,
+            latency,
         },
     ))
 }

@@ -12,7 +12,8 @@ let worker, admin, raw;
 const issuedKeys = [];
 
 before(async () => {
-  worker = await startWorker();
+  // `log`: the worker's console.log output (its request lines) is collected too, for the leak test.
+  worker = await startWorker({ logLevel: 'log' });
   admin = client(worker.baseUrl, worker.adminKey);
   raw = client(worker.baseUrl, null);
 });

@@ -96,7 +96,8 @@ async function waitForHealth(baseUrl, child, logs, timeoutMs = 60_000) {
 /**
  * Starts a worker. Options: `persistDir` (reuse a state directory; default a fresh temp dir that
  * `stop()` deletes), `port`, `vars` (extra `--var` values, over the test secret, the test routes and
- * CORS for the local dashboard), `seed` (default true).
+ * CORS for the local dashboard), `seed` (default true), `logLevel` (wrangler's `--log-level`, default `warn`;
+ * `log` also collects the worker's `console.log` output, its structured request lines, into `logs`).
  * Returns { baseUrl, endpoint, port, persistDir, adminKey, otherAdminKey, orgId, otherOrgId, logs, d1,
  * forgeAllow, stop, restart }.
  */
@@ -129,7 +130,7 @@ export async function startWorker(options = {}) {
   const launch = async () => {
     const inspector = await freePort();
     const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
-      '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'warn'];
+      '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', options.logLevel ?? 'warn'];
     for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
     child = spawn(WRANGLER, args, { cwd: ROOT, env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout.on('data', (d) => logs.push(d.toString()));

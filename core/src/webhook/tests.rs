@@ -170,7 +170,8 @@ fn event_types_have_exactly_their_wire_names() {
             "approval.expired",
             "decision.denied",
             "key.rotated",
-            "agent.changed"
+            "agent.changed",
+            "service.degraded"
         ]
     );
     for t in EventType::ALL {

@@ -114,6 +114,10 @@ export function Logs({ query }: { query: URLSearchParams }) {
         </a>
       </PageHeader>
       <FilterForm key={queryKey} query={query} agents={agents.data} />
+      <p class="muted small" data-testid="log-lag-note">
+        New decisions reach this list within about a second of their answer. A decision opened by its id (its link) is
+        always current.
+      </p>
       {live && (
         <p class="muted small" role="status">
           {liveError ?? `Live: checking for new decisions every ${LIVE_EVERY_MS / 1000} seconds.`}

@@ -79,6 +79,10 @@ export function Overview() {
                 <h2 id="agents-title">Top agents</h2>
                 <TopAgents stats={s} />
               </section>
+              <section class="card span-2" aria-labelledby="latency-title">
+                <h2 id="latency-title">Decision latency</h2>
+                <Latency stats={s} />
+              </section>
             </div>
           )}
         </div>
@@ -242,5 +246,41 @@ function TopAgents({ stats }: { stats: Stats }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+function Latency({ stats }: { stats: Stats }) {
+  if (stats.latency.length === 0) return <p class="muted">No decisions in this range.</p>;
+  return (
+    <>
+      <p class="muted small">
+        From a request's arrival to its decision, per UTC day. p95: 95 % of the day's decisions took at most this
+        long (nearest rank).
+      </p>
+      <div class="table-wrap">
+        <table data-testid="latency-table">
+          <thead>
+            <tr>
+              <th scope="col">Day (UTC)</th>
+              <th scope="col" class="num">Decisions</th>
+              <th scope="col" class="num">p50</th>
+              <th scope="col" class="num">p95</th>
+              <th scope="col" class="num">p99</th>
+            </tr>
+          </thead>
+          <tbody>
+            {stats.latency.map((d) => (
+              <tr key={d.day}>
+                <td>{d.day}</td>
+                <td class="num">{fmtNumber(d.decisions)}</td>
+                <td class="num">{fmtNumber(d.p50_ms)} ms</td>
+                <td class="num">{fmtNumber(d.p95_ms)} ms</td>
+                <td class="num">{fmtNumber(d.p99_ms)} ms</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }

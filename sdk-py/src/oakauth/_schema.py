@@ -77,7 +77,13 @@ OnMissing = Literal["deny", "skip"]
 RuleOutcome = Literal["matched", "not_matched", "error"]
 ApprovalStatus = Literal["pending", "approved", "denied", "expired", "cancelled", "consumed"]
 EventType = Literal[
-    "approval.requested", "approval.decided", "approval.expired", "decision.denied", "key.rotated", "agent.changed"
+    "approval.requested",
+    "approval.decided",
+    "approval.expired",
+    "decision.denied",
+    "key.rotated",
+    "agent.changed",
+    "service.degraded",
 ]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
@@ -521,6 +527,16 @@ class StatsTimelineItem(_Model):
     denied: int
 
 
+class StatsLatencyItem(_Model):
+    model_config = _ANSWER
+
+    day: str
+    decisions: int
+    p50_ms: int
+    p95_ms: int
+    p99_ms: int
+
+
 class Stats(_Model):
     model_config = _ANSWER
 
@@ -534,6 +550,7 @@ class Stats(_Model):
     agents: list[StatsAgentsItem]
     bucket_seconds: int
     timeline: list[StatsTimelineItem]
+    latency: list[StatsLatencyItem]
 
 
 class AdminEvent(_Model):
@@ -792,6 +809,7 @@ LogList.model_rebuild()
 StatsTopToolsItem.model_rebuild()
 StatsAgentsItem.model_rebuild()
 StatsTimelineItem.model_rebuild()
+StatsLatencyItem.model_rebuild()
 Stats.model_rebuild()
 AdminEvent.model_rebuild()
 AdminEventList.model_rebuild()

@@ -1149,6 +1149,18 @@ export interface components {
                 allowed: number;
                 denied: number;
             }[];
+            /** @description Decision latency (`latency_ms` of the audit log: from the request's arrival to the decision) per UTC day, over the decisions of the range that fell on that day; oldest first, days without decisions left out. Percentiles are nearest-rank: the p-th of n values is the one at rank ceil(p × n / 100) in ascending order. */
+            latency: {
+                /**
+                 * Format: date
+                 * @description The UTC day (YYYY-MM-DD).
+                 */
+                day: string;
+                decisions: number;
+                p50_ms: number;
+                p95_ms: number;
+                p99_ms: number;
+            }[];
         };
         AdminEvent: {
             id: string;
@@ -1266,10 +1278,12 @@ export interface components {
          * @description `approval.requested`: a call needs approval. `approval.decided`: a person approved or denied.
          *     `approval.expired`: nobody decided in time. `decision.denied`: any denied validate call (opt
          *     in; can be loud). `key.rotated`: an agent's key was rotated. `agent.changed`: an agent was
-         *     created, changed, enabled, disabled or deleted.
+         *     created, changed, enabled, disabled or deleted. `service.degraded`: the organization's
+         *     `unavailable` decisions reached the deployment's threshold within one UTC minute (default 10),
+         *     sent once per minute (docs/webhooks.md).
          * @enum {string}
          */
-        EventType: "approval.requested" | "approval.decided" | "approval.expired" | "decision.denied" | "key.rotated" | "agent.changed";
+        EventType: "approval.requested" | "approval.decided" | "approval.expired" | "decision.denied" | "key.rotated" | "agent.changed" | "service.degraded";
         Webhook: {
             /** @description `whk_…` */
             id: string;

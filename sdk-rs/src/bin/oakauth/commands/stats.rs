@@ -63,5 +63,19 @@ fn show_stats(s: &Stats) -> String {
         out.push('\n');
         out.push_str(&t.render());
     }
+    if !s.latency.is_empty() {
+        let mut t = Table::new(&["DAY (UTC)", "DECISIONS", "P50 MS", "P95 MS", "P99 MS"]);
+        for d in &s.latency {
+            t.row(vec![
+                d.day.clone(),
+                d.decisions.to_string(),
+                d.p50_ms.to_string(),
+                d.p95_ms.to_string(),
+                d.p99_ms.to_string(),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&t.render());
+    }
     out
 }
