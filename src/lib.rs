@@ -92,7 +92,7 @@ async fn route(
             _ => Err(ApiError::method_not_allowed(&["POST"])),
         },
         ["v1", "approvals", rest @ ..] => approvals::handle(req, method, env, rest).await,
-        ["v1", "admin", rest @ ..] => admin::handle(req, method, env, ctx, rest, request_id).await,
+        ["v1", "admin", rest @ ..] => admin::handle(req, method, env, ctx, rest, request_id, facts).await,
         ["__test", "panic"] if test_routes_enabled(env) => panic!("deliberate panic from the test route"),
         ["__test", "throttle"] if test_routes_enabled(env) => {
             let address = http::query_param(&req.url()?, "address")?;

@@ -315,6 +315,7 @@ pub async fn handle(
     background: Rc<Context>,
     segments: &[&str],
     request_id: &str,
+    facts: &crate::observe::Facts,
 ) -> ApiResult<Response> {
     let Some(endpoint) = endpoint(&method, segments) else {
         let allow: Vec<&str> = [Method::Get, Method::Post, Method::Patch, Method::Delete]
@@ -329,6 +330,7 @@ pub async fn handle(
         });
     };
     let ctx = auth::admin(&req, env).await?;
+    facts.org(&ctx.org_id);
     let admin = Admin { ctx, db: db::database(env)?, request_id: request_id.to_string(), env: env.clone(), background };
     use Endpoint::*;
     match endpoint {
