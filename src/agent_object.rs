@@ -142,6 +142,19 @@ pub struct WaitingRow {
     pub row_hash: String,
 }
 
+/// Writes the rows D1 does not have yet straight to D1, if the agent belongs to `org_id` (so an
+/// agent's log page is current).
+pub async fn flush(env: &Env, agent_id: &str, org_id: &str) -> ApiResult<()> {
+    let body = Flush { agent_id: agent_id.into(), org_id: org_id.into() };
+    crate::objects::call::<_, serde_json::Value>(env, "AGENT_BUCKET", agent_id, "/flush", &body).await.map(|_| ())
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Flush {
+    agent_id: String,
+    org_id: String,
+}
+
 /// The row of `decision_id` if the agent's object still holds it (D1 does not have it yet).
 pub async fn waiting_row(env: &Env, agent_id: &str, decision_id: &str) -> ApiResult<Option<WaitingRow>> {
     crate::objects::call(env, "AGENT_BUCKET", agent_id, "/row", &RowQuery { decision_id: decision_id.into() }).await
@@ -329,6 +342,18 @@ impl DurableObject for AgentBucket {
                         .waiting_row(&query.decision_id)
                         .map(|record| WaitingRow { row_hash: record.hash(), record });
                     ok(serde_json::to_value(&row))
+                }
+                "/flush" => {
+                    let flush: Flush = req.json().await.map_err(ApiError::internal)?;
+                    let now_ms = worker::Date::now().as_millis() as i64;
+                    let cfg = self.config(&flush.agent_id, now_ms).await?;
+                    if cfg.agent.as_ref().is_some_and(|a| a.org_id == flush.org_id) {
+                        let writer = self.writer().await?;
+                        if writer.waiting() > 0 {
+                            writer.catch_up().await.map_err(|e| ApiError::internal(e.0))?;
+                        }
+                    }
+                    ok(Ok(serde_json::json!({})))
                 }
                 "/shipped" => {
                     let shipped: crate::audit_rows::Shipped = req.json().await.map_err(ApiError::internal)?;

@@ -169,7 +169,7 @@ describe('dashboard in a browser', { timeout: 15 * 60_000 }, () => {
     assert.equal(await rows.count(), 2);
     assert.equal(await rows.first().getAttribute('data-decision-id'), decisions.denied, 'newest first');
     // The list may lag the answers by the documented bound; a decision opened by its id never does.
-    await page.getByTestId('log-lag-note').getByText('New decisions reach this list within about a second of their answer.').waitFor();
+    await page.getByTestId('log-lag-note').getByText('New decisions reach this list within about a second of their answer; filtered by one agent, it is current.').waitFor();
 
     const allowed = logRow(decisions.allowed);
     await allowed.getByText('Allowed', { exact: true }).first().waitFor();

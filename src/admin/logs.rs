@@ -79,6 +79,13 @@ pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
         if agent_id.len() > 64 {
             return Err(ApiError::invalid_request("agent_id is too long"));
         }
+        // An agent's page is current: its object first writes what D1 does not have yet
+        // (best effort; if that fails, the page may lag like the organization's list).
+        if oakauth_core::ids::is_id("agt", &agent_id) {
+            if let Err(e) = crate::agent_object::flush(&admin.env, &agent_id, &admin.ctx.org_id).await {
+                worker::console_error!("logs: the rows of {agent_id} could not be flushed: {}", e.message);
+            }
+        }
         texts.push(("agent_id".into(), agent_id));
     }
     for field in ["tool", "scope"] {

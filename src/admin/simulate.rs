@@ -158,6 +158,10 @@ pub async fn replay(admin: &Admin, mut req: Request) -> ApiResult<Response> {
         return Err(ApiError::invalid_request(format!("limit must be 1 to {MAX_REPLAY}")));
     }
     agents::find(admin, &body.agent_id).await?;
+    // Replay the agent's latest decisions, including those D1 does not have yet (best effort).
+    if let Err(e) = crate::agent_object::flush(&admin.env, &body.agent_id, &admin.ctx.org_id).await {
+        worker::console_error!("replay: the rows of {} could not be flushed: {}", body.agent_id, e.message);
+    }
     let tools = with_draft(crate::policy::load(&admin.db, &body.agent_id).await?, &body.rules)?;
     let rows: Vec<Audited> = db::all(
         &admin.db,

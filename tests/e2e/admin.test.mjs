@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWorker } from '../support/worker.mjs';
-import { client, makeAgent } from '../support/api.mjs';
+import { client, makeAgent, settled, flushed } from '../support/api.mjs';
 
 let worker, admin, other, raw;
 
@@ -247,12 +247,13 @@ test('logs filter by agent, tool, scope, allowed, reason and time, newest first,
 });
 
 test('stats count today and a chosen range, by reason, tool and agent', async () => {
-  const before = (await admin('GET', '/v1/admin/stats')).body;
+  const before = await settled(admin);
   const { agent, key } = await makeAgent(admin, { name: 'stats-agent', tool: 'stats-tool', scopes: ['a', 'b'], rules: { a: 'none' } });
   await validate(key, { tool: 'stats-tool', scope: 'a' });
   await validate(key, { tool: 'stats-tool', scope: 'a' });
   await validate(key, { tool: 'stats-tool', scope: 'b' });
   await validate(key, { tool: 'unknown', scope: 'a' });
+  await flushed(admin, agent.id);
   const s = (await admin('GET', '/v1/admin/stats')).body;
   assert.equal(s.total - before.total, 4);
   assert.equal(s.allowed - before.allowed, 2);

@@ -107,3 +107,26 @@ export async function makeAgent(admin, { name, rateLimit, tool = 'filesystem', s
   }
   return { agent: created.body.agent, key: created.body.api_key, tool: t.body };
 }
+
+/**
+ * Waits until the organization's audit rows in D1 stop changing (the rows of earlier decisions
+ * reach D1 in the background, normally within a second: docs/api.md), so organization-wide counts
+ * taken next are not moved by them. Returns the stats read last.
+ */
+export async function settled(admin, { quietMs = 600, timeoutMs = 15_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last = (await admin('GET', '/v1/admin/stats')).body;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    const now = (await admin('GET', '/v1/admin/stats')).body;
+    if (now.total === last.total) return now;
+    last = now;
+  }
+  throw new Error('the audit log did not settle');
+}
+
+/** Makes the agent's decisions visible in D1 now: an agent's log page writes what its object holds. */
+export async function flushed(admin, agentId) {
+  const r = await admin('GET', `/v1/admin/logs?agent_id=${agentId}&limit=1`);
+  if (r.status !== 200) throw new Error(`flushing ${agentId}: ${r.status}`);
+}

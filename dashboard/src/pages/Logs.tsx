@@ -115,8 +115,8 @@ export function Logs({ query }: { query: URLSearchParams }) {
       </PageHeader>
       <FilterForm key={queryKey} query={query} agents={agents.data} />
       <p class="muted small" data-testid="log-lag-note">
-        New decisions reach this list within about a second of their answer. A decision opened by its id (its link) is
-        always current.
+        New decisions reach this list within about a second of their answer; filtered by one agent, it is current. A
+        decision opened by its id (its link) is always current.
       </p>
       {live && (
         <p class="muted small" role="status">
