@@ -34,7 +34,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use oakauth_core::audit::{AuditRecord, ChainHead};
+use oakauth_core::audit::{AuditRecord, ChainHead, StoredRow};
 use oakauth_core::audit_writer::{AuditWriter, BackendError, Commit, Conflict, LocalStore, Restored, Written};
 use oakauth_core::bucket::{Bucket, Take};
 use oakauth_core::config_cache::ConfigCache;
@@ -135,13 +135,6 @@ pub async fn chain_state(env: &Env, agent_id: &str) -> ApiResult<ChainState> {
     crate::objects::call(env, "AGENT_BUCKET", agent_id, "/head", &()).await
 }
 
-/// A decision's row that the agent's object holds and D1 may not have yet.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct WaitingRow {
-    pub record: AuditRecord,
-    pub row_hash: String,
-}
-
 /// Writes the rows D1 does not have yet straight to D1, if the agent belongs to `org_id` (so an
 /// agent's log page is current).
 pub async fn flush(env: &Env, agent_id: &str, org_id: &str) -> ApiResult<()> {
@@ -156,7 +149,7 @@ struct Flush {
 }
 
 /// The row of `decision_id` if the agent's object still holds it (D1 does not have it yet).
-pub async fn waiting_row(env: &Env, agent_id: &str, decision_id: &str) -> ApiResult<Option<WaitingRow>> {
+pub async fn waiting_row(env: &Env, agent_id: &str, decision_id: &str) -> ApiResult<Option<StoredRow>> {
     crate::objects::call(env, "AGENT_BUCKET", agent_id, "/row", &RowQuery { decision_id: decision_id.into() }).await
 }
 
@@ -340,7 +333,7 @@ impl DurableObject for AgentBucket {
                     let writer = self.writer().await?;
                     let row = writer
                         .waiting_row(&query.decision_id)
-                        .map(|record| WaitingRow { row_hash: record.hash(), record });
+                        .map(|record| StoredRow { row_hash: record.hash(), record });
                     ok(serde_json::to_value(&row))
                 }
                 "/flush" => {

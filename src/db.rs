@@ -168,6 +168,36 @@ pub struct AuditRow {
     pub shadow: Option<String>,
 }
 
+/// A row not yet in D1 (the agent's object holds it), shaped as D1 returns rows (no `seq` yet).
+impl From<oakauth_core::audit::StoredRow> for AuditRow {
+    fn from(s: oakauth_core::audit::StoredRow) -> Self {
+        let r = s.record;
+        AuditRow {
+            seq: 0,
+            decision_id: r.decision_id,
+            org_id: r.org_id,
+            request_id: r.request_id,
+            agent_id: r.agent_id,
+            tool: r.tool,
+            scope: r.scope,
+            allowed: i64::from(r.allowed),
+            reason: r.reason,
+            reasoning: r.reasoning,
+            reasoning_required: r.reasoning_required,
+            reasoning_provided: i64::from(r.reasoning_provided),
+            context: r.context,
+            latency_ms: r.latency_ms,
+            created_at: r.created_at,
+            chain_seq: Some(r.chain_seq),
+            prev_hash: Some(r.prev_hash),
+            row_hash: Some(s.row_hash),
+            arguments: r.arguments,
+            explanation: r.explanation,
+            shadow: r.shadow,
+        }
+    }
+}
+
 impl From<AuditRow> for oakauth_core::audit::StoredRow {
     fn from(r: AuditRow) -> Self {
         oakauth_core::audit::StoredRow {

@@ -174,35 +174,10 @@ pub async fn get(admin: &Admin, decision_id: &str) -> ApiResult<Response> {
     };
     let waiting = crate::agent_object::waiting_row(&admin.env, &agent_id, decision_id).await?;
     match waiting {
-        Some(w) if w.record.org_id == admin.ctx.org_id => Ok(json_response(200, &log_entry(waiting_audit_row(w))?)),
+        Some(w) if w.record.org_id == admin.ctx.org_id => Ok(json_response(
+            200,
+            &log_entry(db::AuditRow::from(oakauth_core::audit::StoredRow { record: w.record, row_hash: w.row_hash }))?,
+        )),
         _ => Err(ApiError::not_found("no such decision")),
-    }
-}
-
-/// A row the agent's object holds, shaped as D1 returns it (no `seq` yet).
-fn waiting_audit_row(w: crate::agent_object::WaitingRow) -> db::AuditRow {
-    let r = w.record;
-    db::AuditRow {
-        seq: 0,
-        decision_id: r.decision_id,
-        org_id: r.org_id,
-        request_id: r.request_id,
-        agent_id: r.agent_id,
-        tool: r.tool,
-        scope: r.scope,
-        allowed: i64::from(r.allowed),
-        reason: r.reason,
-        reasoning: r.reasoning,
-        reasoning_required: r.reasoning_required,
-        reasoning_provided: i64::from(r.reasoning_provided),
-        context: r.context,
-        latency_ms: r.latency_ms,
-        created_at: r.created_at,
-        chain_seq: Some(r.chain_seq),
-        prev_hash: Some(r.prev_hash),
-        row_hash: Some(w.row_hash),
-        arguments: r.arguments,
-        explanation: r.explanation,
-        shadow: r.shadow,
     }
 }
