@@ -19,6 +19,16 @@ import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { startWorker, freePort, ROOT, TEST_KEY_HASH_SECRET, TEST_RECEIPT_KEYS, LOCAL_CORS_ORIGINS } from '../tests/support/worker.mjs';
 
 const BUNDLE = join(ROOT, 'bench', 'target', 'bundle');
+
+/**
+ * Reads and drops the runtime's stdout and stderr. The worker prints one JSON log line per request
+ * (docs/observability.md); Workers Logs collects those in production, and here nobody reads them:
+ * left unread, the pipe fills after a few hundred requests and the runtime blocks on its next line.
+ */
+function drain(stdout, stderr) {
+  stdout.resume();
+  stderr.resume();
+}
 let bundled = false;
 
 /** Bundles the built worker as `wrangler deploy` would upload it (once per process). */
@@ -85,6 +95,7 @@ export async function startPrimitivesWorker() {
   const mf = new Miniflare({
     name: 'primitives',
     host: '127.0.0.1',
+    handleRuntimeStdio: drain,
     port,
     modules: true,
     scriptPath: join(build, 'index.js'),
@@ -129,6 +140,7 @@ export async function startBenchWorker() {
   const mf = new Miniflare({
     name: 'oakauth',
     host: '127.0.0.1',
+    handleRuntimeStdio: drain,
     port,
     modules: true,
     scriptPath: join(BUNDLE, 'entry.js'),
