@@ -17,7 +17,7 @@
 // docs/benchmarks.md): BENCH_CASES, comma-separated case names with `*` as a wildcard, runs only
 // those HTTP cases (and the setup they need), e.g.
 //   BENCH_ONLY=validate BENCH_ROUNDS=1 BENCH_SECONDS=1 BENCH_CASES='floor,allowed,prim_*,cerbos*,fleet' node bench/run.mjs
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -103,7 +103,27 @@ const pidTicks = (pids) => pids.reduce((sum, pid) => sum + (procStat(pid)?.ticks
 
 const commands = new Map(); // variant name → the exact command, for the report
 
-function wrk(variant, c) {
+/**
+ * Runs wrk without blocking this process: a Miniflare-run worker's log lines (one per request,
+ * docs/observability.md) reach this process through a pipe, and a blocked event loop would let
+ * that pipe fill and stall the worker mid-run.
+ */
+function runWrk(args, env) {
+  return new Promise((resolve) => {
+    const child = spawn('wrk', args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (SECONDS + 30) * 1000);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr });
+    });
+  });
+}
+
+async function wrk(variant, c) {
   const threads = c === 1 ? 1 : 2;
   const env = { BENCH_METHOD: variant.method ?? 'GET', BENCH_EXPECT: String(variant.expect ?? 200), BENCH_MAX: String(MAX_PER_THREAD) };
   if (variant.body) env.BENCH_BODY = variant.body;
@@ -116,7 +136,7 @@ function wrk(variant, c) {
     .join(' ');
   commands.set(variant.name, `${shown} wrk -t <1|2> -c <1|16> -d ${SECONDS}s --timeout 10s -s bench/wrk/load.lua '${url.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT')}'`);
   const before = variant.server.cpuTicks();
-  const r = spawnSync('wrk', args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: (SECONDS + 30) * 1000 });
+  const r = await runWrk(args, env);
   const after = variant.server.cpuTicks();
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('BENCH_JSON '));
   if (!line) throw new Error(`wrk failed for ${variant.name}: ${r.stderr} ${r.stdout}`);
@@ -140,13 +160,13 @@ const median = (xs) => {
 };
 
 /** Runs every variant at every concurrency, ROUNDS times, rotating the order each round. */
-function measure(variants) {
+async function measure(variants) {
   const samples = new Map();
   for (let round = 0; round < ROUNDS; round++) {
     const order = variants.map((_, i) => variants[(i + round) % variants.length]);
     for (const c of CONCURRENCY) {
       for (const v of order) {
-        const r = wrk(v, c);
+        const r = await wrk(v, c);
         const key = `${v.name}@${c}`;
         if (!samples.has(key)) samples.set(key, []);
         samples.get(key).push(r);
@@ -436,7 +456,7 @@ async function validatePhase() {
       { name: 'allowed_dev', server: wd, ...post, body: allowed, key: wdAgent?.key },
     ].filter((v) => selected(v.name));
     log(`measuring ${variants.length} variants × ${CONCURRENCY.length} concurrencies × ${ROUNDS} rounds of ${SECONDS} s`);
-    const results = measure(variants);
+    const results = await measure(variants);
     const auditRows = sql(w.persistDir, 'SELECT count(*) FROM audit_log;').trim();
     let cerbosAudit = null;
     if (pdpAudit) {
@@ -661,7 +681,7 @@ async function logPhase() {
         variants.push({ name: `logs_${name}_${size}`, server: w, path: `/v1/admin/logs?${q}`, key: w.adminKey });
       }
     }
-    const results = measure(variants);
+    const results = await measure(variants);
     const plans = {};
     for (const [name, q] of Object.entries({
       agent: `agent_id = 'agt_fill7'`,
