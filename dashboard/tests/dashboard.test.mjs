@@ -25,7 +25,18 @@ const main = () => page.locator('main');
 const nav = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
 const heading = (name) => page.getByRole('heading', { level: 1, name, exact: true });
 const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
-const validate = (apiKey, body) => new sdk.OakAuth({ apiKey, baseUrl: worker.baseUrl, allowInsecureLoopback: true }).validate(body);
+/**
+ * Validates, then waits until the decision is in the organization's log list: the list may lag the
+ * answer by the documented bound (docs/api.md), and the pages below read it right after.
+ */
+async function validate(apiKey, body) {
+  const decision = await new sdk.OakAuth({ apiKey, baseUrl: worker.baseUrl, allowInsecureLoopback: true }).validate(body);
+  for (let i = 0; i < 50; i++) {
+    if ((await admin.listLogs({ limit: 50 })).logs.some((e) => e.decision_id === decision.decision_id)) return decision;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`decision ${decision.decision_id} did not reach the log list within 5 s`);
+}
 const logRow = (decisionId) => page.locator(`li[data-decision-id="${decisionId}"]`);
 const eventActions = () => page.getByTestId('event-list').locator(':scope > li').evaluateAll((rows) => rows.map((r) => r.dataset.action));
 

@@ -341,6 +341,8 @@ async fn stats_count_the_decisions() {
     let agent = agent_with(None, &[("kv", RiskLevel::Read, &[("get", Some(ReasoningPolicy::None))])]).await;
     agent.oak.validate(&ValidateRequest::new("kv", "get")).await.unwrap();
     agent.oak.validate(&ValidateRequest::new("kv", "nope")).await.unwrap();
+    // Rows reach D1 in the background; an agent's log page first writes what its object holds.
+    worker().admin().list_logs(&LogQuery { agent_id: Some(agent.id.clone()), ..Default::default() }).await.unwrap();
     let stats = worker().admin().stats(None, None).await.unwrap();
     assert!(stats.total >= 2 && stats.total == stats.allowed + stats.denied, "{stats:?}");
     let ours = stats.agents.iter().find(|a| a.agent_id == agent.id).expect("our agent in the stats");
