@@ -127,13 +127,16 @@ export async function startPrimitivesWorker() {
 
 /**
  * Starts the worker in workerd with fresh, seeded local state. Returns { baseUrl, port,
- * persistDir, adminKey, otherAdminKey, orgId, otherOrgId, serverPids(), stop() }.
+ * persistDir, adminKey, otherAdminKey, orgId, otherOrgId, quotaAdminKey (an organization with a
+ * monthly validation quota), serverPids(), stop() }.
  */
 export async function startBenchWorker() {
   bundle();
   const before = new Set(workerdPids());
   const persistDir = mkdtempSync(join(tmpdir(), 'oakauth-bench-'));
   const seeded = await startWorker({ persistDir });
+  // An organization with a monthly validation quota (far above what a run uses), for `allowed_quota`.
+  const quota = await seeded.createOrganization('Bench quota org', { plan: 'enterprise', limits: { validations_per_month: 1_000_000_000 } });
   await seeded.stop(); // leaves persistDir, migrated and seeded
   const cfg = wranglerToml();
   const port = await freePort();
@@ -164,6 +167,7 @@ export async function startBenchWorker() {
     otherAdminKey: seeded.otherAdminKey,
     orgId: seeded.orgId,
     otherOrgId: seeded.otherOrgId,
+    quotaAdminKey: quota.adminKey,
     /** The workerd processes this Miniflare started (children of this process). */
     serverPids: () => pids,
     /** The worker's D1 binding, from outside the worker (statements answer with D1's `meta`). */

@@ -31,3 +31,11 @@ if ! grep -q '^WEBHOOK_ALLOW_HTTP_LOOPBACK=' "$FILE"; then
   if [[ -s "$FILE" && -n "$(tail -c 1 "$FILE")" ]]; then echo >> "$FILE"; fi
   printf 'WEBHOOK_ALLOW_HTTP_LOOPBACK=true\n' >> "$FILE"
 fi
+# Sign-in for people against the local OpenID provider that scripts/dev.sh starts
+# (scripts/oidc-provider.mjs, npm `oidc-provider`): any e-mail address signs in, and the first
+# sign-in creates that person's organization (SIGNUP=open, for local work only).
+if ! grep -q '^OIDC_ISSUER=' "$FILE"; then
+  log "configuring sign-in through the local identity provider (${FILE#$ROOT/})"
+  if [[ -s "$FILE" && -n "$(tail -c 1 "$FILE")" ]]; then echo >> "$FILE"; fi
+  printf 'OIDC_ISSUER=http://127.0.0.1:%s\nOIDC_CLIENT_ID=oakauth\nOIDC_CLIENT_SECRET=oakauth-local-secret\nSIGNUP=open\nDASHBOARD_URL=http://127.0.0.1:8788\n' "${OIDC_PORT:-8790}" >> "$FILE"
+fi

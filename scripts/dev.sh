@@ -30,7 +30,8 @@ orgs="$("$WRANGLER" d1 execute DB --local --json --command "SELECT COUNT(*) AS n
 if [[ "$orgs" == 0 ]]; then
   log "creating the first organization and its admin key"
   cargo build --quiet -p oakauth --bin oakauth-keygen
-  out="$("$ROOT/target/debug/oakauth-keygen" --org-name "My Organization")"
+  # The operator's own organization has no plan limits (people who sign up get DEFAULT_PLAN, free).
+  out="$("$ROOT/target/debug/oakauth-keygen" --org-name "My Organization" --plan enterprise)"
   sql="$(node -e 'console.log(JSON.parse(process.argv[1]).sql)' "$out")"
   "$WRANGLER" d1 execute DB --local --command "$sql" >/dev/null
   (umask 077; node -e 'console.log(JSON.parse(process.argv[1]).admin_key)' "$out" > "$STATE/admin-key")
@@ -42,9 +43,17 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
+OIDC_PORT="$(sed -n 's|^OIDC_ISSUER=http://127.0.0.1:\([0-9]*\)$|\1|p' .dev.vars)"
+if [[ -n "$OIDC_PORT" ]]; then
+  log "starting the local identity provider on http://127.0.0.1:$OIDC_PORT (any e-mail address signs in)"
+  setsid node scripts/oidc-provider.mjs --port "$OIDC_PORT" --redirect-uri "$BASE/v1/auth/callback" >/dev/null 2>&1 &
+  pids+=($!)
+fi
+
 log "starting the worker on $BASE"
 OAKAUTH_SKIP_BUILD=1 setsid "$WRANGLER" dev --ip 127.0.0.1 --port "$PORT" --show-interactive-dev-session=false &
-pids+=($!)
+WORKER_PID=$!
+pids+=($WORKER_PID)
 for _ in $(seq 1 120); do
   curl -sf "$BASE/health" >/dev/null 2>&1 && break
   sleep 0.5
@@ -77,7 +86,8 @@ fi
 cat <<MSG
 
   OakAuth is running at $BASE
-${DASHBOARD_URL:+  Dashboard:     $DASHBOARD_URL  (sign in with the admin key below)
+${DASHBOARD_URL:+  Dashboard:     $DASHBOARD_URL  (sign in with single sign-on: the local identity provider takes
+                 any e-mail address and makes it the owner of a new organization; or use the admin key below)
 }
   Admin key (local development only, kept in .oakauth/admin-key):
     ${ADMIN_KEY:-<none: .oakauth/admin-key is missing; delete .wrangler/state to bootstrap again>}
@@ -96,4 +106,4 @@ ${DASHBOARD_URL:+  Dashboard:     $DASHBOARD_URL  (sign in with the admin key be
 
   Press Ctrl-C to stop.
 MSG
-wait "${pids[0]}"
+wait "$WORKER_PID"

@@ -24,9 +24,13 @@
 //!   commit, shared by every decision in the commit (so at most 1 per decision), plus, only while
 //!   D1 lags by more than [`oakauth_core::audit_writer::MAX_INLINE`] rows, a spill entry and its
 //!   removal per batch of rows, plus one alarm write per
-//!   [`oakauth_core::audit_writer::SHIP_ALARM_MS`] while the agent is active. For the benchmark's
-//!   cost table, one call per commit: storage rows written per decision: 1; queue messages per
-//!   decision: 1 (one message per shipment to the audit Queue, [`crate::audit_rows`]).
+//!   [`oakauth_core::audit_writer::SHIP_ALARM_MS`] while the agent is active. **Queue messages**:
+//!   one per shipment to the audit Queue ([`crate::audit_rows`]); a shipment waits
+//!   [`oakauth_core::audit_writer::SHIP_LINGER_MS`] and carries every row committed meanwhile, so
+//!   a busy agent sends one message per 200 ms, and an agent deciding less often one per decision.
+//!   For the benchmark's cost table (worst case, one call per commit):
+//!   storage rows written per decision: 1
+//!   queue messages per decision: 1
 //! - On its first decision it registers its agent in the organization's [`crate::registry`], so
 //!   the chain verifier finds its chain even when D1 no longer lists the agent.
 
@@ -77,6 +81,10 @@ pub struct DecideCall {
     /// The caller's address (`CF-Connecting-IP`), for conditions on `/client_ip`.
     #[serde(default)]
     pub client_ip: Option<String>,
+    /// The time the quota's month is counted at, when a test moved the clock
+    /// (`X-OakAuth-Test-Clock`, honoured only with the test routes enabled); None: now.
+    #[serde(default)]
+    pub quota_clock_ms: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -174,6 +182,8 @@ struct AgentConfig {
     keys: HashMap<String, Option<i64>>,
     /// Tool name → its scopes, input schema and compiled rules.
     tools: crate::policy::Tools,
+    /// The organization's plan, parsed once per load (None when the agent does not exist).
+    org_plan: Option<oakauth_core::plans::OrgPlan>,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +192,10 @@ struct AgentRow {
     enabled: i64,
     rate_capacity: i64,
     rate_refill: f64,
+    plan: String,
+    custom_limits: Option<String>,
+    billing_status: String,
+    grace_until: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -194,7 +208,13 @@ async fn load_config(env: &Env, agent_id: &str) -> ApiResult<AgentConfig> {
     let database = db::database(env)?;
     let id = [Arg::from(agent_id)];
     let mut statements = vec![
-        db::stmt(&database, "SELECT org_id, enabled, rate_capacity, rate_refill FROM agents WHERE id = ?1", &id)?,
+        db::stmt(
+            &database,
+            "SELECT a.org_id, a.enabled, a.rate_capacity, a.rate_refill, o.plan, o.custom_limits, o.billing_status,
+                    o.grace_until
+             FROM agents a JOIN organizations o ON o.id = a.org_id WHERE a.id = ?1",
+            &id,
+        )?,
         db::stmt(&database, "SELECT key_hash, expires_at FROM agent_keys WHERE agent_id = ?1", &id)?,
     ];
     statements.extend(crate::policy::statements(&database, agent_id)?);
@@ -203,8 +223,18 @@ async fn load_config(env: &Env, agent_id: &str) -> ApiResult<AgentConfig> {
         return Err(ApiError::internal("unexpected batch result count"));
     };
     let agent = agent.results::<AgentRow>()?.into_iter().next();
+    // A row that does not parse fails the load, so decisions fail closed: never "unlimited".
+    let org_plan = match &agent {
+        Some(a) => Some(oakauth_core::plans::OrgPlan::from_row(
+            &a.plan,
+            a.custom_limits.as_deref(),
+            &a.billing_status,
+            a.grace_until,
+        )?),
+        None => None,
+    };
     let keys = keys.results::<KeyRow>()?.into_iter().map(|k| (k.key_hash, k.expires_at)).collect();
-    Ok(AgentConfig { agent, keys, tools: crate::policy::build(tools, rules)? })
+    Ok(AgentConfig { agent, keys, tools: crate::policy::build(tools, rules)?, org_plan })
 }
 
 fn key_valid_in(cfg: &AgentConfig, key_hash: &str, now_ms: i64) -> bool {
@@ -278,6 +308,10 @@ impl LocalStore for ObjectStore {
     async fn arm_alarm(&self, after_ms: i64) -> Result<(), BackendError> {
         self.storage.set_alarm(after_ms).await.map_err(js_error)
     }
+
+    async fn linger(&self, ms: i64) {
+        worker::Delay::from(std::time::Duration::from_millis(ms.max(0) as u64)).await;
+    }
 }
 
 type Writer = AuditWriter<ObjectStore, crate::audit_rows::D1Rows, crate::audit_rows::QueueRows>;
@@ -291,6 +325,10 @@ pub struct AgentBucket {
     loaded: RefCell<Option<Loaded>>,
     /// The agent's configuration (see [`ConfigCache`]: TTL, and loads racing an invalidation).
     config: RefCell<ConfigCache<AgentConfig>>,
+    /// Its lease of the organization's monthly validations ([`crate::quota`]).
+    quota: Rc<crate::quota::Holder>,
+    /// (organization, agent) once a decision named them: whom to give the lease back to.
+    names: RefCell<Option<(String, String)>>,
 }
 
 struct Loaded {
@@ -301,7 +339,14 @@ struct Loaded {
 
 impl DurableObject for AgentBucket {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env, loaded: RefCell::new(None), config: RefCell::new(ConfigCache::new(CONFIG_TTL_MS)) }
+        Self {
+            state,
+            env,
+            loaded: RefCell::new(None),
+            config: RefCell::new(ConfigCache::new(CONFIG_TTL_MS)),
+            quota: Rc::default(),
+            names: RefCell::new(None),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -326,7 +371,22 @@ impl DurableObject for AgentBucket {
                 }
                 "/invalidate" => {
                     self.config.borrow_mut().invalidate();
+                    // The organization's limit may have changed: the lease goes back (in the background).
+                    let names = self.names.borrow().clone();
+                    if let Some((org_id, agent_id)) = names {
+                        let head_seq = self.writer().await?.head().seq;
+                        let (env, storage, quota) = (self.env.clone(), self.state.storage(), Rc::clone(&self.quota));
+                        worker::wasm_bindgen_futures::spawn_local(async move {
+                            quota.give_back(&env, &storage, &org_id, &agent_id, head_seq).await;
+                        });
+                    }
                     ok(Ok(serde_json::json!({})))
+                }
+                "/quota/return" => {
+                    let _: crate::quota::Reclaim = req.json().await.map_err(ApiError::internal)?;
+                    let head_seq = self.writer().await?.head().seq;
+                    let lease = self.quota.surrender(&self.state.storage(), head_seq).await?;
+                    ok(serde_json::to_value(lease))
                 }
                 "/row" => {
                     let query: RowQuery = req.json().await.map_err(ApiError::internal)?;
@@ -338,13 +398,11 @@ impl DurableObject for AgentBucket {
                 }
                 "/flush" => {
                     let flush: Flush = req.json().await.map_err(ApiError::internal)?;
-                    let now_ms = worker::Date::now().as_millis() as i64;
-                    let cfg = self.config(&flush.agent_id, now_ms).await?;
-                    if cfg.agent.as_ref().is_some_and(|a| a.org_id == flush.org_id) {
-                        let writer = self.writer().await?;
-                        if writer.waiting() > 0 {
-                            writer.catch_up().await.map_err(|e| ApiError::internal(e.0))?;
-                        }
+                    // The rows say whose they are: a deleted agent's log page is current too,
+                    // and another organization's admin flushes nothing.
+                    let writer = self.writer().await?;
+                    if writer.waits_for(&flush.org_id) {
+                        writer.catch_up().await.map_err(|e| ApiError::internal(e.0))?;
                     }
                     ok(Ok(serde_json::json!({})))
                 }
@@ -534,13 +592,37 @@ impl AgentBucket {
             return Ok(DecideAnswer::KeyRejected);
         }
         self.register(&agent.org_id, &call.agent_id).await?;
+        if self.names.borrow().is_none() {
+            *self.names.borrow_mut() = Some((agent.org_id.clone(), call.agent_id.clone()));
+        }
+
+        // The organization's month first: a call over the quota is answered without using the
+        // bucket or the rules, and does not count.
+        let quota_now = call.quota_clock_ms.unwrap_or(now_ms);
+        let mut exceeded = None;
+        let mut charged = None;
+        if let Some(limit) = cfg.org_plan.as_ref().and_then(|p| p.limits(now_ms).validations_per_month) {
+            let head = || writer.head().seq;
+            let storage = self.state.storage();
+            match self.quota.charge(&self.env, &storage, &agent.org_id, &call.agent_id, limit, quota_now, head).await? {
+                Ok(c) => charged = Some(c),
+                Err(e) => exceeded = Some(e),
+            }
+            if !self.quota.watching() {
+                let w = Rc::clone(&writer);
+                let names = (agent.org_id.clone(), call.agent_id.clone());
+                self.quota.watch_idle(self.env.clone(), storage, names, Box::new(move || w.head().seq));
+            }
+        }
 
         let enabled = agent.enabled == 1;
         let rate_limit = RateLimitConfig {
             capacity: agent.rate_capacity.clamp(1, u32::MAX as i64) as u32,
             refill_per_second: agent.rate_refill,
         };
-        let (bucket_outcome, rate_state, retry_after) = if enabled {
+        let (bucket_outcome, rate_state, retry_after) = if exceeded.is_some() {
+            (BucketOutcome::NotConsulted, None, 0)
+        } else if enabled {
             let take = self.take(rate_limit, now_ms).await?;
             let outcome = if take.allowed { BucketOutcome::Allowed } else { BucketOutcome::Limited };
             (outcome, Some(take.state), take.retry_after)
@@ -555,13 +637,16 @@ impl AgentBucket {
             now_ms,
         };
         // A disabled or rate-limited agent is not assessed: its answer does not depend on rules.
-        let assessed = (enabled && bucket_outcome == BucketOutcome::Allowed)
+        let assessed = (exceeded.is_none() && enabled && bucket_outcome == BucketOutcome::Allowed)
             .then(|| policy::assess(cfg.tools.get(&req.tool), &req.scope, &facts, false));
         let (lookup, explanation, shadow) = match assessed {
             Some(a) => (a.lookup, a.explanation, a.shadow),
             None => (ToolLookup::Unknown, None, Vec::new()),
         };
-        let mut decision = decision::decide(enabled, bucket_outcome, lookup, explanation, req.reasoning.as_deref());
+        let mut decision = match &exceeded {
+            Some(_) => decision::quota_exceeded(req.reasoning.as_deref()),
+            None => decision::decide(enabled, bucket_outcome, lookup, explanation, req.reasoning.as_deref()),
+        };
         let decision_id = ids::new_decision_id(&call.agent_id)?;
 
         let context = match &req.context {
@@ -638,15 +723,29 @@ impl AgentBucket {
         };
         let spawn = |task| worker::wasm_bindgen_futures::spawn_local(task);
         let written = writer.write(record, &spawn).await;
-        // A row that could not be committed is answered `unavailable` (the chain skips it).
+        // A row that could not be committed is answered `unavailable` (the chain skips it), and
+        // its unit of the month goes back.
         let reason = match &written {
-            Written::Lost(why) => return Err(ApiError::internal(why)),
+            Written::Lost(why) => {
+                if let Some(c) = charged {
+                    self.quota.refund(c);
+                }
+                return Err(ApiError::internal(why));
+            }
             w if w.answers_unavailable() => ReasonCode::Unavailable,
             _ => decision.reason,
         };
-        let response = decision.response(reason, (&req.tool, &req.scope), decision_id, retry_after, rate_state);
+        let mut response = decision.response(reason, (&req.tool, &req.scope), decision_id, retry_after, rate_state);
+        let mut retry_after = if reason == ReasonCode::RateLimited { retry_after } else { 0 };
+        if let (Some(e), ReasonCode::QuotaExceeded) = (&exceeded, reason) {
+            retry_after = oakauth_core::quota::seconds_until(quota_now, e.resets_at_ms);
+            response.quota = Some(oakauth_core::wire::plans::QuotaExceeded {
+                limit: e.limit,
+                used: e.used,
+                resets_at: oakauth_core::time::format_ms(e.resets_at_ms),
+            });
+        }
         self.after_decision(&agent.org_id, &call.agent_id, (&req.tool, &req.scope), &response, approval_event, now_ms);
-        let retry_after = if reason == ReasonCode::RateLimited { retry_after } else { 0 };
         Ok(DecideAnswer::Decided { response: Box::new(response), retry_after, org_id: agent.org_id.clone() })
     }
 }

@@ -5,7 +5,7 @@
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import RustWorker from '../build/index.js';
 
-export { AgentBucket, AuditRegistry, AuthThrottle, WebhookDispatcher } from '../build/index.js';
+export { AgentBucket, AuditRegistry, AuthThrottle, OrgQuota, WebhookDispatcher } from '../build/index.js';
 
 const pending = new Set();
 

@@ -15,11 +15,19 @@ pub struct ApiError {
     pub message: String,
     /// Extra headers, such as `Allow` on a 405 or `Retry-After` on a 429.
     pub headers: Vec<(&'static str, String)>,
+    /// On `plan_limit`: the limit that was reached, named in the body.
+    pub plan_limit: Option<oakauth_core::plans::PlanLimit>,
 }
 
 impl ApiError {
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { status: code.http_status(), code, message: message.into(), headers: Vec::new() }
+        ApiError { status: code.http_status(), code, message: message.into(), headers: Vec::new(), plan_limit: None }
+    }
+    /// 402 `plan_limit`: one more would pass the plan's limit.
+    pub fn plan_limit(limit: oakauth_core::plans::PlanLimit) -> Self {
+        let mut e = Self::new(ErrorCode::PlanLimit, limit.message());
+        e.plan_limit = Some(limit);
+        e
     }
     pub fn invalid_json(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidJson, message)
@@ -46,6 +54,12 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, message)
     }
+    /// An error with one of the specific codes (people: `organization_required`, `csrf_failed`,
+    /// `last_owner`, `invitation_*`, `already_set_up`, `sso_not_configured`); the status is the
+    /// code's.
+    pub fn coded(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::new(code, message)
+    }
     pub fn too_many_failures(retry_after: u64) -> Self {
         let mut e = Self::new(ErrorCode::RateLimited, "too many failed authentications; retry later");
         e.headers.push(("Retry-After", retry_after.to_string()));
@@ -66,7 +80,15 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.as_str().to_string(), message: self.message } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.as_str().to_string(),
+                message: self.message,
+                quota: self.plan_limit.as_ref().map(|l| l.quota),
+                limit: self.plan_limit.as_ref().map(|l| l.limit),
+                plan: self.plan_limit.as_ref().map(|l| l.plan),
+            },
+        };
         let mut resp = json_response(self.status, &body);
         for (name, value) in self.headers {
             let _ = resp.headers_mut().set(name, &value);
@@ -138,7 +160,8 @@ pub async fn read_optional_json<T: DeserializeOwned + Default>(req: &mut Request
     parse_json(&bytes, |_| Ok(()))
 }
 
-async fn read_body(req: &mut Request, limit: usize) -> ApiResult<Vec<u8>> {
+/// The raw request body, at most `limit` bytes (413 past it).
+pub async fn read_body(req: &mut Request, limit: usize) -> ApiResult<Vec<u8>> {
     if let Ok(Some(len)) = req.headers().get("Content-Length") {
         match len.trim().parse::<u64>() {
             Ok(n) if n > limit as u64 => return Err(ApiError::payload_too_large(limit)),
@@ -221,4 +244,24 @@ pub fn query_param(url: &worker::Url, name: &str) -> ApiResult<Option<String>> {
         }
     }
     Ok(found)
+}
+
+/// Sends `request` to another service, giving up (and aborting it) after `timeout_ms`. The error
+/// says what happened (no answer, no answer in time) without the request's headers.
+pub async fn fetch_with_timeout(request: Request, timeout_ms: u64) -> Result<Response, String> {
+    let controller = worker::AbortController::default();
+    let signal = controller.signal();
+    let fetch = worker::Fetch::Request(request);
+    let send = fetch.send_with_signal(&signal);
+    let timeout = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
+    futures::pin_mut!(send);
+    futures::pin_mut!(timeout);
+    match futures::future::select(send, timeout).await {
+        futures::future::Either::Left((Ok(resp), _)) => Ok(resp),
+        futures::future::Either::Left((Err(e), _)) => Err(format!("no response: {e}")),
+        futures::future::Either::Right(_) => {
+            controller.abort();
+            Err(format!("no response within {} s", timeout_ms / 1000))
+        }
+    }
 }

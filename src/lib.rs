@@ -5,18 +5,23 @@ mod agent_object;
 mod approvals;
 mod audit_rows;
 mod auth;
+mod billing;
 mod db;
 mod http;
 mod objects;
 mod observe;
+mod people;
 mod policy;
+mod quota;
 mod receipts;
 mod registry;
+mod signin;
 mod throttle;
 mod validate;
 mod webhooks;
 
 pub use agent_object::AgentBucket;
+pub use quota::OrgQuota;
 pub use registry::AuditRegistry;
 pub use throttle::AuthThrottle;
 pub use webhooks::WebhookDispatcher;
@@ -92,6 +97,19 @@ async fn route(
             _ => Err(ApiError::method_not_allowed(&["POST"])),
         },
         ["v1", "approvals", rest @ ..] => approvals::handle(req, method, env, rest).await,
+        ["v1", "auth", rest @ ..] => people::handle(req, method, env, rest).await,
+        ["v1", "plans"] => match method {
+            Method::Get | Method::Head => Ok(json_response(200, &oakauth_core::wire::plans::PlanList::published())),
+            _ => Err(ApiError::method_not_allowed(&["GET", "HEAD"])),
+        },
+        ["v1", "setup"] => match method {
+            Method::Post => signin::setup(req, env).await,
+            _ => Err(ApiError::method_not_allowed(&["POST"])),
+        },
+        ["v1", "billing", "stripe", "webhook"] => match method {
+            Method::Post => billing::webhook(req, env, ctx, request_id).await,
+            _ => Err(ApiError::method_not_allowed(&["POST"])),
+        },
         ["v1", "admin", rest @ ..] => admin::handle(req, method, env, ctx, rest, request_id, facts).await,
         ["__test", "panic"] if test_routes_enabled(env) => panic!("deliberate panic from the test route"),
         ["__test", "throttle"] if test_routes_enabled(env) => {
@@ -102,9 +120,25 @@ async fn route(
     }
 }
 
+/// Whether Stripe billing is configured (its secret key is set); without it billing routes answer
+/// 404 `billing_not_configured` and plans change only by the operator.
+pub(crate) fn billing_configured(env: &Env) -> bool {
+    signin::setting(env, "STRIPE_SECRET_KEY").is_some()
+}
+
+/// The plan of organizations created by sign-up and `/v1/setup`: `DEFAULT_PLAN`, `free` when
+/// unset. A value that is not a plan fails those requests (closed) rather than guessing.
+pub(crate) fn default_plan(env: &Env) -> ApiResult<oakauth_core::plans::PlanId> {
+    match env.var("DEFAULT_PLAN").map(|v| v.to_string()).unwrap_or_default().trim() {
+        "" => Ok(oakauth_core::plans::PlanId::Free),
+        other => oakauth_core::plans::PlanId::parse(other)
+            .map_err(|e| ApiError::internal(format!("DEFAULT_PLAN is misconfigured: {e}"))),
+    }
+}
+
 /// `OAKAUTH_TEST_ROUTES=1` (set only by the test harness) enables routes that exist to prove
 /// failure handling, such as a deliberate panic, and the faults of [`injected_fault`].
-fn test_routes_enabled(env: &Env) -> bool {
+pub(crate) fn test_routes_enabled(env: &Env) -> bool {
     env.var("OAKAUTH_TEST_ROUTES").map(|v| v.to_string() == "1").unwrap_or(false)
 }
 
@@ -156,7 +190,10 @@ fn finish_headers(resp: &mut Response, env: &Env, request_id: &str, origin: Opti
         if cors_allows(env, origin) {
             let _ = h.set("Access-Control-Allow-Origin", origin);
             let _ = h.set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
-            let _ = h.set("Access-Control-Allow-Headers", "Authorization, Content-Type");
+            let _ = h
+                .set("Access-Control-Allow-Headers", "Authorization, Content-Type, OakAuth-Organization, X-CSRF-Token");
+            // The dashboard's session cookie goes with its requests (origins are an exact list).
+            let _ = h.set("Access-Control-Allow-Credentials", "true");
             let _ = h.set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
             let _ = h.set("Access-Control-Max-Age", "600");
         }

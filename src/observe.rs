@@ -35,6 +35,9 @@ thread_local! {
     /// Per organization, the minute whose `service.degraded` its dispatcher has sent: further
     /// reports of that minute would change nothing, so this isolate stops sending them.
     static SENT_MINUTE: RefCell<HashMap<String, i64>> = RefCell::new(HashMap::new());
+    /// Whether this deployment binds the Analytics Engine dataset: bindings do not change within
+    /// an isolate, so an absent binding is looked up once, not once per decision.
+    static ANALYTICS_BOUND: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
 }
 
 fn remember<V>(map: &'static std::thread::LocalKey<RefCell<HashMap<String, V>>>, key: &str, value: V) {
@@ -102,7 +105,11 @@ pub fn finish(env: &Env, ctx: &Context, facts: &Facts, arrival: &Arrival<'_>, st
     let latency_ms = (now - arrival.started_ms).max(0);
     let known = facts.0.borrow();
     if let (Some(agent), Some(org)) = (&known.agent_id, &known.org_id) {
-        remember(&ORG_OF_AGENT, agent, org.clone());
+        // An agent's organization never changes: the map is written once per agent per isolate,
+        // not on every request.
+        if !ORG_OF_AGENT.with(|m| m.borrow().contains_key(agent.as_str())) {
+            remember(&ORG_OF_AGENT, agent, org.clone());
+        }
     }
     let decision = known.decision.as_ref();
     let line = RequestLog {
@@ -123,7 +130,7 @@ pub fn finish(env: &Env, ctx: &Context, facts: &Facts, arrival: &Arrival<'_>, st
     let Some(d) = decision else { return };
     write_point(
         env,
-        &DecisionPoint::new(&Decision {
+        &Decision {
             org_id: known.org_id.as_deref(),
             agent_id: known.agent_id.as_deref(),
             tool: &d.tool,
@@ -131,7 +138,7 @@ pub fn finish(env: &Env, ctx: &Context, facts: &Facts, arrival: &Arrival<'_>, st
             reason: d.reason.as_str(),
             allowed: d.allowed,
             latency_ms,
-        }),
+        },
     );
     if d.reason == ReasonCode::Unavailable {
         let (env, org, agent) = (env.clone(), known.org_id.clone(), known.agent_id.clone());
@@ -141,10 +148,16 @@ pub fn finish(env: &Env, ctx: &Context, facts: &Facts, arrival: &Arrival<'_>, st
 
 /// Writes the point if the deployment binds [`ANALYTICS_BINDING`]; otherwise does nothing.
 /// Analytics never fails a request: a write the platform refuses is logged.
-fn write_point(env: &Env, point: &DecisionPoint) {
-    let Ok(dataset) = env.analytics_engine(ANALYTICS_BINDING) else {
+fn write_point(env: &Env, decision: &Decision<'_>) {
+    if ANALYTICS_BOUND.with(|b| b.get()) == Some(false) {
+        return;
+    }
+    let dataset = env.analytics_engine(ANALYTICS_BINDING);
+    ANALYTICS_BOUND.with(|b| b.set(Some(dataset.is_ok())));
+    let Ok(dataset) = dataset else {
         return;
     };
+    let point = DecisionPoint::new(decision);
     let data = AnalyticsEngineDataPointBuilder::new()
         .indexes([point.index.as_str()])
         .blobs(point.blobs.iter().map(String::as_str))

@@ -106,7 +106,7 @@ pub async fn handle(
     };
     facts.decided(&response, &tool, &scope);
     let (status, retry_after) = match response.reason {
-        ReasonCode::RateLimited => (429, Some(rate_retry_after.max(1))),
+        ReasonCode::RateLimited | ReasonCode::QuotaExceeded => (429, Some(rate_retry_after.max(1))),
         ReasonCode::Unavailable => (200, Some(1)),
         _ => (200, None),
     };
@@ -133,6 +133,16 @@ async fn authenticate_and_decide(
     let agent_id = agent_of_key(req, env, &key, &hash).await?;
     facts.agent(&agent_id);
     let client_ip = req.headers().get("CF-Connecting-IP").ok().flatten();
+    // Tests move the quota's clock to a month boundary; never honoured without the test routes.
+    let quota_clock_ms = if crate::test_routes_enabled(env) {
+        req.headers()
+            .get("X-OakAuth-Test-Clock")
+            .ok()
+            .flatten()
+            .and_then(|v| oakauth_core::time::parse_rfc3339(&v).ok())
+    } else {
+        None
+    };
     let call = DecideCall {
         agent_id,
         key_hash: hash,
@@ -140,6 +150,7 @@ async fn authenticate_and_decide(
         request_id: request_id.to_string(),
         started_ms,
         client_ip,
+        quota_clock_ms,
     };
     if crate::injected_fault("agent_object") {
         return Err(crate::http::ApiError::internal("injected fault: the agent's object failed"));

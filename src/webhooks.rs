@@ -419,29 +419,14 @@ async fn try_attempt(d: &Due, master: &[u8], allow_loopback: bool, now: i64) -> 
         .with_body(Some(worker::wasm_bindgen::JsValue::from_str(&d.payload)))
         .with_redirect(worker::RequestRedirect::Manual);
     let request = Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())?;
-    let controller = worker::AbortController::default();
-    let signal = controller.signal();
-    let fetch = worker::Fetch::Request(request);
-    let send = fetch.send_with_signal(&signal);
-    let timeout = worker::Delay::from(Duration::from_millis(ATTEMPT_TIMEOUT_MS));
-    futures::pin_mut!(send);
-    futures::pin_mut!(timeout);
-    match futures::future::select(send, timeout).await {
-        futures::future::Either::Left((Ok(mut resp), _)) => {
-            let status = resp.status_code();
-            let error = if (200..300).contains(&status) {
-                None
-            } else {
-                let body = resp.text().await.unwrap_or_default();
-                let body: String = body.chars().filter(|c| !c.is_control()).take(ERROR_BODY_CHARS).collect();
-                Some(if body.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {body}") })
-            };
-            Ok((status, error))
-        }
-        futures::future::Either::Left((Err(e), _)) => Err(format!("no response: {e}")),
-        futures::future::Either::Right(_) => {
-            controller.abort();
-            Err(format!("no response within {} s", ATTEMPT_TIMEOUT_MS / 1000))
-        }
-    }
+    let mut resp = crate::http::fetch_with_timeout(request, ATTEMPT_TIMEOUT_MS).await?;
+    let status = resp.status_code();
+    let error = if (200..300).contains(&status) {
+        None
+    } else {
+        let body = resp.text().await.unwrap_or_default();
+        let body: String = body.chars().filter(|c| !c.is_control()).take(ERROR_BODY_CHARS).collect();
+        Some(if body.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {body}") })
+    };
+    Ok((status, error))
 }

@@ -11,7 +11,8 @@
 //!   atomic write of the object's storage. Each caller is answered once its row is committed, so
 //!   decisions that arrive together share one storage write.
 //! - **The database in the background.** Committed rows wait in a backlog, in chain order, until
-//!   the database has them. After each commit a shipping task hands them on, oldest first, in
+//!   the database has them. A commit starts a shipping task unless one is pending; it waits
+//!   [`SHIP_LINGER_MS`] (so the decisions made meanwhile travel with it) and hands them on, oldest first, in
 //!   batches of at most [`MAX_BATCH`]: to a [`RowTransport`] when there is one (the worker's
 //!   Queue, whose consumer writes many agents' rows in one database batch and then calls
 //!   [`AuditWriter::confirm`]), or straight to the database ([`RowSink`]). The writer forgets a row
@@ -54,6 +55,10 @@ pub const MAX_BACKLOG: usize = 20_000;
 pub const MAX_INLINE: usize = 16;
 /// When the object wakes to ship rows that still wait (ms after the commit that left them).
 pub const SHIP_ALARM_MS: i64 = 5_000;
+/// How long a shipment waits after the commit that started it, so that the rows of the decisions
+/// made meanwhile travel with it: one Queue message (and one consumer write, one confirmation)
+/// per agent per this interval at most, instead of one per commit. Part of the log list's lag.
+pub const SHIP_LINGER_MS: i64 = 200;
 /// Back-off after the database refused a batch: this, doubled per failure, at most
 /// [`MAX_RETRY_MS`].
 pub const FIRST_RETRY_MS: i64 = 500;
@@ -103,6 +108,9 @@ pub trait LocalStore {
     async fn put_conflicts(&self, conflicts: &[Conflict]) -> Result<(), BackendError>;
     /// Arms the object's alarm `after_ms` from now; it calls [`AuditWriter::on_alarm`].
     async fn arm_alarm(&self, after_ms: i64) -> Result<(), BackendError>;
+    /// Resolves `ms` from now (the object's timer; no storage is touched). A shipment waits
+    /// [`SHIP_LINGER_MS`] on it before it starts.
+    async fn linger(&self, ms: i64);
 }
 
 /// Carries rows to the database later, merged with other agents' rows (the worker's Queue).
@@ -205,6 +213,8 @@ pub struct AuditWriter<S, D, T> {
     spills: RefCell<Vec<(i64, i64)>>,
     committing: Cell<bool>,
     shipping: Cell<bool>,
+    /// A shipment is waiting out [`SHIP_LINGER_MS`] or running: commits do not start another.
+    ship_scheduled: Cell<bool>,
     /// The database refused the last batch: shipping waits for the alarm.
     failures: Cell<u32>,
     alarm_armed: Cell<bool>,
@@ -232,6 +242,7 @@ impl<S: LocalStore + 'static, D: RowSink + 'static, T: RowTransport + 'static> A
             spills: RefCell::new(spills),
             committing: Cell::new(false),
             shipping: Cell::new(false),
+            ship_scheduled: Cell::new(false),
             failures: Cell::new(0),
             // Rows restored from storage had their wake-up armed when they were committed.
             alarm_armed: Cell::new(waiting),
@@ -246,6 +257,12 @@ impl<S: LocalStore + 'static, D: RowSink + 'static, T: RowTransport + 'static> A
     /// Rows waiting for the database.
     pub fn waiting(&self) -> usize {
         self.backlog.borrow().len()
+    }
+
+    /// Whether rows of organization `org_id` wait for the database (an agent's rows all belong
+    /// to its organization, also once the agent is deleted).
+    pub fn waits_for(&self, org_id: &str) -> bool {
+        self.backlog.borrow().iter().any(|w| w.record.org_id == org_id)
     }
 
     /// A committed row the database may not have yet, by decision id.
@@ -267,15 +284,31 @@ impl<S: LocalStore + 'static, D: RowSink + 'static, T: RowTransport + 'static> A
         }
         let written = rx.await.unwrap_or_else(|_| Written::Lost("audit writer stopped".into()));
         // After a refusal, the alarm ships (with back-off), not every commit.
-        if matches!(written, Written::Durable(_)) && self.failures.get() == 0 && !self.shipping.replace(true) {
+        if matches!(written, Written::Durable(_)) && self.failures.get() == 0 && !self.ship_scheduled.replace(true) {
             let writer = Rc::clone(self);
-            spawn(Box::pin(async move {
-                if writer.ship_claimed().await.is_err() {
-                    let _ = writer.arm_retry().await;
-                }
-            }));
+            spawn(Box::pin(async move { writer.ship_soon().await }));
         }
         written
+    }
+
+    /// Ships the waiting rows [`SHIP_LINGER_MS`] from now, and again (after the same wait) while
+    /// rows committed during a shipment are still unsent. Leaves the rows to whoever ships
+    /// already (the alarm, [`Self::catch_up`]) and, after a refusal, to the alarm's back-off.
+    async fn ship_soon(&self) {
+        loop {
+            self.store.linger(SHIP_LINGER_MS).await;
+            if self.failures.get() > 0 || self.shipping.replace(true) {
+                break;
+            }
+            if self.ship_claimed().await.is_err() {
+                let _ = self.arm_retry().await;
+                break;
+            }
+            if !self.backlog.borrow().iter().any(|w| w.sent_in.is_none()) {
+                break;
+            }
+        }
+        self.ship_scheduled.set(false);
     }
 
     /// Writes every waiting row straight to the database now (before the chain is verified);

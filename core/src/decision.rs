@@ -73,6 +73,7 @@ impl Decision {
             explanation,
             approval,
             receipt: None,
+            quota: None,
         }
     }
 }
@@ -88,6 +89,19 @@ pub fn unavailable(tool: &str, scope: &str, decision_id: String, reasoning_text:
         approval: None,
     };
     nothing.response(ReasonCode::Unavailable, (tool, scope), decision_id, 1, None)
+}
+
+/// The decision when the organization's monthly validation quota is used up: nothing else is
+/// checked (the bucket is not taken from).
+pub fn quota_exceeded(reasoning_text: Option<&str>) -> Decision {
+    Decision {
+        reason: ReasonCode::QuotaExceeded,
+        reasoning_required: ReasoningPolicy::None,
+        reasoning_provided: reasoning::provided(reasoning_text),
+        explanation: None,
+        ask: None,
+        approval: None,
+    }
 }
 
 /// Decides. Checks run in this order: agent enabled, rate limit, tool, arguments and rules, reasoning.
@@ -188,6 +202,10 @@ pub fn message(reason: ReasonCode, tool: &str, scope: &str, retry_after: u64) ->
         ReasonCode::ApprovalMismatch => format!(
             "denied: the approval named is not for this call to {tool}:{scope} (another agent, tool, scope, \
              arguments or rule version)"
+        ),
+        ReasonCode::QuotaExceeded => format!(
+            "denied: the organization has used its plan's validations for this month, so {tool}:{scope} \
+             was not checked; the quota resets at the start of the next month (UTC, see quota.resets_at)"
         ),
     }
 }

@@ -1,7 +1,8 @@
 //! API keys: format, checksum, generation and keyed hashing.
 //!
 //! An agent key is `oak_` + 32 random base62 characters + a 6-character base62 CRC-32 of those 32.
-//! An admin key has the same shape behind `oakadm_`. The checksum lets the worker reject a mistyped
+//! An admin key has the same shape behind `oakadm_`, a person's session token behind `oaks_` and an
+//! invitation behind `oaki_` ([`crate::accounts`]). The checksum lets the worker reject a mistyped
 //! or made-up key before it reads any storage. Keys are stored as HMAC-SHA256(server secret, key),
 //! hex-encoded, next to a short visible prefix; the key itself is never stored.
 
@@ -12,6 +13,8 @@ use crate::Error;
 
 pub const AGENT_PREFIX: &str = "oak_";
 pub const ADMIN_PREFIX: &str = "oakadm_";
+pub const SESSION_PREFIX: &str = "oaks_";
+pub const INVITATION_PREFIX: &str = "oaki_";
 const RANDOM_LEN: usize = 32;
 const CHECKSUM_LEN: usize = 6;
 /// Characters of the key (after the kind prefix) kept in clear for identification.
@@ -22,6 +25,10 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 pub enum KeyKind {
     Agent,
     Admin,
+    /// A person's session, as a cookie or a bearer token ([`crate::accounts`]).
+    Session,
+    /// A single-use invitation link's secret.
+    Invitation,
 }
 
 impl KeyKind {
@@ -29,6 +36,8 @@ impl KeyKind {
         match self {
             KeyKind::Agent => AGENT_PREFIX,
             KeyKind::Admin => ADMIN_PREFIX,
+            KeyKind::Session => SESSION_PREFIX,
+            KeyKind::Invitation => INVITATION_PREFIX,
         }
     }
 }
@@ -88,6 +97,10 @@ fn checksum(random: &str) -> String {
 pub fn parse(key: &str) -> Result<KeyKind, KeyFormatError> {
     let (kind, rest) = if let Some(rest) = key.strip_prefix(ADMIN_PREFIX) {
         (KeyKind::Admin, rest)
+    } else if let Some(rest) = key.strip_prefix(SESSION_PREFIX) {
+        (KeyKind::Session, rest)
+    } else if let Some(rest) = key.strip_prefix(INVITATION_PREFIX) {
+        (KeyKind::Invitation, rest)
     } else if let Some(rest) = key.strip_prefix(AGENT_PREFIX) {
         (KeyKind::Agent, rest)
     } else {
@@ -145,6 +158,18 @@ mod tests {
         assert!(agent.secret.starts_with(&agent.prefix));
         assert_eq!(agent.prefix.len(), 10);
         assert_eq!(admin.prefix.len(), 13);
+    }
+
+    #[test]
+    fn sessions_and_invitations_have_their_own_kinds() {
+        for kind in [KeyKind::Session, KeyKind::Invitation] {
+            let key = generate(kind).unwrap();
+            assert_eq!(parse(&key.secret), Ok(kind));
+            assert!(key.secret.starts_with(&key.prefix));
+        }
+        // A session token is never taken for an agent key.
+        let session = generate(KeyKind::Session).unwrap().secret;
+        assert_ne!(parse(&session), Ok(KeyKind::Agent));
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! JavaScript runtime. The worker is a thin adapter over this crate; the Rust SDK shares its
 //! [`wire`] types.
 
+pub mod accounts;
 pub mod approval;
 pub mod audit;
 pub mod audit_writer;
+pub mod billing;
 pub mod bucket;
 pub mod client;
 pub mod condition;
@@ -14,7 +16,10 @@ pub mod ids;
 pub mod keys;
 pub mod limits;
 pub mod observe;
+pub mod oidc;
+pub mod plans;
 pub mod policy;
+pub mod quota;
 pub mod reasoning;
 pub mod receipt;
 pub mod redact;

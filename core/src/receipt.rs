@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 
-mod provider;
+pub(crate) mod provider;
 
 /// The JWS header's `typ`: a receipt is never mistaken for another JWT, nor another JWT for it.
 pub const TYP: &str = "oakauth-receipt+jwt";

@@ -470,10 +470,12 @@ fn is_long_random_run(word: &str) -> bool {
 /// OakAuth keys wherever they sit, even glued to other characters (`"k":"oak_…"`, `«oak_…»`,
 /// `nestedoak_…`): a prefix followed by at least 16 base62 characters.
 fn oakauth_keys(s: &str) -> Vec<Range<usize>> {
-    use crate::keys::{ADMIN_PREFIX, AGENT_PREFIX};
+    use crate::keys::{ADMIN_PREFIX, AGENT_PREFIX, INVITATION_PREFIX, SESSION_PREFIX};
     let mut spans = Vec::new();
     for (i, _) in s.char_indices() {
-        let Some(prefix) = [ADMIN_PREFIX, AGENT_PREFIX].into_iter().find(|p| s[i..].starts_with(p)) else {
+        let Some(prefix) =
+            [ADMIN_PREFIX, SESSION_PREFIX, INVITATION_PREFIX, AGENT_PREFIX].into_iter().find(|p| s[i..].starts_with(p))
+        else {
             continue;
         };
         let body = s[i + prefix.len()..].bytes().take_while(u8::is_ascii_alphanumeric).count();
@@ -593,7 +595,9 @@ mod tests {
         // Found by fuzz/fuzz_targets/redact.rs: a key inside JSON-looking text was kept.
         let agent = crate::keys::generate(crate::keys::KeyKind::Agent).unwrap().secret;
         let admin = crate::keys::generate(crate::keys::KeyKind::Admin).unwrap().secret;
-        for secret in [&agent, &admin] {
+        let session = crate::keys::generate(crate::keys::KeyKind::Session).unwrap().secret;
+        let invitation = crate::keys::generate(crate::keys::KeyKind::Invitation).unwrap().secret;
+        for secret in [&agent, &admin, &session, &invitation] {
             for shape in ["{\"k\":\"KEY\"}", "https://x/?key=KEY&a=1", "«KEY»", "nestedKEYxyz", "x:KEY", "(KEY)."] {
                 let input = shape.replace("KEY", secret);
                 let s = text(&input);

@@ -217,10 +217,18 @@ pub enum EventType {
     /// ([`degraded`]): once per organization and minute.
     #[serde(rename = "service.degraded")]
     ServiceDegraded,
+    /// Someone was invited to the organization; the data carries the single-use link (the
+    /// product sends no mail: forward it from here).
+    #[serde(rename = "invitation.created")]
+    InvitationCreated,
+    /// The organization's monthly validations reached 80% or 100% of its plan's limit: once per
+    /// threshold and month.
+    #[serde(rename = "quota.threshold")]
+    QuotaThreshold,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 9] = [
         EventType::ApprovalRequested,
         EventType::ApprovalDecided,
         EventType::ApprovalExpired,
@@ -228,6 +236,8 @@ impl EventType {
         EventType::KeyRotated,
         EventType::AgentChanged,
         EventType::ServiceDegraded,
+        EventType::InvitationCreated,
+        EventType::QuotaThreshold,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -239,6 +249,8 @@ impl EventType {
             EventType::KeyRotated => "key.rotated",
             EventType::AgentChanged => "agent.changed",
             EventType::ServiceDegraded => "service.degraded",
+            EventType::InvitationCreated => "invitation.created",
+            EventType::QuotaThreshold => "quota.threshold",
         }
     }
 

@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 
 pub use crate::condition::{Condition, OnMissing, Operator, Source, Test};
 
+pub mod accounts;
 mod approvals;
+pub mod plans;
 mod webhooks;
 
 pub use approvals::{Approval, ApprovalDecision, ApprovalList, ApprovalStatus, ApprovalTicket, Decision};
@@ -148,10 +150,13 @@ pub enum ReasonCode {
     ApprovalConsumed,
     /// `approval_id` names no approval of this agent, or one for another call.
     ApprovalMismatch,
+    /// The organization used its plan's validations for this calendar month (UTC): HTTP 429,
+    /// `Retry-After` until the reset, and `quota` says the limit, the use and when it resets.
+    QuotaExceeded,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 17] = [
+    pub const ALL: [ReasonCode; 18] = [
         ReasonCode::Allowed,
         ReasonCode::ReasoningMissingSoft,
         ReasonCode::AgentDisabled,
@@ -169,6 +174,7 @@ impl ReasonCode {
         ReasonCode::ApprovalCancelled,
         ReasonCode::ApprovalConsumed,
         ReasonCode::ApprovalMismatch,
+        ReasonCode::QuotaExceeded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -190,6 +196,7 @@ impl ReasonCode {
             ReasonCode::ApprovalCancelled => "approval_cancelled",
             ReasonCode::ApprovalConsumed => "approval_consumed",
             ReasonCode::ApprovalMismatch => "approval_mismatch",
+            ReasonCode::QuotaExceeded => "quota_exceeded",
         }
     }
 
@@ -302,6 +309,9 @@ pub struct ValidateResponse {
     /// before it runs the call (`docs/receipts.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<String>,
+    /// Set on `quota_exceeded`: the monthly validation quota, its use and when it resets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<plans::QuotaExceeded>,
 }
 
 /// The `code` of an error body: what went wrong, one per HTTP status the API answers with.
@@ -331,10 +341,34 @@ pub enum ErrorCode {
     RateLimited,
     /// The service failed; nothing was allowed.
     InternalError,
+    /// A person in several organizations did not name one in `OakAuth-Organization`.
+    OrganizationRequired,
+    /// A cookie-authenticated write without the session's `X-CSRF-Token`, or from an origin that
+    /// is not allowed.
+    CsrfFailed,
+    /// The organization's last owner cannot be removed or demoted.
+    LastOwner,
+    /// The invitation was accepted already.
+    InvitationUsed,
+    /// The invitation has expired.
+    InvitationExpired,
+    /// The invitation was revoked.
+    InvitationRevoked,
+    /// The signed-in person's e-mail address is not the invited one.
+    InvitationWrongAccount,
+    /// `POST /v1/setup` after a person has signed in.
+    AlreadySetUp,
+    /// Sign-in for people is not configured (`OIDC_ISSUER`, `OIDC_CLIENT_ID`).
+    SsoNotConfigured,
+    /// Adding one more would pass the plan's limit (agents, members, webhook endpoints); the
+    /// body names the limit (`quota`, `limit`, `plan`).
+    PlanLimit,
+    /// Stripe billing is not configured on this deployment.
+    BillingNotConfigured,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidRequest,
         ErrorCode::Unauthorized,
@@ -346,6 +380,17 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::RateLimited,
         ErrorCode::InternalError,
+        ErrorCode::OrganizationRequired,
+        ErrorCode::CsrfFailed,
+        ErrorCode::LastOwner,
+        ErrorCode::InvitationUsed,
+        ErrorCode::InvitationExpired,
+        ErrorCode::InvitationRevoked,
+        ErrorCode::InvitationWrongAccount,
+        ErrorCode::AlreadySetUp,
+        ErrorCode::SsoNotConfigured,
+        ErrorCode::PlanLimit,
+        ErrorCode::BillingNotConfigured,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -361,6 +406,17 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::OrganizationRequired => "organization_required",
+            ErrorCode::CsrfFailed => "csrf_failed",
+            ErrorCode::LastOwner => "last_owner",
+            ErrorCode::InvitationUsed => "invitation_used",
+            ErrorCode::InvitationExpired => "invitation_expired",
+            ErrorCode::InvitationRevoked => "invitation_revoked",
+            ErrorCode::InvitationWrongAccount => "invitation_wrong_account",
+            ErrorCode::AlreadySetUp => "already_set_up",
+            ErrorCode::SsoNotConfigured => "sso_not_configured",
+            ErrorCode::PlanLimit => "plan_limit",
+            ErrorCode::BillingNotConfigured => "billing_not_configured",
         }
     }
 
@@ -371,16 +427,19 @@ impl ErrorCode {
     /// The HTTP status of an answer with this code.
     pub fn http_status(self) -> u16 {
         match self {
-            ErrorCode::InvalidJson | ErrorCode::InvalidRequest => 400,
+            ErrorCode::InvalidJson | ErrorCode::InvalidRequest | ErrorCode::OrganizationRequired => 400,
             ErrorCode::Unauthorized => 401,
-            ErrorCode::Forbidden => 403,
+            ErrorCode::Forbidden | ErrorCode::CsrfFailed | ErrorCode::InvitationWrongAccount => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::Conflict => 409,
+            ErrorCode::Conflict | ErrorCode::LastOwner | ErrorCode::InvitationUsed | ErrorCode::AlreadySetUp => 409,
+            ErrorCode::InvitationExpired | ErrorCode::InvitationRevoked => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,
             ErrorCode::InternalError => 500,
+            ErrorCode::SsoNotConfigured | ErrorCode::BillingNotConfigured => 404,
+            ErrorCode::PlanLimit => 402,
         }
     }
 }
@@ -396,6 +455,13 @@ pub struct ErrorDetail {
     /// One of [`ErrorCode`]'s names.
     pub code: String,
     pub message: String,
+    /// On `plan_limit`: which limit, its number, and the plan in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<plans::Quota>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<plans::PlanId>,
 }
 
 /// `GET /health` answer.
@@ -432,7 +498,11 @@ pub struct Organization {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {
     pub organization: Organization,
-    pub key_prefix: String,
+    /// The admin key's visible prefix; null when a person signed in.
+    pub key_prefix: Option<String>,
+    /// What the caller may do here.
+    pub role: accounts::Role,
+    pub actor: accounts::Actor,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -880,10 +950,31 @@ pub enum AdminAction {
     WebhookRotateSecret,
     #[serde(rename = "webhook.redeliver")]
     WebhookRedeliver,
+    #[serde(rename = "member.role_change")]
+    MemberRoleChange,
+    #[serde(rename = "member.remove")]
+    MemberRemove,
+    #[serde(rename = "member.sessions_end")]
+    MemberSessionsEnd,
+    #[serde(rename = "member.join")]
+    MemberJoin,
+    #[serde(rename = "invitation.create")]
+    InvitationCreate,
+    #[serde(rename = "invitation.revoke")]
+    InvitationRevoke,
+    #[serde(rename = "key.create")]
+    KeyCreate,
+    #[serde(rename = "key.revoke")]
+    KeyRevoke,
+    #[serde(rename = "organization.update")]
+    OrganizationUpdate,
+    /// The organization's plan or billing status changed (detail: `{"from", "to", "status"}`).
+    #[serde(rename = "organization.plan_change")]
+    OrganizationPlanChange,
 }
 
 impl AdminAction {
-    pub const ALL: [AdminAction; 20] = [
+    pub const ALL: [AdminAction; 30] = [
         AdminAction::AgentCreate,
         AdminAction::AgentUpdate,
         AdminAction::AgentEnable,
@@ -904,6 +995,16 @@ impl AdminAction {
         AdminAction::WebhookDelete,
         AdminAction::WebhookRotateSecret,
         AdminAction::WebhookRedeliver,
+        AdminAction::MemberRoleChange,
+        AdminAction::MemberRemove,
+        AdminAction::MemberSessionsEnd,
+        AdminAction::MemberJoin,
+        AdminAction::InvitationCreate,
+        AdminAction::InvitationRevoke,
+        AdminAction::KeyCreate,
+        AdminAction::KeyRevoke,
+        AdminAction::OrganizationUpdate,
+        AdminAction::OrganizationPlanChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -928,6 +1029,16 @@ impl AdminAction {
             AdminAction::WebhookDelete => "webhook.delete",
             AdminAction::WebhookRotateSecret => "webhook.rotate_secret",
             AdminAction::WebhookRedeliver => "webhook.redeliver",
+            AdminAction::MemberRoleChange => "member.role_change",
+            AdminAction::MemberRemove => "member.remove",
+            AdminAction::MemberSessionsEnd => "member.sessions_end",
+            AdminAction::MemberJoin => "member.join",
+            AdminAction::InvitationCreate => "invitation.create",
+            AdminAction::InvitationRevoke => "invitation.revoke",
+            AdminAction::KeyCreate => "key.create",
+            AdminAction::KeyRevoke => "key.revoke",
+            AdminAction::OrganizationUpdate => "organization.update",
+            AdminAction::OrganizationPlanChange => "organization.plan_change",
         }
     }
 
@@ -941,8 +1052,15 @@ impl AdminAction {
 pub struct AdminEvent {
     pub id: String,
     pub request_id: String,
-    /// The visible prefix of the admin key that acted.
+    /// Who acted, for display: a person's e-mail address or an admin key's visible prefix.
     pub actor: String,
+    /// `key` or `user`.
+    pub actor_type: accounts::ActorKind,
+    /// The key's id (`adk_…`) or the person's id (`usr_…`); null for events recorded before
+    /// people could sign in.
+    pub actor_id: Option<String>,
+    /// The person's display name or the key's name.
+    pub actor_name: Option<String>,
     /// One of [`AdminAction`]'s names (`agent.create`, `tool.delete`, …).
     pub action: String,
     pub agent_id: Option<String>,

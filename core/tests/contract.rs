@@ -21,6 +21,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use oakauth_core::audit::BrokenLink;
+use oakauth_core::wire::accounts::*;
+use oakauth_core::wire::plans::*;
 use oakauth_core::wire::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -421,12 +423,78 @@ fn admin_event(some: bool) -> AdminEvent {
     AdminEvent {
         id: "evt_1".into(),
         request_id: "req_1".into(),
-        actor: "oakadm_abcd".into(),
+        actor: if some { "ada@example.com".into() } else { "oakadm_abcd".into() },
+        actor_type: if some { ActorKind::User } else { ActorKind::Key },
+        actor_id: some.then(|| "usr_1".into()),
+        actor_name: some.then(|| "Ada Lovelace".into()),
         action: AdminAction::AgentRotateKey.as_str().into(),
         agent_id: some.then(|| "agt_1".into()),
         target_id: "agt_1".into(),
         detail: json!({ "overlap_seconds": 300 }),
         created_at: T.into(),
+    }
+}
+
+fn actor(some: bool) -> Actor {
+    // A full sample is a person (e-mail set), a minimal one a key with its prefix unset: each
+    // nullable property is written once as a value and once as null.
+    Actor {
+        kind: if some { ActorKind::User } else { ActorKind::Key },
+        id: if some { "usr_1".into() } else { "adk_1".into() },
+        name: if some { "Ada Lovelace".into() } else { "ci".into() },
+        email: some.then(|| "ada@example.com".into()),
+        key_prefix: some.then(|| "oakadm_ab".into()),
+    }
+}
+
+fn session(some: bool) -> Session {
+    Session {
+        id: "ses_1".into(),
+        kind: if some { SessionKind::Bearer } else { SessionKind::Cookie },
+        name: "laptop CLI".into(),
+        created_at: T.into(),
+        last_seen_at: T.into(),
+        expires_at: T.into(),
+        mfa: some,
+        current: true,
+    }
+}
+
+fn membership() -> OrganizationMembership {
+    OrganizationMembership { id: "org_1".into(), name: "Acme".into(), role: Role::Admin }
+}
+
+fn invitation(some: bool) -> Invitation {
+    Invitation {
+        id: "inv_1".into(),
+        email: "bob@example.com".into(),
+        role: Role::Viewer,
+        status: if some { InvitationStatus::Accepted } else { InvitationStatus::Pending },
+        invited_by: "Ada Lovelace".into(),
+        created_at: T.into(),
+        expires_at: T.into(),
+        accepted_at: some.then(|| T.into()),
+    }
+}
+
+fn created_invitation(some: bool) -> CreatedInvitation {
+    CreatedInvitation {
+        invitation: invitation(some),
+        token: "oaki_secret".into(),
+        url: "http://127.0.0.1:8788/#/invitations/oaki_secret".into(),
+    }
+}
+
+fn admin_key(some: bool) -> AdminKey {
+    AdminKey {
+        id: "adk_1".into(),
+        name: "ci".into(),
+        role: Role::Viewer,
+        key_prefix: "oakadm_ab".into(),
+        created_by: "Ada Lovelace".into(),
+        created_at: T.into(),
+        expires_at: some.then(|| T.into()),
+        revoked_at: some.then(|| T.into()),
     }
 }
 
@@ -540,6 +608,67 @@ fn delivery(some: bool) -> Delivery {
     }
 }
 
+fn limits(some: bool) -> Limits {
+    if some {
+        PlanId::Free.plan().limits
+    } else {
+        Limits::UNLIMITED
+    }
+}
+
+fn plan_info(some: bool) -> PlanInfo {
+    PlanInfo {
+        id: if some { PlanId::Pro } else { PlanId::Enterprise },
+        name: if some { "Pro".into() } else { "Enterprise".into() },
+        limits: limits(some),
+        self_serve: some,
+    }
+}
+
+fn quota_usage(some: bool) -> QuotaUsage {
+    QuotaUsage { used: 812, limit: some.then_some(1000) }
+}
+
+fn usage_quotas(some: bool) -> UsageQuotas {
+    UsageQuotas {
+        validations: quota_usage(some),
+        agents: quota_usage(some),
+        members: quota_usage(some),
+        webhook_endpoints: quota_usage(some),
+    }
+}
+
+fn period() -> Period {
+    Period { start: "2026-12-01T00:00:00Z".into(), end: "2027-01-01T00:00:00Z".into() }
+}
+
+fn day_usage() -> DayUsage {
+    DayUsage { date: "2026-12-01".into(), validations: 400 }
+}
+
+fn agent_usage(some: bool) -> AgentUsage {
+    AgentUsage { agent_id: "agt_1".into(), name: some.then(|| "billing-bot".into()), validations: 812 }
+}
+
+fn usage(some: bool) -> Usage {
+    Usage {
+        organization_id: "org_1".into(),
+        plan: PlanId::Free,
+        subscribed_plan: if some { PlanId::Pro } else { PlanId::Free },
+        billing_status: if some { BillingStatus::PastDue } else { BillingStatus::None },
+        grace_until: some.then(|| T.into()),
+        billing_enabled: some,
+        period: period(),
+        quotas: usage_quotas(some),
+        by_day: vec![day_usage()],
+        by_agent: vec![agent_usage(some)],
+    }
+}
+
+fn quota_exceeded() -> QuotaExceeded {
+    QuotaExceeded { limit: 1000, used: 1000, resets_at: "2027-01-01T00:00:00Z".into() }
+}
+
 fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static str>, Vec<String>) {
     let mut walk = Walk { schemas, errors: vec![] };
     let mut covered = BTreeSet::new();
@@ -553,7 +682,15 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
         }
         check!(
             "Error",
-            ErrorBody { error: ErrorDetail { code: ErrorCode::NotFound.as_str().into(), message: "no".into() } }
+            ErrorBody {
+                error: ErrorDetail {
+                    code: if some { ErrorCode::PlanLimit } else { ErrorCode::NotFound }.as_str().into(),
+                    message: "no".into(),
+                    quota: some.then_some(Quota::Agents),
+                    limit: some.then_some(1),
+                    plan: some.then_some(PlanId::Free),
+                },
+            }
         );
         check!("Health", Health { status: "ok".into(), version: "0.1.0".into() });
         // The JWKS is jsonwebtoken's type, as the worker builds it.
@@ -575,6 +712,7 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
                 explanation: some.then(|| explanation(some)),
                 approval: some.then(|| ticket(some)),
                 receipt: opt("eyJhbGciOiJFZERTQSJ9.e30.c2ln"),
+                quota: some.then(quota_exceeded),
             }
         );
         check!("ApprovalTicket", ticket(some));
@@ -611,7 +749,78 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
             "Me",
             Me {
                 organization: Organization { id: "org_1".into(), name: "Acme".into() },
-                key_prefix: "oakadm_ab".into()
+                key_prefix: opt("oakadm_ab"),
+                role: Role::Owner,
+                actor: actor(some),
+            }
+        );
+        check!("Actor", actor(some));
+        check!(
+            "AuthConfig",
+            AuthConfig { sso: some, issuer: opt("https://id.example.com/"), signup: Signup::InviteOnly }
+        );
+        let user = User { id: "usr_1".into(), email: "ada@example.com".into(), name: "Ada Lovelace".into() };
+        check!("User", user.clone());
+        check!("OrganizationMembership", membership());
+        check!("Session", session(some));
+        check!(
+            "SessionInfo",
+            SessionInfo {
+                user: user.clone(),
+                session: session(some),
+                csrf_token: "csrf".into(),
+                organizations: vec![membership()],
+            }
+        );
+        check!("SessionList", SessionList { sessions: vec![session(some)] });
+        check!("NewBearerSession", NewBearerSession { name: opt("laptop CLI") });
+        check!("BearerSession", BearerSession { session: session(some), token: "oaks_secret".into() });
+        let member = Member {
+            user_id: "usr_1".into(),
+            email: "ada@example.com".into(),
+            name: "Ada Lovelace".into(),
+            role: Role::Owner,
+            joined_at: T.into(),
+        };
+        check!("Member", member.clone());
+        check!("MemberList", MemberList { members: vec![member] });
+        check!("MemberUpdate", MemberUpdate { role: Role::Admin });
+        check!("Invitation", invitation(some));
+        check!("InvitationList", InvitationList { invitations: vec![invitation(some)], next_cursor: opt("50") });
+        check!("NewInvitation", NewInvitation { email: "bob@example.com".into(), role: Role::Viewer });
+        check!("CreatedInvitation", created_invitation(some));
+        check!(
+            "InvitationPreview",
+            InvitationPreview {
+                organization: Organization { id: "org_1".into(), name: "Acme".into() },
+                email: "bob@example.com".into(),
+                role: Role::Viewer,
+                status: InvitationStatus::Pending,
+                expires_at: T.into(),
+            }
+        );
+        check!("AcceptedInvitation", AcceptedInvitation { organization: membership() });
+        check!("AdminKey", admin_key(some));
+        check!("AdminKeyList", AdminKeyList { keys: vec![admin_key(some)] });
+        check!(
+            "NewAdminKey",
+            NewAdminKey { name: "ci".into(), role: Role::Viewer, expires_in_days: some.then_some(30) }
+        );
+        check!("CreatedAdminKey", CreatedAdminKey { key: admin_key(some), secret: "oakadm_secret".into() });
+        check!(
+            "OrganizationSettings",
+            OrganizationSettings { id: "org_1".into(), name: "Acme".into(), require_mfa: some, created_at: T.into() }
+        );
+        check!("OrganizationUpdate", OrganizationUpdate { name: opt("Acme"), require_mfa: some.then_some(true) });
+        check!(
+            "SetupRequest",
+            SetupRequest { organization_name: "Acme".into(), owner_email: "ada@example.com".into() }
+        );
+        check!(
+            "SetupResult",
+            SetupResult {
+                organization: Organization { id: "org_1".into(), name: "Acme".into() },
+                invitation: created_invitation(some),
             }
         );
         check!("Agent", agent());
@@ -723,6 +932,18 @@ fn walk_every_sample(schemas: &BTreeMap<String, Value>) -> (BTreeSet<&'static st
         check!("AdminEventList", AdminEventList { events: vec![admin_event(some)], next_cursor: opt("50") });
         check!("BrokenLink", broken_link(some));
         check!("AuditVerification", audit_verification(some));
+        check!("PlanList", if some { PlanList::published() } else { PlanList { plans: vec![plan_info(some)] } });
+        check!("PlanInfo", plan_info(some));
+        check!("Limits", limits(some));
+        check!("QuotaUsage", quota_usage(some));
+        check!("UsageQuotas", usage_quotas(some));
+        check!("Period", period());
+        check!("DayUsage", day_usage());
+        check!("AgentUsage", agent_usage(some));
+        check!("Usage", usage(some));
+        check!("QuotaExceeded", quota_exceeded());
+        check!("CheckoutRequest", CheckoutRequest { plan: PlanId::Pro });
+        check!("BillingRedirect", BillingRedirect { url: "https://checkout.stripe.com/c/pay/cs_test_1".into() });
     }
     (covered, walk.errors)
 }
@@ -832,6 +1053,53 @@ fn every_closed_set_of_names_in_the_spec_equals_its_rust_enum() {
                 RuleOutcome::Error => "error",
             }),
         ),
+        ("Role", spec_enum(&schemas, &["Role"]), rust_names(&Role::ALL, Role::as_str)),
+        ("Signup", spec_enum(&schemas, &["Signup"]), rust_names(&[Signup::Open, Signup::InviteOnly], Signup::as_str)),
+        (
+            "ActorKind",
+            spec_enum(&schemas, &["ActorKind"]),
+            rust_names(&[ActorKind::Key, ActorKind::User, ActorKind::System], |k| match k {
+                ActorKind::Key => "key",
+                ActorKind::User => "user",
+                ActorKind::System => "system",
+            }),
+        ),
+        (
+            "SessionKind",
+            spec_enum(&schemas, &["SessionKind"]),
+            rust_names(&[SessionKind::Cookie, SessionKind::Bearer], |k| match k {
+                SessionKind::Cookie => "cookie",
+                SessionKind::Bearer => "bearer",
+            }),
+        ),
+        (
+            "InvitationStatus",
+            spec_enum(&schemas, &["InvitationStatus"]),
+            rust_names(
+                &[
+                    InvitationStatus::Pending,
+                    InvitationStatus::Accepted,
+                    InvitationStatus::Expired,
+                    InvitationStatus::Revoked,
+                ],
+                |s| match s {
+                    InvitationStatus::Pending => "pending",
+                    InvitationStatus::Accepted => "accepted",
+                    InvitationStatus::Expired => "expired",
+                    InvitationStatus::Revoked => "revoked",
+                },
+            ),
+        ),
+        ("PlanId", spec_enum(&schemas, &["PlanId"]), rust_names(&PlanId::ALL, PlanId::as_str)),
+        ("Quota", spec_enum(&schemas, &["Quota"]), rust_names(&Quota::ALL, Quota::as_str)),
+        (
+            "BillingStatus",
+            spec_enum(&schemas, &["BillingStatus"]),
+            rust_names(
+                &[BillingStatus::None, BillingStatus::Active, BillingStatus::PastDue, BillingStatus::Canceled],
+                BillingStatus::as_str,
+            ),
+        ),
         (
             "AdminEvent.action",
             spec_enum(&schemas, &["AdminEvent", "properties", "action"]),
@@ -866,4 +1134,47 @@ fn error_codes_answer_with_the_status_the_spec_gives_them() {
         listed += 1;
     }
     assert_eq!(listed, ErrorCode::ALL.len(), "every error code is described with its status");
+}
+
+/// Every operation under `/v1/admin` names its minimum role (`x-oakauth-role`), and the roles
+/// table of `docs/accounts.md` lists exactly those operations with exactly those roles.
+#[test]
+fn every_admin_operation_has_a_role_and_the_docs_table_agrees() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let spec: Value =
+        serde_norway::from_str(&std::fs::read_to_string(format!("{root}/docs/openapi.yaml")).unwrap()).unwrap();
+    let mut in_spec = BTreeSet::new();
+    let mut missing = vec![];
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if method == "parameters" || !path.starts_with("/v1/admin") {
+                continue;
+            }
+            match op["x-oakauth-role"].as_str() {
+                Some(role) if Role::parse(role).is_ok() => {
+                    in_spec.insert((method.to_uppercase(), path.clone(), role.to_owned()));
+                }
+                other => missing.push(format!("{} {path}: x-oakauth-role {other:?}", method.to_uppercase())),
+            }
+        }
+    }
+    assert!(missing.is_empty(), "admin operations without a valid x-oakauth-role:\n  {}", missing.join("\n  "));
+    let docs = std::fs::read_to_string(format!("{root}/docs/accounts.md")).unwrap();
+    // Rows like "| `listAgents` | `GET /v1/admin/agents` | viewer |".
+    let in_docs: BTreeSet<(String, String, String)> = docs
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let route = cells.get(2)?.strip_prefix('`')?.strip_suffix('`')?;
+            let (method, path) = route.split_once(' ')?;
+            path.starts_with("/v1/admin").then(|| (method.to_owned(), path.to_owned(), cells[3].to_owned()))
+        })
+        .collect();
+    assert_eq!(
+        in_docs,
+        in_spec,
+        "docs/accounts.md's roles table differs from docs/openapi.yaml (only in the docs: {:?}; only in the spec: {:?})",
+        in_docs.difference(&in_spec).collect::<Vec<_>>(),
+        in_spec.difference(&in_docs).collect::<Vec<_>>()
+    );
 }

@@ -2,12 +2,16 @@ import { createContext } from 'preact';
 import { useCallback, useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { describeError, isAuthFailure } from './api';
 import type { Session } from './session';
-import type { AdminClient, Me } from './types';
+import { atLeast, type AdminClient, type Me, type Role, type SessionInfo, type Usage } from './types';
 
 export interface AppContext {
   client: AdminClient;
   session: Session;
   me: Me;
+  /** The signed-in person, their session and organizations; undefined when signed in with an admin key. */
+  person?: SessionInfo;
+  /** Acts in another of the person's organizations. */
+  switchOrganization(id: string): void;
   /** Ends the session (the key was refused mid-session, or the user signed out). */
   signOut(message?: string): void;
   notify(message: string): void;
@@ -51,10 +55,36 @@ export function usePendingApprovals(client: AdminClient | undefined, everyMs: nu
   return useMemo(() => ({ ...state, refresh }), [state, refresh]);
 }
 
+/**
+ * The organization's usage for the banner above every page: loaded when `page` changes (a page load or a
+ * navigation), never on a timer. `page` undefined loads nothing (the usage page loads its own). A failed
+ * load keeps the last usage: the pages say what went wrong with their own requests.
+ */
+export function useUsageOnNavigation(client: AdminClient | undefined, page: string | undefined): Usage | undefined {
+  const [usage, setUsage] = useState<Usage>();
+  useEffect(() => {
+    if (!client || page === undefined) return;
+    let stopped = false;
+    client.usage().then(
+      (u) => !stopped && setUsage(u),
+      () => {},
+    );
+    return () => {
+      stopped = true;
+    };
+  }, [client, page]);
+  return usage;
+}
+
 /** The badge counts up to this many pending approvals, then says "N+". */
 export const PENDING_COUNT_LIMIT = 100;
 
 export const App = createContext<AppContext | null>(null);
+
+/** Whether the caller's role here has at least `needed`'s power (write controls are shown only then). */
+export function useCan(needed: Role): boolean {
+  return atLeast(useApp().me.role, needed);
+}
 
 export function useApp(): AppContext {
   const ctx = useContext(App);
@@ -67,10 +97,12 @@ export function useErrorText(): (err: unknown) => string {
   const { session, signOut } = useApp();
   return useCallback(
     (err: unknown) => {
-      if (isAuthFailure(err)) signOut('The API no longer accepts this admin key. Sign in again.');
+      if (isAuthFailure(err)) {
+        signOut(session.kind === 'key' ? 'The API no longer accepts this admin key. Sign in again.' : 'Your session has ended. Sign in again.');
+      }
       return describeError(err, session.baseUrl);
     },
-    [session.baseUrl, signOut],
+    [session, signOut],
   );
 }
 

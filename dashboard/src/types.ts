@@ -3,7 +3,28 @@
 import type { OakAuthAdmin } from 'oakauth';
 
 export type {
+  AcceptedInvitation,
+  Actor,
+  AdminKey,
+  AuthConfig,
+  CreatedAdminKey,
+  CreatedInvitation,
+  Invitation,
+  InvitationPreview,
+  InvitationStatus,
+  Member,
+  OrganizationMembership,
+  Role,
+  Session as UserSession,
+  SessionInfo,
   AdminAction,
+  AgentUsage,
+  BillingRedirect,
+  BillingStatus,
+  DayUsage,
+  PlanId,
+  QuotaUsage,
+  Usage,
   AdminEvent,
   Agent,
   AgentWithKey,
@@ -77,4 +98,36 @@ export type AdminClient = Pick<
   | 'rotateWebhookSecret'
   | 'listWebhookDeliveries'
   | 'redeliverWebhook'
+  | 'authConfig'
+  | 'session'
+  | 'logout'
+  | 'listSessions'
+  | 'revokeSession'
+  | 'invitationPreview'
+  | 'acceptInvitation'
+  | 'listMembers'
+  | 'updateMember'
+  | 'removeMember'
+  | 'endMemberSessions'
+  | 'listInvitations'
+  | 'createInvitation'
+  | 'revokeInvitation'
+  | 'listAdminKeys'
+  | 'createAdminKey'
+  | 'revokeAdminKey'
+  | 'usage'
+  | 'billingCheckout'
+  | 'billingPortal'
 >;
+
+/** The roles from least to most power: each can do all the one before it can. */
+const RANK = { viewer: 0, admin: 1, owner: 2 } as const;
+
+/**
+ * Whether `role` has at least `needed`'s power. Only hides what the server would refuse anyway; a
+ * role the dashboard does not know (or none) has no power.
+ */
+export function atLeast(role: string | undefined, needed: keyof typeof RANK): boolean {
+  const have = RANK[role as keyof typeof RANK];
+  return have !== undefined && have >= RANK[needed];
+}

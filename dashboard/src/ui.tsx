@@ -1,6 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { isPlanLimitText } from './api';
 import { useAction } from './context';
+import { href } from './router';
 import type { Effect } from './types';
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
@@ -15,7 +17,15 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
 export function ErrorNotice({ error, onRetry }: { error: string; onRetry?: () => void }) {
   return (
     <div class="notice notice-error" role="alert">
-      <p>{error}</p>
+      <p>
+        {error}
+        {isPlanLimitText(error) && (
+          <>
+            {' '}
+            <a href={href('usage')}>See your plan and usage</a>
+          </>
+        )}
+      </p>
       {onRetry && (
         <button type="button" class="btn btn-small" onClick={onRetry}>
           Try again

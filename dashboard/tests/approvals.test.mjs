@@ -368,8 +368,21 @@ describe('approvals and webhooks in a browser', { timeout: 10 * 60_000 }, () => 
       ]) {
         await page.goto(`${dashboard.url}/#/${path}`);
         await ready();
-        const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
-        assert.ok(scroll <= width, `${path}: page is ${scroll}px wide on a ${width}px screen`);
+        const { scroll, width, widest } = await page.evaluate(() => {
+          const width = window.innerWidth;
+          // The element that sticks out furthest, to name it when the page is too wide.
+          let widest = '';
+          let right = width;
+          for (const el of document.querySelectorAll('body *')) {
+            const r = el.getBoundingClientRect().right;
+            if (r > right) {
+              right = r;
+              widest = `${el.tagName.toLowerCase()}.${el.className} (${Math.round(r)}px): ${el.outerHTML.slice(0, 160)}`;
+            }
+          }
+          return { scroll: document.documentElement.scrollWidth, width, widest };
+        });
+        assert.ok(scroll <= width, `${path}: page is ${scroll}px wide on a ${width}px screen; widest: ${widest}`);
       }
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });

@@ -9,7 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from oakauth import AsyncOakAuthAdmin, ConflictError, MalformedResponse, NotFound, OakAuthAdmin, Timeout
+from oakauth import (
+    AsyncOakAuthAdmin,
+    ConflictError,
+    MalformedResponse,
+    NotFound,
+    OakAuthAdmin,
+    PlanLimitError,
+    Timeout,
+)
 from oakauth.models import CreateRule
 
 BASE = "https://oakauth.test"
@@ -157,3 +165,105 @@ def test_not_found_and_the_admin_key_from_the_environment(monkeypatch: pytest.Mo
     ):
         admin.delete_agent("agt_9")
     assert seen == ["Bearer oakadm_env"]
+
+
+USAGE = {
+    "organization_id": "org_1",
+    "plan": "free",
+    "subscribed_plan": "free",
+    "billing_status": "none",
+    "grace_until": None,
+    "billing_enabled": False,
+    "period": {"start": "2026-12-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"},
+    "quotas": {
+        "validations": {"used": 812, "limit": 1000},
+        "agents": {"used": 1, "limit": 1},
+        "members": {"used": 2, "limit": 3},
+        "webhook_endpoints": {"used": 0, "limit": None},
+    },
+    "by_day": [{"date": "2026-12-01", "validations": 812}],
+    "by_agent": [{"agent_id": "agt_1", "name": None, "validations": 812}],
+}
+PLANS = {
+    "plans": [
+        {
+            "id": "free",
+            "name": "Free",
+            "limits": {"agents": 1, "members": 3, "validations_per_month": 1000, "webhook_endpoints": 1},
+            "self_serve": True,
+        }
+    ]
+}
+
+
+def billing(request: httpx.Request) -> httpx.Response:
+    path = request.url.path
+    if path == "/v1/plans":
+        return httpx.Response(200, json=PLANS)
+    if path == "/v1/admin/usage":
+        return httpx.Response(200, json=USAGE)
+    if path == "/v1/admin/billing/checkout":
+        return httpx.Response(200, json={"url": "https://checkout.stripe.com/c/pay/cs_1"})
+    if path == "/v1/admin/billing/portal":
+        return httpx.Response(200, json={"url": "https://billing.stripe.com/p/session/1"})
+    return httpx.Response(404, json={"error": {"code": "not_found", "message": "no"}})
+
+
+def test_plans_usage_and_billing_send_the_documented_requests() -> None:
+    sent: list[tuple[str, str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append((request.method, request.url.path, json.loads(request.content) if request.content else None))
+        return billing(request)
+
+    with OakAuthAdmin("oakadm_x", base_url=BASE, transport=httpx.MockTransport(handler)) as admin:
+        plans = admin.plans()
+        assert plans.plans[0].limits.validations_per_month == 1000
+        usage = admin.usage()
+        assert usage.quotas.validations.used == 812 and usage.quotas.webhook_endpoints.limit is None
+        assert usage.by_agent[0].name is None
+        assert admin.billing_checkout("pro").url == "https://checkout.stripe.com/c/pay/cs_1"
+        assert admin.billing_portal().url == "https://billing.stripe.com/p/session/1"
+        with pytest.raises(TypeError):
+            admin.billing_checkout("gold")  # type: ignore[arg-type]
+    assert sent == [
+        ("GET", "/v1/plans", None),
+        ("GET", "/v1/admin/usage", None),
+        ("POST", "/v1/admin/billing/checkout", {"plan": "pro"}),
+        ("POST", "/v1/admin/billing/portal", {}),
+    ]
+
+
+async def test_async_usage_and_checkout() -> None:
+    async with AsyncOakAuthAdmin("oakadm_x", base_url=BASE, transport=httpx.MockTransport(billing)) as admin:
+        assert (await admin.usage()).plan == "free"
+        assert (await admin.plans()).plans[0].id == "free"
+        assert (await admin.billing_checkout("pro")).url.startswith("https://checkout.stripe.com/")
+        assert (await admin.billing_portal()).url.startswith("https://billing.stripe.com/")
+
+
+def test_a_plan_limit_names_the_limit_and_billing_not_configured_is_not_found() -> None:
+    limit = {
+        "error": {
+            "code": "plan_limit",
+            "message": "the Free plan allows 1 agent; upgrade to Pro for more",
+            "quota": "agents",
+            "limit": 1,
+            "plan": "free",
+        }
+    }
+    answers = iter(
+        [
+            httpx.Response(402, json=limit),
+            httpx.Response(404, json={"error": {"code": "billing_not_configured", "message": "no billing"}}),
+        ]
+    )
+    with OakAuthAdmin("oakadm_x", base_url=BASE, transport=httpx.MockTransport(lambda _: next(answers))) as admin:
+        with pytest.raises(PlanLimitError) as caught:
+            admin.create_agent({"name": "second"})
+        with pytest.raises(NotFound) as missing:
+            admin.billing_portal()
+    err = caught.value
+    assert (err.status, err.code, err.quota, err.limit, err.plan) == (402, "plan_limit", "agents", 1, "free")
+    assert "upgrade to Pro" in str(err)
+    assert missing.value.code == "billing_not_configured"

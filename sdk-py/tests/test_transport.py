@@ -24,6 +24,7 @@ from oakauth import (
     OakAuth,
     OakAuthError,
     PermissionDenied,
+    QuotaExceededError,
     RateLimited,
     RedirectRefused,
     ServerError,
@@ -421,3 +422,52 @@ def test_configuration_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     oak.validate("filesystem", "read")
     assert seen[0].headers["authorization"] == "Bearer oak_env"
     assert str(seen[0].url) == "http://localhost:8787/v1/validate"
+
+
+QUOTA = {"limit": 1000, "used": 1000, "resets_at": "2027-01-01T00:00:00Z"}
+
+
+def test_a_quota_exceeded_answer_is_a_deny_with_its_quota_never_retried() -> None:
+    over = json_response(429, deny("quota_exceeded", quota=QUOTA), {"retry-after": "86400"})
+    handler, seen = respond(over)
+    ran: list[str] = []
+    with sync_client(handler) as oak:
+        decision = oak.validate("filesystem", "read")
+        assert decision.allowed is False and decision.reason == "quota_exceeded"
+        assert decision.quota is not None and decision.quota.model_dump() == QUOTA
+        assert decision.retry_after == 86400 and not decision.is_allowed()
+        with pytest.raises(QuotaExceededError) as caught:
+            oak.guard("filesystem", "read", lambda: ran.append("ran"))
+    assert ran == []
+    assert len(seen) == 2
+    err = caught.value
+    assert isinstance(err, PermissionDenied)
+    assert err.reason == "quota_exceeded" and err.retry_after == 86400 and err.decision_id == "dec_1"
+    assert err.resets_at == "2027-01-01T00:00:00Z" and err.quota.limit == 1000
+    assert "1000 of its 1000 validations" in str(err)
+    assert "until 2027-01-01T00:00:00Z" in explain(err)
+
+
+async def test_async_quota_exceeded_is_the_same_deny() -> None:
+    handler, _ = respond(json_response(429, deny("quota_exceeded", quota=QUOTA), {"retry-after": "60"}))
+    async with async_client(handler) as oak:
+        with pytest.raises(QuotaExceededError) as caught:
+            await oak.guard("filesystem", "read", lambda: "ran")
+    assert caught.value.retry_after == 60
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        deny("quota_exceeded"),
+        deny("quota_exceeded", quota={"limit": 1000, "used": "all", "resets_at": "2027-01-01T00:00:00Z"}),
+        {**allow(), "quota": QUOTA},
+    ],
+    ids=["without its quota", "with a malformed quota", "claiming an allow"],
+)
+def test_a_429_that_is_not_a_well_formed_quota_deny_is_refused(body: dict[str, Any]) -> None:
+    handler, _ = respond(json_response(429, body, {"retry-after": "5"}))
+    ran: list[str] = []
+    with sync_client(handler) as oak, pytest.raises(OakAuthError):
+        oak.guard("filesystem", "read", lambda: ran.append("ran"))
+    assert ran == []

@@ -5,6 +5,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::client::{Builder, FromBuilder};
 use crate::error::Error;
 use crate::http::{seg, Call, Http, Retry};
+use crate::wire::plans::{BillingRedirect, CheckoutRequest, PlanId, PlanList, Usage};
 use crate::wire::{
     AdminEvent, AdminEventList, Agent, AgentList, AgentWithKey, Approval, ApprovalDecision, ApprovalList,
     ApprovalStatus, AuditVerification, CreateAgent, CreateRule, CreateTool, CreateWebhook, Delivery, DeliveryList,
@@ -608,6 +609,34 @@ impl Admin {
             q.push(("until", u.to_owned()));
         }
         self.get("/v1/admin/stats", q).await
+    }
+
+    // Plans, usage and billing
+
+    /// Every plan and its limits (`None`: unlimited), cheapest first (`GET /v1/plans`, public).
+    pub async fn plans(&self) -> Result<PlanList, Error> {
+        self.get("/v1/plans", Vec::new()).await
+    }
+
+    /// The plan in force, the billing status and this calendar month's use of each limit, with
+    /// validations by day and by agent (`GET /v1/admin/usage`, any role).
+    pub async fn usage(&self) -> Result<Usage, Error> {
+        self.get("/v1/admin/usage", Vec::new()).await
+    }
+
+    /// Starts a subscription to `plan` ([`PlanId::Pro`]) with Stripe Checkout and returns the page
+    /// to send the owner to (`POST /v1/admin/billing/checkout`, owners only). Without Stripe on
+    /// the deployment: [`Error::NotFound`] with code `billing_not_configured`; an organization that
+    /// already subscribes: [`Error::Conflict`] (use [`billing_portal`](Self::billing_portal)).
+    pub async fn billing_checkout(&self, plan: PlanId) -> Result<BillingRedirect, Error> {
+        self.create("/v1/admin/billing/checkout".into(), &CheckoutRequest { plan }).await
+    }
+
+    /// Stripe's Customer Portal for the organization: change or cancel the subscription
+    /// (`POST /v1/admin/billing/portal`, owners only). [`Error::Conflict`] before the first
+    /// Checkout.
+    pub async fn billing_portal(&self) -> Result<BillingRedirect, Error> {
+        self.create("/v1/admin/billing/portal".into(), &serde_json::json!({})).await
     }
 }
 

@@ -89,6 +89,7 @@ pub struct Builder<C> {
     timeout: Duration,
     retries: u32,
     client: Option<reqwest::Client>,
+    organization: Option<String>,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -102,6 +103,7 @@ impl<C> std::fmt::Debug for Builder<C> {
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
             .field("client", &self.client)
+            .field("organization", &self.organization)
             .finish_non_exhaustive()
     }
 }
@@ -127,6 +129,7 @@ impl<C: FromBuilder> Builder<C> {
             timeout: http::DEFAULT_TIMEOUT,
             retries: http::DEFAULT_RETRIES,
             client: None,
+            organization: None,
             _client: PhantomData,
         }
     }
@@ -187,7 +190,17 @@ impl<C: FromBuilder> Builder<C> {
             std::env::var("OAKAUTH_ALLOW_INSECURE_LOOPBACK").is_ok_and(|v| matches!(v.trim(), "1" | "true"))
         });
         Http::new(self.client, &base_url, allow_insecure_loopback, self.key, self.timeout, self.retries)
-            .map(C::from_http)
+            .map(|http| C::from_http(http.with_organization(self.organization)))
+    }
+}
+
+impl Builder<crate::Admin> {
+    /// The organization (`org_…`) to act in, sent as `OakAuth-Organization`: needed when the key
+    /// is a person's bearer session token (`oaks_…`) and the person belongs to several
+    /// organizations. An admin key belongs to one organization and needs none.
+    pub fn organization(mut self, organization: impl Into<String>) -> Self {
+        self.organization = Some(organization.into());
+        self
     }
 }
 
@@ -204,7 +217,7 @@ impl FromBuilder for OakAuth {
 pub struct Decision {
     /// The answer as the service sent it.
     pub response: ValidateResponse,
-    /// From the `Retry-After` header of a rate-limited (HTTP 429) decision.
+    /// From the `Retry-After` header of a rate-limited or `quota_exceeded` (HTTP 429) decision.
     pub retry_after: Option<Duration>,
 }
 
@@ -226,6 +239,15 @@ impl Decision {
                 retry_after: self.retry_after.unwrap_or_default(),
                 message: r.message,
                 decision_id: Some(r.decision_id),
+            });
+        }
+        if let (ReasonCode::QuotaExceeded, Some(quota)) = (r.reason, &r.quota) {
+            return Some(Error::QuotaExceeded {
+                tool: request.tool.clone(),
+                scope: request.scope.clone(),
+                quota: Box::new(quota.clone()),
+                retry_after: self.retry_after.unwrap_or_default(),
+                decision_id: r.decision_id,
             });
         }
         let (tool, scope, message, decision_id) =
@@ -312,8 +334,12 @@ impl OakAuth {
                 // A decision that contradicts itself is not a decision.
                 let contradiction = if response.allowed != response.reason.is_allow() {
                     Some(format!("allowed is {} but the reason is {}", response.allowed, response.reason.as_str()))
-                } else if answer.status == 429 && response.reason != ReasonCode::RateLimited {
+                } else if answer.status == 429
+                    && !matches!(response.reason, ReasonCode::RateLimited | ReasonCode::QuotaExceeded)
+                {
                     Some(format!("a 429 decision with reason {}", response.reason.as_str()))
+                } else if response.reason == ReasonCode::QuotaExceeded && response.quota.is_none() {
+                    Some("a quota_exceeded decision without its quota".into())
                 } else {
                     approval_contradiction(request, &response)
                 };

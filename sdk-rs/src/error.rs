@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use crate::wire::plans::{PlanId, Quota, QuotaExceeded};
 use crate::wire::{ApprovalTicket, Explanation, ReasonCode};
 
 /// The one error type of this crate.
@@ -105,6 +106,38 @@ pub enum Error {
         message: String,
         /// The id of the audit-log row of the decision.
         decision_id: String,
+    },
+
+    /// The organization has used its plan's validations for this calendar month (UTC): a deny with
+    /// reason `quota_exceeded` (HTTP 429). Every call is denied until `quota.resets_at`; upgrading
+    /// the plan lifts it at once.
+    #[error("denied {tool}:{scope} (quota_exceeded): the organization has used {} of its {} validations this month; calls are denied until {}", quota.used, quota.limit, quota.resets_at)]
+    QuotaExceeded {
+        /// The tool that was asked for.
+        tool: String,
+        /// The scope that was asked for.
+        scope: String,
+        /// The monthly limit, its use and when it resets (`resets_at`, RFC 3339).
+        quota: Box<QuotaExceeded>,
+        /// From the `Retry-After` header: the time until the reset (zero when not sent).
+        retry_after: Duration,
+        /// The id of the audit-log row of this decision.
+        decision_id: String,
+    },
+
+    /// One more agent, member (with open invitations) or webhook endpoint would pass the plan's
+    /// limit (402 `plan_limit`). `quota`, `limit` and `plan` name the limit, its number and the
+    /// plan in force, when the answer said.
+    #[error("plan limit: {}", api.message)]
+    PlanLimit {
+        /// The error body.
+        api: ApiError,
+        /// Which limit.
+        quota: Option<Quota>,
+        /// The plan's number for it.
+        limit: Option<u64>,
+        /// The plan in force.
+        plan: Option<PlanId>,
     },
 
     /// Too many requests: the agent's token bucket (on validate) or the service's limit is empty.
@@ -246,7 +279,8 @@ impl Error {
             | Error::ApprovalCancelled { .. }
             | Error::ApprovalConsumed { .. }
             | Error::ApprovalMismatch { .. } => Some(200),
-            Error::RateLimited { .. } => Some(429),
+            Error::RateLimited { .. } | Error::QuotaExceeded { .. } => Some(429),
+            Error::PlanLimit { .. } => Some(402),
             Error::Auth { status, .. } | Error::BadRequest { status, .. } => Some(*status),
             Error::NotFound { .. } => Some(404),
             Error::Conflict { .. } => Some(409),
@@ -274,7 +308,9 @@ impl Error {
             Error::ApprovalConsumed { .. } => Some(ReasonCode::ApprovalConsumed.as_str()),
             Error::ApprovalMismatch { .. } => Some(ReasonCode::ApprovalMismatch.as_str()),
             Error::RateLimited { .. } => Some("rate_limited"),
+            Error::QuotaExceeded { .. } => Some(ReasonCode::QuotaExceeded.as_str()),
             Error::Auth { api, .. }
+            | Error::PlanLimit { api, .. }
             | Error::BadRequest { api, .. }
             | Error::NotFound { api }
             | Error::Conflict { api } => Some(&api.code),

@@ -29,6 +29,8 @@ pub struct Http {
     base_url: String,
     /// Sent as a bearer token; `None` for the public endpoints (the receipt keys).
     key: Option<String>,
+    /// Sent as `OakAuth-Organization`: the organization a person acts in (a bearer session token).
+    organization: Option<String>,
     timeout: Duration,
     retries: u32,
 }
@@ -39,6 +41,7 @@ impl std::fmt::Debug for Http {
         f.debug_struct("Http")
             .field("base_url", &self.base_url)
             .field("key", &HIDDEN)
+            .field("organization", &self.organization)
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
             .finish_non_exhaustive()
@@ -161,7 +164,13 @@ impl Http {
                 .build()
                 .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
         };
-        Ok(Http { client, base_url: trimmed.to_owned(), key, timeout, retries })
+        Ok(Http { client, base_url: trimmed.to_owned(), key, organization: None, timeout, retries })
+    }
+
+    /// Sends `OakAuth-Organization: <id>` with every request.
+    pub fn with_organization(mut self, organization: Option<String>) -> Self {
+        self.organization = organization;
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -211,6 +220,9 @@ impl Http {
             .header(reqwest::header::USER_AGENT, concat!("oakauth-rust/", env!("CARGO_PKG_VERSION")));
         if let Some(key) = &self.key {
             request = request.bearer_auth(key);
+        }
+        if let Some(organization) = &self.organization {
+            request = request.header("OakAuth-Organization", organization);
         }
         if let Some(body) = body {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
@@ -300,6 +312,11 @@ pub(crate) fn error_for(answer: &Answer) -> Error {
         };
     };
     match status {
+        402 if api.code == "plan_limit" => {
+            let detail = serde_json::from_slice::<ErrorBody>(&answer.body).ok().map(|b| b.error);
+            let (quota, limit, plan) = detail.map(|d| (d.quota, d.limit, d.plan)).unwrap_or_default();
+            Error::PlanLimit { api, quota, limit, plan }
+        }
         401 | 403 => Error::Auth { status, api },
         404 => Error::NotFound { api },
         409 => Error::Conflict { api },

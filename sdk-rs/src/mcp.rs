@@ -415,6 +415,8 @@ struct BadReasoning;
 pub(crate) fn hides(err: &Error) -> bool {
     match err {
         Error::Denied { reason: ReasonCode::ReasoningRequired, .. } | Error::RateLimited { .. } => false,
+        // The organization's monthly quota: the tool comes back when it resets or the plan is upgraded.
+        Error::QuotaExceeded { .. } => false,
         // A person can lift these.
         Error::Denied { reason: ReasonCode::ApprovalRequired, .. }
         | Error::ApprovalPending { .. }
@@ -494,6 +496,11 @@ pub(crate) fn explain(err: &Error, tool: &str, scope: &str, reasoning_argument: 
         Error::RateLimited { retry_after, .. } => format!(
             "OakAuth rate limit reached for {tool}:{scope}; retry in {} seconds. The tool did not run.",
             retry_after.as_secs().max(1)
+        ),
+        Error::QuotaExceeded { quota, .. } => format!(
+            "OakAuth: this organization has used its {} validations for the month; every call is denied until {}. \
+             The tool did not run; do not retry before then.",
+            quota.limit, quota.resets_at
         ),
         other => format!("OakAuth could not check {tool}:{scope} ({other}), so the tool did not run."),
     }

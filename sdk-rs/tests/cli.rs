@@ -194,12 +194,21 @@ fn stats_and_whoami_answer() {
     assert!(text.contains("decisions:") && text.contains("denied:"), "{text}");
     let me = ok(oakauth().arg("whoami"));
     assert!(me.contains("organization:") && me.contains(&worker().base_url), "{me}");
+    let field = |name: &str| me.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or_default();
+    assert_eq!(field("role:"), "owner", "{me}");
+    assert!(field("who:").starts_with("admin key bootstrap (oakadm_"), "{me}");
 }
 
 /// `oakauth` with nothing in its environment that could configure it.
 fn bare_oakauth() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_oakauth"));
-    for var in ["OAKAUTH_BASE_URL", "OAKAUTH_ALLOW_INSECURE_LOOPBACK", "OAKAUTH_ADMIN_KEY", "OAKAUTH_API_KEY"] {
+    for var in [
+        "OAKAUTH_BASE_URL",
+        "OAKAUTH_ALLOW_INSECURE_LOOPBACK",
+        "OAKAUTH_ADMIN_KEY",
+        "OAKAUTH_API_KEY",
+        "OAKAUTH_ORGANIZATION",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -889,4 +898,61 @@ fn a_webhook_secret_is_printed_once_and_never_listed() {
 
     assert!(ok(oakauth().args(["webhooks", "delete", &id])).contains("Deleted webhook"));
     assert_eq!(run(oakauth().args(["webhooks", "show", &id])).status.code(), Some(1));
+}
+
+#[test]
+fn plans_lists_every_published_plan_and_its_limits() {
+    let listed = json(oakauth().arg("plans"));
+    let published = serde_json::to_value(oakauth::wire::plans::PlanList::published()).unwrap();
+    assert_eq!(listed, published);
+    let text = ok(oakauth().arg("plans"));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("PLAN") && lines[0].contains("VALIDATIONS/MONTH"), "{text}");
+    assert!(lines[1].starts_with("free") && lines[1].contains("1000"), "{text}");
+    assert!(lines[3].starts_with("enterprise") && lines[3].contains("unlimited"), "{text}");
+}
+
+#[test]
+fn usage_counts_this_month_s_validations_by_agent() {
+    let (name, id, key) = create_agent();
+    json(oakauth().args(["tools", "create", &name, "files", "--scopes", "read", "--risk", "read"]));
+    json(oakauth().args(["rules", "create", &name, "files", "read"]));
+    for _ in 0..3 {
+        ok(oakauth().args(["validate", "files", "read", "--api-key", &key]));
+    }
+    // The audit log (which usage counts) lags the decisions by up to a second.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let usage = loop {
+        let usage = json(oakauth().arg("usage"));
+        let mine = usage["by_agent"].as_array().unwrap().iter().find(|a| a["agent_id"] == id.as_str()).cloned();
+        if mine.as_ref().is_some_and(|a| a["validations"] == 3) || Instant::now() > deadline {
+            break usage;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let mine = usage["by_agent"].as_array().unwrap().iter().find(|a| a["agent_id"] == id.as_str()).unwrap();
+    assert_eq!((mine["name"].as_str(), mine["validations"].as_u64()), (Some(name.as_str()), Some(3)), "{usage}");
+    // The shared organization is Enterprise without limits.
+    assert_eq!(usage["plan"], "enterprise");
+    assert_eq!(usage["quotas"]["validations"]["limit"], Value::Null);
+    assert!(usage["quotas"]["validations"]["used"].as_u64().unwrap() >= 3);
+    let text = ok(oakauth().arg("usage"));
+    assert!(text.contains("plan:") && text.contains("Enterprise"), "{text}");
+    assert!(text.contains("validations (this month)") && text.contains(" / unlimited"), "{text}");
+    assert!(text.contains(&id) && text.contains(&name), "{text}");
+}
+
+#[test]
+fn billing_without_stripe_says_it_is_not_configured() {
+    for args in [&["billing", "checkout", "--plan", "pro"][..], &["billing", "portal"][..]] {
+        let out = run(oakauth().args(args));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("billing"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // A plan that is not one is refused before anything is sent.
+    let out = run(oakauth().args(["billing", "checkout", "--plan", "gold"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown plan"));
 }

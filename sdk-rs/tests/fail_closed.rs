@@ -457,3 +457,69 @@ fn clients_and_their_futures_can_move_between_threads() {
     send(&admin.logs(oakauth::LogQuery::default()));
     send(&admin.list_agents(&Page::default()));
 }
+
+/// A `quota_exceeded` decision, with its quota unless `quota` is false.
+fn over_quota(quota: bool) -> String {
+    let body = decision(false, "quota_exceeded");
+    if !quota {
+        return body;
+    }
+    body.replace(
+        r#""rate_limit":"#,
+        r#""quota":{"limit":1000,"used":1000,"resets_at":"2027-01-01T00:00:00Z"},"rate_limit":"#,
+    )
+}
+
+#[tokio::test]
+async fn over_the_monthly_quota_validate_answers_a_deny_and_guard_a_quota_error() {
+    let stub = Stub::start(vec![Reply::json(429, over_quota(true)).with_header("Retry-After", "86400")]).await;
+    let oak = client(&stub, 2);
+    let d = oak.validate(&ValidateRequest::new("db", "read")).await.unwrap();
+    assert!(!d.is_allowed());
+    assert_eq!(d.reason, ReasonCode::QuotaExceeded);
+    assert_eq!(d.quota.as_ref().map(|q| (q.limit, q.used)), Some((1000, 1000)));
+    assert_eq!(d.retry_after, Some(Duration::from_secs(86400)));
+    let (result, runs) = guarded(&oak).await;
+    assert_eq!(runs, 0);
+    let err = result.unwrap_err();
+    match &err {
+        Error::QuotaExceeded { quota, retry_after, decision_id, tool, .. } => {
+            assert_eq!(quota.resets_at, "2027-01-01T00:00:00Z");
+            assert_eq!(*retry_after, Duration::from_secs(86400));
+            assert_eq!((decision_id.as_str(), tool.as_str()), ("dec_stub", "db"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((err.status(), err.code()), (Some(429), Some("quota_exceeded")));
+    assert!(err.to_string().contains("1000 of its 1000 validations"), "{err}");
+    assert_eq!(stub.seen().len(), 2, "a quota answer is not retried");
+}
+
+#[tokio::test]
+async fn a_quota_exceeded_without_its_quota_is_not_a_decision() {
+    let stub = Stub::start(vec![Reply::json(429, over_quota(false))]).await;
+    let (result, runs) = guarded(&client(&stub, 0)).await;
+    assert_eq!(runs, 0);
+    assert!(matches!(result, Err(Error::Decode { status: 429, .. })), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_plan_limit_names_the_limit() {
+    let body = r#"{"error":{"code":"plan_limit","message":"the Free plan allows 1 agent; upgrade to Pro for more","quota":"agents","limit":1,"plan":"free"}}"#;
+    let stub = Stub::start(vec![Reply::json(402, body)]).await;
+    let err = admin_client(&stub)
+        .create_agent(&CreateAgent { name: "second".into(), enabled: None, rate_limit: None })
+        .await
+        .unwrap_err();
+    match &err {
+        Error::PlanLimit { api, quota, limit, plan } => {
+            assert_eq!(api.code, "plan_limit");
+            assert_eq!(*quota, Some(oakauth::wire::plans::Quota::Agents));
+            assert_eq!(*limit, Some(1));
+            assert_eq!(*plan, Some(oakauth::wire::plans::PlanId::Free));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((err.status(), err.code()), (Some(402), Some("plan_limit")));
+    assert_eq!(stub.seen().len(), 1, "a create is not sent again");
+}

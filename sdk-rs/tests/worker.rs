@@ -158,7 +158,11 @@ async fn me_names_the_key_organization() {
     if let Some(org) = &w.organization_id {
         assert_eq!(&me.organization.id, org);
     }
-    assert!(w.admin_key.starts_with(&me.key_prefix));
+    let prefix = me.key_prefix.as_deref().expect("an admin key's prefix");
+    assert!(w.admin_key.starts_with(prefix));
+    assert_eq!(me.actor.kind, oakauth::wire::accounts::ActorKind::Key);
+    assert_eq!(me.actor.key_prefix.as_deref(), Some(prefix));
+    assert!(me.actor.id.starts_with("adk_") && me.actor.email.is_none(), "{:?}", me.actor);
     assert_ne!(w.other_admin().me().await.unwrap().organization.id, me.organization.id);
 }
 
@@ -413,7 +417,13 @@ async fn admin_events_say_who_did_what_to_which_target_newest_first() {
     let got: Vec<_> = page.events.iter().map(|e| (e.action.as_str(), e.target_id.as_str())).collect();
     assert_eq!(got, expected);
     for e in &page.events {
-        assert_eq!((e.actor.as_str(), e.agent_id.as_deref()), (me.key_prefix.as_str(), Some(agent.as_str())), "{e:?}");
+        assert_eq!(
+            (Some(e.actor.as_str()), e.agent_id.as_deref()),
+            (me.key_prefix.as_deref(), Some(agent.as_str())),
+            "{e:?}"
+        );
+        assert_eq!(e.actor_type, oakauth::wire::accounts::ActorKind::Key, "{e:?}");
+        assert_eq!(e.actor_id.as_deref(), Some(me.actor.id.as_str()), "{e:?}");
         assert!(e.id.len() > 4 && !e.request_id.is_empty() && e.created_at.ends_with('Z'), "{e:?}");
     }
     assert!(page.events.windows(2).all(|p| p[0].created_at >= p[1].created_at));

@@ -1,11 +1,34 @@
 import { OakAuthMalformedResponseError } from './errors.js';
-import { Http, clientHttp, fromEnv, type FetchLike, type RetryPolicy } from './http.js';
+import { Http, clientHttp, fromEnv, type FetchLike, type RequestAuth, type RetryPolicy } from './http.js';
+import type {
+  AcceptedInvitation,
+  AdminKeyList,
+  AuthConfig,
+  BearerSession,
+  CreatedAdminKey,
+  CreatedInvitation,
+  InvitationList,
+  InvitationPreview,
+  Member,
+  MemberList,
+  NewAdminKey,
+  NewInvitation,
+  OrganizationSettings,
+  OrganizationUpdate,
+  Role,
+  SessionInfo,
+  SessionList,
+} from './accounts.js';
 import type {
   AdminEvent,
   AdminEventList,
   Agent,
   Approval,
   ApprovalDecision,
+  BillingRedirect,
+  PlanId,
+  PlanList,
+  Usage,
   ApprovalFilters,
   ApprovalList,
   CreateWebhook,
@@ -47,8 +70,20 @@ import type {
 } from './types.js';
 
 export interface OakAuthAdminOptions {
-  /** The admin key (`oakadm_…`). Default: the `OAKAUTH_ADMIN_KEY` environment variable. */
+  /**
+   * The admin key (`oakadm_…`), or a person's bearer session token (`oaks_…`, from
+   * {@link OakAuthAdmin.createToken}). Default: the `OAKAUTH_ADMIN_KEY` environment variable, unless
+   * `session` is given.
+   */
   adminKey?: string;
+  /**
+   * A signed-in person's session. Without `adminKey`, requests carry the browser's session cookie
+   * (`credentials: 'include'`), and every write carries `csrfToken` as `X-CSRF-Token` (the
+   * `csrf_token` of {@link OakAuthAdmin.session}). With `adminKey` (an `oaks_…` token), only
+   * `organizationId` applies. `organizationId` is sent as `OakAuth-Organization`: the organization to
+   * act in, needed when the person belongs to several.
+   */
+  session?: AdminSession;
   /**
    * Where OakAuth runs, such as `https://oakauth.example.com`. Required: this option or the
    * `OAKAUTH_BASE_URL` environment variable; there is no default. Must be https, except a loopback
@@ -69,6 +104,14 @@ export interface OakAuthAdminOptions {
   fetch?: FetchLike;
 }
 
+/** How a person's requests say who they are, besides the cookie or bearer token. */
+export interface AdminSession {
+  /** The organization to act in (`org_…`), sent as `OakAuth-Organization`. */
+  organizationId?: string;
+  /** The session's CSRF token, sent as `X-CSRF-Token` on writes made with the cookie. */
+  csrfToken?: string;
+}
+
 /**
  * A client for the admin API (`/v1/admin/…`), scoped to the admin key's organization. Methods
  * return the API's answers as they are (snake_case) and throw the same error classes as {@link OakAuth}.
@@ -77,11 +120,21 @@ export class OakAuthAdmin {
   readonly #http: Http;
 
   constructor(options: OakAuthAdminOptions = {}) {
-    this.#http = clientHttp(
-      options.adminKey ?? fromEnv('OAKAUTH_ADMIN_KEY'),
-      'OakAuthAdmin: an admin key is required (the adminKey option or OAKAUTH_ADMIN_KEY)',
-      options,
-    );
+    const session = options.session;
+    let key = options.adminKey;
+    let auth: RequestAuth | undefined;
+    if (session) {
+      const headers: Record<string, string> = {};
+      if (session.organizationId) headers['OakAuth-Organization'] = session.organizationId;
+      auth = { headers };
+      if (key === undefined) {
+        auth.credentials = 'include';
+        if (session.csrfToken) auth.writeHeaders = { 'X-CSRF-Token': session.csrfToken };
+      }
+    } else {
+      key ??= fromEnv('OAKAUTH_ADMIN_KEY');
+    }
+    this.#http = clientHttp(key, 'OakAuthAdmin: an admin key is required (the adminKey option or OAKAUTH_ADMIN_KEY), or a session', options, auth);
   }
 
   /** The base URL this client talks to. */
@@ -380,6 +433,152 @@ export class OakAuthAdmin {
   /** Sends a message again now, with a fresh series of attempts and the same `webhook-id`. */
   async redeliverWebhook(id: string, deliveryId: string): Promise<Delivery> {
     return this.#json('POST', `/v1/admin/webhooks/${seg(id)}/deliveries/${seg(deliveryId)}/redeliver`);
+  }
+
+  // People: sign-in, sessions (/v1/auth/…)
+
+  /** Whether people can sign in with single sign-on, and whether sign-up is open. Needs no credentials. */
+  async authConfig(): Promise<AuthConfig> {
+    return this.#json('GET', '/v1/auth/config');
+  }
+
+  /** The signed-in person, this session, its CSRF token and the person's organizations with their role in each. */
+  async session(): Promise<SessionInfo> {
+    return this.#json('GET', '/v1/auth/session');
+  }
+
+  /** Ends this session (the cookie or bearer token stops working at once). */
+  async logout(): Promise<void> {
+    await this.#http.request('POST', '/v1/auth/logout', { retry: 'connect-only' });
+  }
+
+  /** The person's live sessions (the dashboard's cookies and bearer tokens); `current` marks this one. */
+  async listSessions(): Promise<SessionList> {
+    return this.#json('GET', '/v1/auth/sessions');
+  }
+
+  /** Ends one of the person's own sessions. */
+  async revokeSession(id: string): Promise<void> {
+    await this.#http.request('DELETE', `/v1/auth/sessions/${seg(id)}`, { retry: 'always' });
+  }
+
+  /** Issues a bearer session token (`oaks_…`) for a script or the CLI, labelled `name`; the token is shown once. */
+  async createToken(name?: string): Promise<BearerSession> {
+    return this.#json('POST', '/v1/auth/tokens', { body: { name: name ?? null } });
+  }
+
+  /** What an invitation link offers (organization, e-mail address, role, status). Needs no credentials. */
+  async invitationPreview(token: string): Promise<InvitationPreview> {
+    return this.#json('GET', `/v1/auth/invitations/${seg(token)}`);
+  }
+
+  /**
+   * Accepts an invitation as the signed-in person. Throws {@link OakAuthConflictError} when it was
+   * used already, and an error with status 410 when it expired or was revoked.
+   */
+  async acceptInvitation(token: string): Promise<AcceptedInvitation> {
+    return this.#json('POST', `/v1/auth/invitations/${seg(token)}/accept`);
+  }
+
+  // People in the organization (/v1/admin/…)
+
+  /** The organization's members and their roles. */
+  async listMembers(): Promise<MemberList> {
+    return this.#json('GET', '/v1/admin/members');
+  }
+
+  /** Changes a member's role (owners only). The last owner cannot be demoted (409 `last_owner`). */
+  async updateMember(userId: string, role: Role): Promise<Member> {
+    return this.#json('PATCH', `/v1/admin/members/${seg(userId)}`, { body: { role } });
+  }
+
+  /** Removes a member and ends their sessions (owners only). */
+  async removeMember(userId: string): Promise<void> {
+    await this.#http.request('DELETE', `/v1/admin/members/${seg(userId)}`, { retry: 'always' });
+  }
+
+  /** Ends all of a member's sessions; they must sign in again (owners only). */
+  async endMemberSessions(userId: string): Promise<void> {
+    await this.#http.request('DELETE', `/v1/admin/members/${seg(userId)}/sessions`, { retry: 'always' });
+  }
+
+  /** One page of the organization's invitations, newest first. */
+  async listInvitations(page: PageParams = {}): Promise<InvitationList> {
+    return this.#list('/v1/admin/invitations', 'invitations', page);
+  }
+
+  /** Invites someone by e-mail address and role. The token and link are in the answer and never shown again. */
+  async createInvitation(body: NewInvitation): Promise<CreatedInvitation> {
+    return this.#json('POST', '/v1/admin/invitations', { body });
+  }
+
+  /** Revokes a pending invitation: its link stops working. */
+  async revokeInvitation(id: string): Promise<void> {
+    await this.#http.request('DELETE', `/v1/admin/invitations/${seg(id)}`, { retry: 'always' });
+  }
+
+  /** The organization's admin keys (never the keys themselves; owners only). */
+  async listAdminKeys(): Promise<AdminKeyList> {
+    return this.#json('GET', '/v1/admin/keys');
+  }
+
+  /** Creates a named, role-scoped admin key, optionally expiring. The secret is in the answer and never shown again. */
+  async createAdminKey(body: NewAdminKey): Promise<CreatedAdminKey> {
+    return this.#json('POST', '/v1/admin/keys', { body });
+  }
+
+  /** Revokes an admin key; it stops working on the next request. */
+  async revokeAdminKey(id: string): Promise<void> {
+    await this.#http.request('DELETE', `/v1/admin/keys/${seg(id)}`, { retry: 'always' });
+  }
+
+  /** The organization's settings. */
+  async organization(): Promise<OrganizationSettings> {
+    return this.#json('GET', '/v1/admin/organization');
+  }
+
+  /** Renames the organization or changes whether members must sign in with a second factor (owners only). */
+  async updateOrganization(body: OrganizationUpdate): Promise<OrganizationSettings> {
+    return this.#json('PATCH', '/v1/admin/organization', { body });
+  }
+
+  // Plans, usage and billing
+
+  /** `GET /v1/plans`: every plan and its limits (`null`: unlimited), cheapest first. Public: any credentials do. */
+  async plans(): Promise<PlanList> {
+    const list = await this.#json<PlanList>('GET', '/v1/plans');
+    if (!Array.isArray(list.plans)) {
+      throw new OakAuthMalformedResponseError('OakAuth answered GET /v1/plans without a {plans} list', 200, JSON.stringify(list), undefined);
+    }
+    return list;
+  }
+
+  /**
+   * `GET /v1/admin/usage`: the plan in force, the billing status and this calendar month's use of
+   * each limit (`used` / `limit`, `null` unlimited), with validations by day and by agent. Any role.
+   */
+  async usage(): Promise<Usage> {
+    return this.#json('GET', '/v1/admin/usage');
+  }
+
+  /**
+   * `POST /v1/admin/billing/checkout`: starts a subscription to `plan` (`pro`) with Stripe Checkout
+   * and returns the page to send the owner to. Owners only. Throws {@link OakAuthNotFoundError}
+   * (`billing_not_configured`) when the deployment has no Stripe, {@link OakAuthConflictError}
+   * when the organization already subscribes (use {@link billingPortal}).
+   */
+  async billingCheckout(plan: PlanId): Promise<BillingRedirect> {
+    if (typeof plan !== 'string' || (plan as string) === '') throw new TypeError('OakAuthAdmin.billingCheckout: plan must be a plan id such as "pro"');
+    return this.#json('POST', '/v1/admin/billing/checkout', { body: { plan } });
+  }
+
+  /**
+   * `POST /v1/admin/billing/portal`: Stripe's Customer Portal for the organization (change or
+   * cancel the subscription, invoices); returns the page to send the owner to. Owners only. Throws
+   * {@link OakAuthConflictError} before the organization's first Checkout.
+   */
+  async billingPortal(): Promise<BillingRedirect> {
+    return this.#json('POST', '/v1/admin/billing/portal', { body: {} });
   }
 
   async #json<T>(

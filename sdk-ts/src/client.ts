@@ -1,4 +1,6 @@
 import { ApprovalPendingError, OakAuthMalformedResponseError, OakAuthRateLimitError, deniedError } from './errors.js';
+// For the documentation links.
+import type { OakAuthQuotaExceededError } from './errors.js';
 import {
   Http,
   clientHttp,
@@ -60,6 +62,7 @@ const DENY_REASONS: ReadonlySet<string> = new Set<DenyReasonCode>([
   'approval_cancelled',
   'approval_consumed',
   'approval_mismatch',
+  'quota_exceeded',
 ]);
 const POLICIES: ReadonlySet<string> = new Set(['none', 'soft', 'hard']);
 const EFFECTS: ReadonlySet<string> = new Set(['allow', 'deny', 'require_approval']);
@@ -144,8 +147,10 @@ export class OakAuth {
   /**
    * Asks whether the agent may use `tool` with `scope` (with the call's `arguments`, when given), and
    * returns the decision (an allow or a deny; check it with {@link isAllowed}; a deny by a rule
-   * carries an `explanation`). Throws {@link OakAuthRateLimitError} when the agent is
-   * rate limited, and a typed error when no trustworthy decision was had.
+   * carries an `explanation`). An organization over its monthly validation quota gets a deny with
+   * reason `quota_exceeded` (HTTP 429) whose `quota` says the limit, the use and when it resets.
+   * Throws {@link OakAuthRateLimitError} when the agent is rate limited, and a typed error when no
+   * trustworthy decision was had.
    */
   async validate(request: ValidateRequest): Promise<ValidateResponse> {
     return (await this.#decide(request)).decision;
@@ -153,7 +158,8 @@ export class OakAuth {
 
   /**
    * Validates, then runs `action` only on a well-formed allow and returns its result. On a deny it
-   * throws {@link OakAuthDeniedError} (with the decision's `explanation`, when a rule decided); on a rate limit {@link OakAuthRateLimitError}; on a timeout, a
+   * throws {@link OakAuthDeniedError} (with the decision's `explanation`, when a rule decided; over the
+   * monthly quota its subclass {@link OakAuthQuotaExceededError}, with `quota` and `resetsAt`); on a rate limit {@link OakAuthRateLimitError}; on a timeout, a
    * transport error, a 5xx after the retries or a malformed answer another {@link OakAuthError}. In
    * every one of those cases the action does not run.
    *
@@ -165,14 +171,14 @@ export class OakAuth {
     if (typeof action !== 'function') throw new TypeError('OakAuth.guard: the action must be a function');
     const mode = approvalMode(options);
     const deadline = mode.mode === 'wait' ? Date.now() + mode.timeoutMs : 0;
-    let { decision, requestId } = await this.#decide(request);
+    let { decision, requestId, retryAfter } = await this.#decide(request);
     const seen = new Set<string>();
     for (;;) {
       if (isAllowed(decision)) return action(decision);
       const denied = decision as ValidateResponse & { reason: DenyReasonCode };
       const ticket = decision.approval;
       if (mode.mode === 'throw' || decision.reason !== 'approval_required' || !ticket) {
-        throw deniedError(denied, request.tool, request.scope, requestId);
+        throw deniedError(denied, request.tool, request.scope, requestId, false, retryAfter);
       }
       // Asked again after the approval left `pending`, OakAuth still says it is pending: waiting
       // more would not change that.
@@ -184,7 +190,7 @@ export class OakAuth {
       // The decision itself is OakAuth's, on the same request naming the approval: an approval is
       // used (consumed) only by the identical call, and a denial, an expiry or a cancellation comes
       // back as a decision with its reason.
-      ({ decision, requestId } = await this.#decide({ ...request, approval_id: final.id }));
+      ({ decision, requestId, retryAfter } = await this.#decide({ ...request, approval_id: final.id }));
     }
   }
 
@@ -248,7 +254,7 @@ export class OakAuth {
     return { status: 'ok', version: body.version };
   }
 
-  async #decide(request: ValidateRequest): Promise<{ decision: ValidateResponse; requestId: string | undefined }> {
+  async #decide(request: ValidateRequest): Promise<{ decision: ValidateResponse; requestId: string | undefined; retryAfter?: number }> {
     if (!isObject(request) || typeof request.tool !== 'string' || typeof request.scope !== 'string') {
       throw new TypeError('OakAuth: validate needs { tool: string, scope: string }');
     }
@@ -271,10 +277,15 @@ export class OakAuth {
     const answer = await this.#http.request('POST', '/v1/validate', { body, retry: 'always', accept: [429] });
     if (answer.status === 429) {
       const decision = readDecision(answer);
+      // Over the monthly quota: a deny like any other (a month is no rate limit to wait out in a loop).
+      if (decision && decision.allowed === false && decision.reason === 'quota_exceeded' && decision.quota) {
+        return { decision, requestId: answer.requestId, retryAfter: answer.retryAfter };
+      }
       if (!decision || decision.allowed !== false || decision.reason !== 'rate_limited') throw errorFor(answer);
       const retryAfter = answer.retryAfter ?? decision.rate_limit?.reset ?? 0;
       throw new OakAuthRateLimitError(`OakAuth rate limit reached for ${request.tool}:${request.scope}; retry in ${retryAfter} s: ${decision.message}`, retryAfter, decision, answer.requestId);
     }
+    // quota_exceeded comes with HTTP 429 only.
     const decision = answer.status === 200 ? readDecision(answer) : undefined;
     if (!decision) {
       throw new OakAuthMalformedResponseError(`OakAuth answered validate with HTTP ${answer.status} and a body that is not a decision`, answer.status, answer.text, answer.requestId);
@@ -303,6 +314,11 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
   const explanationOk = ex === undefined || ex === null || isExplanation(ex);
   const approval = b.approval;
   const approvalOk = approval === undefined || approval === null || isTicket(approval);
+  const quota = b.quota;
+  const quotaOk =
+    quota === undefined ||
+    quota === null ||
+    (isObject(quota) && isCount(quota.limit) && isCount(quota.used) && typeof quota.resets_at === 'string' && !Number.isNaN(Date.parse(quota.resets_at)));
   const receipt = b.receipt;
   const receiptOk = receipt === undefined || receipt === null || (typeof receipt === 'string' && receipt !== '');
   const wellFormed =
@@ -318,6 +334,7 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
     rateLimitOk &&
     explanationOk &&
     approvalOk &&
+    quotaOk &&
     receiptOk;
   if (!wellFormed) return undefined;
   const decision: ValidateResponse = {
@@ -331,6 +348,7 @@ function readDecision(answer: Answer): ValidateResponse | undefined {
   };
   if (isObject(ex)) decision.explanation = ex as unknown as Explanation;
   if (isObject(approval)) decision.approval = approval as unknown as ApprovalTicket;
+  if (isObject(quota)) decision.quota = { limit: quota.limit as number, used: quota.used as number, resets_at: quota.resets_at as string };
   // A receipt proves an allow; one sent with a deny proves nothing and is left out.
   if (typeof receipt === 'string' && decision.allowed) decision.receipt = receipt;
   return decision;

@@ -1,4 +1,4 @@
-import type { ApprovalTicket, DenyReasonCode, Explanation, ValidateResponse } from './types.js';
+import type { ApprovalTicket, DenyReasonCode, Explanation, PlanId, Quota, QuotaExceeded, ValidateResponse } from './types.js';
 
 /**
  * The base class of every error this package throws. Whatever the subclass, a `guard()` that throws
@@ -123,9 +123,42 @@ export class ApprovalExpiredError extends OakAuthDeniedError {
   declare readonly reason: 'approval_expired';
 }
 
-/** The error for a deny: the approval classes for their reasons, else {@link OakAuthDeniedError}. */
-export function deniedError(decision: ValidateResponse & { reason: DenyReasonCode }, tool: string, scope: string, requestId?: string, timedOut = false): OakAuthDeniedError {
+/**
+ * The organization has used its plan's validations for this calendar month (UTC): a deny with
+ * reason `quota_exceeded` (HTTP 429). Every call is denied until `resetsAt`; nothing to retry before
+ * then. Upgrading the plan (`OakAuthAdmin.billingCheckout`) lifts it at once.
+ */
+export class OakAuthQuotaExceededError extends OakAuthDeniedError {
+  override name: string = 'OakAuthQuotaExceededError';
+  declare readonly reason: 'quota_exceeded';
+  /** The quota (`limit`), its use (`used`) and when it resets (`resets_at`, RFC 3339). */
+  readonly quota: QuotaExceeded;
+  /** When the quota resets: the start of the next calendar month, UTC. */
+  readonly resetsAt: Date;
+  /** Seconds until the reset, from `Retry-After` (else from `resets_at`). */
+  readonly retryAfter: number;
+
+  constructor(decision: ValidateResponse & { reason: 'quota_exceeded'; quota: QuotaExceeded }, tool: string, scope: string, requestId?: string, retryAfter?: number) {
+    const { quota } = decision;
+    super(
+      decision,
+      tool,
+      scope,
+      requestId,
+      `OakAuth denied ${tool}:${scope} (quota_exceeded): the organization has used ${quota.used} of its ${quota.limit} validations this month; calls are denied until ${quota.resets_at}`,
+    );
+    this.quota = quota;
+    this.resetsAt = new Date(quota.resets_at);
+    this.retryAfter = retryAfter ?? Math.max(0, Math.ceil((this.resetsAt.getTime() - Date.now()) / 1000));
+  }
+}
+
+/** The error for a deny: the approval and quota classes for their reasons, else {@link OakAuthDeniedError}. */
+export function deniedError(decision: ValidateResponse & { reason: DenyReasonCode }, tool: string, scope: string, requestId?: string, timedOut = false, retryAfter?: number): OakAuthDeniedError {
   switch (decision.reason) {
+    case 'quota_exceeded':
+      if (decision.quota) return new OakAuthQuotaExceededError(decision as typeof decision & { reason: 'quota_exceeded'; quota: QuotaExceeded }, tool, scope, requestId, retryAfter);
+      break;
     case 'approval_required':
       if (decision.approval) return new ApprovalPendingError(decision as typeof decision & { reason: 'approval_required'; approval: ApprovalTicket }, tool, scope, requestId, timedOut);
       break;
@@ -176,6 +209,24 @@ export class OakAuthNotFoundError extends OakAuthAPIError {
 /** A name already in use, or a rule that names a tool or scope the agent does not have (409). */
 export class OakAuthConflictError extends OakAuthAPIError {
   override name: string = 'OakAuthConflictError';
+}
+
+/**
+ * One more agent, member (with open invitations) or webhook endpoint would pass the plan's limit
+ * (HTTP 402, `plan_limit`). `quota`, `limit` and `plan` say which limit, its number and the plan in force.
+ */
+export class OakAuthPlanLimitError extends OakAuthAPIError {
+  override name: string = 'OakAuthPlanLimitError';
+  readonly quota: Quota | undefined;
+  readonly limit: number | undefined;
+  readonly plan: PlanId | undefined;
+
+  constructor(message: string, detail: { quota?: Quota; limit?: number; plan?: PlanId }, requestId?: string) {
+    super(402, 'plan_limit', message, requestId);
+    this.quota = detail.quota;
+    this.limit = detail.limit;
+    this.plan = detail.plan;
+  }
 }
 
 /**

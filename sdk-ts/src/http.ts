@@ -9,17 +9,27 @@ import {
   OakAuthConnectionError,
   OakAuthMalformedResponseError,
   OakAuthNotFoundError,
+  OakAuthPlanLimitError,
   OakAuthRateLimitError,
   OakAuthRedirectError,
   OakAuthServerError,
   OakAuthTimeoutError,
   OakAuthValidationError,
 } from './errors.js';
+import type { PlanId, Quota } from './types.js';
 
 /** The part of `fetch` the SDK uses; the platform's `fetch` fits, and so does any compatible function. */
 export type FetchLike = (
   input: string,
-  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal; redirect: 'manual' },
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body?: string;
+    signal: AbortSignal;
+    redirect: 'manual';
+    /** `'include'` for a person's session cookie (a browser's fetch sends it to the API's origin). */
+    credentials?: 'include';
+  },
 ) => Promise<ResponseLike>;
 
 /** The part of a fetch `Response` the SDK reads. */
@@ -45,11 +55,26 @@ const RETRY_AFTER_CAP_MS = 30_000;
 export interface HttpOptions {
   baseUrl: string;
   allowInsecureLoopback: boolean;
-  key: string;
+  /** Sent as `Authorization: Bearer <key>`; absent for a session cookie. */
+  key?: string;
   timeout: number;
   retries: number;
   fetch: FetchLike;
+  /** How a request authenticates besides the key: headers and the cookie. */
+  auth?: RequestAuth;
 }
+
+/** What a request carries besides a bearer key: a person's session (cookie, organization, CSRF token). */
+export interface RequestAuth {
+  /** Sent on every request. */
+  headers?: Record<string, string>;
+  /** Sent on writes only (POST, PUT, PATCH, DELETE). */
+  writeHeaders?: Record<string, string>;
+  /** `'include'` sends the browser's cookies for the API's origin. */
+  credentials?: 'include';
+}
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Whether a request may be sent again after it may have reached the service. Validations and
@@ -89,8 +114,10 @@ export interface CommonOptions {
  * The transport of a client: `key` (already taken from its option or environment variable) and
  * the common options, checked, with their defaults. `missingKey` is the error when there is no key.
  */
-export function clientHttp(key: unknown, missingKey: string, options: CommonOptions): Http {
-  if (typeof key !== 'string' || key.trim() === '') throw new OakAuthConfigurationError(missingKey);
+export function clientHttp(key: unknown, missingKey: string, options: CommonOptions, auth?: RequestAuth): Http {
+  // A session cookie needs no key: `auth` then says how requests authenticate.
+  const keyless = auth?.credentials === 'include' && key === undefined;
+  if (!keyless && (typeof key !== 'string' || key.trim() === '')) throw new OakAuthConfigurationError(missingKey);
   const baseUrl = options.baseUrl ?? fromEnv('OAKAUTH_BASE_URL');
   if (baseUrl === undefined || baseUrl.trim() === '') {
     throw new OakAuthConfigurationError(
@@ -108,10 +135,11 @@ export function clientHttp(key: unknown, missingKey: string, options: CommonOpti
   return new Http({
     baseUrl: baseUrl.trim(),
     allowInsecureLoopback: options.allowInsecureLoopback ?? fromEnv('OAKAUTH_ALLOW_INSECURE_LOOPBACK') === '1',
-    key: key.trim(),
+    key: keyless ? undefined : (key as string).trim(),
     timeout,
     retries,
     fetch: fetchImpl,
+    auth,
   });
 }
 
@@ -119,9 +147,10 @@ export class Http {
   readonly baseUrl: string;
   /** Milliseconds each attempt may take, unless a request says otherwise. */
   readonly timeout: number;
-  readonly #key: string;
+  readonly #key: string | undefined;
   readonly #retries: number;
   readonly #fetch: FetchLike;
+  readonly #auth: RequestAuth;
 
   constructor(options: HttpOptions) {
     checkBaseUrl(options.baseUrl, options.allowInsecureLoopback);
@@ -130,6 +159,7 @@ export class Http {
     this.timeout = options.timeout;
     this.#retries = options.retries;
     this.#fetch = options.fetch;
+    this.#auth = options.auth ?? {};
   }
 
   url(path: string, query?: Record<string, QueryValue>): string {
@@ -156,7 +186,9 @@ export class Http {
     options: { query?: Record<string, QueryValue>; body?: unknown; retry: RetryPolicy; accept?: number[]; timeout?: number },
   ): Promise<Answer> {
     const url = this.url(path, options.query);
-    const headers: Record<string, string> = { Authorization: `Bearer ${this.#key}`, Accept: 'application/json' };
+    const headers: Record<string, string> = { ...this.#auth.headers, Accept: 'application/json' };
+    if (WRITES.has(method)) Object.assign(headers, this.#auth.writeHeaders);
+    if (this.#key !== undefined) headers.Authorization = `Bearer ${this.#key}`;
     let body: string | undefined;
     if (options.body !== undefined) {
       body = JSON.stringify(options.body);
@@ -191,7 +223,9 @@ export class Http {
     const fetchImpl = this.#fetch;
     try {
       // A redirect is never followed: the answer must come from the configured origin.
-      const response = await fetchImpl(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
+      const init: Parameters<FetchLike>[1] = { method, headers, body, signal: controller.signal, redirect: 'manual' };
+      if (this.#auth.credentials) init.credentials = this.#auth.credentials;
+      const response = await fetchImpl(url, init);
       const requestId = response.headers.get('x-request-id') ?? undefined;
       if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400) || response.redirected === true) {
         const location = response.headers.get('location') ?? undefined;
@@ -266,6 +300,18 @@ export function errorFor(answer: Answer): OakAuthAPIError {
   if (status === 401 || status === 403) return new OakAuthAuthenticationError(status, code, message, requestId);
   if (status === 404) return new OakAuthNotFoundError(status, code, message, requestId);
   if (status === 409) return new OakAuthConflictError(status, code, message, requestId);
+  if (status === 402 && code === 'plan_limit') {
+    const e = error as { quota?: unknown; limit?: unknown; plan?: unknown };
+    return new OakAuthPlanLimitError(
+      message,
+      {
+        quota: typeof e.quota === 'string' ? (e.quota as Quota) : undefined,
+        limit: typeof e.limit === 'number' ? e.limit : undefined,
+        plan: typeof e.plan === 'string' ? (e.plan as PlanId) : undefined,
+      },
+      requestId,
+    );
+  }
   if (status === 429) return new OakAuthRateLimitError(message, answer.retryAfter ?? 0, undefined, requestId);
   if (status >= 500) return new OakAuthServerError(status, code, message, requestId);
   if (status >= 400) return new OakAuthValidationError(status, code, message, requestId);

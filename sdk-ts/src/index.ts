@@ -15,7 +15,7 @@ export {
   type OakAuthOptions,
 } from './client.js';
 export { argumentsDigest } from './digest.js';
-export { OakAuthAdmin, type OakAuthAdminOptions } from './admin.js';
+export { OakAuthAdmin, type AdminSession, type OakAuthAdminOptions } from './admin.js';
 export {
   ReceiptVerifier,
   MemoryReplayCache,
@@ -35,6 +35,8 @@ export {
   ApprovalPendingError,
   ApprovalDeniedError,
   ApprovalExpiredError,
+  OakAuthQuotaExceededError,
+  OakAuthPlanLimitError,
   OakAuthAPIError,
   OakAuthAuthenticationError,
   OakAuthValidationError,
@@ -52,3 +54,4 @@ export {
 } from './errors.js';
 export { DEFAULT_RETRIES, DEFAULT_TIMEOUT, type FetchLike, type ResponseLike } from './http.js';
 export type * from './types.js';
+export type * from './accounts.js';

@@ -290,6 +290,8 @@ function keepListed(decision: ValidateResponse): boolean {
     case 'approval_cancelled':
     case 'approval_consumed':
     case 'approval_mismatch':
+    // The organization's monthly quota: the tool comes back when it resets or the plan is upgraded.
+    case 'quota_exceeded':
       return true;
     case 'denied_by_rule':
       return decision.explanation?.condition != null;
@@ -312,6 +314,11 @@ function explainDeny(decision: ValidateResponse, tool: string, scope: string, re
   const approval = decision.approval;
   const id = approval ? ` (id ${approval.id})` : '';
   switch (decision.reason) {
+    // Says nothing of the OakAuth tool: the same sentence for every tool, hidden or not.
+    case 'quota_exceeded':
+      return decision.quota
+        ? `OakAuth: this organization has used its ${decision.quota.limit} validations for the month; every call is denied until ${decision.quota.resets_at}. The tool did not run; do not retry before then.`
+        : `OakAuth: this organization has used its validations for the month. The tool did not run.`;
     case 'reasoning_required':
       return `OakAuth denied ${tool}:${scope}: reasoning required. Call the tool again with a \`${reasoningArgument}\` argument that says why you need it. (${decision.message})`;
     case 'approval_required':

@@ -76,7 +76,7 @@ export type RateLimitConfig = Schemas['RateLimitConfig'];
 
 export type Organization = Schemas['Organization'];
 
-/** `GET /v1/admin/me` answer. */
+/** `GET /v1/admin/me` answer: the organization, the caller's role there and who the caller is (an admin key or a person). */
 export type Me = Schemas['Me'];
 
 export type Agent = Schemas['Agent'];
@@ -158,7 +158,10 @@ export type LogFilters = Refine<Query<'listLogs'>, { allowed?: boolean }>;
 /** What an admin did: the `action` of an {@link AdminEvent}. A closed set. */
 export type AdminAction = Schemas['AdminEvent']['action'];
 
-/** One change an admin made to an agent, tool or rule (`GET /v1/admin/events`). */
+/**
+ * One change made through the admin API (`GET /v1/admin/events`), naming who acted: `actor_type`,
+ * `actor_id` and `actor_name` (a person or an admin key).
+ */
 export type AdminEvent = Schemas['AdminEvent'];
 
 export type AdminEventList = Schemas['AdminEventList'];
@@ -218,7 +221,7 @@ export type ApprovalDecision = Schemas['ApprovalDecision'];
 /** Filters of `GET /v1/admin/approvals`. */
 export type ApprovalFilters = Query<'listApprovals'>;
 
-/** What a webhook reports: `approval.requested`, `approval.decided`, `approval.expired`, `decision.denied`, `key.rotated`, `agent.changed`, `service.degraded`. */
+/** What a webhook reports: `approval.requested`, `approval.decided`, `approval.expired`, `decision.denied`, `key.rotated`, `agent.changed`, `service.degraded`, `invitation.created`, `quota.threshold`. */
 export type WebhookEventType = Schemas['EventType'];
 
 /** A webhook endpoint (never its secret). */
@@ -240,3 +243,39 @@ export type DeliveryList = Schemas['DeliveryList'];
 
 /** Filters of `GET /v1/admin/webhooks/{id}/deliveries`. */
 export type DeliveryFilters = Query<'listWebhookDeliveries'>;
+
+/** A plan's id: `free`, `pro` (self-serve) or `enterprise`. */
+export type PlanId = Schemas['PlanId'];
+
+/** A counted quantity with a plan limit: `validations` (a month), `agents`, `members` (with open invitations), `webhook_endpoints`. */
+export type Quota = Schemas['Quota'];
+
+/** The organization's billing status as Stripe last told it: `none`, `active`, `past_due`, `canceled`. */
+export type BillingStatus = Schemas['BillingStatus'];
+
+/** What a plan allows; `null` is unlimited. */
+export type Limits = Schemas['Limits'];
+
+/** One plan as `GET /v1/plans` publishes it. */
+export type PlanInfo = Schemas['PlanInfo'];
+
+/** `GET /v1/plans` answer: every plan, cheapest first. */
+export type PlanList = Schemas['PlanList'];
+
+/** How much of one limit is used (`limit` null: unlimited). */
+export type QuotaUsage = Schemas['QuotaUsage'];
+export type UsageQuotas = Schemas['UsageQuotas'];
+
+/** The current calendar month (UTC): `end` is when the validation quota resets. */
+export type UsagePeriod = Schemas['Period'];
+export type DayUsage = Schemas['DayUsage'];
+export type AgentUsage = Schemas['AgentUsage'];
+
+/** `GET /v1/admin/usage` answer: the plan in force and the use of each limit this month, by day and by agent. */
+export type Usage = Schemas['Usage'];
+
+/** On a `quota_exceeded` decision: the monthly validation quota, its use and when it resets. */
+export type QuotaExceeded = Schemas['QuotaExceeded'];
+
+/** A Stripe-hosted page (Checkout or the Customer Portal) to send the owner to. */
+export type BillingRedirect = Schemas['BillingRedirect'];

@@ -8,6 +8,7 @@ import {
   OakAuthConnectionError,
   OakAuthMalformedResponseError,
   OakAuthNotFoundError,
+  OakAuthPlanLimitError,
   OakAuthRateLimitError,
   OakAuthServerError,
   OakAuthValidationError,
@@ -323,5 +324,88 @@ describe('approvals and webhooks', () => {
     const { fetch } = scriptedFetch(json(200, approval));
     await assert.rejects(admin(fetch).getApproval('..'), TypeError);
     await assert.rejects(admin(fetch).redeliverWebhook('whk_1', ''), TypeError);
+  });
+});
+
+describe('plans, usage and billing', () => {
+  const plans = {
+    plans: [
+      { id: 'free', name: 'Free', limits: { agents: 1, members: 3, validations_per_month: 1000, webhook_endpoints: 1 }, self_serve: true },
+      { id: 'enterprise', name: 'Enterprise', limits: { agents: null, members: null, validations_per_month: null, webhook_endpoints: null }, self_serve: false },
+    ],
+  };
+  const usage = {
+    organization_id: 'org_1',
+    plan: 'free',
+    subscribed_plan: 'free',
+    billing_status: 'none',
+    grace_until: null,
+    billing_enabled: false,
+    period: { start: '2026-12-01T00:00:00Z', end: '2027-01-01T00:00:00Z' },
+    quotas: {
+      validations: { used: 812, limit: 1000 },
+      agents: { used: 1, limit: 1 },
+      members: { used: 2, limit: 3 },
+      webhook_endpoints: { used: 0, limit: 1 },
+    },
+    by_day: [{ date: '2026-12-01', validations: 812 }],
+    by_agent: [{ agent_id: 'agt_1', name: 'billing-bot', validations: 812 }],
+  };
+
+  it('plans() reads GET /v1/plans', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, plans));
+    assert.deepEqual(await admin(fetch).plans(), plans);
+    assert.equal(calls[0].init.method, 'GET');
+    assert.equal(new URL(calls[0].url).pathname, '/v1/plans');
+  });
+
+  it('plans() refuses an answer without its list', async () => {
+    const { fetch } = scriptedFetch(json(200, { items: [] }));
+    await assert.rejects(admin(fetch).plans(), OakAuthMalformedResponseError);
+  });
+
+  it('usage() reads GET /v1/admin/usage with the key', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, usage));
+    assert.deepEqual(await admin(fetch).usage(), usage);
+    assert.equal(new URL(calls[0].url).pathname, '/v1/admin/usage');
+    assert.equal(calls[0].init.headers.Authorization, 'Bearer oakadm_test');
+  });
+
+  it('billingCheckout(plan) posts {plan} and returns the URL; billingPortal() posts {}', async () => {
+    const { fetch, calls } = scriptedFetch(json(200, { url: 'https://checkout.stripe.com/c/pay/cs_1' }), json(200, { url: 'https://billing.stripe.com/p/session/1' }));
+    const client = admin(fetch);
+    assert.deepEqual(await client.billingCheckout('pro'), { url: 'https://checkout.stripe.com/c/pay/cs_1' });
+    assert.deepEqual(await client.billingPortal(), { url: 'https://billing.stripe.com/p/session/1' });
+    assert.deepEqual(calls.map((c) => [c.init.method, new URL(c.url).pathname, c.body]), [
+      ['POST', '/v1/admin/billing/checkout', { plan: 'pro' }],
+      ['POST', '/v1/admin/billing/portal', {}],
+    ]);
+  });
+
+  it('a checkout that met a 500 is not sent again', async () => {
+    const { fetch, calls } = scriptedFetch(serverError, json(200, { url: 'https://checkout.stripe.com/x' }));
+    await assert.rejects(admin(fetch).billingCheckout('pro'), OakAuthServerError);
+    assert.equal(calls.length, 1);
+  });
+
+  it('billing that is not configured is OakAuthNotFoundError with its code', async () => {
+    const { fetch } = scriptedFetch(json(404, { error: { code: 'billing_not_configured', message: 'billing is not configured' } }));
+    const err = await admin(fetch).billingPortal().catch((e) => e);
+    assert.ok(err instanceof OakAuthNotFoundError);
+    assert.equal(err.code, 'billing_not_configured');
+  });
+
+  it('a 402 plan_limit is OakAuthPlanLimitError naming the limit', async () => {
+    const body = { error: { code: 'plan_limit', message: 'the Free plan allows 1 agent; upgrade to Pro for more', quota: 'agents', limit: 1, plan: 'free' } };
+    const { fetch, calls } = scriptedFetch(json(402, body));
+    const err = await admin(fetch).createAgent({ name: 'second' }).catch((e) => e);
+    assert.ok(err instanceof OakAuthPlanLimitError, err?.name);
+    assert.equal(err.status, 402);
+    assert.equal(err.code, 'plan_limit');
+    assert.equal(err.quota, 'agents');
+    assert.equal(err.limit, 1);
+    assert.equal(err.plan, 'free');
+    assert.match(err.message, /upgrade to Pro/);
+    assert.equal(calls.length, 1);
   });
 });

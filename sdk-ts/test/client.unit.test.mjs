@@ -11,6 +11,7 @@ import {
   OakAuthConnectionError,
   OakAuthError,
   OakAuthMalformedResponseError,
+  OakAuthQuotaExceededError,
   OakAuthRateLimitError,
   OakAuthServerError,
   OakAuthTimeoutError,
@@ -321,5 +322,45 @@ describe('healthcheck', () => {
   it('a body that is not {status: "ok"} is malformed', async () => {
     const { fetch } = scriptedFetch(json(200, { status: 'degraded', version: '0.1.0' }));
     await assert.rejects(client(fetch).healthcheck(), OakAuthMalformedResponseError);
+  });
+});
+
+describe('the monthly quota (quota_exceeded, HTTP 429)', () => {
+  const quota = { limit: 1000, used: 1000, resets_at: '2027-01-01T00:00:00Z' };
+  const overQuota = (extra = {}) =>
+    json(429, decision({ allowed: false, reason: 'quota_exceeded', message: 'the monthly quota is used up', quota, ...extra }), { 'retry-after': '86400' });
+
+  it('validate() returns the deny with its quota', async () => {
+    const { fetch, calls } = scriptedFetch(overQuota());
+    const d = await client(fetch).validate(REQUEST);
+    assert.equal(d.allowed, false);
+    assert.equal(d.reason, 'quota_exceeded');
+    assert.deepEqual(d.quota, quota);
+    assert.equal(isAllowed(d), false);
+    assert.equal(calls.length, 1, 'a quota answer is not retried');
+  });
+
+  it('guard() throws OakAuthQuotaExceededError, a deny, with the quota and Retry-After, and does not run the action', async () => {
+    const { fetch } = scriptedFetch(overQuota());
+    const err = await assertBlocked(client(fetch), OakAuthQuotaExceededError);
+    assert.ok(err instanceof OakAuthDeniedError);
+    assert.equal(err.reason, 'quota_exceeded');
+    assert.deepEqual(err.quota, quota);
+    assert.equal(err.resetsAt.toISOString(), '2027-01-01T00:00:00.000Z');
+    assert.equal(err.retryAfter, 86400);
+    assert.equal(err.decisionId, 'dec_0001');
+    assert.match(err.message, /1000 of its 1000 validations.*2027-01-01T00:00:00Z/);
+  });
+
+  it('a quota_exceeded without its quota, or with a quota that is not one, is refused as a rate limit', async () => {
+    for (const bad of [{ quota: undefined }, { quota: { limit: 1000, used: 'all', resets_at: '2027-01-01T00:00:00Z' } }, { quota: { limit: 1000, used: 1000, resets_at: 'soon' } }]) {
+      const { fetch } = scriptedFetch(overQuota(bad));
+      await assertBlocked(client(fetch), OakAuthRateLimitError);
+    }
+  });
+
+  it('a 429 that claims an allow with a quota is still no allow', async () => {
+    const { fetch } = scriptedFetch(json(429, decision({ quota }), { 'retry-after': '5' }));
+    await assertBlocked(client(fetch), OakAuthRateLimitError);
   });
 });

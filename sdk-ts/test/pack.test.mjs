@@ -126,7 +126,9 @@ before(async () => {
   project = join(work, 'consumer');
   await run('mkdir', ['-p', project]);
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  await run(NPM, ['install', '--offline', '--no-audit', '--no-fund', join(work, packed.filename)], { cwd: project });
+  // --prefer-offline, not --offline: on a fresh machine npm's cache holds the dependencies' tarballs
+  // (npm ci) but not their registry documents, which an install by name needs (CI failed on it).
+  await run(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, packed.filename)], { cwd: project });
 });
 
 after(async () => {

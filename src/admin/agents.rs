@@ -62,6 +62,7 @@ pub async fn list(admin: &Admin, req: &Request) -> ApiResult<Response> {
 pub async fn create(admin: &Admin, mut req: Request, env: &Env) -> ApiResult<Response> {
     let body: CreateAgent = read_json(&mut req, limits::MAX_ADMIN_BODY).await?;
     limits::check_create_agent(&body)?;
+    super::usage::check_room(admin, oakauth_core::plans::Quota::Agents).await?;
     let rate = body.rate_limit.unwrap_or_default();
     let id = ids::new_id("agt")?;
     let key = keys::generate(KeyKind::Agent)?;
@@ -129,6 +130,10 @@ pub async fn update(admin: &Admin, agent_id: &str, mut req: Request) -> ApiResul
         Some(true) if current.enabled == 0 => AdminAction::AgentEnable,
         _ => AdminAction::AgentUpdate,
     };
+    if action == AdminAction::AgentEnable {
+        // After a downgrade disabled agents, enabling one needs room among the enabled ones.
+        super::usage::check_room_to_enable(admin).await?;
+    }
     // Only the fields sent are written: a concurrent change to another field (an emergency
     // disable during a rename) is never undone by this one.
     let update = db::stmt(

@@ -91,7 +91,7 @@ pub async fn decide(admin: &Admin, id: &str, mut req: Request) -> ApiResult<Resp
     // The core's state machine says whether it can be decided and what it becomes; the
     // conditional update below makes that hold against a concurrent decision too.
     let mut decided = row.core();
-    if decided.decide(approve, &admin.ctx.key_prefix, comment, now).is_err() {
+    if decided.decide(approve, admin.ctx.actor_label(), comment, now).is_err() {
         return Err(not_pending(id, decided.status_at(now)));
     }
     let status = decided.status;
@@ -102,7 +102,7 @@ pub async fn decide(admin: &Admin, id: &str, mut req: Request) -> ApiResult<Resp
         &[
             Arg::from(status.as_str()),
             Arg::Int(now),
-            Arg::from(&admin.ctx.key_prefix),
+            Arg::from(admin.ctx.actor_label()),
             Arg::from(comment),
             Arg::from(id),
             Arg::from(&admin.ctx.org_id),
@@ -119,7 +119,7 @@ pub async fn decide(admin: &Admin, id: &str, mut req: Request) -> ApiResult<Resp
     )?;
     db::batch(&admin.db, vec![update, event]).await?;
     let after = find(admin, id).await?;
-    let decided_here = after.decided_at == Some(now) && after.decided_by.as_deref() == Some(&admin.ctx.key_prefix);
+    let decided_here = after.decided_at == Some(now) && after.decided_by.as_deref() == Some(admin.ctx.actor_label());
     if !decided_here || after.core().status_at(now) != status {
         return Err(not_pending(id, after.core().status_at(now)));
     }

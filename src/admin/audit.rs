@@ -18,6 +18,9 @@ struct EventRow {
     id: String,
     request_id: String,
     actor: String,
+    actor_type: String,
+    actor_id: Option<String>,
+    actor_name: Option<String>,
     action: String,
     agent_id: Option<String>,
     target_id: String,
@@ -36,7 +39,7 @@ pub async fn events(admin: &Admin, req: &Request) -> ApiResult<Response> {
     let before = cursor_param(&url)?.unwrap_or(i64::MAX);
     let agent = query_param(&url, "agent_id")?;
     let mut sql = String::from(
-        "SELECT seq, id, request_id, actor, action, agent_id, target_id, detail, created_at
+        "SELECT seq, id, request_id, actor, actor_type, actor_id, actor_name, action, agent_id, target_id, detail, created_at
            FROM admin_events WHERE org_id = ?1 AND seq < ?2",
     );
     let mut args = vec![Arg::from(&admin.ctx.org_id), Arg::Int(before)];
@@ -57,6 +60,13 @@ pub async fn events(admin: &Admin, req: &Request) -> ApiResult<Response> {
             id: r.id,
             request_id: r.request_id,
             actor: r.actor,
+            actor_type: match r.actor_type.as_str() {
+                "user" => oakauth_core::wire::accounts::ActorKind::User,
+                "system" => oakauth_core::wire::accounts::ActorKind::System,
+                _ => oakauth_core::wire::accounts::ActorKind::Key,
+            },
+            actor_id: r.actor_id,
+            actor_name: r.actor_name,
             action: r.action,
             agent_id: r.agent_id,
             target_id: r.target_id,

@@ -1,16 +1,22 @@
-//! The admin API: everything under `/v1/admin/`, authenticated by an admin key and scoped to its
-//! organization. Another organization's ids answer 404, exactly like ids that do not exist.
+//! The admin API: everything under `/v1/admin/`, authenticated by an admin key or a person's
+//! session and scoped to that organization. Another organization's ids answer 404, exactly like
+//! ids that do not exist. Every route has a minimum role ([`required_role`]), checked before it
+//! runs; cookie-authenticated writes also pass the CSRF check.
 
 mod agents;
 mod approvals;
 mod audit;
 mod logs;
+mod people;
 mod rules;
 mod simulate;
 mod stats;
 mod tools;
+mod usage;
 mod webhooks;
 
+use oakauth_core::accounts::Role;
+use oakauth_core::wire::accounts::ActorKind;
 use oakauth_core::wire::{AdminAction, Me, Organization};
 use std::rc::Rc;
 
@@ -40,36 +46,41 @@ async fn sleep_ms(ms: u64) {
     }
 }
 
+/// Tells the agent's object that its configuration changed in D1, so the next decision reloads
+/// it ([`Admin::changed`]; billing calls it after a plan change). Never fails: the notice is tried
+/// three times inline, then retried in the background for about 8 s; the object's cache expires
+/// after [`crate::agent_object::CONFIG_TTL_MS`] in any case.
+pub async fn tell_agent(env: &Env, background: &Rc<Context>, agent_id: &str) {
+    for delay in NOTIFY_INLINE_DELAYS_MS {
+        sleep_ms(delay).await;
+        if crate::agent_object::invalidate(env, agent_id).await.is_ok() {
+            return;
+        }
+    }
+    worker::console_error!(
+        "change to agent {agent_id} committed; telling its object failed, retrying in the background"
+    );
+    let (env, agent_id) = (env.clone(), agent_id.to_string());
+    background.wait_until(async move {
+        for delay in NOTIFY_BACKGROUND_DELAYS_MS {
+            sleep_ms(delay).await;
+            if crate::agent_object::invalidate(&env, &agent_id).await.is_ok() {
+                return;
+            }
+        }
+        worker::console_error!("agent {agent_id}: change not propagated; its cached configuration expires within 60 s");
+    });
+}
+
 impl Admin {
     /// Tells the agent's object that its configuration changed in D1, so the next decision
     /// reloads it. Called after every committed change to an agent, its keys, tools or rules.
     ///
     /// The change is committed whatever happens here, so it never turns into an error answer
-    /// (which would hide a newly issued key, or make an admin retry a change that took effect).
-    /// The notice is tried three times inline, then retried in the background for about 8 s;
-    /// the object's cache expires after [`crate::agent_object::CONFIG_TTL_MS`] in any case.
+    /// (which would hide a newly issued key, or make an admin retry a change that took effect):
+    /// see [`tell_agent`].
     pub async fn changed(&self, agent_id: &str) {
-        for delay in NOTIFY_INLINE_DELAYS_MS {
-            sleep_ms(delay).await;
-            if crate::agent_object::invalidate(&self.env, agent_id).await.is_ok() {
-                return;
-            }
-        }
-        worker::console_error!(
-            "change to agent {agent_id} committed; telling its object failed, retrying in the background"
-        );
-        let (env, agent_id) = (self.env.clone(), agent_id.to_string());
-        self.background.wait_until(async move {
-            for delay in NOTIFY_BACKGROUND_DELAYS_MS {
-                sleep_ms(delay).await;
-                if crate::agent_object::invalidate(&env, &agent_id).await.is_ok() {
-                    return;
-                }
-            }
-            worker::console_error!(
-                "agent {agent_id}: change not propagated; its cached configuration expires within 60 s"
-            );
-        });
+        tell_agent(&self.env, &self.background, agent_id).await;
     }
 
     /// Commits a change to an agent (its statements and their admin event, atomically), then
@@ -86,7 +97,7 @@ impl Admin {
     }
 
     /// [`Admin::event`], written only if `exists` (`(sql, id, at)`: a `SELECT` whose `?10`,
-    /// `?11`, `?12` are bound to `id`, `at` and this admin's key prefix) finds a row when the
+    /// `?11`, `?12` are bound to `id`, `at` and the actor's label, [`AdminContext::actor_label`]) finds a row when the
     /// batch runs: for changes that may lose a race, so that only the winner's event is kept.
     pub fn event_if(
         &self,
@@ -119,29 +130,88 @@ impl Admin {
         detail: serde_json::Value,
         exists: Option<(&str, &str, i64)>,
     ) -> ApiResult<worker::D1PreparedStatement> {
-        let id = oakauth_core::ids::new_id("evt")?;
-        let detail = detail.to_string();
-        let mut sql =
-            "INSERT INTO admin_events (id, org_id, request_id, actor, action, agent_id, target_id, detail, created_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"
-                .to_string();
-        let mut args = vec![
-            db::Arg::from(&id),
-            db::Arg::from(&self.ctx.org_id),
-            db::Arg::from(&self.request_id),
-            db::Arg::from(&self.ctx.key_prefix),
-            db::Arg::from(action.as_str()),
-            db::Arg::from(agent_id),
-            db::Arg::from(target_id),
-            db::Arg::from(&detail),
-            db::Arg::Int(now_ms()),
-        ];
-        if let Some((condition, subject, at)) = exists {
-            sql.push_str(&format!(" WHERE EXISTS ({condition})"));
-            args.extend([db::Arg::from(subject), db::Arg::Int(at), db::Arg::from(&self.ctx.key_prefix)]);
-        }
-        db::stmt(&self.db, &sql, &args)
+        let actor = EventActor {
+            label: self.ctx.actor_label(),
+            kind: self.ctx.actor.kind,
+            id: Some(&self.ctx.actor.id),
+            name: Some(&self.ctx.actor.name),
+        };
+        let event =
+            EventRecord { org_id: &self.ctx.org_id, request_id: &self.request_id, actor, action, agent_id, target_id };
+        event_insert(&self.db, &event, detail, exists)
     }
+}
+
+/// Who an admin event names: `label` goes to `admin_events.actor` (a key's prefix, a person's
+/// address, or the part of OakAuth that acted).
+pub struct EventActor<'a> {
+    pub label: &'a str,
+    pub kind: ActorKind,
+    pub id: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
+/// One admin event, apart from its detail.
+pub struct EventRecord<'a> {
+    pub org_id: &'a str,
+    pub request_id: &'a str,
+    pub actor: EventActor<'a>,
+    pub action: AdminAction,
+    pub agent_id: Option<&'a str>,
+    pub target_id: &'a str,
+}
+
+/// The statement that records an admin event done by OakAuth itself (actor type `system`,
+/// `actor` and `actor_name` both `system`, e.g. `billing`), written only if `exists` finds a row
+/// (as in [`Admin::event_if`]).
+pub fn system_event(
+    db: &D1Database,
+    (org_id, request_id, system): (&str, &str, &str),
+    (action, agent_id, target_id): (AdminAction, Option<&str>, &str),
+    detail: serde_json::Value,
+    exists: Option<(&str, &str, i64)>,
+) -> ApiResult<worker::D1PreparedStatement> {
+    let actor = EventActor { label: system, kind: ActorKind::System, id: None, name: Some(system) };
+    event_insert(db, &EventRecord { org_id, request_id, actor, action, agent_id, target_id }, detail, exists)
+}
+
+/// The one `INSERT INTO admin_events`; see [`Admin::event_if`] for `exists`.
+fn event_insert(
+    db: &D1Database,
+    event: &EventRecord<'_>,
+    detail: serde_json::Value,
+    exists: Option<(&str, &str, i64)>,
+) -> ApiResult<worker::D1PreparedStatement> {
+    let id = oakauth_core::ids::new_id("evt")?;
+    let detail = detail.to_string();
+    let mut sql =
+        "INSERT INTO admin_events (id, org_id, request_id, actor, action, agent_id, target_id, detail, created_at,
+                                       actor_type, actor_id, actor_name)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?13, ?14, ?15"
+            .to_string();
+    let mut args = vec![
+        db::Arg::from(&id),
+        db::Arg::from(event.org_id),
+        db::Arg::from(event.request_id),
+        db::Arg::from(event.actor.label),
+        db::Arg::from(event.action.as_str()),
+        db::Arg::from(event.agent_id),
+        db::Arg::from(event.target_id),
+        db::Arg::from(&detail),
+        db::Arg::Int(now_ms()),
+    ];
+    let (subject, at) = exists.map(|(_, subject, at)| (subject, at)).unwrap_or(("", 0));
+    args.extend([db::Arg::from(subject), db::Arg::Int(at), db::Arg::from(event.actor.label)]);
+    let actor_type = match event.actor.kind {
+        ActorKind::Key => "key",
+        ActorKind::User => "user",
+        ActorKind::System => "system",
+    };
+    args.extend([db::Arg::from(actor_type), db::Arg::from(event.actor.id), db::Arg::from(event.actor.name)]);
+    if let Some((condition, _, _)) = exists {
+        sql.push_str(&format!(" WHERE EXISTS ({condition})"));
+    }
+    db::stmt(db, &sql, &args)
 }
 
 pub fn now_ms() -> i64 {
@@ -260,6 +330,57 @@ enum Endpoint<'a> {
     RotateWebhookSecret(&'a str),
     ListDeliveries(&'a str),
     Redeliver(&'a str, &'a str),
+    ListMembers,
+    UpdateMember(&'a str),
+    RemoveMember(&'a str),
+    EndMemberSessions(&'a str),
+    ListInvitations,
+    CreateInvitation,
+    RevokeInvitation(&'a str),
+    ListKeys,
+    CreateKey,
+    RevokeKey(&'a str),
+    GetOrganization,
+    UpdateOrganization,
+    Usage,
+    BillingCheckout,
+    BillingPortal,
+}
+
+/// The least role each route needs. Exhaustive, without a wildcard: a new route does not compile
+/// until it is given one. docs/openapi.yaml states the same per operation (`x-oakauth-role`), and
+/// tests/e2e/roles.test.mjs walks every route with every role.
+fn required_role(endpoint: &Endpoint<'_>) -> Role {
+    use Endpoint::*;
+    match endpoint {
+        WhoAmI | ListAgents | GetAgent(_) | ListTools(_) | GetTool(..) | ListRules(_) | GetRule(..) | ListLogs
+        | GetLog(_) | Stats | Events | VerifyAudit | Simulate | Replay | ListApprovals | GetApproval(_)
+        | ListMembers | GetOrganization | Usage => Role::Viewer,
+        CreateAgent
+        | UpdateAgent(_)
+        | DeleteAgent(_)
+        | RotateKey(_)
+        | CreateTool(_)
+        | UpdateTool(..)
+        | DeleteTool(..)
+        | CreateRule(_)
+        | UpdateRule(..)
+        | DeleteRule(..)
+        | DecideApproval(_)
+        | ListWebhooks
+        | CreateWebhook
+        | GetWebhook(_)
+        | UpdateWebhook(_)
+        | DeleteWebhook(_)
+        | RotateWebhookSecret(_)
+        | ListDeliveries(_)
+        | Redeliver(..)
+        | ListInvitations
+        | CreateInvitation
+        | RevokeInvitation(_) => Role::Admin,
+        UpdateMember(_) | RemoveMember(_) | EndMemberSessions(_) | ListKeys | CreateKey | RevokeKey(_)
+        | UpdateOrganization | BillingCheckout | BillingPortal => Role::Owner,
+    }
 }
 
 /// The route table: each path (after `/v1/admin/`) and method, once.
@@ -302,6 +423,21 @@ fn endpoint<'a>(method: &Method, segments: &[&'a str]) -> Option<Endpoint<'a>> {
         (Post, ["webhooks", id, "rotate-secret"]) => RotateWebhookSecret(id),
         (Get, ["webhooks", id, "deliveries"]) => ListDeliveries(id),
         (Post, ["webhooks", id, "deliveries", d, "redeliver"]) => Redeliver(id, d),
+        (Get, ["members"]) => ListMembers,
+        (Patch, ["members", id]) => UpdateMember(id),
+        (Delete, ["members", id]) => RemoveMember(id),
+        (Delete, ["members", id, "sessions"]) => EndMemberSessions(id),
+        (Get, ["invitations"]) => ListInvitations,
+        (Post, ["invitations"]) => CreateInvitation,
+        (Delete, ["invitations", id]) => RevokeInvitation(id),
+        (Get, ["keys"]) => ListKeys,
+        (Post, ["keys"]) => CreateKey,
+        (Delete, ["keys", id]) => RevokeKey(id),
+        (Get, ["organization"]) => GetOrganization,
+        (Patch, ["organization"]) => UpdateOrganization,
+        (Get, ["usage"]) => Usage,
+        (Post, ["billing", "checkout"]) => BillingCheckout,
+        (Post, ["billing", "portal"]) => BillingPortal,
         _ => return None,
     })
 }
@@ -331,6 +467,19 @@ pub async fn handle(
     };
     let ctx = auth::admin(&req, env).await?;
     facts.org(&ctx.org_id);
+    if let Some(session) = ctx.cookie_session() {
+        if crate::people::is_write(&method) {
+            crate::people::check_csrf(&req, env, session)?;
+        }
+    }
+    let needed = required_role(&endpoint);
+    if !ctx.role.allows(needed) {
+        return Err(ApiError::forbidden(format!(
+            "this needs the {} role; you are {} in this organization",
+            needed.as_str(),
+            ctx.role.as_str()
+        )));
+    }
     let admin = Admin { ctx, db: db::database(env)?, request_id: request_id.to_string(), env: env.clone(), background };
     use Endpoint::*;
     match endpoint {
@@ -338,7 +487,9 @@ pub async fn handle(
             200,
             &Me {
                 organization: Organization { id: admin.ctx.org_id.clone(), name: admin.ctx.org_name.clone() },
-                key_prefix: admin.ctx.key_prefix.clone(),
+                key_prefix: admin.ctx.actor.key_prefix.clone(),
+                role: admin.ctx.role,
+                actor: admin.ctx.actor.clone(),
             },
         )),
         ListAgents => agents::list(&admin, &req).await,
@@ -375,5 +526,20 @@ pub async fn handle(
         RotateWebhookSecret(id) => webhooks::rotate_secret(&admin, id, req).await,
         ListDeliveries(id) => webhooks::deliveries(&admin, id, &req).await,
         Redeliver(id, d) => webhooks::redeliver(&admin, id, d).await,
+        ListMembers => people::list_members(&admin).await,
+        UpdateMember(id) => people::update_member(&admin, id, req).await,
+        RemoveMember(id) => people::remove_member(&admin, id).await,
+        EndMemberSessions(id) => people::end_member_sessions(&admin, id).await,
+        ListInvitations => people::list_invitations(&admin, &req).await,
+        CreateInvitation => people::create_invitation(&admin, req).await,
+        RevokeInvitation(id) => people::revoke_invitation(&admin, id).await,
+        ListKeys => people::list_keys(&admin).await,
+        CreateKey => people::create_key(&admin, req).await,
+        RevokeKey(id) => people::revoke_key(&admin, id).await,
+        GetOrganization => people::get_organization(&admin).await,
+        UpdateOrganization => people::update_organization(&admin, req).await,
+        Usage => usage::get(&admin).await,
+        BillingCheckout => crate::billing::checkout(&admin, req).await,
+        BillingPortal => crate::billing::portal(&admin, req).await,
     }
 }

@@ -97,6 +97,7 @@ pub async fn create(admin: &Admin, mut req: Request) -> ApiResult<Response> {
     body.description.as_deref().map_or(Ok(()), limits::check_description)?;
     let url = check_url(admin, &body.url)?;
     let types = event_types_json(&body.event_types)?;
+    super::usage::check_room(admin, oakauth_core::plans::Quota::WebhookEndpoints).await?;
     let secret = Secret::generate()?;
     let sealed = sealed::seal(&hash_secret(&admin.env)?, &secret)?;
     let id = ids::new_id("whk")?;

@@ -48,7 +48,7 @@ test('scripts/dev.sh writes the local CORS origins into a new .dev.vars, with a 
   }
 });
 
-test('an older .dev.vars gets the lines it lacks appended (receipt key, CORS origins, loopback webhooks), and nothing else changes', async () => {
+test('an older .dev.vars gets the lines it lacks appended (receipt key, CORS origins, loopback webhooks, the local identity provider), and nothing else changes', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'oakauth-devvars-'));
   try {
     const file = join(dir, '.dev.vars');
@@ -56,11 +56,12 @@ test('an older .dev.vars gets the lines it lacks appended (receipt key, CORS ori
     await writeFile(file, old); // no final line break
     await devVars(file);
     const appended = (await readFile(file, 'utf8')).replace(/^RECEIPT_KEYS=dev-\d{8}:[A-Za-z0-9_-]{43}$/m, 'RECEIPT_KEYS=…');
-    assert.equal(appended, `${old}\nRECEIPT_KEYS=…\nCORS_ORIGINS=${LOCAL_CORS_ORIGINS}\nWEBHOOK_ALLOW_HTTP_LOOPBACK=true\n`);
-    const own = 'KEY_HASH_SECRET=0123456789abcdef0123456789abcdef\nRECEIPT_KEYS=mine:nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\nCORS_ORIGINS=http://127.0.0.1:5173\nWEBHOOK_ALLOW_HTTP_LOOPBACK=false\n';
+    const signIn = 'OIDC_ISSUER=http://127.0.0.1:8790\nOIDC_CLIENT_ID=oakauth\nOIDC_CLIENT_SECRET=oakauth-local-secret\nSIGNUP=open\nDASHBOARD_URL=http://127.0.0.1:8788\n';
+    assert.equal(appended, `${old}\nRECEIPT_KEYS=…\nCORS_ORIGINS=${LOCAL_CORS_ORIGINS}\nWEBHOOK_ALLOW_HTTP_LOOPBACK=true\n${signIn}`);
+    const own = 'KEY_HASH_SECRET=0123456789abcdef0123456789abcdef\nRECEIPT_KEYS=mine:nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\nCORS_ORIGINS=http://127.0.0.1:5173\nWEBHOOK_ALLOW_HTTP_LOOPBACK=false\nOIDC_ISSUER=https://login.example.com\n';
     await writeFile(file, own);
     await devVars(file);
-    assert.equal(await readFile(file, 'utf8'), own, "a developer's own receipt key, CORS_ORIGINS and webhook setting are kept");
+    assert.equal(await readFile(file, 'utf8'), own, "a developer's own receipt key, CORS_ORIGINS, webhook setting and identity provider are kept");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

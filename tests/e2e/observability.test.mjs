@@ -5,13 +5,11 @@
 // Standard Webhooks reference library.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { Webhook } from 'standardwebhooks';
 import { startWorker, TEST_KEY_HASH_SECRET } from '../support/worker.mjs';
 import { client, makeAgent } from '../support/api.mjs';
+import { receiver, closeReceivers, verified, until } from '../support/hooks.mjs';
 
 let worker, admin, other, raw;
-const receivers = [];
 
 before(async () => {
   // `log`: wrangler prints the worker's console.log output, where the request lines are.
@@ -22,23 +20,12 @@ before(async () => {
 });
 after(async () => {
   if (process.env.OAK_DEBUG) console.log(worker.logs.join('').split('\n').filter((l) => /ERROR|error/.test(l)).join('\n'));
-  for (const r of receivers) r.server.close();
+  closeReceivers();
   await worker?.stop();
 });
 
 const validate = (key, body, headers) => raw('POST', '/v1/validate', body, { key, headers });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `check()` is truthy (polling), at most `ms`. */
-async function until(check, ms = 20_000, what = 'condition') {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 /** The worker's structured request lines printed so far, each parsed (a line that is not JSON fails). */
 function requestLines() {
@@ -176,23 +163,6 @@ test('percentiles split by UTC day and rank exactly (rows of chosen latencies, a
   assert.deepEqual(mine.body.latency, []);
 });
 
-async function receiver() {
-  const got = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(204);
-      res.end();
-    });
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const r = { server, got, url: `http://127.0.0.1:${server.address().port}/hook` };
-  receivers.push(r);
-  return r;
-}
-
 test('unavailable decisions past the threshold of a minute send one service.degraded, verified with the reference library', async () => {
   const hook = await receiver();
   const created = await admin('POST', '/v1/admin/webhooks', { url: hook.url, event_types: ['service.degraded'] });
@@ -222,11 +192,7 @@ test('unavailable decisions past the threshold of a minute send one service.degr
   }
   await sleep(3000);
   assert.equal(hook.got.length, 1, 'one event for the minute, not one per decision');
-  const payload = new Webhook(created.body.secret).verify(hook.got[0].body, {
-    'webhook-id': hook.got[0].headers['webhook-id'],
-    'webhook-timestamp': hook.got[0].headers['webhook-timestamp'],
-    'webhook-signature': hook.got[0].headers['webhook-signature'],
-  });
+  const payload = verified(created.body.secret, hook.got[0]);
   assert.equal(payload.type, 'service.degraded');
   assert.deepEqual(payload.data, { minute: new Date(minute).toISOString(), unavailable: 10, threshold: 10 });
 

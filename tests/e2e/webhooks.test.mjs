@@ -4,13 +4,11 @@
 // rotation with both signatures, and the URL rules.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { Webhook } from 'standardwebhooks';
 import { startWorker } from '../support/worker.mjs';
 import { client } from '../support/api.mjs';
+import { receiver, closeReceivers, verified, until } from '../support/hooks.mjs';
 
 let worker, admin, raw;
-const receivers = [];
 
 before(async () => {
   worker = await startWorker();
@@ -19,50 +17,9 @@ before(async () => {
 });
 after(async () => {
   if (process.env.OAK_DEBUG) console.log(worker.logs.join('').split('\n').filter((l) => /ERROR|error/.test(l)).join('\n'));
-  for (const r of receivers) r.server.close();
+  closeReceivers();
   await worker?.stop();
 });
-
-/**
- * A receiver on 127.0.0.1. `answer(n)` gives the status of the n-th request (from 1). Every request
- * is kept with its headers and raw body.
- */
-async function receiver(answer = () => 204) {
-  const got = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
-      res.writeHead(answer(got.length));
-      res.end();
-    });
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const r = { server, got, url: `http://127.0.0.1:${server.address().port}/hook` };
-  receivers.push(r);
-  return r;
-}
-
-/** Waits until `check()` is truthy (polling), at most `ms`. */
-async function until(check, ms = 20_000, what = 'condition') {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Verifies one received request with the reference library; returns the payload. */
-function verified(secret, req) {
-  return new Webhook(secret).verify(req.body, {
-    'webhook-id': req.headers['webhook-id'],
-    'webhook-timestamp': req.headers['webhook-timestamp'],
-    'webhook-signature': req.headers['webhook-signature'],
-  });
-}
 
 async function endpoint(url, eventTypes, extra = {}) {
   const r = await admin('POST', '/v1/admin/webhooks', { url, event_types: eventTypes, ...extra });

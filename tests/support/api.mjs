@@ -20,6 +20,16 @@ function schemaFor(ref) {
   return compiled.get(ref);
 }
 
+/** A response schema written in place (not a shared schema); its `$ref`s point into the components. */
+function inlineSchema(schema) {
+  const key = JSON.stringify(schema);
+  if (!compiled.has(key)) {
+    const resolved = JSON.parse(key.replaceAll('"#/components/', '"oakauth#/components/'));
+    compiled.set(key, ajv.compile(resolved));
+  }
+  return compiled.get(key);
+}
+
 const templates = Object.keys(spec.paths).map((tpl) => ({
   tpl,
   re: new RegExp('^' + tpl.replace(/\{[^}]+\}/g, '[^/]+') + '$'),
@@ -60,9 +70,10 @@ export function checkAgainstSpec(method, url, status, headers, text) {
   } catch {
     throw new Error(`${method} ${match.tpl} ${status} body is not JSON: ${text.slice(0, 200)}`);
   }
-  const validate = schemaFor(content.schema.$ref);
+  const validate = content.schema.$ref ? schemaFor(content.schema.$ref) : inlineSchema(content.schema);
   if (!validate(body)) {
-    throw new Error(`${method} ${match.tpl} ${status} body breaks ${content.schema.$ref}: ${ajv.errorsText(validate.errors)}\n${text.slice(0, 500)}`);
+    const name = content.schema.$ref ?? `the inline schema of ${method} ${match.tpl} ${status}`;
+    throw new Error(`${method} ${match.tpl} ${status} body breaks ${name}: ${ajv.errorsText(validate.errors)}\n${text.slice(0, 500)}`);
   }
 }
 

@@ -72,8 +72,11 @@ export async function d1(persistDir, sql) {
   }
 }
 
-async function keygen(orgName) {
-  const { stdout } = await run('cargo', ['run', '--quiet', '-p', 'oakauth', '--bin', 'oakauth-keygen', '--', '--org-name', orgName], {
+/** Runs oakauth-keygen: an organization on `plan` (the shared test organizations are Enterprise, without limits). */
+async function keygen(orgName, { plan = 'enterprise', limits = {} } = {}) {
+  const args = ['--org-name', orgName, '--plan', plan];
+  for (const [name, n] of Object.entries(limits)) args.push('--limit', `${name}=${n}`);
+  const { stdout } = await run('cargo', ['run', '--quiet', '-p', 'oakauth', '--bin', 'oakauth-keygen', '--', ...args], {
     cwd: ROOT,
     env: { ...process.env, KEY_HASH_SECRET: TEST_KEY_HASH_SECRET },
   });
@@ -99,7 +102,7 @@ async function waitForHealth(baseUrl, child, logs, timeoutMs = 60_000) {
  * CORS for the local dashboard), `seed` (default true), `logLevel` (wrangler's `--log-level`, default `warn`;
  * `log` also collects the worker's `console.log` output, its structured request lines, into `logs`).
  * Returns { baseUrl, endpoint, port, persistDir, adminKey, otherAdminKey, orgId, otherOrgId, logs, d1,
- * forgeAllow, stop, restart }.
+ * createOrganization, forgeAllow, stop, restart }.
  */
 export async function startWorker(options = {}) {
   await ensureBuilt();
@@ -185,6 +188,16 @@ export async function startWorker(options = {}) {
     ...seeded,
     /** Runs SQL against this worker's local D1 behind the service's back; resolves to wrangler's JSON answer. */
     d1: (sql) => d1(persistDir, sql),
+    /**
+     * Creates another organization with an owner's admin key, on `plan` (`free`, `pro`, `enterprise`;
+     * `limits` are an Enterprise organization's own, e.g. `{validations_per_month: 50}`).
+     * Resolves to { orgId, adminKey }.
+     */
+    async createOrganization(name, { plan = 'free', limits = {} } = {}) {
+      const made = await keygen(name, { plan, limits });
+      await d1(persistDir, made.sql);
+      return { orgId: made.organization_id, adminKey: made.admin_key };
+    },
     /**
      * Rewrites one denied decision's audit row into an allow, as someone covering their tracks in the
      * database would (dropping the trigger that refuses updates first).

@@ -61,6 +61,10 @@ struct Store {
     hang_after_commit_number: Cell<Option<u32>>,
     hang_before_remove: Cell<bool>,
     gate: Gate,
+    /// The timer a shipment lingers on: open (no wait) unless a test closes it.
+    timer: Gate,
+    /// Lingers asked for, in ms.
+    lingers: RefCell<Vec<i64>>,
 }
 
 #[derive(Clone, Default)]
@@ -123,6 +127,10 @@ impl LocalStore for MemStore {
     async fn arm_alarm(&self, after_ms: i64) -> Result<(), BackendError> {
         self.0.alarm.set(Some(after_ms));
         Ok(())
+    }
+    async fn linger(&self, ms: i64) {
+        self.0.lingers.borrow_mut().push(ms);
+        self.0.timer.pass().await;
     }
 }
 
@@ -540,11 +548,13 @@ fn catching_up_ships_the_backlog_and_a_waiting_row_is_readable_until_then() {
     h.write_all(0..3);
     assert_eq!(h.writer.waiting(), 3);
     assert_eq!(h.writer.waiting_row("dec_1").map(|r| r.chain_seq), Some(2));
+    assert!(h.writer.waits_for("org_1") && !h.writer.waits_for("org_2"), "the rows name their organization");
     assert!(futures::executor::block_on(h.writer.catch_up()).is_err(), "the database still refuses");
     h.db.0.down.set(false);
     futures::executor::block_on(h.writer.catch_up()).expect("catch up");
     assert_eq!(h.writer.waiting(), 0);
     assert_eq!(h.writer.waiting_row("dec_1"), None);
+    assert!(!h.writer.waits_for("org_1"));
     assert_eq!(h.verified_rows().len(), 3);
 }
 
@@ -562,6 +572,53 @@ fn through_a_queue_rows_are_forgotten_only_once_the_consumer_confirms_them() {
     assert_eq!(h.verified_rows().len(), 5);
     assert!(h.alarm().is_ok());
     assert_eq!(h.db.0.batches.borrow().len(), 1, "nothing overdue: the alarm writes nothing");
+}
+
+#[test]
+fn a_shipment_lingers_so_the_decisions_made_meanwhile_travel_in_one_message() {
+    let mut h = Harness::with_queue();
+    h.store.0.timer.close();
+    // Three commits one after the other (as at concurrency 1), all while the shipment lingers.
+    h.write_all(0..1);
+    h.write_all(1..2);
+    h.write_all(2..3);
+    for i in 0..3 {
+        durable(&h.outcome(i));
+    }
+    assert_eq!(h.store.0.commits.borrow().len(), 3, "each answered after its own commit");
+    assert!(h.queue.as_ref().unwrap().0.messages.borrow().is_empty(), "nothing sent while lingering");
+    assert_eq!(*h.store.0.lingers.borrow(), vec![SHIP_LINGER_MS], "one shipment scheduled for the three");
+    h.store.0.timer.open();
+    h.run();
+    let sizes: Vec<usize> = h.queue.as_ref().unwrap().0.messages.borrow().iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![3], "one message with the three rows");
+    assert_eq!(h.consume(), 3);
+    assert_eq!(h.writer.waiting(), 0);
+    // The next commit schedules the next shipment.
+    h.write_all(3..4);
+    assert_eq!(h.store.0.lingers.borrow().len(), 2);
+    assert_eq!(h.queue.as_ref().unwrap().0.messages.borrow().len(), 1);
+    assert_eq!(h.consume(), 1);
+    assert_eq!(h.verified_rows().len(), 4);
+}
+
+#[test]
+fn rows_committed_while_a_shipment_runs_go_with_it_without_waiting_for_the_alarm() {
+    let mut h = Harness::new();
+    h.db.0.gate.close();
+    h.write_all(0..2);
+    // The shipment of rows 0 and 1 hangs in the database; rows 2 and 3 commit meanwhile.
+    h.write_all(2..4);
+    assert_eq!(h.db.0.batches.borrow().len(), 0);
+    h.db.0.gate.open();
+    h.run();
+    assert_eq!(
+        *h.db.0.batches.borrow(),
+        vec![2, 2],
+        "the running shipment takes the late rows too: no commit needed, nothing left for the alarm"
+    );
+    assert_eq!(h.writer.waiting(), 0);
+    assert_eq!(h.verified_rows().len(), 4);
 }
 
 #[test]

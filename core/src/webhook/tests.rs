@@ -171,7 +171,9 @@ fn event_types_have_exactly_their_wire_names() {
             "decision.denied",
             "key.rotated",
             "agent.changed",
-            "service.degraded"
+            "service.degraded",
+            "invitation.created",
+            "quota.threshold"
         ]
     );
     for t in EventType::ALL {

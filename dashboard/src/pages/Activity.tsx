@@ -33,7 +33,36 @@ const ACTIONS: Record<AdminAction, { label: string; tone: 'create' | 'change' | 
   'webhook.delete': { label: 'Webhook deleted', tone: 'delete' },
   'webhook.rotate_secret': { label: 'Webhook secret rotated', tone: 'change' },
   'webhook.redeliver': { label: 'Webhook redelivered', tone: 'change' },
+  'member.join': { label: 'Member joined', tone: 'create' },
+  'member.role_change': { label: 'Role changed', tone: 'change' },
+  'member.remove': { label: 'Member removed', tone: 'delete' },
+  'member.sessions_end': { label: 'Sessions ended', tone: 'delete' },
+  'invitation.create': { label: 'Invited', tone: 'create' },
+  'invitation.revoke': { label: 'Invitation revoked', tone: 'delete' },
+  'key.create': { label: 'Admin key created', tone: 'create' },
+  'key.revoke': { label: 'Admin key revoked', tone: 'delete' },
+  'organization.update': { label: 'Organization changed', tone: 'change' },
+  'organization.plan_change': { label: 'Plan changed', tone: 'change' },
 };
+
+const ACTOR_TITLES: Record<string, string> = {
+  user: 'The person who made the change',
+  key: 'The admin key that made the change',
+  system: 'OakAuth itself made the change',
+};
+
+const PEOPLE_ACTIONS = /^(member|invitation|key|organization)\./;
+
+/**
+ * Who acted, in words: "Alice (alice@example.com)" for a person, "key ‘bootstrap’ oakadm_abc…" for an
+ * admin key, the key's prefix alone for events recorded before keys had names, "OakAuth (billing)" for
+ * OakAuth itself (a plan change from Stripe's webhook, and the agents it disabled).
+ */
+export function actorText(e: AdminEvent): string {
+  if (e.actor_type === 'system') return `OakAuth (${escapeText(e.actor)})`;
+  if (e.actor_type === 'user') return e.actor_name ? `${escapeText(e.actor_name)} (${escapeText(e.actor)})` : escapeText(e.actor);
+  return e.actor_name ? `key ‘${escapeText(e.actor_name)}’ ${e.actor}…` : `${e.actor}…`;
+}
 
 function actionInfo(action: string) {
   return ACTIONS[action as AdminAction] ?? { label: action, tone: 'change' as const };
@@ -217,6 +246,9 @@ function EventRow(props: {
         {agentLink && <> of {agentLink}</>}
       </>
     );
+  } else if (PEOPLE_ACTIONS.test(e.action)) {
+    const name = typeof d.email === 'string' ? d.email : typeof d.name === 'string' ? d.name : undefined;
+    what = name ? <strong>{escapeText(name)}</strong> : <code>{e.target_id}</code>;
   } else {
     what = agentLink ?? <code>{e.target_id}</code>;
   }
@@ -241,7 +273,10 @@ function EventRow(props: {
       </p>
       <p class="event-meta small">
         <span class="muted">
-          by <code title="The admin key that made the change">{e.actor}…</code>
+          by{' '}
+          <span class="event-actor" data-testid="event-actor" title={ACTOR_TITLES[e.actor_type] ?? 'Who made the change'}>
+            {actorText(e)}
+          </span>
         </span>
         {shown.length > 0 && (
           <span class="chips event-detail" data-testid="event-detail">

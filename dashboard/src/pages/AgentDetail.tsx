@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useAction, useApp, useLoad } from '../context';
+import { useAction, useApp, useCan, useLoad } from '../context';
 import { fmtDateTime, fmtRate } from '../format';
 import { href, navigate } from '../router';
 import type { Agent, AgentWithKey } from '../types';
@@ -12,6 +12,8 @@ export function AgentDetail({ agentId }: { agentId: string }) {
   const agent = useLoad((c) => c.getAgent(agentId), [agentId]);
   const [current, setCurrent] = useState<Agent>();
   const a = current ?? agent.data;
+  // Viewers see the agent; changing it needs the admin role.
+  const canWrite = useCan('admin');
 
   if (!a) {
     return (
@@ -35,13 +37,31 @@ export function AgentDetail({ agentId }: { agentId: string }) {
         </a>
       </PageHeader>
       <div class="grid">
-        <Settings agent={a} onSaved={setCurrent} />
-        <KeyCard agent={a} onRotated={(r) => setCurrent(r.agent)} />
+        {canWrite ? <Settings agent={a} onSaved={setCurrent} /> : <SettingsReadOnly agent={a} />}
+        <KeyCard agent={a} canRotate={canWrite} onRotated={(r) => setCurrent(r.agent)} />
       </div>
       <ToolsAndRules agentId={a.id} />
       <Simulate agentId={a.id} />
-      <DangerZone agent={a} />
+      {canWrite && <DangerZone agent={a} />}
     </>
+  );
+}
+
+function SettingsReadOnly({ agent }: { agent: Agent }) {
+  return (
+    <section class="card" aria-labelledby="settings-title">
+      <h2 id="settings-title">Settings</h2>
+      <p>
+        {agent.enabled
+          ? 'Enabled: requests are decided by its tools and rules.'
+          : 'Disabled: every request from this agent is denied (agent_disabled).'}
+      </p>
+      <p>Rate limit: {fmtRate(agent.rate_limit)}.</p>
+      <p class="muted small">
+        Created {fmtDateTime(agent.created_at)}; updated {fmtDateTime(agent.updated_at)}. Only admins and owners change
+        agents.
+      </p>
+    </section>
   );
 }
 
@@ -120,7 +140,7 @@ const OVERLAPS = [
   { seconds: 86_400, label: 'Keeps working for 24 hours' },
 ];
 
-function KeyCard({ agent, onRotated }: { agent: Agent; onRotated: (r: AgentWithKey) => void }) {
+function KeyCard({ agent, canRotate, onRotated }: { agent: Agent; canRotate: boolean; onRotated: (r: AgentWithKey) => void }) {
   const { client, notify } = useApp();
   const action = useAction();
   const [open, setOpen] = useState(false);
@@ -150,7 +170,7 @@ function KeyCard({ agent, onRotated }: { agent: Agent; onRotated: (r: AgentWithK
           previousKeyExpiresAt={rotated.previous_key_expires_at}
           onDone={() => setRotated(undefined)}
         />
-      ) : (
+      ) : !canRotate ? null : (
         <>
           <p class="muted">Rotate the key if it may have leaked, or on a schedule. The new key is shown once.</p>
           <button type="button" class="btn" onClick={() => (action.setError(undefined), setOpen(true))}>

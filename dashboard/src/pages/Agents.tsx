@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useAction, useApp, usePaged } from '../context';
+import { useAction, useApp, useCan, usePaged } from '../context';
 import { fmtDateTime, fmtRate } from '../format';
 import { href } from '../router';
 import type { AgentWithKey } from '../types';
@@ -16,11 +16,12 @@ export function Agents() {
   const { items: agents, first, more } = list;
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<AgentWithKey>();
+  const canWrite = useCan('admin');
 
   return (
     <>
       <PageHeader title="Agents">
-        {!creating && !created && (
+        {canWrite && !creating && !created && (
           <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>
             New agent
           </button>
@@ -53,10 +54,12 @@ export function Agents() {
       {!first.data && first.loading && <Loading label="Loading agents…" />}
       {first.data && agents.length === 0 && !creating && !created && (
         <Empty title="No agents yet.">
-          <p>An agent is a program that asks OakAuth before it uses a tool. Create one to get its key.</p>
-          <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>
-            Create your first agent
-          </button>
+          <p>An agent is a program that asks OakAuth before it uses a tool. {canWrite ? 'Create one to get its key.' : 'An admin creates them.'}</p>
+          {canWrite && (
+            <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>
+              Create your first agent
+            </button>
+          )}
         </Empty>
       )}
       {agents.length > 0 && (

@@ -1,5 +1,5 @@
 import { useEffect, useId, useState } from 'preact/hooks';
-import { useApp, useErrorText, useLoad, usePaged } from '../context';
+import { useApp, useCan, useErrorText, useLoad, usePaged } from '../context';
 import { APPROVAL_STATUSES, approvalStatusInfo, fmtDateTime, fmtRelative, fmtUntil } from '../format';
 import { href, navigate } from '../router';
 import { JsonBlock, SafeText } from '../text';
@@ -240,7 +240,7 @@ export function ApprovalCard(props: {
         <summary>Details</summary>
         <ApprovalDetails approval={a} />
       </details>
-      {status === 'pending' && props.onDecided && <DecideForm approval={a} onDecided={props.onDecided} />}
+      {status === 'pending' && props.onDecided && <DecideOrExplain approval={a} onDecided={props.onDecided} />}
     </li>
   );
 }
@@ -249,7 +249,12 @@ function Outcome({ approval: a, status }: { approval: Approval; status: Approval
   const by = a.decided_by && (
     <>
       {' '}
-      by <code title="The admin key that decided">{a.decided_by}…</code>
+      by{' '}
+      {a.decided_by.includes('@') ? (
+        <span title="The person who decided">{a.decided_by}</span>
+      ) : (
+        <code title="The admin key that decided">{a.decided_by}…</code>
+      )}
     </>
   );
   const at = a.decided_at && (
@@ -383,6 +388,12 @@ function ApprovalDetails({ approval: a }: { approval: Approval }) {
 }
 
 const COMMENT_MAX = 1000;
+
+/** The decision form for admins; viewers are told who can decide. */
+function DecideOrExplain(props: { approval: Approval; onDecided: (a: Approval, conflict?: Approval) => void }) {
+  if (!useCan('admin')) return <p class="muted small">An admin or owner of this organization decides this approval.</p>;
+  return <DecideForm {...props} />;
+}
 
 function DecideForm({ approval: a, onDecided }: { approval: Approval; onDecided: (a: Approval, conflict?: Approval) => void }) {
   const { client, pending } = useApp();

@@ -1,13 +1,25 @@
-import { useState } from 'preact/hooks';
-import { createClient, describeError } from '../api';
-import { API_URL, type Session } from '../session';
-import type { Me } from '../types';
+import { useEffect, useState } from 'preact/hooks';
+import { cookieClient, createClient, describeError } from '../api';
+import { API_URL, currentPage, signInUrl, type KeySession } from '../session';
+import type { AuthConfig, Me } from '../types';
 import { ErrorNotice } from '../ui';
 
-export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (s: Session, me: Me) => void }) {
+/** The sign-in configuration of the API, or undefined while asking (or when it cannot say: admin keys still work). */
+function useAuthConfig(): AuthConfig | undefined {
+  const [config, setConfig] = useState<AuthConfig>();
+  useEffect(() => {
+    cookieClient().authConfig().then(setConfig, () => {});
+  }, []);
+  return config;
+}
+
+export function SignIn(props: { notice?: string; error?: string; onSignedIn: (s: KeySession, me: Me) => void }) {
+  const config = useAuthConfig();
   const [adminKey, setAdminKey] = useState('');
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<string>();
+  const [showKey, setShowKey] = useState(false);
+  const sso = config?.sso === true;
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -18,11 +30,11 @@ export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (s
       return setError('That is an agent key. The dashboard needs an admin key, which starts with oakadm_.');
     }
     if (!key.startsWith('oakadm_')) return setError('Admin keys start with oakadm_. Check that you pasted the whole key.');
-    const session = { adminKey: key, baseUrl: API_URL };
+    const session: KeySession = { kind: 'key', adminKey: key, baseUrl: API_URL };
     setPending(true);
     try {
       const me = await createClient(session).me();
-      onSignedIn(session, me);
+      props.onSignedIn(session, me);
     } catch (err) {
       setError(describeError(err, API_URL));
     } finally {
@@ -30,14 +42,9 @@ export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (s
     }
   }
 
-  return (
-    <main id="main" class="signin">
-      <form class="card signin-card" onSubmit={submit} aria-labelledby="signin-title" noValidate>
-        <p class="brand brand-large">
-          <span class="logo" aria-hidden="true">◆</span> OakAuth
-        </p>
-        <h1 id="signin-title">Sign in to the admin dashboard</h1>
-        {notice && !error && <p class="notice notice-info" role="status">{notice}</p>}
+  const keyForm = (
+    <form class="form" onSubmit={submit} aria-label="Sign in with a key" noValidate>
+      <div>
         <label for="admin-key">Admin key</label>
         <input
           id="admin-key"
@@ -54,14 +61,49 @@ export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (s
         <p id="admin-key-help" class="help">
           Kept in this tab's session storage only, and forgotten when you sign out or close the tab.
         </p>
+      </div>
+      {error && <ErrorNotice error={error} />}
+      <button type="submit" class={`btn btn-block ${sso ? '' : 'btn-primary'}`} disabled={pending}>
+        {pending ? 'Signing in…' : 'Sign in'}
+      </button>
+    </form>
+  );
+
+  return (
+    <main id="main" class="signin">
+      <div class="card signin-card">
+        <p class="brand brand-large">
+          <span class="logo" aria-hidden="true">◆</span> OakAuth
+        </p>
+        <h1 id="signin-title">Sign in to the admin dashboard</h1>
+        {props.notice && !props.error && !error && (
+          <p class="notice notice-info" role="status">
+            {props.notice}
+          </p>
+        )}
+        {props.error && <ErrorNotice error={props.error} />}
+        {sso && (
+          <>
+            <button type="button" class="btn btn-primary btn-block" onClick={() => window.location.assign(signInUrl(currentPage()))}>
+              Sign in with single sign-on
+            </button>
+            <p class="help">
+              With your organization's identity provider
+              {config?.signup === 'open' ? '. New here? Signing in creates your own organization.' : '.'}
+            </p>
+          </>
+        )}
+        {sso && !showKey ? (
+          <button type="button" class="btn btn-small" aria-expanded="false" onClick={() => setShowKey(true)}>
+            Use an admin key instead
+          </button>
+        ) : (
+          keyForm
+        )}
         <p class="help" data-testid="api-url">
           API: {API_URL} (set when the dashboard was built)
         </p>
-        {error && <ErrorNotice error={error} />}
-        <button type="submit" class="btn btn-primary btn-block" disabled={pending}>
-          {pending ? 'Signing in…' : 'Sign in'}
-        </button>
-      </form>
+      </div>
     </main>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useAction, useApp, useLoad } from '../context';
+import { useAction, useApp, useCan, useLoad } from '../context';
 import { LIST_OPS, OPERATORS, SOURCES, TEXT_OPS, conditionText, conditionToRow, emptyRow, rowToCondition, type TestRow } from '../conditions';
 import { POLICIES, RISK_LEVELS, defaultPolicyFor, fmtDuration } from '../format';
 import { JsonBlock, SafeText } from '../text';
@@ -26,6 +26,8 @@ export function ToolsAndRules({ agentId }: { agentId: string }) {
     return { tools: tools.tools, rules: rules.rules, more: tools.next_cursor !== null || rules.next_cursor !== null };
   }, [agentId]);
   const d = data.data;
+  // Viewers read tools and rules; changing them needs the admin role.
+  const canWrite = useCan('admin');
   return (
     <div class="grid">
       <section class="card" aria-labelledby="tools-title">
@@ -34,7 +36,7 @@ export function ToolsAndRules({ agentId }: { agentId: string }) {
         {data.error && <ErrorNotice error={data.error} onRetry={data.reload} />}
         {!d && data.loading && <Loading label="Loading tools…" />}
         {d && <ToolList agentId={agentId} tools={d.tools} onChange={data.reload} />}
-        {d && <AddTool agentId={agentId} onAdded={data.reload} />}
+        {d && canWrite && <AddTool agentId={agentId} onAdded={data.reload} />}
       </section>
       <section class="card span-2" aria-labelledby="rules-title">
         <h2 id="rules-title">Rules</h2>
@@ -45,7 +47,7 @@ export function ToolsAndRules({ agentId }: { agentId: string }) {
         </p>
         {!d && data.loading && <Loading label="Loading rules…" />}
         {d && <RuleList agentId={agentId} rules={d.rules} onChange={data.reload} />}
-        {d && <AddRule agentId={agentId} tools={d.tools} onAdded={data.reload} />}
+        {d && canWrite && <AddRule agentId={agentId} tools={d.tools} onAdded={data.reload} />}
       </section>
       {d?.more && <p class="muted small span-2">Showing the first 200 tools and rules only.</p>}
     </div>
@@ -56,6 +58,7 @@ function ToolList({ agentId, tools, onChange }: { agentId: string; tools: Tool[]
   const { client, notify } = useApp();
   const action = useAction();
   const [victim, setVictim] = useState<Tool>();
+  const canWrite = useCan('admin');
   if (tools.length === 0) return <Empty title="No tools yet." />;
   async function remove() {
     const t = victim!;
@@ -94,14 +97,16 @@ function ToolList({ agentId, tools, onChange }: { agentId: string; tools: Tool[]
                 ))}
               </p>
             </div>
-            <button
-              type="button"
-              class="btn btn-small btn-danger-outline"
-              aria-label={`Remove tool ${t.name}`}
-              onClick={() => (action.setError(undefined), setVictim(t))}
-            >
-              Remove
-            </button>
+            {canWrite && (
+              <button
+                type="button"
+                class="btn btn-small btn-danger-outline"
+                aria-label={`Remove tool ${t.name}`}
+                onClick={() => (action.setError(undefined), setVictim(t))}
+              >
+                Remove
+              </button>
+            )}
           </li>
         ))}
       </ul>
@@ -235,6 +240,7 @@ function RuleList({ agentId, rules, onChange }: { agentId: string; rules: Rule[]
   const action = useAction();
   const [victim, setVictim] = useState<Rule>();
   const [switching, setSwitching] = useState<Rule>();
+  const canWrite = useCan('admin');
   if (rules.length === 0) return <Empty title="No rules yet: every request from this agent is denied." />;
 
   async function setPolicy(rule: Rule, policy: ReasoningPolicy) {
@@ -312,7 +318,9 @@ function RuleList({ agentId, rules, onChange }: { agentId: string; rules: Rule[]
                   </div>
                 </td>
                 <td data-label="Reasoning">
-                  {hasReasoning(r.effect) ? (
+                  {hasReasoning(r.effect) && !canWrite ? (
+                    <span>{r.require_reasoning}</span>
+                  ) : hasReasoning(r.effect) ? (
                     <select
                       aria-label={`Reasoning requirement for ${r.tool} ${r.scope}`}
                       value={r.require_reasoning}
@@ -334,6 +342,7 @@ function RuleList({ agentId, rules, onChange }: { agentId: string; rules: Rule[]
                 <td data-label="Mode">
                   <span class="mode-cell">
                     <ModeBadge mode={r.mode} />
+                    {canWrite && (
                     <button
                       type="button"
                       class="btn btn-small"
@@ -342,17 +351,20 @@ function RuleList({ agentId, rules, onChange }: { agentId: string; rules: Rule[]
                     >
                       {r.mode === 'shadow' ? 'Enforce' : 'Shadow'}
                     </button>
+                    )}
                   </span>
                 </td>
                 <td class="num actions-cell">
-                  <button
-                    type="button"
-                    class="btn btn-small btn-danger-outline"
-                    aria-label={`Remove rule ${r.tool} ${r.scope}`}
-                    onClick={() => (action.setError(undefined), setVictim(r))}
-                  >
-                    Remove
-                  </button>
+                  {canWrite && (
+                    <button
+                      type="button"
+                      class="btn btn-small btn-danger-outline"
+                      aria-label={`Remove rule ${r.tool} ${r.scope}`}
+                      onClick={() => (action.setError(undefined), setVictim(r))}
+                    >
+                      Remove
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}

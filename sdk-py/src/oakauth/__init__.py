@@ -7,7 +7,7 @@ and webhook deliveries (:mod:`oakauth.webhooks`). See docs/python-sdk.md.
 
 from __future__ import annotations
 
-from .admin import AsyncOakAuthAdmin, OakAuthAdmin
+from .admin import AsyncOakAuthAdmin, LoginResult, OakAuthAdmin
 from .client import (
     DEFAULT_APPROVAL_TIMEOUT,
     MAX_APPROVAL_WAIT_SECONDS,
@@ -30,6 +30,8 @@ from .errors import (
     NotFound,
     OakAuthError,
     PermissionDenied,
+    PlanLimitError,
+    QuotaExceededError,
     RateLimited,
     ReasoningRequired,
     ReceiptInvalid,
@@ -65,6 +67,7 @@ __all__ = [
     "Decision",
     "Explanation",
     "InvalidRequest",
+    "LoginResult",
     "MalformedResponse",
     "MemoryReplayCache",
     "NotFound",
@@ -72,6 +75,8 @@ __all__ = [
     "OakAuthAdmin",
     "OakAuthError",
     "PermissionDenied",
+    "PlanLimitError",
+    "QuotaExceededError",
     "RateLimited",
     "ReasoningRequired",
     "ReceiptClaims",

@@ -29,6 +29,7 @@ from .errors import (
     InvalidRequest,
     MalformedResponse,
     NotFound,
+    PlanLimitError,
     RateLimited,
     RedirectRefused,
     ServerError,
@@ -67,6 +68,10 @@ class Answer:
     #: The parsed JSON body; None for an empty body or one that is not JSON (an error status).
     body: Any
     text: str
+    #: The ``Location`` of a redirect (only returned to a caller that accepts redirects).
+    location: str | None = None
+    #: The ``Set-Cookie`` headers of the answer.
+    set_cookies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class Config:
     key: str
     timeout: float
     retries: int
+    #: Headers sent with every request besides ``Authorization`` (``OakAuth-Organization``).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def make_config(
@@ -85,6 +92,7 @@ def make_config(
     timeout: float,
     retries: int,
     allow_insecure_loopback: bool | None,
+    headers: Mapping[str, str] | None = None,
 ) -> Config:
     """The checked configuration of a client, from its arguments and the environment."""
     if not isinstance(key, str) or key.strip() == "":
@@ -109,7 +117,11 @@ def make_config(
     )
     url = url.strip()
     check_base_url(url, insecure)
-    return Config(base_url=url.rstrip("/"), key=key, timeout=float(timeout), retries=retries)
+    extra = tuple((headers or {}).items())
+    for name, value in extra:
+        if not isinstance(value, str) or value == "" or any(ord(c) < 0x21 or ord(c) > 0x7E for c in value):
+            raise ConfigurationError(f"OakAuth: the {name} header must be a non-empty id without spaces: {value!r}")
+    return Config(base_url=url.rstrip("/"), key=key, timeout=float(timeout), retries=retries, headers=extra)
 
 
 def check_base_url(base_url: str, allow_insecure_loopback: bool, what: str = "base_url") -> None:
@@ -209,6 +221,15 @@ def error_for(answer: Answer) -> APIError | RateLimited:
         return NotFound(status, code, message, request_id=rid)
     if status == 409:
         return ConflictError(status, code, message, request_id=rid)
+    if status == 402 and code == "plan_limit" and isinstance(error, dict):
+        quota, limit, plan = error.get("quota"), error.get("limit"), error.get("plan")
+        return PlanLimitError(
+            message,
+            quota=quota if isinstance(quota, str) else None,
+            limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+            plan=plan if isinstance(plan, str) else None,
+            request_id=rid,
+        )
     if status == 429:
         return RateLimited(message, answer.retry_after or 0, request_id=rid)
     if status >= 500:
@@ -245,7 +266,7 @@ class _Prepared:
     def __init__(self, config: Config, method: str, path: str, query: Query | None, body: Any) -> None:
         self.method = method
         self.url = build_url(config.base_url, path, query)
-        self.headers = {"Authorization": f"Bearer {config.key}", "Accept": "application/json"}
+        self.headers = {"Authorization": f"Bearer {config.key}", "Accept": "application/json", **dict(config.headers)}
         self.content: bytes | None = None
         if body is not None:
             self.content = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
@@ -278,7 +299,15 @@ def _answer(response: httpx.Response, data: bytes) -> Answer:
                     f"OakAuth answered HTTP {status} with a body that is not JSON", status, text, request_id=request_id
                 ) from None
             parsed = None
-    return Answer(status, request_id, parse_retry_after(response.headers.get("retry-after")), parsed, text)
+    return Answer(
+        status,
+        request_id,
+        parse_retry_after(response.headers.get("retry-after")),
+        parsed,
+        text,
+        location=response.headers.get("location"),
+        set_cookies=tuple(response.headers.get_list("set-cookie")),
+    )
 
 
 def _refuse_constant(name: str) -> Any:
@@ -325,6 +354,7 @@ class SyncHttp:
         body: Any = None,
         accept: tuple[int, ...] = (),
         timeout: float | None = None,
+        redirect: bool = False,
     ) -> Answer:
         prepared = _Prepared(self.config, method, path, query, body)
         limit = timeout if timeout is not None else self.config.timeout
@@ -333,7 +363,7 @@ class SyncHttp:
             answer: Answer | None = None
             failure: ConnectionFailed | None = None
             try:
-                answer = self._exchange(prepared, limit)
+                answer = self._exchange(prepared, limit, redirect)
             except ConnectionFailed as err:
                 failure = err
             if _retryable(answer, failure, retry) and attempt < self.config.retries:
@@ -343,11 +373,11 @@ class SyncHttp:
             if failure is not None:
                 raise failure
             assert answer is not None
-            if 200 <= answer.status < 300 or answer.status in accept:
+            if 200 <= answer.status < 300 or answer.status in accept or (redirect and 300 <= answer.status < 400):
                 return answer
             raise error_for(answer)
 
-    def _exchange(self, prepared: _Prepared, limit: float) -> Answer:
+    def _exchange(self, prepared: _Prepared, limit: float, redirect: bool) -> Answer:
         deadline = time.monotonic() + limit
         try:
             with self._client.stream(
@@ -357,7 +387,7 @@ class SyncHttp:
                 content=prepared.content,
                 timeout=httpx.Timeout(limit),
             ) as response:
-                if 300 <= response.status_code < 400:
+                if 300 <= response.status_code < 400 and not redirect:
                     raise _redirect(self.config.base_url, prepared, response)
                 data = bytearray()
                 for chunk in response.iter_bytes():
@@ -401,6 +431,7 @@ class AsyncHttp:
         body: Any = None,
         accept: tuple[int, ...] = (),
         timeout: float | None = None,
+        redirect: bool = False,
     ) -> Answer:
         prepared = _Prepared(self.config, method, path, query, body)
         limit = timeout if timeout is not None else self.config.timeout
@@ -409,7 +440,7 @@ class AsyncHttp:
             answer: Answer | None = None
             failure: ConnectionFailed | None = None
             try:
-                answer = await self._exchange(prepared, limit)
+                answer = await self._exchange(prepared, limit, redirect)
             except ConnectionFailed as err:
                 failure = err
             if _retryable(answer, failure, retry) and attempt < self.config.retries:
@@ -419,13 +450,13 @@ class AsyncHttp:
             if failure is not None:
                 raise failure
             assert answer is not None
-            if 200 <= answer.status < 300 or answer.status in accept:
+            if 200 <= answer.status < 300 or answer.status in accept or (redirect and 300 <= answer.status < 400):
                 return answer
             raise error_for(answer)
 
-    async def _exchange(self, prepared: _Prepared, limit: float) -> Answer:
+    async def _exchange(self, prepared: _Prepared, limit: float, redirect: bool) -> Answer:
         try:
-            return await asyncio.wait_for(self._read(prepared, limit), timeout=limit)
+            return await asyncio.wait_for(self._read(prepared, limit, redirect), timeout=limit)
         except asyncio.TimeoutError as err:
             raise _connection_failed(
                 f"OakAuth did not answer {prepared.method} {prepared.url} within {limit:g} s",
@@ -445,7 +476,7 @@ class AsyncHttp:
                 timed_out=False,
             ) from err
 
-    async def _read(self, prepared: _Prepared, limit: float) -> Answer:
+    async def _read(self, prepared: _Prepared, limit: float, redirect: bool) -> Answer:
         async with self._client.stream(
             prepared.method,
             prepared.url,
@@ -453,7 +484,7 @@ class AsyncHttp:
             content=prepared.content,
             timeout=httpx.Timeout(limit),
         ) as response:
-            if 300 <= response.status_code < 400:
+            if 300 <= response.status_code < 400 and not redirect:
                 raise _redirect(self.config.base_url, prepared, response)
             data = bytearray()
             async for chunk in response.aiter_bytes():

@@ -29,6 +29,17 @@ ErrorCode = Literal[
     "unsupported_media_type",
     "rate_limited",
     "internal_error",
+    "organization_required",
+    "csrf_failed",
+    "last_owner",
+    "invitation_used",
+    "invitation_expired",
+    "invitation_revoked",
+    "invitation_wrong_account",
+    "already_set_up",
+    "sso_not_configured",
+    "plan_limit",
+    "billing_not_configured",
 ]
 ReasoningPolicy = Literal["none", "soft", "hard"]
 RiskLevel = Literal["read", "write", "destructive"]
@@ -50,6 +61,7 @@ ReasonCode = Literal[
     "approval_cancelled",
     "approval_consumed",
     "approval_mismatch",
+    "quota_exceeded",
 ]
 Effect = Literal["allow", "deny", "require_approval"]
 RuleMode = Literal["enforce", "shadow"]
@@ -84,8 +96,18 @@ EventType = Literal[
     "key.rotated",
     "agent.changed",
     "service.degraded",
+    "invitation.created",
+    "quota.threshold",
 ]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
+Role = Literal["viewer", "admin", "owner"]
+Signup = Literal["open", "invite_only"]
+ActorKind = Literal["key", "user", "system"]
+SessionKind = Literal["cookie", "bearer"]
+InvitationStatus = Literal["pending", "accepted", "expired", "revoked"]
+PlanId = Literal["free", "pro", "enterprise"]
+Quota = Literal["validations", "agents", "members", "webhook_endpoints"]
+BillingStatus = Literal["none", "active", "past_due", "canceled"]
 
 
 class ErrorError(_Model):
@@ -93,6 +115,9 @@ class ErrorError(_Model):
 
     code: ErrorCode
     message: str
+    quota: Quota | None = None
+    limit: int | None = None
+    plan: PlanId | None = None
 
 
 class Error(_Model):
@@ -305,6 +330,7 @@ class ValidateResponse(_Model):
     explanation: Explanation | None = None
     approval: ApprovalTicket | None = None
     receipt: str | None = None
+    quota: QuotaExceeded | None = None
 
 
 class RateLimitConfig(_Model):
@@ -325,7 +351,9 @@ class Me(_Model):
     model_config = _ANSWER
 
     organization: Organization
-    key_prefix: str
+    key_prefix: str | None
+    role: Role
+    actor: Actor
 
 
 class Agent(_Model):
@@ -559,6 +587,9 @@ class AdminEvent(_Model):
     id: str
     request_id: str
     actor: str
+    actor_type: ActorKind
+    actor_id: str | None
+    actor_name: str | None
     action: Literal[
         "agent.create",
         "agent.update",
@@ -580,6 +611,16 @@ class AdminEvent(_Model):
         "webhook.delete",
         "webhook.rotate_secret",
         "webhook.redeliver",
+        "member.role_change",
+        "member.remove",
+        "member.sessions_end",
+        "member.join",
+        "invitation.create",
+        "invitation.revoke",
+        "key.create",
+        "key.revoke",
+        "organization.update",
+        "organization.plan_change",
     ]
     agent_id: str | None
     target_id: str
@@ -762,6 +803,327 @@ class DeliveryList(_Model):
     next_cursor: str | None
 
 
+class Actor(_Model):
+    model_config = _ANSWER
+
+    type: ActorKind
+    id: str
+    name: str
+    email: str | None
+    key_prefix: str | None
+
+
+class AuthConfig(_Model):
+    model_config = _ANSWER
+
+    sso: bool
+    issuer: str | None
+    signup: Signup
+
+
+class User(_Model):
+    model_config = _ANSWER
+
+    id: str
+    email: str
+    name: str
+
+
+class OrganizationMembership(_Model):
+    model_config = _ANSWER
+
+    id: str
+    name: str
+    role: Role
+
+
+class Session(_Model):
+    model_config = _ANSWER
+
+    id: str
+    kind: SessionKind
+    name: str
+    created_at: Timestamp
+    last_seen_at: Timestamp
+    expires_at: Timestamp
+    mfa: bool
+    current: bool
+
+
+class SessionInfo(_Model):
+    model_config = _ANSWER
+
+    user: User
+    session: Session
+    csrf_token: str
+    organizations: list[OrganizationMembership]
+
+
+class SessionList(_Model):
+    model_config = _ANSWER
+
+    sessions: list[Session]
+
+
+class NewBearerSession(_Model):
+    model_config = _REQUEST
+
+    name: str | None = None
+
+
+class BearerSession(_Model):
+    model_config = _ANSWER
+
+    session: Session
+    token: str
+
+
+class Member(_Model):
+    model_config = _ANSWER
+
+    user_id: str
+    email: str
+    name: str
+    role: Role
+    joined_at: Timestamp
+
+
+class MemberList(_Model):
+    model_config = _ANSWER
+
+    members: list[Member]
+
+
+class MemberUpdate(_Model):
+    model_config = _REQUEST
+
+    role: Role
+
+
+class Invitation(_Model):
+    model_config = _ANSWER
+
+    id: str
+    email: str
+    role: Role
+    status: InvitationStatus
+    invited_by: str
+    created_at: Timestamp
+    expires_at: Timestamp
+    accepted_at: Timestamp | None
+
+
+class InvitationList(_Model):
+    model_config = _ANSWER
+
+    invitations: list[Invitation]
+    next_cursor: str | None
+
+
+class NewInvitation(_Model):
+    model_config = _REQUEST
+
+    email: str
+    role: Role
+
+
+class CreatedInvitation(_Model):
+    model_config = _ANSWER
+
+    invitation: Invitation
+    token: str
+    url: str
+
+
+class InvitationPreview(_Model):
+    model_config = _ANSWER
+
+    organization: Organization
+    email: str
+    role: Role
+    status: InvitationStatus
+    expires_at: Timestamp
+
+
+class AcceptedInvitation(_Model):
+    model_config = _ANSWER
+
+    organization: OrganizationMembership
+
+
+class AdminKey(_Model):
+    model_config = _ANSWER
+
+    id: str
+    name: str
+    role: Role
+    key_prefix: str
+    created_by: str
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+
+
+class AdminKeyList(_Model):
+    model_config = _ANSWER
+
+    keys: list[AdminKey]
+
+
+class NewAdminKey(_Model):
+    model_config = _REQUEST
+
+    name: str
+    role: Role
+    expires_in_days: int | None = None
+
+
+class CreatedAdminKey(_Model):
+    model_config = _ANSWER
+
+    key: AdminKey
+    secret: str
+
+
+class OrganizationSettings(_Model):
+    model_config = _ANSWER
+
+    id: str
+    name: str
+    require_mfa: bool
+    created_at: Timestamp
+
+
+class OrganizationUpdate(_Model):
+    model_config = _REQUEST
+
+    name: str | None = None
+    require_mfa: bool | None = None
+
+
+class SetupRequest(_Model):
+    model_config = _REQUEST
+
+    organization_name: str
+    owner_email: str
+
+
+class SetupResult(_Model):
+    model_config = _ANSWER
+
+    organization: Organization
+    invitation: CreatedInvitation
+
+
+class Limits(_Model):
+    """What a plan allows; `null` is unlimited."""
+
+    model_config = _ANSWER
+
+    agents: int | None
+    members: int | None
+    validations_per_month: int | None
+    webhook_endpoints: int | None
+
+
+class PlanInfo(_Model):
+    model_config = _ANSWER
+
+    id: PlanId
+    name: str
+    limits: Limits
+    self_serve: bool
+
+
+class PlanList(_Model):
+    model_config = _ANSWER
+
+    plans: list[PlanInfo]
+
+
+class QuotaUsage(_Model):
+    """How much of a limit is used."""
+
+    model_config = _ANSWER
+
+    used: int
+    limit: int | None
+
+
+class UsageQuotas(_Model):
+    model_config = _ANSWER
+
+    validations: QuotaUsage
+    agents: QuotaUsage
+    members: QuotaUsage
+    webhook_endpoints: QuotaUsage
+
+
+class Period(_Model):
+    """The current calendar month (UTC)."""
+
+    model_config = _ANSWER
+
+    start: Timestamp
+    end: Timestamp
+
+
+class DayUsage(_Model):
+    model_config = _ANSWER
+
+    date: str
+    validations: int
+
+
+class AgentUsage(_Model):
+    model_config = _ANSWER
+
+    agent_id: str
+    name: str | None
+    validations: int
+
+
+class Usage(_Model):
+    """The organization's plan and its use of each limit this month."""
+
+    model_config = _ANSWER
+
+    organization_id: str
+    plan: PlanId
+    subscribed_plan: PlanId
+    billing_status: BillingStatus
+    grace_until: Timestamp | None
+    billing_enabled: bool
+    period: Period
+    quotas: UsageQuotas
+    by_day: list[DayUsage]
+    by_agent: list[AgentUsage]
+
+
+class QuotaExceeded(_Model):
+    """On a `quota_exceeded` decision: the organization's monthly validation quota."""
+
+    model_config = _ANSWER
+
+    limit: int
+    used: int
+    resets_at: Timestamp
+
+
+class CheckoutRequest(_Model):
+    model_config = _REQUEST
+
+    plan: PlanId
+
+
+class BillingRedirect(_Model):
+    """A Stripe-hosted page to send the owner to (Checkout or the Customer Portal)."""
+
+    model_config = _ANSWER
+
+    url: str
+
+
 Condition = ConditionTest | ConditionAllOf | ConditionAnyOf | ConditionNot
 ValidateRateLimited = ValidateResponse | Error
 
@@ -828,13 +1190,57 @@ UpdateWebhook.model_rebuild()
 RotateWebhookSecret.model_rebuild()
 Delivery.model_rebuild()
 DeliveryList.model_rebuild()
+Actor.model_rebuild()
+AuthConfig.model_rebuild()
+User.model_rebuild()
+OrganizationMembership.model_rebuild()
+Session.model_rebuild()
+SessionInfo.model_rebuild()
+SessionList.model_rebuild()
+NewBearerSession.model_rebuild()
+BearerSession.model_rebuild()
+Member.model_rebuild()
+MemberList.model_rebuild()
+MemberUpdate.model_rebuild()
+Invitation.model_rebuild()
+InvitationList.model_rebuild()
+NewInvitation.model_rebuild()
+CreatedInvitation.model_rebuild()
+InvitationPreview.model_rebuild()
+AcceptedInvitation.model_rebuild()
+AdminKey.model_rebuild()
+AdminKeyList.model_rebuild()
+NewAdminKey.model_rebuild()
+CreatedAdminKey.model_rebuild()
+OrganizationSettings.model_rebuild()
+OrganizationUpdate.model_rebuild()
+SetupRequest.model_rebuild()
+SetupResult.model_rebuild()
+Limits.model_rebuild()
+PlanInfo.model_rebuild()
+PlanList.model_rebuild()
+QuotaUsage.model_rebuild()
+UsageQuotas.model_rebuild()
+Period.model_rebuild()
+DayUsage.model_rebuild()
+AgentUsage.model_rebuild()
+Usage.model_rebuild()
+QuotaExceeded.model_rebuild()
+CheckoutRequest.model_rebuild()
+BillingRedirect.model_rebuild()
 
 __all__ = [
     "SCHEMA_MODELS",
+    "AcceptedInvitation",
+    "Actor",
+    "ActorKind",
     "AdminEvent",
     "AdminEventList",
+    "AdminKey",
+    "AdminKeyList",
     "Agent",
     "AgentList",
+    "AgentUsage",
     "AgentWithKey",
     "Approval",
     "ApprovalDecision",
@@ -842,7 +1248,12 @@ __all__ = [
     "ApprovalStatus",
     "ApprovalTicket",
     "AuditVerification",
+    "AuthConfig",
+    "BearerSession",
+    "BillingRedirect",
+    "BillingStatus",
     "BrokenLink",
+    "CheckoutRequest",
     "Condition",
     "ConditionAllOf",
     "ConditionAnyOf",
@@ -854,6 +1265,9 @@ __all__ = [
     "CreateRule",
     "CreateTool",
     "CreateWebhook",
+    "CreatedAdminKey",
+    "CreatedInvitation",
+    "DayUsage",
     "Delivery",
     "DeliveryList",
     "DeliveryStatus",
@@ -864,15 +1278,36 @@ __all__ = [
     "EventType",
     "Explanation",
     "Health",
+    "Invitation",
+    "InvitationList",
+    "InvitationPreview",
+    "InvitationStatus",
     "Jwk",
     "JwkSet",
+    "Limits",
     "LogEntry",
     "LogList",
     "Me",
+    "Member",
+    "MemberList",
+    "MemberUpdate",
     "Name",
+    "NewAdminKey",
+    "NewBearerSession",
+    "NewInvitation",
     "OnMissing",
     "Operator",
     "Organization",
+    "OrganizationMembership",
+    "OrganizationSettings",
+    "OrganizationUpdate",
+    "Period",
+    "PlanId",
+    "PlanInfo",
+    "PlanList",
+    "Quota",
+    "QuotaExceeded",
+    "QuotaUsage",
     "RateLimitConfig",
     "RateLimitState",
     "ReasonCode",
@@ -881,6 +1316,7 @@ __all__ = [
     "ReplayRequest",
     "ReplayResponse",
     "RiskLevel",
+    "Role",
     "RotateKey",
     "RotateWebhookSecret",
     "Rule",
@@ -888,7 +1324,14 @@ __all__ = [
     "RuleMode",
     "RuleOutcome",
     "RuleTrace",
+    "Session",
+    "SessionInfo",
+    "SessionKind",
+    "SessionList",
+    "SetupRequest",
+    "SetupResult",
     "ShadowResult",
+    "Signup",
     "SimulateRequest",
     "SimulateResponse",
     "Stats",
@@ -899,6 +1342,9 @@ __all__ = [
     "UpdateRule",
     "UpdateTool",
     "UpdateWebhook",
+    "Usage",
+    "UsageQuotas",
+    "User",
     "ValidateRateLimited",
     "ValidateRequest",
     "ValidateResponse",
@@ -965,4 +1411,42 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "RotateWebhookSecret": RotateWebhookSecret,
     "Delivery": Delivery,
     "DeliveryList": DeliveryList,
+    "Actor": Actor,
+    "AuthConfig": AuthConfig,
+    "User": User,
+    "OrganizationMembership": OrganizationMembership,
+    "Session": Session,
+    "SessionInfo": SessionInfo,
+    "SessionList": SessionList,
+    "NewBearerSession": NewBearerSession,
+    "BearerSession": BearerSession,
+    "Member": Member,
+    "MemberList": MemberList,
+    "MemberUpdate": MemberUpdate,
+    "Invitation": Invitation,
+    "InvitationList": InvitationList,
+    "NewInvitation": NewInvitation,
+    "CreatedInvitation": CreatedInvitation,
+    "InvitationPreview": InvitationPreview,
+    "AcceptedInvitation": AcceptedInvitation,
+    "AdminKey": AdminKey,
+    "AdminKeyList": AdminKeyList,
+    "NewAdminKey": NewAdminKey,
+    "CreatedAdminKey": CreatedAdminKey,
+    "OrganizationSettings": OrganizationSettings,
+    "OrganizationUpdate": OrganizationUpdate,
+    "SetupRequest": SetupRequest,
+    "SetupResult": SetupResult,
+    "Limits": Limits,
+    "PlanInfo": PlanInfo,
+    "PlanList": PlanList,
+    "QuotaUsage": QuotaUsage,
+    "UsageQuotas": UsageQuotas,
+    "Period": Period,
+    "DayUsage": DayUsage,
+    "AgentUsage": AgentUsage,
+    "Usage": Usage,
+    "QuotaExceeded": QuotaExceeded,
+    "CheckoutRequest": CheckoutRequest,
+    "BillingRedirect": BillingRedirect,
 }

@@ -1,5 +1,7 @@
-"""The admin API (``/v1/admin/…``) scoped to an admin key's organization: :class:`OakAuthAdmin` (sync)
-and :class:`AsyncOakAuthAdmin` (async), with the same methods. Request bodies are models of
+"""The admin API (``/v1/admin/…``) scoped to an admin key's organization, or to
+the organization a signed-in person acts in (a bearer session ``oaks_…`` with ``organization``): :class:`OakAuthAdmin`
+(sync) and :class:`AsyncOakAuthAdmin` (async), with the same methods. They also make the people calls of
+``/v1/auth/…`` (sign-in, sessions, invitations) and ``/v1/setup``. Request bodies are models of
 :mod:`oakauth.models` or plain mappings (checked against the model before anything is sent); answers
 are models. ``list_*`` return one page; ``iter_*`` iterate over every page. Mirrors sdk-ts/src/admin.ts.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import unquote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -27,8 +30,10 @@ from ._http import (
 )
 from .errors import MalformedResponse
 from .models import (
+    AcceptedInvitation,
     AdminEvent,
     AdminEventList,
+    AdminKeyList,
     Agent,
     AgentList,
     AgentWithKey,
@@ -37,23 +42,47 @@ from .models import (
     ApprovalList,
     ApprovalStatus,
     AuditVerification,
+    AuthConfig,
+    BearerSession,
+    BillingRedirect,
+    CheckoutRequest,
     CreateAgent,
+    CreatedAdminKey,
+    CreatedInvitation,
     CreateRule,
     CreateTool,
     CreateWebhook,
     Delivery,
     DeliveryList,
     DeliveryStatus,
+    Invitation,
+    InvitationList,
+    InvitationPreview,
     LogEntry,
     LogList,
     Me,
+    Member,
+    MemberList,
+    MemberUpdate,
+    NewAdminKey,
+    NewBearerSession,
+    NewInvitation,
+    OrganizationSettings,
+    OrganizationUpdate,
+    PlanId,
+    PlanList,
     ReasonCode,
     ReplayRequest,
     ReplayResponse,
+    Role,
     RotateKey,
     RotateWebhookSecret,
     Rule,
     RuleList,
+    SessionInfo,
+    SessionList,
+    SetupRequest,
+    SetupResult,
     SimulateRequest,
     SimulateResponse,
     Stats,
@@ -63,18 +92,80 @@ from .models import (
     UpdateRule,
     UpdateTool,
     UpdateWebhook,
+    Usage,
     Webhook,
     WebhookList,
     WebhookWithSecret,
 )
 
-__all__ = ["AsyncOakAuthAdmin", "OakAuthAdmin"]
+__all__ = ["AsyncOakAuthAdmin", "LoginResult", "OakAuthAdmin"]
 
 M = TypeVar("M", bound=BaseModel)
 Item = TypeVar("Item", bound=BaseModel)
 Body = TypeVar("Body", bound=BaseModel)
 
-_MISSING_KEY = "OakAuth: an admin key is required (the admin_key argument or OAKAUTH_ADMIN_KEY)"
+_MISSING_KEY = (
+    "OakAuth: an admin key or a person's bearer session token (oaks_…) is required "
+    "(the admin_key argument or OAKAUTH_ADMIN_KEY)"
+)
+#: The header naming the organization a signed-in person acts in.
+ORGANIZATION_HEADER = "OakAuth-Organization"
+_SESSION_COOKIE = "oak_session"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """What the sign-in callback answered (:meth:`OakAuthAdmin.login_callback`).
+
+    ``session_token`` is the new session (``oaks_…``, from the ``oak_session`` cookie), usable as the
+    key of an :class:`OakAuthAdmin`; None when the sign-in was refused, and then ``error`` says why
+    (``signup_closed``, ``mfa_required``, ``id_token_invalid``, ``provider_error``, ``invitation_*``).
+    ``return_to`` is where the worker sends the browser next."""
+
+    return_to: str
+    session_token: str | None
+    error: str | None
+
+
+def _login_result(location: str | None, set_cookies: tuple[str, ...], status: int, text: str) -> LoginResult:
+    if not location:
+        raise MalformedResponse(
+            f"OakAuth answered GET /v1/auth/callback with HTTP {status} and no Location", status, text
+        )
+    token: str | None = None
+    for cookie in set_cookies:
+        name, _, rest = cookie.partition("=")
+        value = rest.split(";", 1)[0].strip()
+        if name.strip() == _SESSION_COOKIE and value:
+            token = value
+    base, _, fragment = location.partition("#")
+    error: str | None = None
+    for part in fragment.split("&"):
+        key, _, value = part.partition("=")
+        if key == "sign_in_error":
+            error = unquote(value)
+    if error is not None:
+        return LoginResult(return_to=base, session_token=None, error=error)
+    if token is None:
+        raise MalformedResponse(
+            "OakAuth answered GET /v1/auth/callback with neither a session nor a sign-in error", status, text
+        )
+    return LoginResult(return_to=location, session_token=token, error=None)
+
+
+def _provider_url(op: _Op[Any], answer: Answer) -> str:
+    if not 300 <= answer.status < 400 or not answer.location:
+        raise MalformedResponse(
+            f"OakAuth answered {op.method} {op.path} with HTTP {answer.status} and not a redirect to the provider",
+            answer.status,
+            answer.text,
+            request_id=answer.request_id,
+        )
+    return answer.location
+
+
+def _session_headers(organization: str | None) -> dict[str, str]:
+    return {} if organization is None else {ORGANIZATION_HEADER: organization}
 
 
 @dataclass(frozen=True)
@@ -87,6 +178,8 @@ class _Op(Generic[M]):
     query: Query | None = None
     body: Any = None
     retry: RetryPolicy | None = None
+    #: The answer is a redirect, returned rather than refused.
+    redirect: bool = False
 
     @property
     def policy(self) -> RetryPolicy:
@@ -301,6 +394,128 @@ class _Ops:
         path = f"/v1/admin/webhooks/{_id(webhook_id)}/deliveries/{_id(delivery_id)}/redeliver"
         return _Op("POST", path, Delivery)
 
+    # people: sign-in and sessions (/v1/auth/…), setup
+
+    @staticmethod
+    def auth_config() -> _Op[AuthConfig]:
+        return _Op("GET", "/v1/auth/config", AuthConfig)
+
+    @staticmethod
+    def start_login(return_to: str, invitation: str | None) -> _Op[BaseModel]:
+        if not isinstance(return_to, str) or return_to == "":
+            raise TypeError(f"OakAuthAdmin: not a return_to URL: {return_to!r}")
+        query = {"return_to": return_to, "invitation": invitation}
+        return _Op("GET", "/v1/auth/login", None, query, retry="connect-only", redirect=True)
+
+    @staticmethod
+    def login_callback(code: str | None, state: str, error: str | None) -> _Op[BaseModel]:
+        if not isinstance(state, str) or state == "":
+            raise TypeError(f"OakAuthAdmin: not a sign-in state: {state!r}")
+        # Single use: the worker deletes the pending sign-in as it reads it, so never repeated.
+        query = {"code": code, "state": state, "error": error}
+        return _Op("GET", "/v1/auth/callback", None, query, retry="connect-only", redirect=True)
+
+    @staticmethod
+    def session() -> _Op[SessionInfo]:
+        return _Op("GET", "/v1/auth/session", SessionInfo)
+
+    @staticmethod
+    def logout() -> _Op[BaseModel]:
+        return _Op("POST", "/v1/auth/logout", None)
+
+    @staticmethod
+    def list_sessions() -> _Op[SessionList]:
+        return _Op("GET", "/v1/auth/sessions", SessionList)
+
+    @staticmethod
+    def revoke_session(session_id: str) -> _Op[BaseModel]:
+        return _Op("DELETE", f"/v1/auth/sessions/{_id(session_id)}", None)
+
+    @staticmethod
+    def create_token(name: str | None) -> _Op[BearerSession]:
+        return _Op("POST", "/v1/auth/tokens", BearerSession, body=_body(NewBearerSession, {"name": name}))
+
+    @staticmethod
+    def invitation_preview(token: str) -> _Op[InvitationPreview]:
+        return _Op("GET", f"/v1/auth/invitations/{segment(token, 'an invitation token')}", InvitationPreview)
+
+    @staticmethod
+    def accept_invitation(token: str) -> _Op[AcceptedInvitation]:
+        path = f"/v1/auth/invitations/{segment(token, 'an invitation token')}/accept"
+        return _Op("POST", path, AcceptedInvitation)
+
+    @staticmethod
+    def setup(body: SetupRequest | Mapping[str, Any]) -> _Op[SetupResult]:
+        return _Op("POST", "/v1/setup", SetupResult, body=_body(SetupRequest, body))
+
+    # people in the organization (/v1/admin/…)
+
+    @staticmethod
+    def list_members() -> _Op[MemberList]:
+        return _Op("GET", "/v1/admin/members", MemberList)
+
+    @staticmethod
+    def update_member(user_id: str, role: Role) -> _Op[Member]:
+        path = f"/v1/admin/members/{_id(user_id)}"
+        return _Op("PATCH", path, Member, body=_body(MemberUpdate, {"role": role}))
+
+    @staticmethod
+    def remove_member(user_id: str) -> _Op[BaseModel]:
+        return _Op("DELETE", f"/v1/admin/members/{_id(user_id)}", None)
+
+    @staticmethod
+    def end_member_sessions(user_id: str) -> _Op[BaseModel]:
+        return _Op("DELETE", f"/v1/admin/members/{_id(user_id)}/sessions", None)
+
+    @staticmethod
+    def list_invitations(limit: int | None, cursor: str | None) -> _Op[InvitationList]:
+        return _Op("GET", "/v1/admin/invitations", InvitationList, {"limit": limit, "cursor": cursor})
+
+    @staticmethod
+    def create_invitation(body: NewInvitation | Mapping[str, Any]) -> _Op[CreatedInvitation]:
+        return _Op("POST", "/v1/admin/invitations", CreatedInvitation, body=_body(NewInvitation, body))
+
+    @staticmethod
+    def revoke_invitation(invitation_id: str) -> _Op[BaseModel]:
+        return _Op("DELETE", f"/v1/admin/invitations/{_id(invitation_id)}", None)
+
+    @staticmethod
+    def list_admin_keys() -> _Op[AdminKeyList]:
+        return _Op("GET", "/v1/admin/keys", AdminKeyList)
+
+    @staticmethod
+    def create_admin_key(body: NewAdminKey | Mapping[str, Any]) -> _Op[CreatedAdminKey]:
+        return _Op("POST", "/v1/admin/keys", CreatedAdminKey, body=_body(NewAdminKey, body))
+
+    @staticmethod
+    def revoke_admin_key(key_id: str) -> _Op[BaseModel]:
+        return _Op("DELETE", f"/v1/admin/keys/{_id(key_id)}", None)
+
+    @staticmethod
+    def organization() -> _Op[OrganizationSettings]:
+        return _Op("GET", "/v1/admin/organization", OrganizationSettings)
+
+    @staticmethod
+    def update_organization(body: OrganizationUpdate | Mapping[str, Any]) -> _Op[OrganizationSettings]:
+        return _Op("PATCH", "/v1/admin/organization", OrganizationSettings, body=_body(OrganizationUpdate, body))
+
+    @staticmethod
+    def plans() -> _Op[PlanList]:
+        return _Op("GET", "/v1/plans", PlanList)
+
+    @staticmethod
+    def usage() -> _Op[Usage]:
+        return _Op("GET", "/v1/admin/usage", Usage)
+
+    @staticmethod
+    def billing_checkout(plan: PlanId) -> _Op[BillingRedirect]:
+        body = _body(CheckoutRequest, {"plan": plan})
+        return _Op("POST", "/v1/admin/billing/checkout", BillingRedirect, body=body)
+
+    @staticmethod
+    def billing_portal() -> _Op[BillingRedirect]:
+        return _Op("POST", "/v1/admin/billing/portal", BillingRedirect, body={})
+
 
 def _log_filters(
     agent_id: str | None,
@@ -341,9 +556,13 @@ def _pages(
 
 
 class OakAuthAdmin:
-    """A sync client for the admin API. ``admin_key`` defaults to ``OAKAUTH_ADMIN_KEY``; the other
-    arguments are those of :class:`~oakauth.OakAuth`. Raises the same errors (an API error such as
-    :class:`~oakauth.errors.NotFound` or :class:`~oakauth.errors.ConflictError` for a refused request)."""
+    """A sync client for the admin API. ``admin_key`` defaults to ``OAKAUTH_ADMIN_KEY``: an admin key
+    (``oakadm_…``), or a person's bearer session token (``oaks_…``, from :meth:`create_token` or
+    :meth:`login_callback`) with ``organization`` (``org_…``, sent as ``OakAuth-Organization``) naming
+    the organization to act in when the person belongs to several. The other arguments are those of
+    :class:`~oakauth.OakAuth`. Raises the same errors (an API error such as
+    :class:`~oakauth.errors.NotFound` or :class:`~oakauth.errors.ConflictError` for a refused request;
+    :class:`~oakauth.errors.AuthenticationError` with status 403 for a role that is not enough)."""
 
     def __init__(
         self,
@@ -353,6 +572,7 @@ class OakAuthAdmin:
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         allow_insecure_loopback: bool | None = None,
+        organization: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         config = make_config(
@@ -362,6 +582,7 @@ class OakAuthAdmin:
             timeout=timeout,
             retries=retries,
             allow_insecure_loopback=allow_insecure_loopback,
+            headers=_session_headers(organization),
         )
         self._http = SyncHttp(config, transport)
 
@@ -384,6 +605,9 @@ class OakAuthAdmin:
 
     def _run_empty(self, op: _Op[Any]) -> None:
         self._http.request(op.method, op.path, query=op.query, body=op.body, retry=op.policy)
+
+    def _run_redirect(self, op: _Op[Any]) -> Answer:
+        return self._http.request(op.method, op.path, query=op.query, body=op.body, retry=op.policy, redirect=True)
 
     # organization and agents
 
@@ -617,6 +841,137 @@ class OakAuthAdmin:
     def redeliver_webhook(self, webhook_id: str, delivery_id: str) -> Delivery:
         return self._run(_Ops.redeliver_webhook(webhook_id, delivery_id))
 
+    # people: sign-in and sessions (/v1/auth/…), setup
+
+    def auth_config(self) -> AuthConfig:
+        """Whether people can sign in with single sign-on, and whether sign-up is open. Needs no credentials."""
+        return self._run(_Ops.auth_config())
+
+    def start_login(self, return_to: str, *, invitation: str | None = None) -> str:
+        """Starts a sign-in: the identity provider's URL to open in a browser. ``return_to`` (where the
+        browser lands after the sign-in) must be on an allowed origin; ``invitation`` (``oaki_…``)
+        joins its organization on the first sign-in."""
+        op = _Ops.start_login(return_to, invitation)
+        return _provider_url(op, self._run_redirect(op))
+
+    def login_callback(self, state: str, *, code: str | None = None, error: str | None = None) -> LoginResult:
+        """Finishes a sign-in with what the identity provider sent back to ``/v1/auth/callback``
+        (``code`` and ``state``, or ``error``): the new session token, or why the sign-in was refused."""
+        answer = self._run_redirect(_Ops.login_callback(code, state, error))
+        return _login_result(answer.location, answer.set_cookies, answer.status, answer.text)
+
+    def session(self) -> SessionInfo:
+        """The signed-in person, this session, and the person's organizations with their role in each."""
+        return self._run(_Ops.session())
+
+    def logout(self) -> None:
+        """Ends this session: its token stops working at once."""
+        self._run_empty(_Ops.logout())
+
+    def list_sessions(self) -> SessionList:
+        """The person's live sessions; ``current`` marks this one."""
+        return self._run(_Ops.list_sessions())
+
+    def revoke_session(self, session_id: str) -> None:
+        """Ends one of the person's own sessions."""
+        self._run_empty(_Ops.revoke_session(session_id))
+
+    def create_token(self, name: str | None = None) -> BearerSession:
+        """Issues a bearer session token (``oaks_…``) labelled ``name``; the token is in the answer only."""
+        return self._run(_Ops.create_token(name))
+
+    def invitation_preview(self, token: str) -> InvitationPreview:
+        """What an invitation offers (organization, e-mail address, role, status). Needs no credentials."""
+        return self._run(_Ops.invitation_preview(token))
+
+    def accept_invitation(self, token: str) -> AcceptedInvitation:
+        """Accepts an invitation as the signed-in person. :class:`~oakauth.errors.ConflictError` when it
+        was used already; an :class:`~oakauth.errors.InvalidRequest` with status 410 when it expired or
+        was revoked; 403 when it is for another e-mail address."""
+        return self._run(_Ops.accept_invitation(token))
+
+    def setup(self, body: SetupRequest | Mapping[str, Any]) -> SetupResult:
+        """Creates the first organization and an owner's invitation, once. This client's key must be the
+        worker's ``SETUP_TOKEN``; 409 once anyone has signed in, 404 when no setup token is configured."""
+        return self._run(_Ops.setup(body))
+
+    # people in the organization (/v1/admin/…)
+
+    def list_members(self) -> MemberList:
+        """The organization's members and their roles."""
+        return self._run(_Ops.list_members())
+
+    def update_member(self, user_id: str, role: Role) -> Member:
+        """Changes a member's role (owners only); the last owner cannot be demoted (409 ``last_owner``)."""
+        return self._run(_Ops.update_member(user_id, role))
+
+    def remove_member(self, user_id: str) -> None:
+        """Removes a member and ends their sessions (owners only)."""
+        self._run_empty(_Ops.remove_member(user_id))
+
+    def end_member_sessions(self, user_id: str) -> None:
+        """Ends all of a member's sessions; they must sign in again (owners only)."""
+        self._run_empty(_Ops.end_member_sessions(user_id))
+
+    def list_invitations(self, *, limit: int | None = None, cursor: str | None = None) -> InvitationList:
+        """One page of the organization's invitations, newest first."""
+        return self._run(_Ops.list_invitations(limit, cursor))
+
+    def iter_invitations(self, *, limit: int | None = None) -> Iterator[Invitation]:
+        return _pages(lambda c: self.list_invitations(limit=limit, cursor=c), lambda p: p.invitations, None)
+
+    def create_invitation(self, body: NewInvitation | Mapping[str, Any]) -> CreatedInvitation:
+        """Invites someone by e-mail address and role; the token and link are in the answer only."""
+        return self._run(_Ops.create_invitation(body))
+
+    def revoke_invitation(self, invitation_id: str) -> None:
+        """Revokes a pending invitation: its link stops working."""
+        self._run_empty(_Ops.revoke_invitation(invitation_id))
+
+    def list_admin_keys(self) -> AdminKeyList:
+        """The organization's admin keys, never the keys themselves (owners only)."""
+        return self._run(_Ops.list_admin_keys())
+
+    def create_admin_key(self, body: NewAdminKey | Mapping[str, Any]) -> CreatedAdminKey:
+        """Creates a named, role-scoped admin key; its ``secret`` is in the answer only (owners only)."""
+        return self._run(_Ops.create_admin_key(body))
+
+    def revoke_admin_key(self, key_id: str) -> None:
+        """Revokes an admin key; it stops working on the next request (owners only)."""
+        self._run_empty(_Ops.revoke_admin_key(key_id))
+
+    def organization(self) -> OrganizationSettings:
+        """The organization's settings."""
+        return self._run(_Ops.organization())
+
+    def update_organization(self, body: OrganizationUpdate | Mapping[str, Any]) -> OrganizationSettings:
+        """Renames the organization or changes whether members need a second factor (owners only)."""
+        return self._run(_Ops.update_organization(body))
+
+    # Plans, usage and billing
+
+    def plans(self) -> PlanList:
+        """``GET /v1/plans``: every plan and its limits (None: unlimited), cheapest first. Public."""
+        return self._run(_Ops.plans())
+
+    def usage(self) -> Usage:
+        """``GET /v1/admin/usage``: the plan in force, the billing status and this calendar month's use
+        of each limit (``used`` / ``limit``, None unlimited), with validations by day and by agent."""
+        return self._run(_Ops.usage())
+
+    def billing_checkout(self, plan: PlanId) -> BillingRedirect:
+        """``POST /v1/admin/billing/checkout``: starts a subscription to ``plan`` (``"pro"``) with Stripe
+        Checkout; send the owner to the ``url`` answered. Owners only. Raises :class:`NotFound`
+        (``billing_not_configured``) without Stripe, :class:`ConflictError` when the organization
+        already subscribes (use :meth:`billing_portal`)."""
+        return self._run(_Ops.billing_checkout(plan))
+
+    def billing_portal(self) -> BillingRedirect:
+        """``POST /v1/admin/billing/portal``: Stripe's Customer Portal for the organization; send the
+        owner to the ``url`` answered. Owners only. Raises :class:`ConflictError` before the
+        organization's first Checkout."""
+        return self._run(_Ops.billing_portal())
+
 
 async def _apages(
     fetch: Callable[[str | None], Any], items: Callable[[Any], list[Item]], cursor: str | None
@@ -642,6 +997,7 @@ class AsyncOakAuthAdmin:
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         allow_insecure_loopback: bool | None = None,
+        organization: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         config = make_config(
@@ -651,6 +1007,7 @@ class AsyncOakAuthAdmin:
             timeout=timeout,
             retries=retries,
             allow_insecure_loopback=allow_insecure_loopback,
+            headers=_session_headers(organization),
         )
         self._http = AsyncHttp(config, transport)
 
@@ -673,6 +1030,11 @@ class AsyncOakAuthAdmin:
 
     async def _run_empty(self, op: _Op[Any]) -> None:
         await self._http.request(op.method, op.path, query=op.query, body=op.body, retry=op.policy)
+
+    async def _run_redirect(self, op: _Op[Any]) -> Answer:
+        return await self._http.request(
+            op.method, op.path, query=op.query, body=op.body, retry=op.policy, redirect=True
+        )
 
     async def me(self) -> Me:
         return await self._run(_Ops.me())
@@ -873,3 +1235,89 @@ class AsyncOakAuthAdmin:
 
     async def redeliver_webhook(self, webhook_id: str, delivery_id: str) -> Delivery:
         return await self._run(_Ops.redeliver_webhook(webhook_id, delivery_id))
+
+    async def auth_config(self) -> AuthConfig:
+        return await self._run(_Ops.auth_config())
+
+    async def start_login(self, return_to: str, *, invitation: str | None = None) -> str:
+        op = _Ops.start_login(return_to, invitation)
+        return _provider_url(op, await self._run_redirect(op))
+
+    async def login_callback(self, state: str, *, code: str | None = None, error: str | None = None) -> LoginResult:
+        answer = await self._run_redirect(_Ops.login_callback(code, state, error))
+        return _login_result(answer.location, answer.set_cookies, answer.status, answer.text)
+
+    async def session(self) -> SessionInfo:
+        return await self._run(_Ops.session())
+
+    async def logout(self) -> None:
+        await self._run_empty(_Ops.logout())
+
+    async def list_sessions(self) -> SessionList:
+        return await self._run(_Ops.list_sessions())
+
+    async def revoke_session(self, session_id: str) -> None:
+        await self._run_empty(_Ops.revoke_session(session_id))
+
+    async def create_token(self, name: str | None = None) -> BearerSession:
+        return await self._run(_Ops.create_token(name))
+
+    async def invitation_preview(self, token: str) -> InvitationPreview:
+        return await self._run(_Ops.invitation_preview(token))
+
+    async def accept_invitation(self, token: str) -> AcceptedInvitation:
+        return await self._run(_Ops.accept_invitation(token))
+
+    async def setup(self, body: SetupRequest | Mapping[str, Any]) -> SetupResult:
+        return await self._run(_Ops.setup(body))
+
+    async def list_members(self) -> MemberList:
+        return await self._run(_Ops.list_members())
+
+    async def update_member(self, user_id: str, role: Role) -> Member:
+        return await self._run(_Ops.update_member(user_id, role))
+
+    async def remove_member(self, user_id: str) -> None:
+        await self._run_empty(_Ops.remove_member(user_id))
+
+    async def end_member_sessions(self, user_id: str) -> None:
+        await self._run_empty(_Ops.end_member_sessions(user_id))
+
+    async def list_invitations(self, *, limit: int | None = None, cursor: str | None = None) -> InvitationList:
+        return await self._run(_Ops.list_invitations(limit, cursor))
+
+    def iter_invitations(self, *, limit: int | None = None) -> AsyncIterator[Invitation]:
+        return _apages(lambda c: self.list_invitations(limit=limit, cursor=c), lambda p: p.invitations, None)
+
+    async def create_invitation(self, body: NewInvitation | Mapping[str, Any]) -> CreatedInvitation:
+        return await self._run(_Ops.create_invitation(body))
+
+    async def revoke_invitation(self, invitation_id: str) -> None:
+        await self._run_empty(_Ops.revoke_invitation(invitation_id))
+
+    async def list_admin_keys(self) -> AdminKeyList:
+        return await self._run(_Ops.list_admin_keys())
+
+    async def create_admin_key(self, body: NewAdminKey | Mapping[str, Any]) -> CreatedAdminKey:
+        return await self._run(_Ops.create_admin_key(body))
+
+    async def revoke_admin_key(self, key_id: str) -> None:
+        await self._run_empty(_Ops.revoke_admin_key(key_id))
+
+    async def organization(self) -> OrganizationSettings:
+        return await self._run(_Ops.organization())
+
+    async def update_organization(self, body: OrganizationUpdate | Mapping[str, Any]) -> OrganizationSettings:
+        return await self._run(_Ops.update_organization(body))
+
+    async def plans(self) -> PlanList:
+        return await self._run(_Ops.plans())
+
+    async def usage(self) -> Usage:
+        return await self._run(_Ops.usage())
+
+    async def billing_checkout(self, plan: PlanId) -> BillingRedirect:
+        return await self._run(_Ops.billing_checkout(plan))
+
+    async def billing_portal(self) -> BillingRedirect:
+        return await self._run(_Ops.billing_portal())

@@ -33,6 +33,7 @@ from .errors import (
     MalformedResponse,
     OakAuthError,
     PermissionDenied,
+    QuotaExceededError,
     RateLimited,
     ReasoningRequired,
     Unavailable,
@@ -116,6 +117,11 @@ def _read_decision(answer: Answer, tool: str, scope: str) -> Decision:
     """The answer as a decision, or :class:`MalformedResponse` / :class:`RateLimited` / an API error."""
     if answer.status == 429:
         decision = _parse_decision(answer, tool, scope)
+        if decision is not None and decision.allowed is False and decision.reason == "quota_exceeded":
+            # Over the monthly quota: a deny like any other, with its quota and the wait until the reset.
+            if decision.quota is None:
+                raise error_for(answer)
+            return decision.with_call(tool, scope, answer.request_id, answer.retry_after or 0)
         if decision is None or decision.allowed is not False or decision.reason != "rate_limited":
             raise error_for(answer)
         retry_after = answer.retry_after
@@ -201,6 +207,8 @@ def denial(decision: Decision, *, timed_out: bool = False) -> OakAuthError:
             decision=decision,
             request_id=rid,
         )
+    if reason == "quota_exceeded" and decision.quota is not None:
+        return QuotaExceededError(decision, tool, scope, retry_after=decision.retry_after or 0, request_id=rid)
     if reason == "unavailable":
         return Unavailable(
             f"OakAuth could not decide {tool}:{scope} (unavailable): {decision.message}",
@@ -319,7 +327,8 @@ class OakAuth:
     ) -> Decision:
         """Asks whether the agent may use ``tool`` with ``scope`` (with the call's ``arguments``, when
         given) and returns the decision: an allow or a deny, including a rate limit (reason
-        ``rate_limited``, ``retry_after`` set). Raises :class:`~oakauth.errors.Unavailable` (or a
+        ``rate_limited``, ``retry_after`` set) and the organization's monthly quota used up (reason
+        ``quota_exceeded``, ``quota`` and ``retry_after`` set). Raises :class:`~oakauth.errors.Unavailable` (or a
         subclass) when no trustworthy decision was had, and an API error for a refused key."""
         body = _validate_body(tool, scope, reasoning, arguments, context, approval_id, request_approval)
         answer = self._http.request("POST", "/v1/validate", body=body, retry="always", accept=(429,))

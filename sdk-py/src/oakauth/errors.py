@@ -194,6 +194,36 @@ class ApprovalExpired(PermissionDenied):
     call was not made in time. Not a denial by a person; the same call made again asks anew."""
 
 
+class QuotaExceededError(PermissionDenied):
+    """The organization has used its plan's validations for this calendar month (UTC): a deny with
+    reason ``quota_exceeded`` (HTTP 429). Every call is denied until ``resets_at``; upgrading the plan
+    lifts it at once. ``quota`` is the decision's ``{limit, used, resets_at}``; ``retry_after`` the
+    seconds until the reset (from ``Retry-After``)."""
+
+    def __init__(
+        self, decision: Decision, tool: str, scope: str, *, retry_after: int, request_id: str | None = None
+    ) -> None:
+        quota = decision.quota
+        assert quota is not None
+        super().__init__(
+            decision,
+            tool,
+            scope,
+            request_id=request_id,
+            message=(
+                f"OakAuth denied {tool}:{scope} (quota_exceeded): the organization has used {quota.used} of its "
+                f"{quota.limit} validations this month; calls are denied until {quota.resets_at}"
+            ),
+        )
+        self.quota = quota
+        self.retry_after = retry_after
+
+    @property
+    def resets_at(self) -> str:
+        """When the quota resets (RFC 3339): the start of the next calendar month, UTC."""
+        return self.quota.resets_at
+
+
 class RateLimited(OakAuthError):
     """Too many requests. On ``guard()`` this is the agent's rate limit (reason ``rate_limited``, with
     the decision); on the admin API, too many failed authentications (no decision). Never retried
@@ -278,6 +308,26 @@ class InvalidRequest(APIError):
 
 class NotFound(APIError):
     """No such resource in the key's organization (404)."""
+
+
+class PlanLimitError(APIError):
+    """One more agent, member (with open invitations) or webhook endpoint would pass the plan's limit
+    (402 ``plan_limit``). ``quota``, ``limit`` and ``plan`` say which limit, its number and the plan in
+    force (None when the answer did not say)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        quota: str | None,
+        limit: int | None,
+        plan: str | None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(402, "plan_limit", message, request_id=request_id)
+        self.quota = quota
+        self.limit = limit
+        self.plan = plan
 
 
 class ConflictError(APIError):

@@ -96,6 +96,11 @@ def _explain_decision(decision: Decision, tool: str, scope: str, reasoning_argum
             f"OakAuth: the approval{named} of this call to {tool}:{scope} was already used; an approval allows the "
             f"approved call once. The tool did not run{after}."
         )
+    if reason == "quota_exceeded" and decision.quota is not None:
+        return (
+            f"OakAuth: this organization has used its {decision.quota.limit} validations for the month; every call "
+            f"is denied until {decision.quota.resets_at}. The tool did not run; do not retry before then."
+        )
     if reason == "rate_limited":
         wait = max(1, decision.retry_after or 0)
         return f"OakAuth rate limit reached for {tool}:{scope}; retry in {wait} seconds. The tool did not run."

@@ -28,7 +28,8 @@ class Decision(ValidateResponse):
     :class:`~oakauth.errors.Unavailable`) any answer whose ``allowed`` contradicts its ``reason``.
     ``explanation`` says why a rule decided; ``approval`` is the approval the call needs or used;
     ``receipt`` the signed receipt of an allow (docs/receipts.md). ``tool`` and ``scope`` are what was
-    asked; ``retry_after`` the seconds a rate-limited or ``unavailable`` answer asked to wait.
+    asked; ``retry_after`` the seconds a rate-limited, ``quota_exceeded`` or ``unavailable`` answer
+    asked to wait. ``quota`` is set on ``quota_exceeded``: the monthly limit, its use and when it resets.
     """
 
     _tool: str = PrivateAttr(default="")
@@ -53,7 +54,7 @@ class Decision(ValidateResponse):
 
     @property
     def retry_after(self) -> int | None:
-        """Seconds to wait before asking again (a rate limit, or ``unavailable``); None otherwise."""
+        """Seconds to wait before asking again (a rate limit, ``quota_exceeded`` or ``unavailable``); None otherwise."""
         return self._retry_after
 
     def is_allowed(self) -> bool:

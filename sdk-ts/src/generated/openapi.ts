@@ -44,6 +44,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every plan and its limits, cheapest first. No authentication.
+         * @description The same constants the service enforces (`docs/plans.md`). A limit of `null` is unlimited.
+         *     Enterprise is unlimited unless the organization has limits of its own.
+         */
+        get: operations["listPlans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/validate": {
         parameters: {
             query?: never;
@@ -63,7 +84,10 @@ export interface paths {
          *     `scope_not_granted` when there is none), the matching rule's reasoning policy. Rules in
          *     `shadow` mode never decide; what they would have done is logged. Denials by a rule carry an
          *     `explanation`. Writes exactly one audit-log row before answering. A decision (allow or deny) is HTTP 200; a rate-limited decision is HTTP 429 with
-         *     `Retry-After` and the same body. Fail closed: when the agent's state (its Durable Object or
+         *     `Retry-After` and the same body. An organization that has used its plan's validations for
+         *     the calendar month (UTC) gets a deny with reason `quota_exceeded`, HTTP 429, `Retry-After`
+         *     until the quota resets and `quota` (`{limit, used, resets_at}`) in the body; it is audited
+         *     like every decision and does not count against the quota (`docs/plans.md`). Fail closed: when the agent's state (its Durable Object or
          *     the database) cannot be reached, or the decision's row cannot be written to the database,
          *     the answer is a deny with reason `unavailable` (HTTP 200, `Retry-After: 1`), never a 5xx.
          */
@@ -81,7 +105,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The organization of the calling admin key. */
+        /** Who is calling (an admin key or a person), in which organization, with which role. */
         get: operations["getMe"];
         put?: never;
         post?: never;
@@ -341,7 +365,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What admins did (create, update, enable, disable, rotate, delete of agents, tools and rules), newest first. */
+        /** What admins did (changes to agents, tools, rules, approvals, webhooks, members, invitations, admin keys and the organization), newest first, with who did it. */
         get: operations["listAdminEvents"];
         put?: never;
         post?: never;
@@ -476,7 +500,7 @@ export interface paths {
         put?: never;
         /**
          * Approve or deny a pending approval, with an optional comment for the agent.
-         * @description Records who decided (the admin key's prefix) in the approval and in the admin events
+         * @description Records who decided (a person's e-mail address or the admin key's prefix) in the approval and in the admin events
          *     (`approval.approve` / `approval.deny`). An approval that is no longer pending (decided,
          *     cancelled, expired or used) answers 409 `conflict`, naming its status; nothing changes.
          */
@@ -601,6 +625,484 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether people can sign in here (single sign-on configured), with which provider, and whether sign-up is open. No authentication. */
+        get: operations["getAuthConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in; redirects to the identity provider (authorization code with PKCE, `prompt=login`). No authentication.
+         * @description `return_to` is where the browser goes once signed in; it must be on an allowed origin
+         *     (`CORS_ORIGINS` or `PUBLIC_URL`), else 400 `invalid_request`. With `invitation`, the
+         *     sign-in also accepts that invitation. The provider is sent back to
+         *     `${PUBLIC_URL}/v1/auth/callback`. A started sign-in must come back within 10 minutes.
+         */
+        get: operations["startLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the identity provider sends the browser back. Verifies the ID token and starts a session. No authentication.
+         * @description The worker exchanges `code` (with the PKCE verifier) and validates the ID token itself
+         *     (issuer, audience and `azp`, signature against the provider's keys, expiry, nonce). On
+         *     success it sets the `oak_session` cookie and redirects to the sign-in's `return_to`. A
+         *     refused sign-in redirects to `return_to#sign_in_error=<code>`, the code one of
+         *     `signup_closed`, `mfa_required`, `id_token_invalid`, `provider_error` or `invitation_…`
+         *     (the invitation's problem: `invitation_used`, `invitation_expired`, `invitation_revoked`,
+         *     `invitation_wrong_account`). An unknown or expired `state` answers 400 in JSON.
+         */
+        get: operations["loginCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in person, this session, the CSRF token for cookie-authenticated writes, and their organizations. */
+        get: operations["getSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End this session (revoked at once) and clear the cookie. */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in person's live sessions (cookie and bearer), the current one marked. */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one of your own sessions; it stops working on its next request.
+         * @description Another person's session answers 404.
+         */
+        delete: operations["revokeSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a bearer session token (`oaks_…`) for the CLI or a script; shown in this answer only.
+         * @description The token is a session of the same person, with the same idle (12 hours) and absolute
+         *     (7 days) expiry, listed and revocable like the others. Send it as
+         *     `Authorization: Bearer oaks_…`; it needs no CSRF token.
+         */
+        post: operations["createBearerSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/invitations/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's secret (`oaki_…`), from its link. */
+                token: components["parameters"]["InvitationToken"];
+            };
+            cookie?: never;
+        };
+        /** What an invitation link offers (organization, address, role, status), for the page that accepts it. No authentication. */
+        get: operations["previewInvitation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/invitations/{token}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's secret (`oaki_…`), from its link. */
+                token: components["parameters"]["InvitationToken"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join the invitation's organization as the signed-in person. Single use.
+         * @description The signed-in person's verified e-mail address must be the invited one, else 403
+         *     `invitation_wrong_account`. A used invitation answers 409 `invitation_used`; an expired
+         *     (after 7 days) or revoked one 410 `invitation_expired` / `invitation_revoked`.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create the first organization and an invitation for its owner, with the deployment's one-time setup token.
+         * @description `Authorization: Bearer <SETUP_TOKEN>`. Answers 404 when the deployment sets no
+         *     `SETUP_TOKEN`, and 409 `already_set_up` once any person has signed in. The owner signs in
+         *     through the invitation's `url`.
+         */
+        post: operations["setup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's members and their roles. */
+        get: operations["listMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member from the organization; all their sessions end at once.
+         * @description The last owner cannot be removed (409 `last_owner`).
+         */
+        delete: operations["removeMember"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a member's role. Takes effect on their next request.
+         * @description The last owner cannot be demoted (409 `last_owner`).
+         */
+        patch: operations["updateMember"];
+        trace?: never;
+    };
+    "/v1/admin/members/{user_id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End every session of a member; each stops working on its next request. */
+        delete: operations["endMemberSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's invitations, newest first (never their tokens). */
+        get: operations["listInvitations"];
+        put?: never;
+        /**
+         * Invite someone by e-mail address and role; the single-use link is in this answer (and the `invitation.created` webhook event) only.
+         * @description Admins may invite viewers and admins; only owners may invite owners (403 `forbidden`).
+         *     The link works once, for 7 days, and only for a person signed in with the invited
+         *     address. OakAuth sends no mail.
+         */
+        post: operations["createInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invitation_id: components["parameters"]["InvitationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a pending invitation; its link stops working. */
+        delete: operations["revokeInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's admin keys (never the keys themselves), revoked ones included. */
+        get: operations["listAdminKeys"];
+        put?: never;
+        /** Create a named, role-scoped admin key, optionally expiring; the key is in this answer only. */
+        post: operations["createAdminKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key_id: components["parameters"]["AdminKeyId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an admin key; it stops working on its next request. */
+        delete: operations["revokeAdminKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/organization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's settings. */
+        get: operations["getOrganization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename the organization or require members to sign in with a second factor. */
+        patch: operations["updateOrganization"];
+        trace?: never;
+    };
+    "/v1/admin/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's plan and its use of each limit in the current calendar month (UTC).
+         * @description Validations are counted from the audit log (every decision except `quota_exceeded`), so
+         *     they lag the decisions by the log's lag (at most about a second). Agents, members (with
+         *     open invitations) and webhook endpoints are counted as they are now.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/billing/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a subscription to a plan with Stripe Checkout; send the owner to the URL answered.
+         * @description Only self-serve plans other than Free (`pro`); any other plan is 400 `invalid_request`.
+         *     An organization that already has an active subscription changes it in the Customer
+         *     Portal instead (409 `conflict`). Stripe tells the service the outcome through
+         *     `POST /v1/billing/stripe/webhook` (`docs/billing.md`).
+         */
+        post: operations["billingCheckout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Stripe's Customer Portal to change or cancel the subscription; send the owner to the URL answered.
+         * @description The organization needs a Stripe customer, which its first Checkout creates (409 `conflict`
+         *     before that).
+         */
+        post: operations["billingPortal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/billing/stripe/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe's webhook. Called by Stripe, authenticated by the `Stripe-Signature` header.
+         * @description Verifies `Stripe-Signature` (HMAC-SHA256 with `STRIPE_WEBHOOK_SECRET` over
+         *     `timestamp.payload`, any of several `v1` signatures, a timestamp within 5 minutes), then
+         *     applies the event to the organization's plan and billing status: Checkout completed,
+         *     subscription created, updated and deleted, invoice paid and payment failed; other types
+         *     are acknowledged and ignored. An event already received (by id) changes nothing, and
+         *     neither does one older than the organization's last billing change. See `docs/billing.md`.
+         */
+        post: operations["stripeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -611,8 +1113,19 @@ export interface components {
         /**
          * @description - `invalid_json` (400): the body is not JSON, or not the expected JSON shape.
          *     - `invalid_request` (400): a field or parameter breaks a documented bound, or is unknown.
-         *     - `unauthorized` (401): missing, malformed, unknown, revoked or expired key.
-         *     - `forbidden` (403): a key of the wrong kind for this route.
+         *     - `unauthorized` (401): missing, malformed, unknown, revoked or expired key or session.
+         *     - `forbidden` (403): a key of the wrong kind for this route, a role below the route's minimum, or an organization the person is not a member of.
+         *     - `organization_required` (400): a person in several organizations did not name one in `OakAuth-Organization`.
+         *     - `csrf_failed` (403): a cookie-authenticated write without the session's `X-CSRF-Token`, or from an origin that is not allowed.
+         *     - `last_owner` (409): the organization's last owner cannot be removed or demoted.
+         *     - `invitation_used` (409): the invitation was accepted already.
+         *     - `invitation_expired` (410): the invitation is older than 7 days.
+         *     - `invitation_revoked` (410): the invitation was revoked.
+         *     - `invitation_wrong_account` (403): the signed-in person's e-mail address is not the invited one.
+         *     - `already_set_up` (409): `POST /v1/setup` after a person has signed in.
+         *     - `sso_not_configured` (404): sign-in for people is not configured.
+         *     - `plan_limit` (402): one more agent, member (with open invitations) or webhook endpoint would pass the plan's limit; `quota`, `limit` and `plan` say which.
+         *     - `billing_not_configured` (404): Stripe billing is not configured on this deployment.
          *     - `not_found` (404): no such route, or no such resource in your organization.
          *     - `method_not_allowed` (405): the route exists but not with this method; see `Allow`.
          *     - `conflict` (409): a name already in use, or a rule naming a tool or scope the agent does not have.
@@ -622,11 +1135,17 @@ export interface components {
          *     - `internal_error` (500): the service failed; nothing was allowed.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "organization_required" | "csrf_failed" | "last_owner" | "invitation_used" | "invitation_expired" | "invitation_revoked" | "invitation_wrong_account" | "already_set_up" | "sso_not_configured" | "plan_limit" | "billing_not_configured";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
                 message: string;
+                /** @description On `plan_limit`: the limit that would be passed. */
+                quota?: components["schemas"]["Quota"];
+                /** @description On `plan_limit`: the plan's number for it. */
+                limit?: number;
+                /** @description On `plan_limit`: the plan in force. */
+                plan?: components["schemas"]["PlanId"];
             };
         };
         JwkSet: {
@@ -690,9 +1209,12 @@ export interface components {
          *     - `approval_consumed` (denied): the approval was already used by an identical call.
          *     - `approval_mismatch` (denied): `approval_id` names no approval of this agent, or one
          *       for another call (other tool, scope or arguments, or a rule changed since).
+         *     - `quota_exceeded` (denied, HTTP 429): the organization has used its plan's validations
+         *       for this calendar month (UTC). `quota` says the limit, the use and when it resets;
+         *       `Retry-After` is the seconds until then.
          * @enum {string}
          */
-        ReasonCode: "allowed" | "reasoning_missing_soft" | "agent_disabled" | "unknown_tool" | "scope_not_granted" | "reasoning_required" | "rate_limited" | "unavailable" | "denied_by_rule" | "conditions_not_met" | "invalid_arguments" | "approval_required" | "approval_denied" | "approval_expired" | "approval_cancelled" | "approval_consumed" | "approval_mismatch";
+        ReasonCode: "allowed" | "reasoning_missing_soft" | "agent_disabled" | "unknown_tool" | "scope_not_granted" | "reasoning_required" | "rate_limited" | "unavailable" | "denied_by_rule" | "conditions_not_met" | "invalid_arguments" | "approval_required" | "approval_denied" | "approval_expired" | "approval_cancelled" | "approval_consumed" | "approval_mismatch" | "quota_exceeded";
         /**
          * @description What a rule does when its conditions hold: allow, deny, or ask a person
          *     (`require_approval`). Among enforced rules that apply, deny wins over require_approval,
@@ -938,6 +1460,8 @@ export interface components {
              *     arguments to this decision (`jti`), valid for 60 seconds. See `docs/receipts.md`.
              */
             receipt?: string;
+            /** @description Present on `quota_exceeded`, the organization's monthly validation quota. */
+            quota?: components["schemas"]["QuotaExceeded"];
         };
         ValidateRateLimited: components["schemas"]["ValidateResponse"] | components["schemas"]["Error"];
         RateLimitConfig: {
@@ -951,7 +1475,10 @@ export interface components {
         };
         Me: {
             organization: components["schemas"]["Organization"];
-            key_prefix: string;
+            /** @description The admin key's visible prefix; null when a person is signed in. */
+            key_prefix: string | null;
+            role: components["schemas"]["Role"];
+            actor: components["schemas"]["Actor"];
         };
         Agent: {
             id: string;
@@ -1165,13 +1692,22 @@ export interface components {
         AdminEvent: {
             id: string;
             request_id: string;
-            /** @description The visible prefix of the admin key that acted. */
+            /** @description Who acted, for display: a person's e-mail address or an admin key's visible prefix. */
             actor: string;
+            actor_type: components["schemas"]["ActorKind"];
+            /** @description The key's id (`adk_…`) or the person's id (`usr_…`); null for events recorded before people could sign in. */
+            actor_id: string | null;
+            /** @description The person's display name or the key's name. */
+            actor_name: string | null;
             /**
              * @description `rule.mode_change`: a rule turned from `shadow` to `enforce` or back (detail: `{"from": …, "to": …}`).
+             *     `organization.plan_change`: the organization's plan or billing status changed, by Stripe's
+             *     webhook (actor type `system`, actor `billing`; detail: `{"from": …, "to": …, "status": …}`);
+             *     agents disabled because the new plan allows fewer each have an `agent.disable` event
+             *     by the same actor.
              * @enum {string}
              */
-            action: "agent.create" | "agent.update" | "agent.enable" | "agent.disable" | "agent.rotate_key" | "agent.delete" | "tool.create" | "tool.update" | "tool.delete" | "rule.create" | "rule.update" | "rule.delete" | "rule.mode_change" | "approval.approve" | "approval.deny" | "webhook.create" | "webhook.update" | "webhook.delete" | "webhook.rotate_secret" | "webhook.redeliver";
+            action: "agent.create" | "agent.update" | "agent.enable" | "agent.disable" | "agent.rotate_key" | "agent.delete" | "tool.create" | "tool.update" | "tool.delete" | "rule.create" | "rule.update" | "rule.delete" | "rule.mode_change" | "approval.approve" | "approval.deny" | "webhook.create" | "webhook.update" | "webhook.delete" | "webhook.rotate_secret" | "webhook.redeliver" | "member.role_change" | "member.remove" | "member.sessions_end" | "member.join" | "invitation.create" | "invitation.revoke" | "key.create" | "key.revoke" | "organization.update" | "organization.plan_change";
             agent_id: string | null;
             target_id: string;
             /** @description The fields that were set. Never a key. */
@@ -1280,10 +1816,14 @@ export interface components {
          *     in; can be loud). `key.rotated`: an agent's key was rotated. `agent.changed`: an agent was
          *     created, changed, enabled, disabled or deleted. `service.degraded`: the organization's
          *     `unavailable` decisions reached the deployment's threshold within one UTC minute (default 10),
-         *     sent once per minute (docs/webhooks.md).
+         *     sent once per minute (docs/webhooks.md). `invitation.created`: someone was invited to the
+         *     organization; the data carries the single-use link (OakAuth sends no mail: forward it from here).
+         *     `quota.threshold`: the organization's validations this month reached 80% or 100% of its
+         *     plan's quota, once per threshold and month (data: `{"quota": "validations", "threshold": 80,
+         *     "used": 800, "limit": 1000, "period_start": …, "resets_at": …}`).
          * @enum {string}
          */
-        EventType: "approval.requested" | "approval.decided" | "approval.expired" | "decision.denied" | "key.rotated" | "agent.changed" | "service.degraded";
+        EventType: "approval.requested" | "approval.decided" | "approval.expired" | "decision.denied" | "key.rotated" | "agent.changed" | "service.degraded" | "invitation.created" | "quota.threshold";
         Webhook: {
             /** @description `whk_…` */
             id: string;
@@ -1357,9 +1897,300 @@ export interface components {
             deliveries: components["schemas"]["Delivery"][];
             next_cursor: string | null;
         };
+        /**
+         * @description Ordered: a `viewer` reads agents, tools, rules, logs, stats, events and approvals; an
+         *     `admin` also changes agents, tools and rules, decides approvals, manages webhooks and
+         *     invites viewers and admins; an `owner` also manages members, invitations of owners, admin
+         *     keys and the organization. Each operation under `/v1/admin` names its minimum role in
+         *     `x-oakauth-role`.
+         * @enum {string}
+         */
+        Role: "viewer" | "admin" | "owner";
+        /**
+         * @description `open`: a first sign-in without an invitation creates a personal organization. `invite_only` (the default): it is refused (`signup_closed`).
+         * @enum {string}
+         */
+        Signup: "open" | "invite_only";
+        /** @enum {string} */
+        ActorKind: "key" | "user" | "system";
+        Actor: {
+            type: components["schemas"]["ActorKind"];
+            /** @description The admin key's id (`adk_…`) or the person's id (`usr_…`). */
+            id: string;
+            /** @description The key's name or the person's display name. */
+            name: string;
+            /** @description The person's e-mail address; null for a key. */
+            email: string | null;
+            /** @description The key's visible prefix; null for a person. */
+            key_prefix: string | null;
+        };
+        AuthConfig: {
+            /** @description Single sign-on is configured (`OIDC_ISSUER` and `OIDC_CLIENT_ID`). */
+            sso: boolean;
+            /** @description The identity provider's issuer URL. */
+            issuer: string | null;
+            signup: components["schemas"]["Signup"];
+        };
+        User: {
+            /** @description `usr_…` */
+            id: string;
+            email: string;
+            name: string;
+        };
+        OrganizationMembership: {
+            id: string;
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        /**
+         * @description `cookie`: the dashboard's HttpOnly `oak_session` cookie. `bearer`: a token (`oaks_…`) from `POST /v1/auth/tokens`.
+         * @enum {string}
+         */
+        SessionKind: "cookie" | "bearer";
+        Session: {
+            /** @description `ses_…` */
+            id: string;
+            kind: components["schemas"]["SessionKind"];
+            name: string;
+            created_at: components["schemas"]["Timestamp"];
+            last_seen_at: components["schemas"]["Timestamp"];
+            /** @description When it ends unless used again (12 hours idle or 7 days after sign-in, whichever is first). */
+            expires_at: components["schemas"]["Timestamp"];
+            /** @description Signed in with a second factor (the ID token's `amr`/`acr`). */
+            mfa: boolean;
+            /** @description The session making this request. */
+            current: boolean;
+        };
+        SessionInfo: {
+            user: components["schemas"]["User"];
+            session: components["schemas"]["Session"];
+            /** @description Send as `X-CSRF-Token` on every write made with the session cookie. */
+            csrf_token: string;
+            organizations: components["schemas"]["OrganizationMembership"][];
+        };
+        SessionList: {
+            sessions: components["schemas"]["Session"][];
+        };
+        NewBearerSession: {
+            /** @description A label for the token (e.g. "laptop CLI"). */
+            name?: string | null;
+        };
+        BearerSession: {
+            session: components["schemas"]["Session"];
+            /** @description `oaks_…`, shown only in this answer. */
+            token: string;
+        };
+        Member: {
+            user_id: string;
+            email: string;
+            name: string;
+            role: components["schemas"]["Role"];
+            joined_at: components["schemas"]["Timestamp"];
+        };
+        MemberList: {
+            members: components["schemas"]["Member"][];
+        };
+        MemberUpdate: {
+            role: components["schemas"]["Role"];
+        };
+        /** @enum {string} */
+        InvitationStatus: "pending" | "accepted" | "expired" | "revoked";
+        Invitation: {
+            /** @description `inv_…` */
+            id: string;
+            email: string;
+            role: components["schemas"]["Role"];
+            status: components["schemas"]["InvitationStatus"];
+            /** @description Who invited: a person's name or a key's name. */
+            invited_by: string;
+            created_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+            accepted_at: components["schemas"]["Timestamp"] | null;
+        };
+        InvitationList: {
+            invitations: components["schemas"]["Invitation"][];
+            next_cursor: string | null;
+        };
+        NewInvitation: {
+            email: string;
+            role: components["schemas"]["Role"];
+        };
+        CreatedInvitation: {
+            invitation: components["schemas"]["Invitation"];
+            /** @description `oaki_…`, single use, shown only here (and in the `invitation.created` webhook event). */
+            token: string;
+            /** @description The dashboard's page that accepts it: `${DASHBOARD_URL}/#/invitations/<token>`. */
+            url: string;
+        };
+        InvitationPreview: {
+            organization: components["schemas"]["Organization"];
+            email: string;
+            role: components["schemas"]["Role"];
+            status: components["schemas"]["InvitationStatus"];
+            expires_at: components["schemas"]["Timestamp"];
+        };
+        AcceptedInvitation: {
+            organization: components["schemas"]["OrganizationMembership"];
+        };
+        AdminKey: {
+            /** @description `adk_…` */
+            id: string;
+            name: string;
+            role: components["schemas"]["Role"];
+            key_prefix: string;
+            /** @description Who created it: a person's name, a key's name, or "bootstrap". */
+            created_by: string;
+            created_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"] | null;
+            revoked_at: components["schemas"]["Timestamp"] | null;
+        };
+        AdminKeyList: {
+            keys: components["schemas"]["AdminKey"][];
+        };
+        NewAdminKey: {
+            name: string;
+            role: components["schemas"]["Role"];
+            /** @description Days until it stops working; null or absent, until revoked. */
+            expires_in_days?: number | null;
+        };
+        CreatedAdminKey: {
+            key: components["schemas"]["AdminKey"];
+            /** @description `oakadm_…`, shown only in this answer. */
+            secret: string;
+        };
+        OrganizationSettings: {
+            id: string;
+            name: string;
+            /** @description Members must sign in with a second factor (the ID token's `amr`/`acr`). */
+            require_mfa: boolean;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        OrganizationUpdate: {
+            name?: string | null;
+            require_mfa?: boolean | null;
+        };
+        SetupRequest: {
+            organization_name: string;
+            owner_email: string;
+        };
+        SetupResult: {
+            organization: components["schemas"]["Organization"];
+            invitation: components["schemas"]["CreatedInvitation"];
+        };
+        /**
+         * @description `free` and `pro` are self-serve; `enterprise` is arranged with the operator (its limits are the organization's own, unlimited by default).
+         * @enum {string}
+         */
+        PlanId: "free" | "pro" | "enterprise";
+        /**
+         * @description A counted quantity with a plan limit: `validations` (validate calls per calendar month,
+         *     UTC, allowed or denied; `quota_exceeded` answers do not count), `agents` (enabled or
+         *     disabled), `members` (members plus open invitations: seats), `webhook_endpoints`.
+         * @enum {string}
+         */
+        Quota: "validations" | "agents" | "members" | "webhook_endpoints";
+        /**
+         * @description As Stripe last told it. `none`: no subscription (billing off, or never subscribed).
+         *     `active`: paid. `past_due`: a payment failed; the plan stays until `grace_until`, then
+         *     counts as Free until it is paid. `canceled`: the subscription ended; the plan is Free.
+         * @enum {string}
+         */
+        BillingStatus: "none" | "active" | "past_due" | "canceled";
+        /** @description What a plan allows; `null` is unlimited. */
+        Limits: {
+            /** @description Agents */
+            agents: number | null;
+            /** @description Members plus open invitations (seats). */
+            members: number | null;
+            /** @description Validate calls per calendar month (UTC), allowed or denied; `quota_exceeded` answers do not count. */
+            validations_per_month: number | null;
+            webhook_endpoints: number | null;
+        };
+        PlanInfo: {
+            id: components["schemas"]["PlanId"];
+            name: string;
+            limits: components["schemas"]["Limits"];
+            /** @description Owners can subscribe through Stripe Checkout (when billing is configured). */
+            self_serve: boolean;
+        };
+        PlanList: {
+            /** @description Cheapest first. */
+            plans: components["schemas"]["PlanInfo"][];
+        };
+        /** @description How much of a limit is used. */
+        QuotaUsage: {
+            used: number;
+            /** @description Null is unlimited. */
+            limit: number | null;
+        };
+        UsageQuotas: {
+            validations: components["schemas"]["QuotaUsage"];
+            agents: components["schemas"]["QuotaUsage"];
+            members: components["schemas"]["QuotaUsage"];
+            webhook_endpoints: components["schemas"]["QuotaUsage"];
+        };
+        /** @description The current calendar month (UTC). */
+        Period: {
+            /** @description The first instant of the month. */
+            start: components["schemas"]["Timestamp"];
+            /** @description The first instant of the next month: when the validation quota resets. */
+            end: components["schemas"]["Timestamp"];
+        };
+        DayUsage: {
+            /**
+             * Format: date
+             * @description The UTC day (YYYY-MM-DD).
+             */
+            date: string;
+            validations: number;
+        };
+        AgentUsage: {
+            agent_id: string;
+            /** @description Null for an agent deleted since. */
+            name: string | null;
+            validations: number;
+        };
+        /** @description The organization's plan and its use of each limit this month. */
+        Usage: {
+            organization_id: string;
+            /** @description The plan in force: an unpaid plan past its grace period counts as `free`. */
+            plan: components["schemas"]["PlanId"];
+            /** @description The plan the organization subscribed to. */
+            subscribed_plan: components["schemas"]["PlanId"];
+            billing_status: components["schemas"]["BillingStatus"];
+            /** @description While `past_due`: when the plan falls back to Free. */
+            grace_until: components["schemas"]["Timestamp"] | null;
+            /** @description Stripe billing is configured on this deployment. */
+            billing_enabled: boolean;
+            period: components["schemas"]["Period"];
+            quotas: components["schemas"]["UsageQuotas"];
+            /** @description Validations per UTC day of the period so far, oldest first; days without any are left out. */
+            by_day: components["schemas"]["DayUsage"][];
+            /** @description Validations per agent this period, most first. */
+            by_agent: components["schemas"]["AgentUsage"][];
+        };
+        /** @description On a `quota_exceeded` decision: the organization's monthly validation quota. */
+        QuotaExceeded: {
+            limit: number;
+            used: number;
+            /** @description The start of the next calendar month (UTC), when the quota resets. */
+            resets_at: components["schemas"]["Timestamp"];
+        };
+        CheckoutRequest: {
+            /** @description The plan to subscribe to: only self-serve plans other than Free (`pro`). */
+            plan: components["schemas"]["PlanId"];
+        };
+        /** @description A Stripe-hosted page to send the owner to (Checkout or the Customer Portal). */
+        BillingRedirect: {
+            url: string;
+        };
     };
     responses: {
-        /** @description Malformed JSON (`invalid_json`) or a body or parameter that breaks a bound (`invalid_request`). */
+        /**
+         * @description Malformed JSON (`invalid_json`), a body or parameter that breaks a bound
+         *     (`invalid_request`), or a signed-in person in several organizations who did not name one
+         *     with `OakAuth-Organization` (`organization_required`).
+         */
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1369,7 +2200,10 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description No key, a malformed key, or a key that matches nothing (`unauthorized`). */
+        /**
+         * @description No key, a malformed key, a key that matches nothing, or a session that has expired, was
+         *     revoked or is unknown (`unauthorized`).
+         */
         Unauthorized: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1380,7 +2214,14 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description A valid key of the wrong kind: an agent key on an admin route or the reverse (`forbidden`). */
+        /**
+         * @description A valid key of the wrong kind: an agent key on an admin route or the reverse
+         *     (`forbidden`); a role below the operation's `x-oakauth-role` (`forbidden`, "this needs the
+         *     admin role; you are viewer"); a person naming an organization they are not a member of
+         *     (`forbidden`); a cookie-authenticated write without the right `X-CSRF-Token` or from an
+         *     origin that is not allowed (`csrf_failed`); an invitation accepted by a person whose
+         *     e-mail address is not the invited one (`invitation_wrong_account`).
+         */
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1400,7 +2241,12 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The name is taken, a new rule names a tool or scope the agent does not have, or an approval or endpoint is not in a state that allows this (`conflict`). */
+        /**
+         * @description The name is taken, a new rule names a tool or scope the agent does not have, or an
+         *     approval or endpoint is not in a state that allows this (`conflict`); the organization's
+         *     last owner would be removed or demoted (`last_owner`); an invitation was used already
+         *     (`invitation_used`); set-up was done already (`already_set_up`).
+         */
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1447,6 +2293,50 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The invitation has expired (`invitation_expired`) or was revoked (`invitation_revoked`). */
+        Gone: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Sign-in for people is not configured: `OIDC_ISSUER` or `OIDC_CLIENT_ID` is unset (`sso_not_configured`). */
+        SsoNotConfigured: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description Adding one more would pass the plan's limit (`plan_limit`): the error names the limit
+         *     (`quota`), its number (`limit`) and the plan in force (`plan`), e.g.
+         *     `{"error": {"code": "plan_limit", "message": "the Free plan allows 1 agent; upgrade to Pro for more", "quota": "agents", "limit": 1, "plan": "free"}}`.
+         */
+        PlanLimit: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Stripe billing is not configured on this deployment (`billing_not_configured`): `STRIPE_SECRET_KEY`, or for the webhook `STRIPE_WEBHOOK_SECRET`, is unset. */
+        BillingNotConfigured: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Something failed inside the service (`internal_error`). For validate this is a deny: never run the action. */
         InternalError: {
             headers: {
@@ -1471,6 +2361,25 @@ export interface components {
         ApprovalId: string;
         WebhookId: string;
         DeliveryId: string;
+        SessionId: string;
+        UserId: string;
+        InvitationId: string;
+        AdminKeyId: string;
+        /** @description The invitation's secret (`oaki_…`), from its link. */
+        InvitationToken: string;
+        /**
+         * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+         *     exactly one organization acts there and a person in several gets 400
+         *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+         *     admin key it may name only the key's own organization (else 403 `forbidden`).
+         */
+        OakAuthOrganization: string;
+        /**
+         * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+         *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+         *     `csrf_failed`. Not needed with a bearer token or an admin key.
+         */
+        CsrfToken: string;
     };
     requestBodies: never;
     headers: {
@@ -1535,6 +2444,27 @@ export interface operations {
             };
         };
     };
+    listPlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plans. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanList"];
+                };
+            };
+        };
+    };
     validate: {
         parameters: {
             query?: never;
@@ -1567,8 +2497,12 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             /**
              * @description Rate limited. Either the agent's bucket is empty, and the body is a decision with reason
-             *     `rate_limited`; or the caller has failed authentication too often (an unknown key), and
-             *     the body is an error with code `rate_limited`. `Retry-After` says when to try again.
+             *     `rate_limited`; or the organization has used its monthly validation quota, and the body
+             *     is a decision with reason `quota_exceeded` and `quota`
+             *     (`{"limit": 1000, "used": 1000, "resets_at": "2027-01-01T00:00:00Z"}`), with
+             *     `Retry-After` the seconds until `resets_at`; or the caller has failed authentication too
+             *     often (an unknown key), and the body is an error with code `rate_limited`. `Retry-After`
+             *     says when to try again.
              */
             429: {
                 headers: {
@@ -1587,7 +2521,15 @@ export interface operations {
     getMe: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1603,6 +2545,7 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyFailures"];
@@ -1616,7 +2559,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1641,7 +2592,21 @@ export interface operations {
     createAgent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1663,6 +2628,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PlanLimit"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -1673,7 +2639,15 @@ export interface operations {
     getAgent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
             };
@@ -1691,6 +2665,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -1700,7 +2675,21 @@ export interface operations {
     deleteAgent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
             };
@@ -1716,6 +2705,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -1725,7 +2715,21 @@ export interface operations {
     updateAgent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
             };
@@ -1760,7 +2764,21 @@ export interface operations {
     rotateAgentKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
             };
@@ -1799,7 +2817,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
             };
@@ -1827,7 +2853,21 @@ export interface operations {
     createTool: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
             };
@@ -1862,7 +2902,15 @@ export interface operations {
     getTool: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
                 tool_id: components["parameters"]["ToolId"];
@@ -1881,6 +2929,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tool"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -1890,7 +2939,21 @@ export interface operations {
     deleteTool: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
                 tool_id: components["parameters"]["ToolId"];
@@ -1907,6 +2970,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -1916,7 +2980,21 @@ export interface operations {
     updateTool: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
                 tool_id: components["parameters"]["ToolId"];
@@ -1957,7 +3035,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
             };
@@ -1985,7 +3071,21 @@ export interface operations {
     createRule: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
             };
@@ -2020,7 +3120,15 @@ export interface operations {
     getRule: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
                 rule_id: components["parameters"]["RuleId"];
@@ -2039,6 +3147,7 @@ export interface operations {
                     "application/json": components["schemas"]["Rule"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -2048,7 +3157,21 @@ export interface operations {
     deleteRule: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
                 rule_id: components["parameters"]["RuleId"];
@@ -2065,6 +3188,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -2074,7 +3198,21 @@ export interface operations {
     updateRule: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 agent_id: components["parameters"]["AgentId"];
                 rule_id: components["parameters"]["RuleId"];
@@ -2125,7 +3263,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page of the log. */
                 cursor?: components["parameters"]["LogCursor"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2150,7 +3296,15 @@ export interface operations {
     getLog: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path: {
                 decision_id: string;
             };
@@ -2168,6 +3322,7 @@ export interface operations {
                     "application/json": components["schemas"]["LogEntry"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -2177,7 +3332,21 @@ export interface operations {
     simulate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2210,7 +3379,21 @@ export interface operations {
     replay: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2248,7 +3431,15 @@ export interface operations {
                 /** @description Exclusive (RFC 3339). Default: now. */
                 until?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2279,7 +3470,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2310,7 +3509,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2404,7 +3611,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2429,7 +3644,15 @@ export interface operations {
     getAdminApproval: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path: {
                 approval_id: components["parameters"]["ApprovalId"];
             };
@@ -2447,6 +3670,7 @@ export interface operations {
                     "application/json": components["schemas"]["Approval"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -2456,7 +3680,21 @@ export interface operations {
     decideApproval: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 approval_id: components["parameters"]["ApprovalId"];
             };
@@ -2496,7 +3734,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2521,7 +3767,21 @@ export interface operations {
     createWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2543,6 +3803,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PlanLimit"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
@@ -2553,7 +3814,15 @@ export interface operations {
     getWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path: {
                 webhook_id: components["parameters"]["WebhookId"];
             };
@@ -2571,6 +3840,7 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -2580,7 +3850,21 @@ export interface operations {
     deleteWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 webhook_id: components["parameters"]["WebhookId"];
             };
@@ -2596,6 +3880,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -2605,7 +3890,21 @@ export interface operations {
     updateWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 webhook_id: components["parameters"]["WebhookId"];
             };
@@ -2639,7 +3938,21 @@ export interface operations {
     rotateWebhookSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 webhook_id: components["parameters"]["WebhookId"];
             };
@@ -2679,7 +3992,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
             path: {
                 webhook_id: components["parameters"]["WebhookId"];
             };
@@ -2707,7 +4028,21 @@ export interface operations {
     redeliverWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
             path: {
                 webhook_id: components["parameters"]["WebhookId"];
                 delivery_id: components["parameters"]["DeliveryId"];
@@ -2726,11 +4061,1003 @@ export interface operations {
                     "application/json": components["schemas"]["Delivery"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyFailures"];
+        };
+    };
+    getAuthConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in configuration. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthConfig"];
+                };
+            };
+        };
+    };
+    startLogin: {
+        parameters: {
+            query: {
+                /** @description An absolute URL on an allowed origin. */
+                return_to: string;
+                /** @description An invitation token (`oaki_…`) to accept on sign-in. */
+                invitation?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the identity provider's authorization endpoint. */
+            302: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description The provider's authorization URL. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["SsoNotConfigured"];
+        };
+    };
+    loginCallback: {
+        parameters: {
+            query: {
+                code?: string;
+                state: string;
+                /** @description The provider's error */
+                error?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description To `return_to`: signed in (with `Set-Cookie: oak_session=…`), or refused, with
+             *     `#sign_in_error=<code>` on the URL.
+             */
+            302: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `return_to`, with `#sign_in_error=<code>` when the sign-in was refused. */
+                    Location?: string;
+                    /** @description `oak_session=…; HttpOnly; Path=/; SameSite=Lax` (`Secure` except on http loopback; `SameSite=None` when `SESSION_COOKIE_SAMESITE=none`), on success only. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["SsoNotConfigured"];
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description `oak_session=; Max-Age=0; …`: clears the cookie. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sessions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    revokeSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    createBearerSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewBearerSession"];
+            };
+        };
+        responses: {
+            /** @description The new session and its token. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BearerSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    previewInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's secret (`oaki_…`), from its link. */
+                token: components["parameters"]["InvitationToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invitation. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationPreview"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                /** @description The invitation's secret (`oaki_…`), from its link. */
+                token: components["parameters"]["InvitationToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization joined, with the role. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptedInvitation"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    setup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetupRequest"];
+            };
+        };
+        responses: {
+            /** @description The organization and the owner's invitation (its token shown once). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    listMembers: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The members. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    removeMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    updateMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberUpdate"];
+            };
+        };
+        responses: {
+            /** @description The member. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    endMemberSessions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    listInvitations: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of invitations. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    createInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewInvitation"];
+            };
+        };
+        responses: {
+            /** @description The invitation, its token and link. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedInvitation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PlanLimit"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    revokeInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                invitation_id: components["parameters"]["InvitationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    listAdminKeys: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminKeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    createAdminKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewAdminKey"];
+            };
+        };
+        responses: {
+            /** @description The key's record and its secret (`oakadm_…`), shown once. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedAdminKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    revokeAdminKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path: {
+                key_id: components["parameters"]["AdminKeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    getOrganization: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    updateOrganization: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrganizationUpdate"];
+            };
+        };
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyFailures"];
+        };
+    };
+    billingCheckout: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckoutRequest"];
+            };
+        };
+        responses: {
+            /** @description Stripe Checkout's page for this organization. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingRedirect"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["BillingNotConfigured"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    billingPortal: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description For a signed-in person: the organization (`org_…`) to act in. Without it, a person in
+                 *     exactly one organization acts there and a person in several gets 400
+                 *     `organization_required`; naming one they are not a member of is 403 `forbidden`. With an
+                 *     admin key it may name only the key's own organization (else 403 `forbidden`).
+                 */
+                "OakAuth-Organization"?: components["parameters"]["OakAuthOrganization"];
+                /**
+                 * @description Required on writes authenticated by the session cookie: the `csrf_token` of
+                 *     `GET /v1/auth/session`. Missing or wrong, or an `Origin` that is not allowed, is 403
+                 *     `csrf_failed`. Not needed with a bearer token or an admin key.
+                 */
+                "X-CSRF-Token"?: components["parameters"]["CsrfToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description The Customer Portal's page for this organization. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingRedirect"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["BillingNotConfigured"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyFailures"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    stripeWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description `t=<unix seconds>,v1=<hex HMAC-SHA256>[,v1=…]`, as Stripe sends it. */
+                "Stripe-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description Received (handled, ignored, or a replay of an event received before). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        received: true;
+                        /** @description Present (true) when the event was received before. */
+                        duplicate?: boolean;
+                    };
+                };
+            };
+            /**
+             * @description A missing or malformed `Stripe-Signature`, no signature that matches, or a timestamp
+             *     more than 5 minutes away (`invalid_request`); a body that is not a Stripe event
+             *     (`invalid_json`).
+             */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: components["responses"]["BillingNotConfigured"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
         };
     };
 }

@@ -5,7 +5,7 @@ use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    agents, approvals, audit, events, logs, mcp, proxy, rules, simulate, stats, tools, validate, webhooks,
+    agents, approvals, audit, billing, events, logs, mcp, proxy, rules, simulate, stats, tools, validate, webhooks,
 };
 
 /// Printed after `--help`: where keys and the service address come from.
@@ -89,6 +89,14 @@ pub enum Command {
     Replay(simulate::ReplayArgs),
     /// Show the organization of the admin key.
     Whoami,
+    /// The organization's plan and this month's use of each limit (validations, agents, members,
+    /// webhook endpoints), by day and by agent.
+    Usage,
+    /// The plans and their limits.
+    Plans,
+    /// Subscribe with Stripe Checkout, or manage the subscription in the Customer Portal (owners).
+    #[command(subcommand)]
+    Billing(billing::BillingCmd),
     /// Serve the admin API as MCP tools over stdio, for an AI assistant (an MCP host such as
     /// Claude Desktop runs `oakauth mcp`). The admin key comes from OAKAUTH_ADMIN_KEY (never a
     /// prompt); without one it does not start. See docs/mcp-admin.md.

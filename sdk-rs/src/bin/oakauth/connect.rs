@@ -35,13 +35,15 @@ struct Kind {
 
 const ADMIN: Kind =
     Kind { name: "admin key", prefix: "oakadm_", flag: "--admin-key", env: "OAKAUTH_ADMIN_KEY", user: "this command" };
+/// A person's bearer session token (`POST /v1/auth/tokens`), accepted wherever an admin key is.
+const SESSION_PREFIX: &str = "oaks_";
 const AGENT: Kind =
     Kind { name: "agent key", prefix: "oak_", flag: "--api-key", env: "OAKAUTH_API_KEY", user: "validate" };
 
 impl Kind {
     /// Whether `key` has this kind's prefix (the two prefixes never both fit).
     fn fits(self, key: &str) -> bool {
-        key.starts_with(self.prefix)
+        key.starts_with(self.prefix) || (self == ADMIN && key.starts_with(SESSION_PREFIX))
     }
 
     fn other(self) -> Kind {
@@ -90,7 +92,11 @@ impl Service {
     }
 
     fn admin_client(&self, (key, origin): (String, KeyOrigin)) -> Result<(Admin, KeyOrigin), Failure> {
-        let admin = Admin::builder(key).base_url(&self.base_url).allow_insecure_loopback(self.insecure);
+        let mut admin = Admin::builder(key).base_url(&self.base_url).allow_insecure_loopback(self.insecure);
+        // The organization a person's bearer session token acts in (several organizations).
+        if let Some(org) = std::env::var("OAKAUTH_ORGANIZATION").ok().filter(|o| !o.trim().is_empty()) {
+            admin = admin.organization(org.trim());
+        }
         Ok((admin.timeout(self.timeout).build().map_err(config)?, origin))
     }
 
@@ -167,7 +173,11 @@ fn secret(flag: Option<String>, kind: Kind, ask: Ask) -> Result<(String, KeyOrig
         )));
     }
     if !kind.fits(&key) {
-        return Err(Failure::Message(format!("the {name} {source} does not start with {prefix}: it is not an {name}")));
+        let also =
+            if kind == ADMIN { format!(" (or {SESSION_PREFIX}, a bearer session token)") } else { String::new() };
+        return Err(Failure::Message(format!(
+            "the {name} {source} does not start with {prefix}{also}: it is not an {name}"
+        )));
     }
     Ok((key, KeyOrigin { kind, source }))
 }

@@ -14,8 +14,8 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 use commands::{
-    agents, approvals, audit, events, logs, mcp, proxy, rules, simulate, stats, tools, validate, webhooks, whoami,
-    Failure, Outcome,
+    agents, approvals, audit, billing, events, logs, mcp, proxy, rules, simulate, stats, tools, usage, validate,
+    webhooks, whoami, Failure, Outcome,
 };
 use output::Out;
 
@@ -73,6 +73,9 @@ async fn run(cli: Cli) -> Outcome {
         Command::Simulate(args) => simulate::run(&admin, &out, args).await,
         Command::Replay(args) => simulate::replay(&admin, &out, args).await,
         Command::Whoami => whoami::run(&admin, &out).await,
+        Command::Usage => usage::usage(&admin, &out).await,
+        Command::Plans => usage::plans(&admin, &out).await,
+        Command::Billing(cmd) => billing::run(&admin, &out, cmd).await,
         Command::Proxy(proxy::ProxyArgs { action: Some(proxy::ProxyCmd::Discover(args)), .. }) => {
             proxy::discover(&admin, &out, args, cli.allow_insecure_loopback).await
         }

@@ -901,6 +901,10 @@ fn remedy(e: &LogEntry) -> String {
         ReasonCode::RateLimited => {
             "the agent's token bucket was empty; wait, or raise its rate limit if this is its normal pace.".into()
         }
+        ReasonCode::QuotaExceeded => "the organization used its plan's validations for this month; it resets at \
+                                      the start of the next month (UTC), or an owner can upgrade the plan \
+                                      (oakauth usage shows the counts)."
+            .into(),
         ReasonCode::Unavailable => {
             "OakAuth could not reach the agent's state and failed closed; the same call made again should be decided."
                 .into()

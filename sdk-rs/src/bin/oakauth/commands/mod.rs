@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod approvals;
 pub mod audit;
+pub mod billing;
 pub mod conditions;
 pub mod events;
 pub mod logs;
@@ -13,6 +14,7 @@ pub mod rules;
 pub mod simulate;
 pub mod stats;
 pub mod tools;
+pub mod usage;
 pub mod validate;
 pub mod webhooks;
 pub mod whoami;
