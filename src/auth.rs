@@ -121,6 +121,10 @@ pub async fn admin(req: &Request, env: &Env) -> ApiResult<AdminContext> {
     }
     let now = crate::admin::now_ms();
     let lookup = async {
+        // A slow database, so that calls overlap for certain (tests of concurrent first calls).
+        if crate::injected_fault("slow_key_lookup") {
+            worker::Delay::from(std::time::Duration::from_millis(300)).await;
+        }
         let row: Option<Row> = db::first(
             &database,
             "SELECT k.id, k.org_id, o.name AS org_name, k.key_prefix, k.key_hash, k.name, k.role
@@ -167,8 +171,12 @@ pub async fn seen_or_guarded<T>(
     hash: &str,
     lookup: impl std::future::Future<Output = ApiResult<Option<T>>>,
 ) -> ApiResult<T> {
-    let seen = ADMIN_SEEN.with(|s| s.borrow().contains(hash));
-    let found = if seen {
+    let seen = || ADMIN_SEEN.with(|s| s.borrow().contains(hash));
+    // One guarded lookup of a secret at a time (see `throttle::turn`): concurrent first calls wait
+    // for the first, then look up as a secret seen valid (without holding the turn).
+    let turn = if seen() { None } else { Some(crate::throttle::turn(hash).await) };
+    let found = if seen() {
+        drop(turn);
         match lookup.await? {
             Some(row) => row,
             None => {

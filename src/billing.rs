@@ -134,8 +134,12 @@ impl OrgRow {
         })
     }
 
-    fn custom_limits(&self) -> Option<Limits> {
-        self.custom_limits.as_deref().and_then(|l| serde_json::from_str(l).ok())
+    /// The organization's own limits, parsed as everywhere else: a value that does not parse is an
+    /// error (the webhook answers 500 and Stripe retries), never "no custom limits".
+    fn custom_limits(&self) -> ApiResult<Option<Limits>> {
+        OrgPlan::from_row(&self.plan, self.custom_limits.as_deref(), &self.billing_status, self.grace_until)
+            .map(|p| p.custom)
+            .map_err(ApiError::internal)
     }
 }
 
@@ -400,7 +404,7 @@ impl Applying<'_> {
         if plan_changed {
             let org = OrgPlan {
                 plan: after.plan,
-                custom: row.custom_limits(),
+                custom: row.custom_limits()?,
                 status: after.status,
                 grace_until_ms: after.grace_until_ms,
             };

@@ -53,6 +53,11 @@ pub struct Exceeded {
     pub resets_at_ms: i64,
 }
 
+/// How often an agent asks the pool again when it was refused while other agents held units, and
+/// the first pause (it grows by as much each time: 10 + 20 + … + 80 ms = 360 ms at most).
+const EXCHANGE_RETRIES: u64 = 8;
+const EXCHANGE_RETRY_MS: u64 = 10;
+
 /// How long an agent's object keeps a lease it does not use before giving it back.
 pub const IDLE_GIVE_BACK_MS: u64 = 30_000;
 
@@ -119,7 +124,18 @@ impl Holder {
                 let _ = rx.await;
                 continue;
             }
-            let result = self.exchange(env, storage, org_id, agent_id, limit, now_ms, &head_seq).await;
+            let mut result = self.exchange(env, storage, org_id, agent_id, limit, now_ms, &head_seq).await;
+            // Refused while other agents hold units: their leases may be on the way back (an agent
+            // gives its lease back with its next exchange, which may reach the pool after ours), so
+            // ask again a few times before refusing. Waiting calls of this agent keep waiting.
+            for attempt in 1..=EXCHANGE_RETRIES {
+                match &result {
+                    Ok(e) if e.worth_retrying() => {}
+                    _ => break,
+                }
+                worker::Delay::from(std::time::Duration::from_millis(EXCHANGE_RETRY_MS * attempt)).await;
+                result = self.exchange(env, storage, org_id, agent_id, limit, now_ms, &head_seq).await;
+            }
             self.exchanging.set(false);
             for waiter in self.waiters.borrow_mut().drain(..) {
                 let _ = waiter.send(());

@@ -44,6 +44,61 @@ const BLOCKED_MAX: usize = 10_000;
 thread_local! {
     /// Client subject → until when (ms since the epoch) this isolate answers it 429 unasked.
     static BLOCKED: RefCell<HashMap<String, i64>> = RefCell::new(HashMap::new());
+    /// Key hashes being looked up in this isolate → which [`Turn`] holds them.
+    static LOOKUPS: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+    static NEXT_TURN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How long a call waits for another call's lookup of the same key before looking it up itself.
+const TURN_WAIT_MS: i64 = 2_000;
+/// How often a waiting call looks again. Waiting is polling: a request of a stateless worker
+/// cannot await a promise another request resolves (the runtime cancels it as hung).
+const TURN_POLL_MS: u64 = 5;
+
+/// The right to look one key up; the next call waiting for the same key gets it when this is
+/// dropped (also when the request holding it is cancelled).
+pub struct Turn {
+    hash: String,
+    id: u64,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        LOOKUPS.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.get(&self.hash) == Some(&self.id) {
+                m.remove(&self.hash);
+            }
+        });
+    }
+}
+
+/// Waits (at most [`TURN_WAIT_MS`]) until no other call of this isolate is looking up the key with
+/// hash `hash`. A burst of calls with a key the isolate has not seen yet (an agent starting up)
+/// then costs one throttle charge and one lookup: the first call looks the key up, and the others
+/// find it in their caller's cache once their turn comes. Without it, concurrent first calls each
+/// charged the client's counter before their lookup, and a burst of a valid key larger than
+/// [`AUTH_FAIL_LIMIT`] was answered 429. A key that matches nothing is still charged once per call.
+pub async fn turn(hash: &str) -> Turn {
+    let deadline = now_ms() + TURN_WAIT_MS;
+    loop {
+        let taken = LOOKUPS.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.contains_key(hash) && now_ms() < deadline {
+                return None;
+            }
+            let id = NEXT_TURN.with(|n| {
+                n.set(n.get() + 1);
+                n.get()
+            });
+            m.insert(hash.to_string(), id);
+            Some(id)
+        });
+        if let Some(id) = taken {
+            return Turn { hash: hash.to_string(), id };
+        }
+        worker::Delay::from(std::time::Duration::from_millis(TURN_POLL_MS)).await;
+    }
 }
 
 fn now_ms() -> i64 {

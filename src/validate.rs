@@ -38,8 +38,17 @@ struct KeyOwner {
     agent_id: String,
 }
 
+fn known_agent(hash: &str) -> Option<String> {
+    AGENT_OF_KEY.with(|m| m.borrow().get(hash).cloned())
+}
+
 async fn agent_of_key(req: &Request, env: &Env, key: &str, hash: &str) -> ApiResult<String> {
-    if let Some(id) = AGENT_OF_KEY.with(|m| m.borrow().get(hash).cloned()) {
+    if let Some(id) = known_agent(hash) {
+        return Ok(id);
+    }
+    // One lookup of a key at a time: concurrent first calls with a new key wait, then find it here.
+    let _turn = crate::throttle::turn(hash).await;
+    if let Some(id) = known_agent(hash) {
         return Ok(id);
     }
     // A key this isolate does not know: the client's throttle first (429 before any D1 read),
@@ -47,6 +56,10 @@ async fn agent_of_key(req: &Request, env: &Env, key: &str, hash: &str) -> ApiRes
     let lookup = async {
         if crate::injected_fault("key_lookup") {
             return Err(crate::http::ApiError::internal("injected fault: key lookup failed"));
+        }
+        // A slow database, so that calls overlap for certain (tests of concurrent first calls).
+        if crate::injected_fault("slow_key_lookup") {
+            worker::Delay::from(std::time::Duration::from_millis(300)).await;
         }
         let database = db::database(env)?;
         let owner: Option<KeyOwner> =

@@ -108,6 +108,20 @@ pub struct Exchange {
     /// Thresholds (percent of the limit) the month's units crossed with this exchange: each is
     /// reported once per month (80, 100).
     pub crossed: Vec<u8>,
+    /// Units other agents hold after this exchange. With no lease for the caller, a non-zero value
+    /// means the month is not used up: those units are in use or on their way back (an agent gives
+    /// its lease back with its next exchange, which may not have reached the pool yet), so the
+    /// caller asks again shortly instead of refusing ([`Exchange::worth_retrying`]).
+    #[serde(default)]
+    pub held_elsewhere: u64,
+}
+
+impl Exchange {
+    /// Whether a refusal may turn into a lease if the caller asks again: other agents hold units
+    /// that could come back. A refusal with nothing held elsewhere is final for the month.
+    pub fn worth_retrying(&self) -> bool {
+        self.lease.is_none() && self.held_elsewhere > 0
+    }
 }
 
 /// The organization's month: what is used, what agents hold.
@@ -190,7 +204,8 @@ impl Pool {
                 crossed.push(t);
             }
         }
-        Exchange { lease, limit, used: after.min(limit), month: month_of(now_ms), crossed }
+        let held_elsewhere = self.leases.iter().filter(|(a, _)| a.as_str() != agent).map(|(_, l)| l.block).sum();
+        Exchange { lease, limit, used: after.min(limit), month: month_of(now_ms), crossed, held_elsewhere }
     }
 }
 

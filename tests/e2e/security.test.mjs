@@ -362,6 +362,33 @@ test('a throttled address is refused before any database read: 429 even while th
   assertUnavailable(elsewhere);
 });
 
+test('a burst of first calls with a new valid key is decided, never throttled: the key is looked up once', async () => {
+  // Each lookup is made slow (test fault `slow_key_lookup`, armed for 60 lookups) so that all the
+  // calls overlap. Had each call charged the client's failure counter before its own lookup, the
+  // calls past its 20 would have been answered 429.
+  const address = '203.0.113.61';
+  const { key } = await agentWith({ rules: { read: 'none' }, rateLimit: { capacity: 1000, refill_per_second: 1 } });
+  const armed = await raw('GET', '/health', undefined, { headers: { 'X-OakAuth-Test-Fault': 'slow_key_lookup=60' } });
+  assert.equal(armed.status, 200);
+  const answers = await Promise.all(Array.from({ length: 60 }, () =>
+    raw('POST', '/v1/validate', { tool: 'filesystem', scope: 'read' }, { key, headers: { 'CF-Connecting-IP': address } })));
+  const statuses = answers.map((a) => a.status);
+  assert.deepEqual(statuses, Array(60).fill(200), statuses.join(','));
+  assert.ok(answers.every((a) => a.body.reason === 'allowed'));
+  // The same for an admin key this worker has not seen yet (its lookups slow too).
+  const created = await admin('POST', '/v1/admin/keys', { name: 'burst', role: 'viewer' });
+  assert.equal(created.status, 201, created.text);
+  const viewer = client(worker.baseUrl, created.body.secret);
+  await raw('GET', '/health', undefined, { headers: { 'X-OakAuth-Test-Fault': 'slow_key_lookup=40' } });
+  const listed = await Promise.all(Array.from({ length: 40 }, () => viewer('GET', '/v1/admin/agents', undefined, { headers: { 'CF-Connecting-IP': address } })));
+  assert.deepEqual(listed.map((r) => r.status), Array(40).fill(200));
+  // The failure counter of the address was given back each time: it holds a full bucket or none.
+  const stored = await throttleStorage(address);
+  assert.ok(!stored.bucket || stored.bucket.tokens >= 19, JSON.stringify(stored));
+  // Slow lookups left over (none should fire again) are disarmed for the tests that follow.
+  await raw('GET', '/health', undefined, { headers: { 'X-OakAuth-Test-Fault': 'slow_key_lookup=0' } });
+});
+
 test('failures from anywhere in one IPv6 /64 share one counter; the next /64 has its own', async () => {
   // Twenty addresses of 2001:db8:5:6::/64, written every which way.
   const inside = Array.from({ length: 20 }, (_, i) =>

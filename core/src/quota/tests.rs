@@ -97,6 +97,36 @@ fn a_restarted_agent_counts_every_row_since_its_lease_as_used() {
     assert_eq!(stored.restore(39).left, 10, "a head behind the base counts nothing");
 }
 
+#[test]
+fn a_refusal_while_another_lease_is_on_its_way_back_is_worth_asking_again() {
+    let mut pool = Pool::default();
+    let a = pool.exchange("agt_a", None, 8, DEC_1_2026).lease.unwrap();
+    let mut b = pool.exchange("agt_b", None, 8, DEC_1_2026).lease.unwrap();
+    let mut rest = Vec::new();
+    while let Some(l) = pool.exchange("agt_c", rest.pop().as_ref(), 8, DEC_1_2026).lease {
+        rest.push(Lease { left: 0, ..l });
+    }
+    // b is in the middle of its own exchange: its lease left it and has not reached the pool, so
+    // a reclaim gets nothing from it. c is refused, but not for good.
+    assert!(b.take(DEC_1_2026));
+    let refused = pool.exchange("agt_c", rest.pop().as_ref(), 8, DEC_1_2026);
+    assert!(refused.lease.is_none());
+    assert!(refused.worth_retrying());
+    assert_eq!(refused.held_elsewhere, a.block + b.block);
+    // b's exchange arrives with the unused units; a gives its lease back; c asks again and gets some.
+    pool.exchange("agt_b", Some(&b), 8, DEC_1_2026);
+    pool.give_back("agt_a", &a, DEC_1_2026);
+    let again = pool.exchange("agt_c", None, 8, DEC_1_2026);
+    assert!(again.lease.is_some(), "{again:?}");
+    // Once everything is used and back, a refusal is final.
+    let mut pool = Pool::default();
+    let mut l = pool.exchange("agt_a", None, 1, DEC_1_2026).lease.unwrap();
+    assert!(l.take(DEC_1_2026));
+    pool.give_back("agt_a", &l, DEC_1_2026);
+    let last = pool.exchange("agt_b", None, 1, DEC_1_2026);
+    assert!(last.lease.is_none() && !last.worth_retrying());
+}
+
 /// One step of a simulated month: an agent wants a unit, an agent idles (gives its lease back),
 /// an agent restarts (keeps its stored lease), a give-back is lost on the way.
 #[derive(Debug, Clone)]
@@ -123,6 +153,10 @@ struct Org {
     taken: u64,
     refused: u64,
     lost: bool,
+    /// Whether the last refusal said other agents still hold units.
+    refusal_worth_retrying: bool,
+    /// Whether any give-back was lost (empty or not).
+    dropped: bool,
 }
 
 impl Org {
@@ -154,6 +188,7 @@ impl Org {
             }
             None => {
                 self.refused += 1;
+                self.refusal_worth_retrying = answer.worth_retrying();
                 false
             }
         }
@@ -168,13 +203,16 @@ proptest! {
         limit in 0u64..3_000,
         steps in proptest::collection::vec(step(), 1..3_000),
     ) {
-        let mut org = Org { pool: Pool::default(), limit, leases: vec![None; 4], taken: 0, refused: 0, lost: false };
+        let mut org = Org { pool: Pool::default(), limit, leases: vec![None; 4], taken: 0, refused: 0, lost: false, refusal_worth_retrying: false, dropped: false };
         for s in steps {
             match s {
                 Step::Take(a) => {
                     let ok = org.take(a, DEC_1_2026);
                     if !ok && !org.lost {
                         prop_assert_eq!(org.taken, limit, "refused before the limit was used");
+                        if !org.dropped {
+                            prop_assert!(!org.refusal_worth_retrying, "a final refusal says nothing is held elsewhere");
+                        }
                     }
                 }
                 Step::Idle(a) => {
@@ -183,8 +221,11 @@ proptest! {
                     }
                 }
                 Step::LoseGiveBack(a) => {
-                    if org.leases[a].take().is_some_and(|l| l.left > 0) {
-                        org.lost = true;
+                    if let Some(l) = org.leases[a].take() {
+                        // An empty lease lost costs nothing, but the pool still counts it held
+                        // until that agent's next exchange.
+                        org.lost |= l.left > 0;
+                        org.dropped = true;
                     }
                 }
             }
