@@ -263,10 +263,18 @@ pub async fn webhook(mut req: Request, env: &Env, background: Rc<Context>, reque
         }
         let ctx = Applying { db: &db, event: &event, org_id: &org_id, request_id, now };
         match ctx.commit(&row, &before, &applied).await? {
-            Committed::Yes(agents) => {
+            Committed::Yes { agents, disabled } => {
                 // The agents' objects hold the organization's limits: make them read the new ones.
                 for agent_id in agents {
                     crate::admin::tell_agent(env, &background, &agent_id).await;
+                }
+                // Webhook subscribers hear of agents a downgrade disabled, as of an admin's change.
+                if !disabled.is_empty() {
+                    let notified =
+                        crate::admin::notify_system_change(env, &org_id, &disabled, AdminAction::AgentDisable).await;
+                    if let Err(e) = notified {
+                        worker::console_error!("Stripe event {}: agent.changed not sent: {}", event.id, e.message);
+                    }
                 }
                 return Ok(received(false));
             }
@@ -325,8 +333,8 @@ async fn record_only(db: &D1Database, event: &Event, org_id: Option<&str>, now: 
 }
 
 enum Committed {
-    /// Applied; the organization's agents (to tell).
-    Yes(Vec<String>),
+    /// Applied: the organization's agents (to tell), and those the change disabled.
+    Yes { agents: Vec<String>, disabled: Vec<String> },
     /// Another delivery of the event was applied first.
     Duplicate,
     /// The organization's billing changed since it was read: read it again.
@@ -401,6 +409,7 @@ impl Applying<'_> {
             )?);
         }
         let agents = if billing_changed { self.agents().await? } else { Vec::new() };
+        let mut disabled = Vec::new();
         if plan_changed {
             let org = OrgPlan {
                 plan: after.plan,
@@ -429,6 +438,7 @@ impl Applying<'_> {
                     json!({"enabled": false, "reason": "plan_limit", "plan": after.plan}),
                     guard,
                 )?);
+                disabled.push(agent_id);
             }
         }
         match db::batch(self.db, statements).await {
@@ -438,7 +448,7 @@ impl Applying<'_> {
                 if recorded == 0 {
                     return Ok(Committed::Moved);
                 }
-                Ok(Committed::Yes(agents.into_iter().map(|a| a.id).collect()))
+                Ok(Committed::Yes { agents: agents.into_iter().map(|a| a.id).collect(), disabled })
             }
             // The event id is the primary key: a conflict is either another delivery of the same
             // event, or a customer id another organization already has (an error of ours).

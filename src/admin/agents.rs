@@ -241,3 +241,20 @@ pub async fn rotate_key(admin: &Admin, agent_id: &str, mut req: Request, env: &E
         .await;
     Ok(json_response(200, &AgentWithKey { agent: agent.into(), api_key: key.secret, previous_key_expires_at }))
 }
+
+/// `agent.changed` for agents OakAuth itself changed (a downgrade disabled them), sent as an
+/// admin's change of the same agents would be. Sent after the change is committed; an agent
+/// deleted meanwhile is skipped.
+pub async fn notify_system_change(env: &Env, org_id: &str, agent_ids: &[String], action: AdminAction) -> ApiResult<()> {
+    let database = db::database(env)?;
+    let sql = format!("SELECT {COLUMNS} FROM agents WHERE id = ?1 AND org_id = ?2");
+    for agent_id in agent_ids {
+        let row: Option<AgentRow> =
+            db::first(&database, &sql, &[Arg::from(agent_id.as_str()), Arg::from(org_id)]).await?;
+        if let Some(row) = row {
+            let data = json!({"action": action.as_str(), "agent": Agent::from(row)});
+            crate::webhooks::emit(env, org_id, EventType::AgentChanged, data, now_ms()).await;
+        }
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! runs; cookie-authenticated writes also pass the CSRF check.
 
 mod agents;
+pub use agents::notify_system_change;
 mod approvals;
 mod audit;
 mod logs;

@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import Stripe from 'stripe';
 import { startWorker } from '../support/worker.mjs';
 import { client, checkAgainstSpec } from '../support/api.mjs';
+import { receiver, closeReceivers, verified, until } from '../support/hooks.mjs';
 
 // Only the webhook test helper of the library is used; no request ever reaches Stripe.
 const stripe = new Stripe('sk_test_not_used_by_the_helper');
@@ -67,6 +68,7 @@ before(async () => {
 after(async () => {
   if (process.env.OAK_DEBUG) console.log(worker?.logs.join(''));
   recorder?.close();
+  closeReceivers();
   await Promise.all([worker?.stop(), unconfigured?.stop()]);
 });
 
@@ -272,6 +274,11 @@ test('subscription events move the plan; bad signatures, old timestamps and repl
     await new Promise((res) => setTimeout(res, 5));
   }
 
+  // Webhook subscribers hear of agents a downgrade disables, as of an admin's change.
+  const rx = await receiver();
+  const hook = await admin('POST', '/v1/admin/webhooks', { url: rx.url, event_types: ['agent.changed'] });
+  assert.equal(hook.status, 201, hook.text);
+
   // The subscription ends: Free, the two newest agents disabled (nothing deleted).
   const deleted = stripeEvent('customer.subscription.deleted', subscription(org.orgId, 'canceled'));
   assert.deepEqual((await deliver(deleted)).body, { received: true });
@@ -287,6 +294,10 @@ test('subscription events move the plan; bad signatures, old timestamps and repl
     assert.deepEqual([e.actor, e.actor_type, e.agent_id], ['billing', 'system', e.target_id]);
     assert.deepEqual(e.detail, { enabled: false, reason: 'plan_limit', plan: 'free' });
   }
+  await until(() => rx.got.length >= 2, 20_000, 'two agent.changed events');
+  const changed = rx.got.map((req) => verified(hook.body.secret, req));
+  assert.deepEqual(changed.map((e) => [e.type, e.data.action, e.data.agent.enabled]), Array(2).fill(['agent.changed', 'agent.disable', false]));
+  assert.deepEqual(changed.map((e) => e.data.agent.id).sort(), [agents[1], agents[2]].sort());
   const downgrade = all.find((e) => e.action === 'organization.plan_change' && e.detail.to === 'free');
   assert.deepEqual(downgrade.detail, { from: 'pro', to: 'free', status: 'canceled' });
   assert.equal((await admin('GET', '/v1/admin/agents?limit=10')).body.agents.length, 3, 'nothing deleted');
