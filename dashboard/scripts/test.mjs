@@ -13,6 +13,6 @@ if (checked.status !== 0) {
   process.exit(checked.status ?? 1);
 }
 // One file at a time: each starts its own worker and serves the dashboard on the one port CORS allows.
-const files = ['tests/dashboard.test.mjs', 'tests/approvals.test.mjs', 'tests/people.test.mjs', 'tests/usage.test.mjs', 'tests/billing.test.mjs'];
+const files = ['tests/dashboard.test.mjs', 'tests/approvals.test.mjs', 'tests/people.test.mjs', 'tests/usage.test.mjs', 'tests/billing.test.mjs', 'tests/organization.test.mjs'];
 const tests = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { cwd, stdio: 'inherit' });
 process.exit(tests.status ?? 1);

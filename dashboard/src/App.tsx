@@ -27,6 +27,7 @@ import { ApprovalPage, Approvals } from './pages/Approvals';
 import { WebhookDetail, Webhooks } from './pages/Webhooks';
 import { AdminKeys, InvitationAccept, Invitations, Members, YourSessions } from './pages/People';
 import { Usage, ValidationsBanner } from './pages/Usage';
+import { Organization } from './pages/Organization';
 
 /** How often the navigation counts pending approvals. */
 const PENDING_EVERY_MS = 15_000;
@@ -107,8 +108,20 @@ export function App() {
     [],
   );
 
-  const client = useMemo(() => (state.kind === 'signed-in' ? createClient(state.session) : undefined), [state]);
+  // One client per session: reading `me` again (refreshSession) keeps it, so the pages do not reload.
+  const session = state.kind === 'signed-in' ? state.session : undefined;
+  const client = useMemo(() => (session ? createClient(session) : undefined), [session]);
   const pending = usePendingApprovals(client, PENDING_EVERY_MS);
+
+  // After a rename, the header and the organization switcher show the new name. A failure keeps the old
+  // one: the page that changed it says what happened.
+  const refreshSession = useCallback(() => {
+    if (!client || !session) return;
+    Promise.all([client.me(), session.kind === 'person' ? cookieClient().session() : undefined]).then(
+      ([me, person]) => setState((s) => (s.kind === 'signed-in' && s.session === session ? { ...s, me, person: person ?? s.person } : s)),
+      () => {},
+    );
+  }, [client, session]);
   const ctx = useMemo<AppContext | null>(
     () =>
       state.kind === 'signed-in' && client
@@ -118,12 +131,13 @@ export function App() {
             me: state.me,
             person: state.person,
             switchOrganization,
+            refreshSession,
             signOut,
             notify: (text) => setToast({ id: Date.now(), text }),
             pending,
           }
         : null,
-    [state, client, signOut, switchOrganization, pending],
+    [state, client, signOut, switchOrganization, refreshSession, pending],
   );
 
   // Ends a person's session at the API (the cookie is HttpOnly: only the API can clear it), then forgets it here.
@@ -232,6 +246,7 @@ const NAV: { path: string; label: string; role: Role }[] = [
   { path: 'members', label: 'Members', role: 'viewer' },
   { path: 'invitations', label: 'Invitations', role: 'admin' },
   { path: 'keys', label: 'API keys', role: 'owner' },
+  { path: 'organization', label: 'Organization', role: 'viewer' },
 ];
 
 /** The number of pending approvals next to "Approvals"; nothing when there are none. */
@@ -326,6 +341,8 @@ function Shell(props: {
           <AdminKeys />
         ) : section === 'sessions' ? (
           <YourSessions />
+        ) : section === 'organization' ? (
+          <Organization />
         ) : section === 'agents' && id ? (
           <AgentDetail key={id} agentId={id} />
         ) : section === 'agents' ? (

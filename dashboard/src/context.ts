@@ -12,6 +12,8 @@ export interface AppContext {
   person?: SessionInfo;
   /** Acts in another of the person's organizations. */
   switchOrganization(id: string): void;
+  /** Reads `me` and the person's organizations again (after a rename: the header shows the name). */
+  refreshSession(): void;
   /** Ends the session (the key was refused mid-session, or the user signed out). */
   signOut(message?: string): void;
   notify(message: string): void;

@@ -14,6 +14,8 @@ export type {
   InvitationStatus,
   Member,
   OrganizationMembership,
+  OrganizationSettings,
+  OrganizationUpdate,
   Role,
   Session as UserSession,
   SessionInfo,
@@ -115,6 +117,8 @@ export type AdminClient = Pick<
   | 'listAdminKeys'
   | 'createAdminKey'
   | 'revokeAdminKey'
+  | 'organization'
+  | 'updateOrganization'
   | 'usage'
   | 'billingCheckout'
   | 'billingPortal'
