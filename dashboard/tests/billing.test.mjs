@@ -9,9 +9,9 @@
 // through Checkout; a viewer sees no billing control; once Stripe reports the Pro subscription the owner
 // manages it in the Portal. The steps build on each other, in order.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import Stripe from 'stripe';
+import { startStripeRecorder } from '../../tests/support/stripe.mjs';
 import { DASHBOARD_PORT, apiClient, clearArtifacts, launchBrowser, startDashboard, startWorker, stepper } from './support/harness.mjs';
 
 // Only the webhook test helper of the library is used; no request ever reaches Stripe.
@@ -35,34 +35,11 @@ let viewerKey = '';
 /** The page a failing step screenshots. */
 let current;
 /** Every request the worker sent the Stripe API recorder. */
-const recorded = [];
+let recorded = [];
 /** Every page load of Stripe's hosted pages the browsers asked for (answered by the stand-in). */
 const stripePages = [];
 /** Every other request that would have left 127.0.0.1 (refused). */
 const refused = [];
-
-/** Stripe's API as far as the worker uses it: Checkout and Portal sessions. */
-function startRecorder() {
-  return new Promise((resolve) => {
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        recorded.push({ method: req.method, path: req.url, headers: req.headers, body });
-        res.setHeader('Content-Type', 'application/json');
-        if (req.method === 'POST' && req.url === '/v1/checkout/sessions') {
-          res.end(JSON.stringify({ id: 'cs_test_dashboard_1', object: 'checkout.session', url: CHECKOUT_URL }));
-        } else if (req.method === 'POST' && req.url === '/v1/billing_portal/sessions') {
-          res.end(JSON.stringify({ id: 'bps_test_dashboard_1', object: 'billing_portal.session', url: PORTAL_URL }));
-        } else {
-          res.statusCode = 404;
-          res.end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'Unrecognized request URL' } }));
-        }
-      });
-    });
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
 
 const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -131,12 +108,13 @@ async function signIn(page, key, role) {
 describe('billing on the usage page', { timeout: 5 * 60_000 }, () => {
   before(async () => {
     await clearArtifacts();
-    recorder = await startRecorder();
+    recorder = await startStripeRecorder({ checkoutUrl: CHECKOUT_URL, portalUrl: PORTAL_URL });
+    recorded = recorder.recorded;
     worker = await startWorker({
       vars: {
         STRIPE_SECRET_KEY: SECRET_KEY,
         STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-        STRIPE_API_BASE: `http://127.0.0.1:${recorder.address().port}`,
+        STRIPE_API_BASE: recorder.url,
         STRIPE_PRICE_PRO: PRICE_PRO,
         DASHBOARD_URL,
       },

@@ -5,10 +5,10 @@
 // answers as Stripe does.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import Stripe from 'stripe';
 import { startWorker } from '../support/worker.mjs';
 import { client, checkAgainstSpec } from '../support/api.mjs';
+import { startStripeRecorder } from '../support/stripe.mjs';
 import { receiver, closeReceivers, verified, until } from '../support/hooks.mjs';
 
 // Only the webhook test helper of the library is used; no request ever reaches Stripe.
@@ -20,44 +20,19 @@ const DASHBOARD = 'https://dashboard.example';
 const CHECKOUT_URL = 'https://checkout.stripe.com/c/pay/cs_test_e2e_1';
 const PORTAL_URL = 'https://billing.stripe.com/p/session/test_e2e_1';
 
-let worker, unconfigured, recorder, recorderPort;
-const recorded = [];
-let stripeFails = false;
-
-function startRecorder() {
-  return new Promise((resolve) => {
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        recorded.push({ method: req.method, path: req.url, headers: req.headers, body });
-        res.setHeader('Content-Type', 'application/json');
-        if (stripeFails) {
-          res.statusCode = 401;
-          res.end(JSON.stringify({ error: { type: 'invalid_request_error', code: 'api_key_expired', message: `Expired API Key provided: ${SECRET_KEY}` } }));
-        } else if (req.url === '/v1/checkout/sessions') {
-          res.end(JSON.stringify({ id: 'cs_test_e2e_1', object: 'checkout.session', url: CHECKOUT_URL }));
-        } else if (req.url === '/v1/billing_portal/sessions') {
-          res.end(JSON.stringify({ id: 'bps_test_e2e_1', object: 'billing_portal.session', url: PORTAL_URL }));
-        } else {
-          res.statusCode = 404;
-          res.end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'Unrecognized request URL' } }));
-        }
-      });
-    });
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
+let worker, unconfigured, recorder;
+/** Every request the worker sent the Stripe API recorder. */
+let recorded;
 
 before(async () => {
-  recorder = await startRecorder();
-  recorderPort = recorder.address().port;
+  recorder = await startStripeRecorder({ checkoutUrl: CHECKOUT_URL, portalUrl: PORTAL_URL });
+  recorded = recorder.recorded;
   [worker, unconfigured] = await Promise.all([
     startWorker({
       vars: {
         STRIPE_SECRET_KEY: SECRET_KEY,
         STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-        STRIPE_API_BASE: `http://127.0.0.1:${recorderPort}`,
+        STRIPE_API_BASE: recorder.url,
         STRIPE_PRICE_PRO: PRICE_PRO,
         DASHBOARD_URL: DASHBOARD,
       },
@@ -216,14 +191,17 @@ test('only owners open Checkout or the portal', async () => {
 test('Stripe failing is a 500 for the caller, and the secret key is never logged', async () => {
   const org = await worker.createOrganization('Failing Stripe Org', { plan: 'free' });
   const owner = call(worker.baseUrl, org.adminKey);
-  stripeFails = true;
+  recorder.failure = {
+    status: 401,
+    body: { error: { type: 'invalid_request_error', code: 'api_key_expired', message: `Expired API Key provided: ${SECRET_KEY}` } },
+  };
   try {
     const r = await owner('POST', '/v1/admin/billing/checkout', { plan: 'pro' });
     assert.equal(r.status, 500, r.text);
     assert.equal(r.body.error.code, 'internal_error');
     assert.ok(!r.text.includes(SECRET_KEY));
   } finally {
-    stripeFails = false;
+    recorder.failure = null;
   }
   await new Promise((r) => setTimeout(r, 500));
   const logs = worker.logs.join('');
